@@ -1,0 +1,73 @@
+// ds's subcommands, declared in one table (commands.cc) as ninja does: the
+// group, the name, one line of help, the options, the function that runs it.
+#ifndef DS_CLIENT_COMMANDS_H_
+#define DS_CLIENT_COMMANDS_H_
+
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/paths.h"
+#include "ds/v1/common.pb.h"
+
+namespace CLI {
+class App;
+}
+
+namespace ds::client {
+
+// Options every command accepts.
+struct GlobalOptions {
+  std::string workspace;              // -C/--workspace
+  std::string state_dir;              // --state-dir
+  std::vector<std::string> settings;  // --set key=value
+};
+
+// Per-command options; each command binds the ones it uses.
+struct CommandOptions {
+  bool json = false;
+  int lines = 50;
+  bool follow = false;
+};
+
+struct Invocation {
+  const GlobalOptions& global;
+  const CommandOptions& options;
+  common::Paths paths;
+};
+
+struct Command {
+  const char* group;  // "db", "daemon", "config"; "" for a top-level command
+  const char* name;
+  const char* summary;
+  void (*add_options)(CLI::App& app, CommandOptions& options);
+  int (*run)(const Invocation& invocation);
+};
+
+std::span<const Command> Commands();
+
+// Helpers shared by the commands.
+
+// The workspace this call is about: -C if given (must exist), else the
+// nearest ancestor of the current directory holding ds.toml or .env (not
+// above a git repository's root), else the current directory. The error is
+// a usage error.
+absl::StatusOr<std::string> ResolveWorkspaceDir(const std::string& flag);
+
+// What the client forwards so dsd evaluates config as this shell would.
+absl::StatusOr<v1::ClientOverrides> BuildOverrides(const GlobalOptions& global);
+
+// The commands themselves (cmd_*.cc).
+int RunDbCurrent(const Invocation& inv);
+int RunConfigShow(const Invocation& inv);
+int RunDaemonStart(const Invocation& inv);
+int RunDaemonStatus(const Invocation& inv);
+int RunDaemonStop(const Invocation& inv);
+int RunDaemonLogs(const Invocation& inv);
+int RunVersion(const Invocation& inv);
+
+}  // namespace ds::client
+
+#endif  // DS_CLIENT_COMMANDS_H_

@@ -1,0 +1,294 @@
+#include "client/daemon_client.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <grpc/grpc.h>
+#include <grpcpp/grpcpp.h>
+
+#include "common/atomic_file.h"
+#include "common/version.h"
+#include "common/strings.h"
+
+extern char** environ;
+
+namespace ds::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A plain connect() tells "nobody listens" in microseconds, where a gRPC
+// channel would sit in its reconnect backoff.
+bool SocketAnswers(const std::filesystem::path& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.native().size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.native().size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::filesystem::path& socket) {
+  // A reference on gRPC that is never released: when the last channel goes
+  // away gRPC would otherwise shut down and join its threads, which costs
+  // milliseconds on every call. ds ends with _exit instead. Taken here, not
+  // in main, so commands that never talk to dsd do not start gRPC at all.
+  static const bool initialised = [] {
+    grpc_init();
+    return true;
+  }();
+  (void)initialised;
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  // If the first attempt races a starting daemon, retry quickly rather than
+  // after gRPC's default one-second backoff.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 20);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  return grpc::CreateCustomChannel("unix:" + socket.string(),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+absl::StatusOr<v1::PingResponse> Ping(v1::DaemonService::Stub& stub) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(UnaryDeadline());
+  v1::PingRequest req;
+  req.set_client_version(std::string(common::Version()));
+  v1::PingResponse resp;
+  grpc::Status s = stub.Ping(&ctx, req, &resp);
+  if (!s.ok()) {
+    return absl::UnavailableError(StrCat("dsd did not answer: ", s.error_message()));
+  }
+  return resp;
+}
+
+// The dsd binary that belongs to this ds: the one beside it, else PATH.
+std::string FindDsd() {
+  if (const char* over = std::getenv("DS_DSD"); over && *over) return over;
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = '\0';
+    std::filesystem::path beside = std::filesystem::path(buf).parent_path() / "dsd";
+    if (::access(beside.c_str(), X_OK) == 0) return beside.string();
+  }
+  return "dsd";  // posix_spawnp searches PATH
+}
+
+// True once no process holds dsd's pid lock. Waiting on the lock rather
+// than the pid also works when the old daemon lingers as a zombie of a
+// parent that has not reaped it yet: its descriptors are closed at exit.
+bool PidLockFree(const std::filesystem::path& pid_file) {
+  int fd = ::open(pid_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  bool free = ::flock(fd, LOCK_SH | LOCK_NB) == 0;
+  ::close(fd);
+  return free;
+}
+
+// The last lines of dsd's log, to explain why a daemon did not come up.
+std::string LogTail(const common::Paths& paths, size_t lines) {
+  absl::StatusOr<std::string> log = common::ReadFile(paths.log_file());
+  if (!log.ok()) return "";
+  std::vector<std::string_view> all = SplitSkipEmpty(*log, '\n');
+  size_t from = all.size() > lines ? all.size() - lines : 0;
+  std::string out;
+  for (size_t i = from; i < all.size(); ++i) StrAppend(&out, "\n  ", all[i]);
+  return out;
+}
+
+// Starts dsd detached from this terminal (own session, stdio on /dev/null:
+// it logs to its state dir) and waits until it answers.
+absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& options) {
+  std::string dsd = FindDsd();
+  std::vector<std::string> args = {dsd};
+  if (!options.state_dir_override.empty()) {
+    args.push_back("--state-dir");
+    args.push_back(paths.state_dir.string());
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, dsd.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return absl::UnavailableError(StrCat(
+        "cannot start dsd (", dsd, "): ", std::strerror(rc),
+        "; install dsd beside ds or on PATH"));
+  }
+
+  // Poll from 5 ms, doubling to 100 ms, for up to 10 s.
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::chrono::milliseconds delay(5);
+  while (Clock::now() < deadline) {
+    if (SocketAnswers(paths.socket())) return absl::OkStatus();
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      return absl::UnavailableError(StrCat("dsd exited during start-up; its log says:",
+                                                 LogTail(paths, 5)));
+    }
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(100));
+  }
+  return absl::UnavailableError(StrCat("dsd did not start listening on ",
+                                             paths.socket().string(), " within 10 s; see ",
+                                             paths.log_file().string()));
+}
+
+// flock on the spawn lock, released by the destructor.
+class SpawnLock {
+ public:
+  static absl::StatusOr<SpawnLock> Take(const common::Paths& paths) {
+    if (absl::Status s = common::EnsurePrivateDir(paths.runtime_dir); !s.ok()) {
+      return absl::UnavailableError(StrCat("cannot start dsd: ", s.message()));
+    }
+    int fd = ::open(paths.spawn_lock().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
+      int err = errno;
+      if (fd >= 0) ::close(fd);
+      return absl::UnavailableError(StrCat("cannot lock ", paths.spawn_lock().string(),
+                                                 ": ", std::strerror(err)));
+    }
+    return SpawnLock(fd);
+  }
+  SpawnLock(SpawnLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  ~SpawnLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  explicit SpawnLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace
+
+std::chrono::system_clock::time_point UnaryDeadline() {
+  return std::chrono::system_clock::now() + std::chrono::seconds(10);
+}
+
+bool SpawnDisabledByEnvironment() {
+  const char* v = std::getenv("DS_NO_SPAWN");
+  return v && *v && std::string_view(v) != "0";
+}
+
+absl::Status StopDaemon(const common::Paths& paths, const std::string& reason, int timeout_ms) {
+  if (!SocketAnswers(paths.socket())) return absl::OkStatus();
+  auto channel = MakeChannel(paths.socket());
+  auto stub = v1::DaemonService::NewStub(channel);
+  absl::StatusOr<v1::PingResponse> ping = Ping(*stub);
+  if (!ping.ok()) return ping.status();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(UnaryDeadline());
+  v1::ShutdownRequest req;
+  req.set_reason(reason);
+  v1::ShutdownResponse resp;
+  if (grpc::Status s = stub->Shutdown(&ctx, req, &resp); !s.ok()) {
+    return absl::UnavailableError(StrCat("dsd refused to stop: ", s.error_message()));
+  }
+  // Wait until the daemon has let go of its pid lock: only then can another
+  // dsd start on the same state dir.
+  common::Paths daemon_paths = paths;
+  daemon_paths.state_dir = ping->state_dir();  // a --state-dir dsd may differ
+  const std::filesystem::path pid_file = daemon_paths.pid_file();
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!PidLockFree(pid_file)) {
+    if (Clock::now() > deadline) {
+      return absl::DeadlineExceededError(StrCat(
+          "dsd (pid ", ping->pid(), ") did not exit within ", timeout_ms / 1000, " s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DaemonClient> DaemonClient::Connect(const common::Paths& paths,
+                                                   const ConnectOptions& options) {
+  const bool may_spawn = options.spawn && !SpawnDisabledByEnvironment();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!SocketAnswers(paths.socket())) {
+      if (!may_spawn) {
+        return absl::UnavailableError(StrCat(
+            "dsd is not running (no daemon on ", paths.socket().string(), "); start it with "
+            "`ds daemon start`", SpawnDisabledByEnvironment() ? " or unset DS_NO_SPAWN" : ""));
+      }
+      absl::StatusOr<SpawnLock> lock = SpawnLock::Take(paths);
+      if (!lock.ok()) return lock.status();
+      // Another ds may have started it while we waited for the lock.
+      if (!SocketAnswers(paths.socket())) {
+        if (absl::Status s = SpawnAndWait(paths, options); !s.ok()) return s;
+      }
+    }
+    DaemonClient c;
+    c.channel_ = MakeChannel(paths.socket());
+    c.daemon_ = v1::DaemonService::NewStub(c.channel_);
+    absl::StatusOr<v1::PingResponse> ping = Ping(*c.daemon_);
+    if (!ping.ok()) return ping.status();
+    if (ping->version() != common::Version()) {
+      if (!options.restart_on_skew || !may_spawn || attempt > 0) {
+        return absl::FailedPreconditionError(StrCat(
+            "dsd ", ping->version(), " is running but this ds is ", common::Version(),
+            "; restart it with `ds daemon stop` (the next ds call starts the new one)"));
+      }
+      absl::StatusOr<SpawnLock> lock = SpawnLock::Take(paths);
+      if (!lock.ok()) return lock.status();
+      // Under the lock, look again: a ds that held it before us may already
+      // have replaced the daemon, and stopping that one would be wrong.
+      auto fresh = v1::DaemonService::NewStub(MakeChannel(paths.socket()));
+      absl::StatusOr<v1::PingResponse> again = Ping(*fresh);
+      if (again.ok() && again->version() != common::Version()) {
+        if (absl::Status s = StopDaemon(paths, StrCat("version skew: ds ",
+                                                            common::Version(), " replaces dsd ",
+                                                            again->version()));
+            !s.ok()) {
+          return s;
+        }
+      }
+      if (!SocketAnswers(paths.socket())) {
+        if (absl::Status s = SpawnAndWait(paths, options); !s.ok()) return s;
+      }
+      continue;  // connect to the matching daemon
+    }
+    c.ping_ = std::move(*ping);
+    c.workspace_ = v1::WorkspaceService::NewStub(c.channel_);
+    return c;
+  }
+  return absl::UnavailableError("dsd could not be started");
+}
+
+}  // namespace ds::client

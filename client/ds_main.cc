@@ -1,0 +1,76 @@
+// ds: the command-line client of dsd. See docs/architecture.md.
+#include <grpc/support/log.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <map>
+
+#include "client/commands.h"
+#include "client/exit_codes.h"
+#include "common/version.h"
+
+int main(int argc, char** argv) {
+  using namespace ds::client;
+  // gRPC would print connection noise on stderr; ds reports errors itself.
+  gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
+
+
+  CLI::App app{"ds: per-developer PostgreSQL branches.\n"
+               "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 dsd unreachable."};
+  app.require_subcommand(1);
+  // Global options (-C, --set, ...) may follow the subcommand too.
+  app.fallthrough();
+  app.set_version_flag("--version", std::string(ds::common::Version()));
+  GlobalOptions global;
+  CommandOptions options;
+  app.add_option("-C,--workspace", global.workspace,
+                 "Workspace directory (default: nearest folder with ds.toml or .env)")
+      ->configurable(false);
+  app.add_option("--state-dir", global.state_dir,
+                 "dsd state directory (default: $DS_STATE_DIR, else $XDG_STATE_HOME/ds)");
+  app.add_option("--set", global.settings, "Override a setting: --set key=value (repeatable)");
+
+  std::map<std::string, CLI::App*> groups;
+  std::map<CLI::App*, const Command*> leaves;
+  for (const Command& c : Commands()) {
+    CLI::App* parent = &app;
+    if (*c.group) {
+      auto [it, fresh] = groups.try_emplace(c.group, nullptr);
+      if (fresh) {
+        it->second = app.add_subcommand(c.group, std::string(c.group) == "db"
+                                                     ? "Database branches of this workspace"
+                                                 : std::string(c.group) == "daemon"
+                                                     ? "Control the dsd daemon"
+                                                     : "Configuration");
+        it->second->require_subcommand(1);
+      }
+      parent = it->second;
+    }
+    CLI::App* sub = parent->add_subcommand(c.name, c.summary);
+    c.add_options(*sub, options);
+    leaves[sub] = &c;
+  }
+
+  int rc = kExitOk;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    rc = app.exit(e);
+    std::fflush(stdout);
+    _exit(rc == 0 ? kExitOk : kExitUsage);
+  }
+  for (const auto& [sub, command] : leaves) {
+    if (sub->parsed()) {
+      rc = command->run({global, options, ds::common::ResolvePaths(global.state_dir)});
+      break;
+    }
+  }
+  // Skip static destructors and gRPC's teardown: nothing needs saving, and
+  // tearing down gRPC's threads costs milliseconds on every call.
+  std::cout.flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  _exit(rc);
+}

@@ -1,0 +1,91 @@
+#include "client/output.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/support/status.h>
+
+#include "client/exit_codes.h"
+#include "common/strings.h"
+
+namespace ds::client {
+namespace {
+
+bool EnvSet(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::string_view(v) != "0";
+}
+
+}  // namespace
+
+bool StdoutIsTerminal() {
+  static const bool tty = [] {
+    const char* term = std::getenv("TERM");
+    return ::isatty(STDOUT_FILENO) && !(term && std::string_view(term) == "dumb");
+  }();
+  return tty;
+}
+
+bool UseColor() {
+  static const bool color = [] {
+    if (std::getenv("NO_COLOR") && *std::getenv("NO_COLOR")) return false;
+    if (EnvSet("CLICOLOR_FORCE") || EnvSet("FORCE_COLOR")) return true;
+    return StdoutIsTerminal();
+  }();
+  return color;
+}
+
+std::string Bold(std::string_view s) {
+  return UseColor() ? StrCat("\x1b[1m", s, "\x1b[0m") : std::string(s);
+}
+
+std::string Dim(std::string_view s) {
+  return UseColor() ? StrCat("\x1b[2m", s, "\x1b[0m") : std::string(s);
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (out.empty() || out.back() != '\n') out.push_back('\n');
+  return out;
+}
+
+int PrintError(std::string_view message, int exit_code) {
+  std::string line = StrCat("ds: ", message, "\n");
+  std::fflush(stdout);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return exit_code;
+}
+
+int ReportRpcError(const grpc::Status& status) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return PrintError(StrCat("lost the connection to dsd: ", status.error_message(),
+                                   "; see `ds daemon logs`"),
+                      kExitUnreachable);
+  }
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    return PrintError("dsd did not answer in time; see `ds daemon logs`", kExitUnreachable);
+  }
+  return PrintError(status.error_message(), kExitFailed);
+}
+
+int ReportStatus(const absl::Status& status) {
+  if (status.code() == absl::StatusCode::kUnavailable) {
+    return PrintError(ToStd(status.message()), kExitUnreachable);
+  }
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    return PrintError(ToStd(status.message()), kExitUsage);
+  }
+  return PrintError(ToStd(status.message()), kExitFailed);
+}
+
+}  // namespace ds::client

@@ -1,0 +1,191 @@
+#include "common/config.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/ascii.h"
+#include "common/strings.h"
+
+extern char** environ;
+
+namespace ds::common {
+namespace {
+
+// Keep sorted by importance to a reader of `ds config show`, not by name.
+constexpr ConfigKey kKeys[] = {
+    {"provider", "DS_PROVIDER", "local",
+     "where branches live: \"local\" (embedded PostgreSQL) or \"neon\""},
+    {"developer", "DS_DEVELOPER", "",
+     "your name in branch names (default: $USER, slugged)"},
+    {"stage", "DS_STAGE", "local", "default stage for --target"},
+    {"branch_pattern", "DS_BRANCH_PATTERN", "dev-{developer}-{stage}",
+     "branch name for a stage"},
+    {"env_file", "DS_ENV_FILE", ".env", ".env file of the workspace, relative to it"},
+    {"target_var", "DS_TARGET_VAR", "DB_CONNECTION_STRING",
+     ".env variable holding the target database"},
+    {"source_var", "DS_SOURCE_VAR", "SOURCE_DB_CONNECTION_STRING",
+     ".env variable holding the source database"},
+    {"project", "DS_PROJECT", "", "project to use when a provider has several"},
+    {"log_level", "DS_LOG_LEVEL", "info", "dsd log level: debug, info, warning, error"},
+};
+
+// A developer name usable inside a branch name: lowercase letters, digits
+// and dashes.
+std::string Slug(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (absl::ascii_isalnum(c)) {
+      out.push_back(static_cast<char>(absl::ascii_tolower(c)));
+    } else if (!out.empty() && out.back() != '-') {
+      out.push_back('-');
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string UnknownConfigKeyHint() {
+  std::vector<std::string_view> names;
+  for (const ConfigKey& k : kKeys) names.push_back(k.name);
+  return StrCat("known keys: ", Join(names, ", "));
+}
+
+std::string_view OriginKindName(OriginKind kind) {
+  switch (kind) {
+    case OriginKind::kDefault: return "default";
+    case OriginKind::kUserConfig: return "user config";
+    case OriginKind::kWorkspaceToml: return "ds.toml";
+    case OriginKind::kDotenv: return ".env";
+    case OriginKind::kEnvironment: return "environment";
+    case OriginKind::kFlag: return "flag";
+  }
+  return "?";
+}
+
+std::span<const ConfigKey> ConfigKeys() { return kKeys; }
+
+const ConfigKey* FindConfigKey(std::string_view name) {
+  for (const ConfigKey& k : kKeys) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+const ConfigKey* FindConfigKeyByEnvVar(std::string_view env_var) {
+  for (const ConfigKey& k : kKeys) {
+    if (k.env_var == env_var) return &k;
+  }
+  return nullptr;
+}
+
+ConfigLayer DefaultsLayer() {
+  ConfigLayer layer{OriginKind::kDefault, {}};
+  for (const ConfigKey& k : kKeys) {
+    std::string value(k.default_value);
+    std::string where = "built-in";
+    if (k.name == "developer") {
+      const char* user = std::getenv("USER");
+      if (user && *user) {
+        value = Slug(user);
+        where = "$USER";
+      } else if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) {
+        value = Slug(pw->pw_name);
+        where = "login name";
+      }
+    }
+    layer.entries.push_back({std::string(k.name), std::move(value), {OriginKind::kDefault, where}});
+  }
+  return layer;
+}
+
+ConfigLayer DotenvLayer(const std::vector<DotenvEntry>& entries,
+                        const std::filesystem::path& file) {
+  ConfigLayer layer{OriginKind::kDotenv, {}};
+  for (const DotenvEntry& e : entries) {
+    if (const ConfigKey* k = FindConfigKeyByEnvVar(e.key)) {
+      layer.entries.push_back(
+          {std::string(k->name), e.value, {OriginKind::kDotenv, StrCat(file.string(), ":", e.line)}});
+    }
+  }
+  return layer;
+}
+
+ConfigLayer EnvironmentLayer(const std::map<std::string, std::string>& vars) {
+  ConfigLayer layer{OriginKind::kEnvironment, {}};
+  for (const auto& [name, value] : vars) {
+    if (const ConfigKey* k = FindConfigKeyByEnvVar(name)) {
+      layer.entries.push_back({std::string(k->name), value, {OriginKind::kEnvironment, name}});
+    }
+  }
+  return layer;
+}
+
+absl::StatusOr<ConfigLayer> FlagLayer(const std::map<std::string, std::string>& values) {
+  ConfigLayer layer{OriginKind::kFlag, {}};
+  for (const auto& [key, value] : values) {
+    if (!FindConfigKey(key)) {
+      return absl::InvalidArgumentError(
+          StrCat("unknown config key '", key, "' in --set; ", UnknownConfigKeyHint()));
+    }
+    layer.entries.push_back({key, value, {OriginKind::kFlag, StrCat("--set ", key)}});
+  }
+  return layer;
+}
+
+std::map<std::string, std::string> ProcessDsEnvironment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv = *e;
+    if (kv.substr(0, 3) != "DS_") continue;
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+Config Config::Build(std::span<const ConfigLayer> layers) {
+  Config c;
+  for (const ConfigKey& k : kKeys) {
+    c.entries_.push_back({std::string(k.name), std::string(k.default_value), {}});
+  }
+  for (const ConfigLayer& layer : layers) {
+    for (const ConfigEntry& e : layer.entries) {
+      for (ConfigEntry& slot : c.entries_) {
+        if (slot.key == e.key) {
+          slot.value = e.value;
+          slot.origin = e.origin;
+        }
+      }
+    }
+  }
+  return c;
+}
+
+const std::string& Config::Get(std::string_view key) const {
+  for (const ConfigEntry& e : entries_) {
+    if (e.key == key) return e.value;
+  }
+  static const std::string kEmpty;
+  return kEmpty;
+}
+
+const ConfigOrigin& Config::OriginOf(std::string_view key) const {
+  for (const ConfigEntry& e : entries_) {
+    if (e.key == key) return e.origin;
+  }
+  static const ConfigOrigin kNone;
+  return kNone;
+}
+
+std::string BranchForStage(std::string_view pattern, std::string_view developer,
+                           std::string_view stage) {
+  return ReplaceAll(ReplaceAll(pattern, "{developer}", developer), "{stage}", stage);
+}
+
+}  // namespace ds::common

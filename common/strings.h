@@ -1,0 +1,73 @@
+// String helpers that take std::string_view.
+//
+// Debian 12 builds abseil with its own absl::string_view class (not an alias
+// of std::string_view), so absl::StrCat and friends do not accept
+// std::string_view arguments. These small helpers fill that gap; absl is
+// still used for Status/StatusOr and StrFormat.
+#ifndef DS_COMMON_STRINGS_H_
+#define DS_COMMON_STRINGS_H_
+
+#include <charconv>
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace ds {
+
+namespace strings_internal {
+
+inline void AppendPiece(std::string& out, std::string_view s) { out.append(s); }
+inline void AppendPiece(std::string& out, const char* s) { out.append(s ? s : ""); }
+inline void AppendPiece(std::string& out, const std::string& s) { out.append(s); }
+inline void AppendPiece(std::string& out, absl::string_view s) { out.append(s.data(), s.size()); }
+inline void AppendPiece(std::string& out, char c) { out.push_back(c); }
+inline void AppendPiece(std::string& out, bool b) { out.append(b ? "true" : "false"); }
+template <typename T>
+  requires(std::is_arithmetic_v<T> && !std::same_as<T, char> && !std::same_as<T, bool>)
+void AppendPiece(std::string& out, T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    out.append(std::to_string(v));
+  } else {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+  }
+}
+
+}  // namespace strings_internal
+
+// Concatenates strings (any string type) and numbers.
+template <typename... Args>
+std::string StrCat(const Args&... args) {
+  std::string out;
+  (strings_internal::AppendPiece(out, args), ...);
+  return out;
+}
+
+template <typename... Args>
+void StrAppend(std::string* out, const Args&... args) {
+  (strings_internal::AppendPiece(*out, args), ...);
+}
+
+inline std::string_view ToStd(absl::string_view s) { return {s.data(), s.size()}; }
+
+// Splits on `sep`, dropping empty pieces.
+std::vector<std::string_view> SplitSkipEmpty(std::string_view s, char sep);
+// Splits on `sep`, keeping empty pieces.
+std::vector<std::string_view> Split(std::string_view s, char sep);
+
+std::string_view TrimAsciiWhitespace(std::string_view s);
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
+bool ConsumePrefix(std::string_view* s, std::string_view prefix);
+bool ConsumeSuffix(std::string_view* s, std::string_view suffix);
+std::string AsciiToLower(std::string_view s);
+std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to);
+std::string Join(const std::vector<std::string_view>& parts, std::string_view sep);
+
+}  // namespace ds
+
+#endif  // DS_COMMON_STRINGS_H_

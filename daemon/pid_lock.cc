@@ -1,0 +1,52 @@
+#include "daemon/pid_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "common/strings.h"
+
+namespace ds::daemon {
+
+absl::StatusOr<PidLock> PidLock::Acquire(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        StrCat("cannot open ", path.string(), ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      std::string pid = n > 0 ? std::string(TrimAsciiWhitespace(buf)) : "?";
+      return absl::FailedPreconditionError(StrCat(
+          "another dsd (pid ", pid, ") is already running with state dir ",
+          path.parent_path().string(), "; stop it with `ds daemon stop` first"));
+    }
+    return absl::FailedPreconditionError(
+        StrCat("cannot lock ", path.string(), ": ", std::strerror(err)));
+  }
+  std::string pid = StrCat(::getpid(), "\n");
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    int err = errno;
+    ::close(fd);
+    return absl::FailedPreconditionError(
+        StrCat("cannot write ", path.string(), ": ", std::strerror(err)));
+  }
+  return PidLock(fd);
+}
+
+PidLock::PidLock(PidLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+
+PidLock::~PidLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace ds::daemon

@@ -1,0 +1,37 @@
+#include "daemon/provider.h"
+#include "common/strings.h"
+
+
+namespace ds::daemon {
+
+void ProviderRegistry::Add(std::unique_ptr<Provider> provider) {
+  providers_.push_back(std::move(provider));
+}
+
+Resolution ProviderRegistry::Resolve(const common::ConnInfo& conn) const {
+  Resolution r;
+  std::vector<std::string> errors;
+  for (const auto& p : providers_) {
+    absl::StatusOr<std::optional<BranchLocation>> found = p->Resolve(conn);
+    if (!found.ok()) {
+      errors.push_back(StrCat(p->Name(), ": ", found.status().message()));
+      continue;
+    }
+    if (found->has_value()) {
+      r.branch = std::move(**found);
+      return r;
+    }
+  }
+  if (!errors.empty()) {
+    r.unresolved_reason = errors.front();
+  } else {
+    std::string what = conn.neon_endpoint_id.empty()
+                           ? StrCat("host ", conn.host.empty() ? "(default)" : conn.host)
+                           : StrCat("Neon endpoint ", conn.neon_endpoint_id);
+    r.unresolved_reason =
+        StrCat("project and branch are not resolved: no configured provider knows ", what);
+  }
+  return r;
+}
+
+}  // namespace ds::daemon

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian 12 machine: installs what it needs,
+# builds, and runs every test (unit, integration, interoperability peers).
+# This is the test command README.md names and .ci/run calls.
+#
+# Environment:
+#   DS_TEST_STAGE  world-readable directory for staged binaries and npm peers
+#                  (default /tmp/ds-test-stage-<build hash>)
+#   DS_TEST_USER   unprivileged user the tests use when run as root (ds-test)
+#   CTEST_ARGS     extra arguments for ctest, e.g. "-L unit"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+test_user=${DS_TEST_USER:-ds-test}
+if [[ $(id -u) -eq 0 ]]; then
+  # initdb refuses root and dsd serves only its owner, so as root the
+  # daemons under test run as this user.
+  id "$test_user" >/dev/null 2>&1 ||
+    useradd --system --create-home --home-dir "/var/lib/$test_user" --shell /usr/sbin/nologin "$test_user"
+fi
+
+build_dir=build/release
+hash=$(printf '%s' "$PWD/$build_dir" | md5sum | cut -c1-8)
+stage=${DS_TEST_STAGE:-/tmp/ds-test-stage-$hash}
+mkdir -p "$stage/peers"
+chmod 755 "$stage" "$stage/peers"
+
+# npm peers go to the stage, readable by the test user; reinstalled only
+# when the lock file changes.
+if ! cmp -s tests/peers/package-lock.json "$stage/peers/package-lock.json" ||
+   [[ ! -d $stage/peers/node_modules ]]; then
+  cp tests/peers/package.json tests/peers/package-lock.json "$stage/peers/"
+  (cd "$stage/peers" && npm ci --no-audit --no-fund --loglevel=error)
+  chmod -R a+rX "$stage/peers"
+fi
+
+cmake --preset release -DDS_TEST_STAGE="$stage" -DDS_PEERS_DIR="$stage/peers" \
+  -DDS_TEST_USER="$test_user" >/dev/null
+cmake --build --preset release
+# shellcheck disable=SC2086
+ctest --preset release ${CTEST_ARGS:-}

@@ -1,0 +1,225 @@
+"""Shared pieces of ds's integration tests.
+
+Every test gets its own temp root with private runtime, state, config and
+workspace directories, starts the dsd it needs and stops it afterwards. It
+never touches a user's real daemon.
+
+CI runs as root, but dsd (and later the PostgreSQL it runs) must run as an
+ordinary user, and some tests need a second uid. When the tests run as root,
+ds and dsd therefore run as the unprivileged user DS_TEST_USER (default
+"ds-test", created by scripts/test.sh), from binaries staged in a directory
+that user can read (DS_TEST_BIN_DIR).
+"""
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+BIN_DIR = os.environ.get("DS_TEST_BIN_DIR", "")
+TEST_USER = os.environ.get("DS_TEST_USER", "ds-test")
+IS_ROOT = os.geteuid() == 0
+
+
+def runner_ids():
+    """uid/gid that ds and dsd run as in the tests."""
+    if IS_ROOT:
+        pw = pwd.getpwnam(TEST_USER)
+        return pw.pw_uid, pw.pw_gid
+    return os.geteuid(), os.getegid()
+
+
+def wait_for(predicate, timeout=10.0, interval=0.01, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def socket_answers(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class DsEnv:
+    """One isolated ds installation: temp dirs, env vars, a dsd to start."""
+
+    def __init__(self, name="t"):
+        if not BIN_DIR or not os.path.exists(os.path.join(BIN_DIR, "ds")):
+            raise unittest.SkipTest("DS_TEST_BIN_DIR does not hold ds and dsd")
+        self.uid, self.gid = runner_ids()
+        # Short paths: a Unix socket path must fit in 108 bytes.
+        self.root = tempfile.mkdtemp(prefix=f"ds-{name}-", dir="/tmp")
+        os.chmod(self.root, 0o755)
+        self.runtime = self.mkdir("run", 0o700)
+        self.state = self.mkdir("state", 0o700)
+        self.config = self.mkdir("config", 0o700)
+        self.data = self.mkdir("data", 0o700)
+        self.home = self.mkdir("home", 0o700)
+        self.socket = os.path.join(self.runtime, "ds", "dsd.sock")
+        self.log_file = os.path.join(self.state, "dsd.log")
+        self.daemon = None
+
+    # -- files -------------------------------------------------------------
+
+    def mkdir(self, rel, mode=0o755):
+        path = os.path.join(self.root, rel)
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, mode)
+        os.chown(path, self.uid, self.gid)
+        return path
+
+    def write(self, rel, text, mode=0o644):
+        path = os.path.join(self.root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        os.chown(path, self.uid, self.gid)
+        return path
+
+    def workspace(self, rel, env_text=None, toml_text=None):
+        path = self.mkdir(rel)
+        if env_text is not None:
+            self.write(os.path.join(rel, ".env"), env_text)
+        if toml_text is not None:
+            self.write(os.path.join(rel, "ds.toml"), toml_text)
+        return path
+
+    def read_log(self):
+        try:
+            with open(self.log_file) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    # -- processes ---------------------------------------------------------
+
+    def env(self, extra=None, spawn=False):
+        e = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": self.home,
+            "USER": pwd.getpwuid(self.uid).pw_name,
+            "XDG_RUNTIME_DIR": self.runtime,
+            "XDG_STATE_HOME": os.path.join(self.root, "xdg-state"),
+            "DS_STATE_DIR": self.state,
+            "XDG_CONFIG_HOME": self.config,
+            "XDG_DATA_HOME": self.data,
+            "LANG": "C.UTF-8",
+        }
+        if not spawn:
+            e["DS_NO_SPAWN"] = "1"
+        if extra:
+            e.update(extra)
+        return e
+
+    def argv(self, args):
+        """Runs as the test user when we are root."""
+        if IS_ROOT:
+            return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
+                    "--init-groups", "--"] + args
+        return args
+
+    def ds(self, *args, cwd=None, env=None, spawn=False, timeout=30, input=None):
+        proc = subprocess.run(
+            self.argv([os.path.join(BIN_DIR, "ds")] + list(args)),
+            cwd=cwd or self.root, env=self.env(env, spawn=spawn),
+            stdin=subprocess.DEVNULL if input is None else None, input=input,
+            capture_output=True, text=True, timeout=timeout)
+        return proc
+
+    def ds_json(self, *args, **kw):
+        proc = self.ds(*args, "--json", **kw)
+        if proc.returncode != 0:
+            raise AssertionError(f"ds {' '.join(args)} --json failed: {proc.stderr}")
+        return json.loads(proc.stdout)
+
+    def start_daemon(self, binary="dsd", extra_args=(), env=None, wait=True):
+        """Starts dsd in the foreground as a child; waits for its socket."""
+        with open(os.path.join(self.root, f"{binary}.stderr"), "w") as log:
+            self.daemon = subprocess.Popen(
+                self.argv([os.path.join(BIN_DIR, binary), "--foreground"] + list(extra_args)),
+                env=self.env(env), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=self.root)
+        if wait:
+            wait_for(lambda: socket_answers(self.socket) or self.daemon.poll() is not None,
+                     what="dsd to listen")
+            if self.daemon.poll() is not None:
+                raise AssertionError(f"dsd exited early: {self.daemon_stderr()}")
+        return self.daemon
+
+    def daemon_stderr(self, binary="dsd"):
+        with open(os.path.join(self.root, f"{binary}.stderr")) as f:
+            return f.read()
+
+    def stop_daemon(self):
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(10)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+                self.daemon.wait()
+        self.daemon = None
+
+    def dsd_pids(self):
+        """pids of every dsd whose state dir is ours (spawned ones included)."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    environ = f.read().split(b"\0")
+            except OSError:
+                continue
+            if not cmd or not os.path.basename(cmd[0].decode(errors="replace")).startswith("dsd"):
+                continue
+            if f"DS_STATE_DIR={self.state}".encode() in environ:
+                pids.append(int(entry))
+        return pids
+
+    def cleanup(self):
+        self.stop_daemon()
+        for pid in self.dsd_pids():  # daemons that ds spawned
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while self.dsd_pids() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for pid in self.dsd_pids():
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class DsTestCase(unittest.TestCase):
+    """A test with a fresh DsEnv in self.env, cleaned up afterwards."""
+
+    def setUp(self):
+        self.env = DsEnv(self.id().split(".")[-1][:20])
+        self.addCleanup(self.env.cleanup)
+
+    def assertNoSecret(self, text, secret):
+        self.assertNotIn(secret, text, "a secret leaked into output")
+
+
+def main():
+    unittest.main(verbosity=2)
