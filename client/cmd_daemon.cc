@@ -47,7 +47,8 @@ int PrintStatus(const v1::PingResponse& p, bool json) {
 
 int RunDaemonStart(const Invocation& inv) {
   absl::StatusOr<DaemonClient> client =
-      DaemonClient::Connect(inv.paths, {.state_dir_override = inv.global.state_dir});
+      DaemonClient::Connect(inv.paths, {.state_dir_override = inv.global.state_dir,
+                                        .need_ping = true});
   if (!client.ok()) return ReportStatus(client.status());
   return PrintStatus(client->ping(), inv.options.json);
 }
@@ -55,20 +56,16 @@ int RunDaemonStart(const Invocation& inv) {
 int RunDaemonStatus(const Invocation& inv) {
   absl::StatusOr<DaemonClient> client = DaemonClient::Connect(
       inv.paths, {.spawn = false, .restart_on_skew = false,
-                  .state_dir_override = inv.global.state_dir});
-  if (!client.ok()) {
-    if (client.status().code() == absl::StatusCode::kFailedPrecondition) {
-      return ReportStatus(client.status());  // version skew
-    }
-    return PrintError(StrCat("dsd is not running (no daemon on ",
-                                   inv.paths.socket().string(), ")"),
-                      kExitUnreachable);
-  }
+                  .state_dir_override = inv.global.state_dir, .need_ping = true});
+  if (!client.ok()) return ReportStatus(client.status());
   return PrintStatus(client->ping(), inv.options.json);
 }
 
 int RunDaemonStop(const Invocation& inv) {
-  if (absl::Status s = StopDaemon(inv.paths, "ds daemon stop"); !s.ok()) return ReportStatus(s);
+  if (absl::Status s = StopDaemon(inv.paths, "ds daemon stop", inv.options.keep_databases);
+      !s.ok()) {
+    return ReportStatus(s);
+  }
   std::cout << "dsd stopped\n";
   return kExitOk;
 }
@@ -117,7 +114,7 @@ int RunDaemonLogs(const Invocation& inv) {
 int RunVersion(const Invocation& inv) {
   absl::StatusOr<DaemonClient> client = DaemonClient::Connect(
       inv.paths, {.spawn = false, .restart_on_skew = false,
-                  .state_dir_override = inv.global.state_dir});
+                  .state_dir_override = inv.global.state_dir, .need_ping = true});
   std::string dsd = client.ok() ? client->ping().version() : "";
   if (inv.options.json) {
     v1::VersionInfo info;

@@ -15,21 +15,67 @@ void JsonFlag(CLI::App& app, CommandOptions& o) {
   app.add_flag("--json", o.json, "Print the answer as JSON (the gRPC reply's shape)");
 }
 
-void NoOptions(CLI::App&, CommandOptions&) {}
-
 void LogsOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("-n,--lines", o.lines, "How many lines to show")->check(CLI::NonNegativeNumber);
   app.add_flag("-f,--follow", o.follow, "Keep printing lines as dsd writes them");
 }
 
+void CreateOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("name", o.name, "Branch name (default: asked for on a terminal)");
+  app.add_option("--parent", o.parent, "Branch to copy (default: the default branch, main)");
+  app.add_option("--project", o.project, "Project id or name");
+  app.add_option("--target", o.target, "Name the branch after a stage: dev-{developer}-<stage>");
+  app.add_flag("--force", o.force, "Terminate sessions that keep the parent busy");
+  JsonFlag(app, o);
+}
+
+void DeleteOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("name", o.name, "Branch name (default: picked on a terminal)");
+  app.add_option("--project", o.project, "Project id or name");
+  app.add_option("--target", o.target, "The stage's branch: dev-{developer}-<stage>");
+  app.add_flag("--force", o.force, "Terminate sessions connected to the branch");
+  app.add_flag("-y,--yes", o.yes, "Do not ask for confirmation");
+}
+
+void ProjectOption(CLI::App& app, CommandOptions& o) {
+  app.add_option("--project", o.project, "Project id or name");
+  JsonFlag(app, o);
+}
+
+void SetDbOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("--branch", o.branch, "Branch to use (without it: a picker on a terminal)");
+  app.add_option("--project", o.project, "Project id or name");
+  app.add_option("--target", o.target, "The stage's branch: dev-{developer}-<stage>");
+  JsonFlag(app, o);
+}
+
+void StopOptions(CLI::App& app, CommandOptions& o) {
+  app.add_flag("--keep-databases", o.keep_databases,
+               "Leave the local PostgreSQL cluster running");
+}
+
 constexpr Command kCommands[] = {
+    {"", "setup", "Create your dev-{developer}-local branch and point .env at it", JsonFlag,
+     RunSetup},
+    {"db", "create-branch", "Create a branch (from main) and point .env at it", CreateOptions,
+     RunCreateBranch},
+    {"db", "delete-branch", "Delete a branch (never main or protected ones)", DeleteOptions,
+     RunDeleteBranch},
+    {"db", "list-projects", "List projects: name, region, id, created", JsonFlag,
+     RunListProjects},
+    {"db", "branches", "List the branches of a project", ProjectOption, RunBranches},
+    {"db set", "target-db", "Point DB_CONNECTION_STRING at a branch", SetDbOptions,
+     RunSetTargetDb},
+    {"db set", "source-db", "Point SOURCE_DB_CONNECTION_STRING at a branch", SetDbOptions,
+     RunSetSourceDb},
     {"db", "current", "Show which databases this workspace's .env points at", JsonFlag,
      RunDbCurrent},
     {"config", "show", "Show every setting with where it came from", JsonFlag, RunConfigShow},
     {"daemon", "start", "Start dsd if it is not running", JsonFlag, RunDaemonStart},
     {"daemon", "status", "Show whether dsd runs, its pid, socket and log", JsonFlag,
      RunDaemonStatus},
-    {"daemon", "stop", "Stop dsd gracefully", NoOptions, RunDaemonStop},
+    {"daemon", "stop", "Stop dsd (and the local PostgreSQL) gracefully", StopOptions,
+     RunDaemonStop},
     {"daemon", "logs", "Print dsd's log", LogsOptions, RunDaemonLogs},
     {"", "version", "Print the versions of ds and of the running dsd", JsonFlag, RunVersion},
 };
@@ -68,6 +114,17 @@ absl::StatusOr<std::string> ResolveWorkspaceDir(const std::string& flag) {
     if (std::filesystem::exists(dir / ".git", ec) || dir == dir.parent_path()) break;
   }
   return cwd.string();
+}
+
+absl::StatusOr<v1::WorkspaceRef> BuildWorkspaceRef(const GlobalOptions& global) {
+  absl::StatusOr<std::string> dir = ResolveWorkspaceDir(global.workspace);
+  if (!dir.ok()) return dir.status();
+  absl::StatusOr<v1::ClientOverrides> overrides = BuildOverrides(global);
+  if (!overrides.ok()) return overrides.status();
+  v1::WorkspaceRef ref;
+  ref.set_workspace_dir(*dir);
+  *ref.mutable_overrides() = std::move(*overrides);
+  return ref;
 }
 
 absl::StatusOr<v1::ClientOverrides> BuildOverrides(const GlobalOptions& global) {

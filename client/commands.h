@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/paths.h"
+#include "ds/v1/branch.pb.h"
 #include "ds/v1/common.pb.h"
 
 namespace CLI {
@@ -30,6 +31,14 @@ struct CommandOptions {
   bool json = false;
   int lines = 50;
   bool follow = false;
+  std::string name;     // positional branch name
+  std::string parent;   // --parent
+  std::string project;  // --project
+  std::string branch;   // --branch
+  std::string target;   // --target <stage>
+  bool force = false;   // --force
+  bool yes = false;     // --yes
+  bool keep_databases = false;  // --keep-databases
 };
 
 struct Invocation {
@@ -59,7 +68,17 @@ absl::StatusOr<std::string> ResolveWorkspaceDir(const std::string& flag);
 // What the client forwards so dsd evaluates config as this shell would.
 absl::StatusOr<v1::ClientOverrides> BuildOverrides(const GlobalOptions& global);
 
+// The workspace part of a branch request (dir and overrides).
+absl::StatusOr<v1::WorkspaceRef> BuildWorkspaceRef(const GlobalOptions& global);
+
 // The commands themselves (cmd_*.cc).
+int RunSetup(const Invocation& inv);
+int RunCreateBranch(const Invocation& inv);
+int RunDeleteBranch(const Invocation& inv);
+int RunListProjects(const Invocation& inv);
+int RunBranches(const Invocation& inv);
+int RunSetTargetDb(const Invocation& inv);
+int RunSetSourceDb(const Invocation& inv);
 int RunDbCurrent(const Invocation& inv);
 int RunConfigShow(const Invocation& inv);
 int RunDaemonStart(const Invocation& inv);

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/paths.h"
+#include "ds/v1/branch.grpc.pb.h"
 #include "ds/v1/daemon.grpc.pb.h"
 #include "ds/v1/workspace.grpc.pb.h"
 
@@ -22,6 +23,10 @@ struct ConnectOptions {
   bool restart_on_skew = true;
   // --state-dir given to ds, passed on to a dsd that ds starts.
   std::string state_dir_override;
+  // Always Ping (for commands that show the reply). Otherwise the version
+  // written in dsd's pid file stands in for it when it matches ours, which
+  // saves a round trip on every call.
+  bool need_ping = false;
 };
 
 class DaemonClient {
@@ -34,12 +39,16 @@ class DaemonClient {
 
   v1::DaemonService::Stub& daemon() { return *daemon_; }
   v1::WorkspaceService::Stub& workspace() { return *workspace_; }
+  v1::BranchService::Stub& branches() { return *branches_; }
+  // The Ping reply; empty unless ConnectOptions::need_ping or the version
+  // had to be checked.
   const v1::PingResponse& ping() const { return ping_; }
 
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::DaemonService::Stub> daemon_;
   std::unique_ptr<v1::WorkspaceService::Stub> workspace_;
+  std::unique_ptr<v1::BranchService::Stub> branches_;
   v1::PingResponse ping_;
 };
 
@@ -49,7 +58,7 @@ bool SpawnDisabledByEnvironment();
 // Asks a running dsd to stop and waits (up to `timeout_ms`) for its process
 // to exit. OK when no daemon was running.
 absl::Status StopDaemon(const common::Paths& paths, const std::string& reason,
-                        int timeout_ms = 10000);
+                        bool keep_databases = false, int timeout_ms = 30000);
 
 // A deadline for unary calls: dsd answers from memory, so anything slower
 // than this means something is wrong.

@@ -9,6 +9,7 @@
 
 #include "client/commands.h"
 #include "client/exit_codes.h"
+#include "common/strings.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
@@ -32,18 +33,24 @@ int main(int argc, char** argv) {
                  "dsd state directory (default: $DS_STATE_DIR, else $XDG_STATE_HOME/ds)");
   app.add_option("--set", global.settings, "Override a setting: --set key=value (repeatable)");
 
+  // Groups ("db", "db set") are created on first use from the table.
+  static const std::map<std::string, std::string> kGroupHelp = {
+      {"db", "Database branches of this workspace"},
+      {"db set", "Point .env's target or source database at a branch"},
+      {"daemon", "Control the dsd daemon"},
+      {"config", "Configuration"}};
   std::map<std::string, CLI::App*> groups;
   std::map<CLI::App*, const Command*> leaves;
   for (const Command& c : Commands()) {
     CLI::App* parent = &app;
-    if (*c.group) {
-      auto [it, fresh] = groups.try_emplace(c.group, nullptr);
+    std::string path;
+    for (std::string_view word : ds::SplitSkipEmpty(c.group, ' ')) {
+      path = path.empty() ? std::string(word) : path + " " + std::string(word);
+      auto [it, fresh] = groups.try_emplace(path, nullptr);
       if (fresh) {
-        it->second = app.add_subcommand(c.group, std::string(c.group) == "db"
-                                                     ? "Database branches of this workspace"
-                                                 : std::string(c.group) == "daemon"
-                                                     ? "Control the dsd daemon"
-                                                     : "Configuration");
+        auto help = kGroupHelp.find(path);
+        it->second = parent->add_subcommand(std::string(word),
+                                            help == kGroupHelp.end() ? "" : help->second);
         it->second->require_subcommand(1);
       }
       parent = it->second;

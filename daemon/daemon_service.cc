@@ -7,7 +7,7 @@ namespace ds::daemon {
 
 DaemonServiceImpl::DaemonServiceImpl(DaemonIdentity identity,
                                      std::function<int64_t()> active_watches,
-                                     std::function<void(const std::string&)> request_shutdown)
+                                     std::function<void(const std::string&, bool)> request_shutdown)
     : identity_(std::move(identity)),
       active_watches_(std::move(active_watches)),
       request_shutdown_(std::move(request_shutdown)) {}
@@ -40,7 +40,7 @@ grpc::ServerUnaryReactor* DaemonServiceImpl::Shutdown(grpc::CallbackServerContex
   r->Finish(grpc::Status::OK);
   // Only signals the main thread: shutting the server down from inside one
   // of its own callbacks would wait for this very call.
-  request_shutdown_(reason);
+  request_shutdown_(reason, req->keep_databases());
   return r;
 }
 

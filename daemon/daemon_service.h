@@ -22,7 +22,7 @@ struct DaemonIdentity {
 class DaemonServiceImpl final : public v1::DaemonService::CallbackService {
  public:
   DaemonServiceImpl(DaemonIdentity identity, std::function<int64_t()> active_watches,
-                    std::function<void(const std::string& reason)> request_shutdown);
+                    std::function<void(const std::string& reason, bool keep_databases)> request_shutdown);
 
   grpc::ServerUnaryReactor* Ping(grpc::CallbackServerContext* ctx, const v1::PingRequest* req,
                                  v1::PingResponse* resp) override;
@@ -33,7 +33,7 @@ class DaemonServiceImpl final : public v1::DaemonService::CallbackService {
  private:
   DaemonIdentity identity_;
   std::function<int64_t()> active_watches_;
-  std::function<void(const std::string&)> request_shutdown_;
+  std::function<void(const std::string&, bool)> request_shutdown_;
 };
 
 }  // namespace ds::daemon

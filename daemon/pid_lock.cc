@@ -8,8 +8,8 @@
 #include <cstring>
 #include <string>
 
-#include "absl/strings/ascii.h"
 #include "common/strings.h"
+#include "common/version.h"
 
 namespace ds::daemon {
 
@@ -33,7 +33,9 @@ absl::StatusOr<PidLock> PidLock::Acquire(const std::filesystem::path& path) {
     return absl::FailedPreconditionError(
         StrCat("cannot lock ", path.string(), ": ", std::strerror(err)));
   }
-  std::string pid = StrCat(::getpid(), "\n");
+  // The second line lets ds check the daemon's version without a round
+  // trip (client/daemon_client.cc).
+  std::string pid = StrCat(::getpid(), "\n", common::Version(), "\n");
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
     int err = errno;
     ::close(fd);

@@ -12,8 +12,8 @@ namespace ds::daemon {
 
 class PidLock {
  public:
-  // Takes the lock and writes our pid. FailedPrecondition naming the other
-  // daemon's pid when it is already held.
+  // Takes the lock and writes our pid and version, one per line.
+  // FailedPrecondition naming the other daemon's pid when it is held.
   static absl::StatusOr<PidLock> Acquire(const std::filesystem::path& path);
 
   PidLock(PidLock&& other) noexcept;

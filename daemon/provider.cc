@@ -34,4 +34,30 @@ Resolution ProviderRegistry::Resolve(const common::ConnInfo& conn) const {
   return r;
 }
 
+Provider* ProviderRegistry::Find(std::string_view name) const {
+  for (const auto& p : providers_) {
+    if (p->Name() == name) return p.get();
+  }
+  return nullptr;
+}
+
+absl::Status ValidateBranchName(std::string_view name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError("the branch name is empty; give a name");
+  }
+  size_t chars = 0;
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          "the branch name contains a control character; use printable characters only");
+    }
+    if ((c & 0xC0) != 0x80) ++chars;  // count UTF-8 code points, not bytes
+  }
+  if (chars > 256) {
+    return absl::InvalidArgumentError(StrCat("the branch name is ", chars,
+                                             " characters long; the limit is 256"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ds::daemon

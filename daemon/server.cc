@@ -15,7 +15,10 @@
 #include "common/version.h"
 #include "daemon/daemon_service.h"
 #include "daemon/dir_watcher.h"
+#include "daemon/branch_service.h"
+#include "daemon/branches.h"
 #include "daemon/listener.h"
+#include "daemon/local_provider.h"
 #include "daemon/pid_lock.h"
 #include "daemon/provider.h"
 #include "daemon/sd_notify.h"
@@ -34,9 +37,10 @@ void RouteGrpcLog(gpr_log_func_args* args) {
   common::Log(level, StrCat("grpc: ", args->message, " (", args->file, ":", args->line, ")"));
 }
 
-// The reason a Shutdown RPC gave, read by the main thread after SIGUSR1.
+// What a Shutdown RPC asked for, read by the main thread after SIGUSR1.
 std::mutex g_shutdown_mu;
 std::string g_shutdown_reason;
+bool g_keep_databases = false;
 
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -84,9 +88,19 @@ int RunServer(const ServerOptions& options) {
 
   DirWatcher watcher;
   if (absl::Status s = watcher.Start(); !s.ok()) return die(s);
-  ProviderRegistry providers;  // providers register here as they arrive
+  ProviderRegistry providers;
+  const char* pg_bin = std::getenv("DS_PG_BIN");
+  auto local = std::make_unique<LocalProvider>(
+      LocalClusterOptions{.data_dir = paths.data_dir,
+                          .socket_dir = paths.runtime_dir / "pg",
+                          .bin_dir_override = pg_bin ? pg_bin : ""},
+      "local");
+  LocalProvider* local_provider = local.get();
+  providers.Add(std::move(local));
   WorkspaceResolver resolver(paths, &providers);
   WorkspaceServiceImpl workspace_service(&resolver, &watcher);
+  BranchManager branch_manager(&resolver, &providers);
+  BranchServiceImpl branch_service(&branch_manager, &providers);
   DaemonServiceImpl daemon_service(
       DaemonIdentity{.pid = ::getpid(),
                      .started_at_unix_ms = NowUnixMs(),
@@ -95,10 +109,11 @@ int RunServer(const ServerOptions& options) {
                      .log_file = paths.log_file().string(),
                      .socket_activated = listener->activated()},
       [&] { return workspace_service.active_watches(); },
-      [](const std::string& reason) {
+      [](const std::string& reason, bool keep_databases) {
         {
           std::lock_guard l(g_shutdown_mu);
           g_shutdown_reason = reason;
+          g_keep_databases = keep_databases;
         }
         ::kill(::getpid(), SIGUSR1);
       });
@@ -108,12 +123,14 @@ int RunServer(const ServerOptions& options) {
   grpc::ServerBuilder builder;
   builder.RegisterService(&daemon_service);
   builder.RegisterService(&workspace_service);
+  builder.RegisterService(&branch_service);
   // No listening ports: connections arrive through the listener below.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return die(absl::InternalError("the gRPC server failed to start"));
   if (auto* health = server->GetHealthCheckService()) {
     health->SetServingStatus("ds.v1.DaemonService", true);
     health->SetServingStatus("ds.v1.WorkspaceService", true);
+    health->SetServingStatus("ds.v1.BranchService", true);
   }
   grpc::Server* raw_server = server.get();
   listener->Start([raw_server](int fd) { grpc::AddInsecureChannelFromFd(raw_server, fd); });
@@ -138,9 +155,11 @@ int RunServer(const ServerOptions& options) {
     break;
   }
   std::string reason;
+  bool keep_databases = false;
   if (sig == SIGUSR1) {
     std::lock_guard l(g_shutdown_mu);
     reason = g_shutdown_reason;
+    keep_databases = g_keep_databases;
   } else {
     reason = sig == SIGTERM ? "SIGTERM" : "SIGINT";
   }
@@ -152,6 +171,11 @@ int RunServer(const ServerOptions& options) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   watcher.Stop();
+  if (!keep_databases) {
+    if (absl::Status s = local_provider->StopCluster(); !s.ok()) {
+      common::LogError("stopping local PostgreSQL: ", s.message());
+    }
+  }
   common::LogInfo("stopped");
   return 0;
 }

@@ -103,6 +103,17 @@ class DaemonTest(DsTestCase):
         self.assertEqual(p.returncode, 3)
         self.assertIn("chmod 700", p.stderr)
 
+    def test_socket_dir_owned_by_another_user_is_refused(self):
+        if not IS_ROOT:
+            self.skipTest(f"needs root to create a directory owned by another uid "
+                          f"(running as uid {os.geteuid()})")
+        d = os.path.join(self.env.runtime, "ds")
+        os.mkdir(d, 0o700)  # owned by root, not by the test user
+        p = self.env.ds("db", "current", spawn=True)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("is owned by uid 0, not by you", p.stderr)
+        self.assertEqual(p.stderr.count("\n"), 1, "one line of error")
+
     def test_stale_socket_is_replaced(self):
         d = self.env.start_daemon()
         d.send_signal(signal.SIGKILL)

@@ -32,9 +32,9 @@ class EditorPluginTest(DsTestCase):
         steps = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual([s["step"] for s in steps],
-                         ["health", "reflection", "get_current", "watch_current"])
+                         ["health", "reflection", "get_current", "bad_request", "watch_current"])
         self.assertEqual(steps[2]["host"], "db.example.com")
-        print("WatchCurrent latency:", steps[3]["latency_ms"], "ms")
+        print("WatchCurrent latency:", steps[4]["latency_ms"], "ms")
 
 
 if __name__ == "__main__":

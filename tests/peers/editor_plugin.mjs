@@ -85,6 +85,19 @@ try {
 if (!current.target.is_set) fail('get_current', 'target not set');
 pass('get_current', { host: current.target.connection.host, database: current.target.connection.database });
 
+// Bad requests get INVALID_ARGUMENT with a message saying what to send.
+for (const [dir, want] of [['', 'names no workspace directory'], ['relative/dir', 'is relative']]) {
+  try {
+    await unary(ws, 'GetCurrent', { workspace_dir: dir });
+    fail('bad_request', `GetCurrent(${JSON.stringify(dir)}) succeeded`);
+  } catch (e) {
+    if (e.code !== grpc.status.INVALID_ARGUMENT || !e.details.includes(want)) {
+      fail('bad_request', `GetCurrent(${JSON.stringify(dir)}): ${e.code} ${e.details}`);
+    }
+  }
+}
+pass('bad_request', {});
+
 // 4. WatchCurrent sees an edit of .env (written atomically, as ds does).
 const call = ws.WatchCurrent({ workspace_dir: workspace });
 let editedAt = 0;

@@ -1,0 +1,456 @@
+// `ds setup` and the branch commands: `ds db create-branch | delete-branch |
+// list-projects | branches | set target-db | set source-db`.
+#include <unistd.h>
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_format.h"
+#include "client/commands.h"
+#include "client/daemon_client.h"
+#include "client/exit_codes.h"
+#include "client/output.h"
+#include "client/picker.h"
+#include "common/config.h"
+#include "common/strings.h"
+
+namespace ds::client {
+namespace {
+
+// Branch operations copy databases and may start the cluster first.
+constexpr auto kSlowDeadline = std::chrono::minutes(30);
+
+struct Session {
+  DaemonClient client;
+  v1::WorkspaceRef workspace;
+};
+
+absl::StatusOr<Session> Open(const Invocation& inv) {
+  absl::StatusOr<v1::WorkspaceRef> ws = BuildWorkspaceRef(inv.global);
+  if (!ws.ok()) return ws.status();
+  absl::StatusOr<DaemonClient> client =
+      DaemonClient::Connect(inv.paths, {.state_dir_override = inv.global.state_dir});
+  if (!client.ok()) return client.status();
+  return Session{std::move(*client), std::move(*ws)};
+}
+
+void SlowDeadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + kSlowDeadline);
+}
+
+// Provider errors carry codes chosen for wording (daemon/provider.h); the
+// messages already say what to do.
+int ReportBranchError(const grpc::Status& s) {
+  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+    return PrintError(s.error_message(), kExitUsage);
+  }
+  return ReportRpcError(s);
+}
+
+template <typename Response>
+void PrintNotices(const Response& resp) {
+  for (const std::string& n : resp.notices()) std::cerr << "ds: note: " << n << "\n";
+}
+
+// The settings the branch commands need on the client side.
+struct NamingConfig {
+  std::string developer;
+  std::string stage;
+  std::string pattern;
+};
+
+// The developer name: the `developer` setting, else a slug of
+// `git config user.name` (asked here, in the workspace, where git sees the
+// user's repository config), else the login name dsd defaulted to.
+std::string GitUserSlug(const std::string& workspace) {
+  std::string cmd = StrCat("git -C '", workspace, "' config user.name 2>/dev/null");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return "";
+  char buf[256] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+  ::pclose(p);
+  std::string out;
+  for (unsigned char c : std::string_view(buf, n)) {
+    if (std::isalnum(c)) {
+      out.push_back(static_cast<char>(std::tolower(c)));
+    } else if (!out.empty() && out.back() != '-') {
+      out.push_back('-');
+    }
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
+  v1::GetConfigRequest req;
+  req.set_workspace_dir(s.workspace.workspace_dir());
+  *req.mutable_overrides() = s.workspace.overrides();
+  v1::GetConfigResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(UnaryDeadline());
+  grpc::Status st = s.client.workspace().GetConfig(&ctx, req, &resp);
+  if (!st.ok()) return absl::FailedPreconditionError(st.error_message());
+  NamingConfig n;
+  for (const v1::ConfigValue& v : resp.values()) {
+    if (v.key() == "developer") {
+      n.developer = v.value();
+      if (v.origin().kind() == v1::Origin::KIND_DEFAULT) {
+        if (std::string git = GitUserSlug(s.workspace.workspace_dir()); !git.empty()) {
+          n.developer = git;
+        }
+      }
+    } else if (v.key() == "stage") {
+      n.stage = v.value();
+    } else if (v.key() == "branch_pattern") {
+      n.pattern = v.value();
+    }
+  }
+  if (n.developer.empty()) {
+    return absl::FailedPreconditionError(
+        "cannot tell your developer name; set it with `developer = \"you\"` in ds.toml");
+  }
+  return n;
+}
+
+std::string HumanSize(int64_t bytes) {
+  if (bytes < 0) return "-";
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? StrCat(bytes, " B") : absl::StrFormat("%.1f %s", v, units[u]);
+}
+
+// Prints rows as columns padded to the widest cell.
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::string line;
+    for (size_t i = 0; i < rows[r].size(); ++i) {
+      std::string cell = rows[r][i];
+      if (i + 1 < rows[r].size()) cell.resize(width[i] + 2, ' ');
+      line += cell;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    StrAppend(&out, r == 0 ? Bold(line) : line, "\n");
+  }
+  std::cout << out;
+}
+
+absl::StatusOr<std::vector<v1::Branch>> AllBranches(Session& s, const std::string& project) {
+  std::vector<v1::Branch> out;
+  std::vector<std::string> projects;
+  if (!project.empty()) {
+    projects.push_back(project);
+  } else {
+    v1::ListProjectsRequest req;
+    *req.mutable_workspace() = s.workspace;
+    v1::ListProjectsResponse resp;
+    grpc::ClientContext ctx;
+    SlowDeadline(ctx);
+    if (grpc::Status st = s.client.branches().ListProjects(&ctx, req, &resp); !st.ok()) {
+      return absl::FailedPreconditionError(st.error_message());
+    }
+    for (const v1::Project& p : resp.projects()) projects.push_back(p.id());
+  }
+  for (const std::string& p : projects) {
+    v1::ListBranchesRequest req;
+    *req.mutable_workspace() = s.workspace;
+    req.set_project(p);
+    v1::ListBranchesResponse resp;
+    grpc::ClientContext ctx;
+    SlowDeadline(ctx);
+    if (grpc::Status st = s.client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
+      return absl::FailedPreconditionError(st.error_message());
+    }
+    for (const v1::Branch& b : resp.branches()) out.push_back(b);
+  }
+  return out;
+}
+
+// The branch a command is about: the positional name, else --target's
+// stage branch, else (on a terminal) what `ask` returns.
+absl::StatusOr<std::string> BranchName(Session& s, const Invocation& inv,
+                                       const std::string& explicit_name) {
+  if (!explicit_name.empty() && !inv.options.target.empty()) {
+    return absl::InvalidArgumentError("give a branch name or --target, not both");
+  }
+  if (!explicit_name.empty()) return explicit_name;
+  if (!inv.options.target.empty()) {
+    absl::StatusOr<NamingConfig> n = LoadNaming(s);
+    if (!n.ok()) return n.status();
+    return common::BranchForStage(n->pattern, n->developer, inv.options.target);
+  }
+  return std::string();
+}
+
+int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  absl::StatusOr<std::string> name = BranchName(*s, inv, inv.options.branch);
+  if (!name.ok()) return ReportStatus(name.status());
+  std::string project = inv.options.project;
+  const char* what = role == v1::DATABASE_ROLE_TARGET ? "target-db" : "source-db";
+  if (name->empty()) {
+    if (!Interactive()) {
+      return PrintError(StrCat("`ds db set ", what, "` needs --branch NAME when not run on a "
+                               "terminal"),
+                        kExitUsage);
+    }
+    absl::StatusOr<std::vector<v1::Branch>> all = AllBranches(*s, project);
+    if (!all.ok()) return ReportStatus(all.status());
+    std::vector<PickerItem> items;
+    size_t initial = 0;
+    for (size_t i = 0; i < all->size(); ++i) {
+      const v1::Branch& b = (*all)[i];
+      bool current = role == v1::DATABASE_ROLE_TARGET ? b.is_target() : b.is_source();
+      if (current) initial = i;
+      items.push_back({b.name(), StrCat(b.provider(), " · ", b.project_id(),
+                                        current ? " · current" : "")});
+    }
+    std::optional<size_t> chosen = Pick(StrCat("Choose the ", what == std::string("target-db")
+                                                                  ? "target"
+                                                                  : "source",
+                                               " database"),
+                                        items, initial);
+    if (!chosen) {
+      std::cerr << "ds: aborted; .env was not changed\n";
+      return kExitFailed;
+    }
+    *name = (*all)[*chosen].name();
+    project = (*all)[*chosen].project_id();
+  }
+  v1::SetDatabaseRequest req;
+  *req.mutable_workspace() = s->workspace;
+  req.set_role(role);
+  req.set_project(project);
+  req.set_branch(*name);
+  v1::SetDatabaseResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().SetDatabase(&ctx, req, &resp); !st.ok()) {
+    return ReportBranchError(st);
+  }
+  PrintNotices(resp);
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  std::cout << resp.variable() << " in " << resp.env_file() << " now points to branch "
+            << resp.branch().name() << "\n  " << resp.redacted_uri() << "\n"
+            << "Restart your backend so it connects to the new database.\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunSetup(const Invocation& inv) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  absl::StatusOr<NamingConfig> n = LoadNaming(*s);
+  if (!n.ok()) return ReportStatus(n.status());
+  v1::CreateBranchRequest req;
+  *req.mutable_workspace() = s->workspace;
+  req.set_name(common::BranchForStage(n->pattern, n->developer, "local"));
+  req.set_switch_env(true);
+  req.set_created_by(n->developer);
+  v1::CreateBranchResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().CreateBranch(&ctx, req, &resp); !st.ok()) {
+    return ReportBranchError(st);
+  }
+  PrintNotices(resp);
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  const v1::Branch& b = resp.branch();
+  if (resp.existed()) {
+    std::cout << "Branch " << b.name() << " already exists (" << b.provider() << " project "
+              << b.project_id() << ")\n";
+  } else {
+    std::cout << "Created branch " << b.name() << " from " << b.parent_name() << " ("
+              << b.provider() << " project " << b.project_id() << ")\n";
+  }
+  std::cout << resp.variable() << " in " << resp.env_file() << " points to " << b.name()
+            << "\n";
+  return kExitOk;
+}
+
+int RunCreateBranch(const Invocation& inv) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  absl::StatusOr<std::string> name = BranchName(*s, inv, inv.options.name);
+  if (!name.ok()) return ReportStatus(name.status());
+  if (name->empty()) {
+    if (!Interactive()) {
+      return PrintError("give the new branch a name: `ds db create-branch NAME`", kExitUsage);
+    }
+    std::optional<std::string> typed = Prompt("Name of the new branch: ");
+    if (!typed || TrimAsciiWhitespace(*typed).empty()) {
+      std::cerr << "ds: aborted; nothing was created\n";
+      return kExitFailed;
+    }
+    *name = std::string(TrimAsciiWhitespace(*typed));
+  }
+  absl::StatusOr<NamingConfig> naming = LoadNaming(*s);
+  v1::CreateBranchRequest req;
+  *req.mutable_workspace() = s->workspace;
+  req.set_project(inv.options.project);
+  req.set_name(*name);
+  req.set_parent(inv.options.parent);
+  req.set_force(inv.options.force);
+  req.set_switch_env(true);
+  req.set_created_by(naming.ok() ? naming->developer : "");
+  v1::CreateBranchResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().CreateBranch(&ctx, req, &resp); !st.ok()) {
+    return ReportBranchError(st);
+  }
+  PrintNotices(resp);
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  const v1::Branch& b = resp.branch();
+  if (resp.existed()) {
+    std::cout << "Branch " << b.name() << " already exists; switched " << resp.variable()
+              << " in " << resp.env_file() << " to it\n";
+  } else {
+    std::cout << "Created branch " << b.name() << " from " << b.parent_name() << "\n"
+              << resp.variable() << " in " << resp.env_file() << " points to it\n";
+  }
+  return kExitOk;
+}
+
+int RunDeleteBranch(const Invocation& inv) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  absl::StatusOr<std::string> name = BranchName(*s, inv, inv.options.name);
+  if (!name.ok()) return ReportStatus(name.status());
+  std::string project = inv.options.project;
+  if (name->empty()) {
+    if (!Interactive()) {
+      return PrintError("name the branch to delete: `ds db delete-branch NAME`", kExitUsage);
+    }
+    absl::StatusOr<std::vector<v1::Branch>> all = AllBranches(*s, project);
+    if (!all.ok()) return ReportStatus(all.status());
+    std::vector<v1::Branch> deletable;
+    std::vector<PickerItem> items;
+    for (const v1::Branch& b : *all) {
+      if (b.is_default() || b.protected_()) continue;  // never offered
+      deletable.push_back(b);
+      items.push_back({b.name(), StrCat(b.project_id(), b.is_target() ? " · in .env" : "")});
+    }
+    if (items.empty()) {
+      return PrintError("there is no branch that may be deleted (main and protected branches "
+                        "never are)", kExitFailed);
+    }
+    std::optional<size_t> chosen = Pick("Delete which branch?", items);
+    if (!chosen) {
+      std::cerr << "ds: aborted; nothing was deleted\n";
+      return kExitFailed;
+    }
+    *name = deletable[*chosen].name();
+    project = deletable[*chosen].project_id();
+  }
+  if (Interactive() && !inv.options.yes &&
+      !Confirm(StrCat("Delete branch ", *name, " and all its data?"))) {
+    std::cerr << "ds: aborted; nothing was deleted\n";
+    return kExitFailed;
+  }
+  v1::DeleteBranchRequest req;
+  *req.mutable_workspace() = s->workspace;
+  req.set_project(project);
+  req.set_name(*name);
+  req.set_force(inv.options.force);
+  v1::DeleteBranchResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().DeleteBranch(&ctx, req, &resp); !st.ok()) {
+    return ReportBranchError(st);
+  }
+  PrintNotices(resp);
+  std::cout << "Deleted branch " << *name << "\n";
+  for (const std::string& v : resp.dangling_variables()) {
+    std::cerr << "ds: warning: " << v << " in .env still points to the deleted branch; run "
+              << (v == "SOURCE_DB_CONNECTION_STRING" ? "`ds db set source-db`"
+                                                     : "`ds db set target-db`")
+              << "\n";
+  }
+  return kExitOk;
+}
+
+int RunListProjects(const Invocation& inv) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  v1::ListProjectsRequest req;
+  *req.mutable_workspace() = s->workspace;
+  v1::ListProjectsResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().ListProjects(&ctx, req, &resp); !st.ok()) {
+    return ReportBranchError(st);
+  }
+  PrintNotices(resp);
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "REGION", "ID", "CREATED"}};
+  for (const v1::Project& p : resp.projects()) {
+    rows.push_back({p.name(), p.region(), p.id(), p.created_at()});
+  }
+  PrintTable(rows);
+  return kExitOk;
+}
+
+int RunBranches(const Invocation& inv) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  v1::ListBranchesRequest req;
+  *req.mutable_workspace() = s->workspace;
+  req.set_project(inv.options.project);
+  v1::ListBranchesResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
+    return ReportBranchError(st);
+  }
+  PrintNotices(resp);
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "PARENT", "CREATED", "SIZE", "PROTECTED", ".ENV"}};
+  for (const v1::Branch& b : resp.branches()) {
+    std::string env = b.is_target() && b.is_source() ? "target, source"
+                      : b.is_target()                ? "target"
+                      : b.is_source()                ? "source"
+                                                     : "";
+    rows.push_back({b.name() + (b.is_default() ? " (default)" : ""),
+                    b.parent_name().empty() ? "-" : b.parent_name(), b.created_at(),
+                    HumanSize(b.size_bytes()), b.protected_() ? "yes" : "no", env});
+  }
+  PrintTable(rows);
+  return kExitOk;
+}
+
+int RunSetTargetDb(const Invocation& inv) { return SetDatabase(inv, v1::DATABASE_ROLE_TARGET); }
+int RunSetSourceDb(const Invocation& inv) { return SetDatabase(inv, v1::DATABASE_ROLE_SOURCE); }
+
+}  // namespace ds::client

@@ -1,0 +1,275 @@
+"""The embedded local provider and the branch commands, on a real cluster.
+
+One cluster serves the whole class (initdb takes seconds); each test uses
+its own branch names.
+"""
+
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import DsEnv, main, wait_for
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def dotenv(path):
+    values = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                values[k.strip()] = v.strip().strip("'\"")
+    return values
+
+
+class LocalProviderTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+            raise unittest.SkipTest(f"PostgreSQL server binaries are not in {PG_BIN}")
+        cls.env = DsEnv("local")
+        cls.ws = cls.env.workspace("ws", "# app settings\nAPP_PORT=3000\n",
+                                   'developer = "phil"\n')
+        cls.env.start_daemon()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.cleanup()
+
+    def ds(self, *args, **kw):
+        return self.env.ds(*args, "-C", self.ws, **kw)
+
+    def psql(self, uri, sql, check=True):
+        p = subprocess.run(self.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-v",
+                                          "ON_ERROR_STOP=1", uri, "-c", sql]),
+                           env=self.env.env(), capture_output=True, text=True, timeout=60)
+        if check:
+            self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout.strip()
+
+    def env_values(self):
+        return dotenv(os.path.join(self.ws, ".env"))
+
+    def test_01_setup_and_copy_on_write(self):
+        p = self.ds("setup")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("dev-phil-local", p.stdout)
+        values = self.env_values()
+        self.assertEqual(values["APP_PORT"], "3000", "other keys are kept")
+        uri = values["DB_CONNECTION_STRING"]
+        self.assertTrue(uri.startswith("postgresql://ds_owner:"), uri)
+        self.assertTrue(uri.endswith("/dev-phil-local"), uri)
+        self.assertEqual(oct(os.stat(os.path.join(self.ws, ".env")).st_mode & 0o777), "0o644")
+        self.assertEqual(self.psql(uri, "select current_database()"), "dev-phil-local")
+        # Idempotent.
+        p = self.ds("setup")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("already exists", p.stdout)
+        # current resolves the local project and branch.
+        p = self.ds("db", "current")
+        self.assertIn("Project:  local\nBranch:   dev-phil-local\nHost:     127.0.0.1:", p.stdout)
+        self.assertNotIn(uri.split(":")[2].split("@")[0], p.stdout, "password not shown")
+
+        # Rows written to main appear in a new branch; rows in the branch
+        # stay out of main.
+        p = self.ds("db", "set", "source-db", "--branch", "main")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Restart your backend", p.stdout)
+        main_uri = self.env_values()["SOURCE_DB_CONNECTION_STRING"]
+        self.psql(main_uri, "create table t(x int); insert into t values (1), (2)")
+        p = self.ds("db", "create-branch", "cow-test")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        branch_uri = self.env_values()["DB_CONNECTION_STRING"]
+        self.assertTrue(branch_uri.endswith("/cow-test"))
+        self.assertEqual(self.psql(branch_uri, "select count(*) from t"), "2")
+        self.psql(branch_uri, "insert into t values (3)")
+        self.assertEqual(self.psql(main_uri, "select count(*) from t"), "2")
+        self.assertEqual(self.psql(branch_uri, "select count(*) from t"), "3")
+        # The same owner role owns the copied objects.
+        self.assertEqual(self.psql(branch_uri, "select tableowner from pg_tables where tablename='t'"),
+                         "ds_owner")
+
+    def test_02_branches_and_projects(self):
+        self.ds("setup")
+        doc = self.env.ds_json("db", "branches", "-C", self.ws)
+        names = {b["name"]: b for b in doc["branches"]}
+        self.assertTrue(names["main"]["protected"])
+        self.assertTrue(names["main"]["is_default"])
+        self.assertEqual(names["dev-phil-local"]["parent_name"], "main")
+        self.assertGreater(int(names["main"]["size_bytes"]), 0)
+        p = self.ds("db", "branches")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith("NAME"), p.stdout)
+        projects = self.env.ds_json("db", "list-projects", "-C", self.ws)["projects"]
+        self.assertEqual([(pr["name"], pr["region"]) for pr in projects], [("local", "local")])
+        p = self.ds("db", "list-projects")
+        self.assertIn("NAME", p.stdout)
+        self.assertIn("REGION", p.stdout)
+
+    def test_03_refusals_and_bad_names(self):
+        p = self.ds("db", "delete-branch", "main")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("default branch", p.stderr)
+        for bad, why in (("x" * 257, "257 characters"), ("a\x01b", "control character")):
+            p = self.ds("db", "create-branch", bad)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(why, p.stderr)
+        p = self.ds("db", "create-branch")
+        self.assertEqual(p.returncode, 2)
+        p = self.ds("db", "delete-branch", "no-such-branch")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("does not exist", p.stderr)
+        p = self.ds("db", "create-branch", "orphan", "--parent", "nope")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("parent branch \"nope\" does not exist", p.stderr)
+        # A name longer than PostgreSQL's 63 bytes still works.
+        long_name = "feature/" + "x" * 100
+        p = self.ds("db", "create-branch", long_name)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.ds("db", "delete-branch", long_name, "--yes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_04_duplicate_switches_and_delete_warns(self):
+        self.assertEqual(self.ds("db", "create-branch", "dup").returncode, 0)
+        self.assertEqual(self.ds("db", "create-branch", "other").returncode, 0)
+        p = self.ds("db", "create-branch", "dup")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("already exists; switched", p.stdout)
+        self.assertTrue(self.env_values()["DB_CONNECTION_STRING"].endswith("/dup"))
+        p = self.ds("db", "delete-branch", "dup")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("still points to the deleted branch", p.stderr)
+
+    def test_05_busy_parent_reports_sessions_and_force(self):
+        self.ds("db", "set", "source-db", "--branch", "main")
+        main_uri = self.env_values()["SOURCE_DB_CONNECTION_STRING"]
+        holder = subprocess.Popen(
+            self.env.argv([os.path.join(PG_BIN, "psql"), "-X", main_uri, "-c",
+                           "select pg_sleep(60)"]),
+            env={**self.env.env(), "PGAPPNAME": "busy-holder"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            p = self.ds("db", "create-branch", "busy-copy")
+            self.assertEqual(p.returncode, 1, p.stdout)
+            self.assertIn("in use by 1 session", p.stderr)
+            self.assertIn("busy-holder", p.stderr)
+            self.assertIn("--force", p.stderr)
+            p = self.ds("db", "create-branch", "busy-copy", "--force")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIsNotNone(holder.wait(10), "--force terminated the session")
+        finally:
+            holder.kill()
+            holder.wait()
+
+    def test_06_stage_mapping(self):
+        p = self.ds("db", "create-branch", "--target", "ci")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("dev-phil-ci", p.stdout)
+        p = self.ds("db", "create-branch", "--target", "qa", env={"DS_DEVELOPER": "ann"})
+        self.assertIn("dev-ann-qa", p.stdout)
+        p = self.ds("db", "set", "target-db", "--target", "ci")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(self.env_values()["DB_CONNECTION_STRING"].endswith("/dev-phil-ci"))
+
+    def test_07_concurrent_creates(self):
+        results = {}
+
+        def create(key, name):
+            results[key] = self.ds("db", "create-branch", name)
+
+        threads = [threading.Thread(target=create, args=(i, f"par-{i}")) for i in range(4)]
+        threads += [threading.Thread(target=create, args=(f"same{i}", "same-name"))
+                    for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for key, p in results.items():
+            self.assertEqual(p.returncode, 0, f"{key}: {p.stderr}")
+        same = [results[f"same{i}"].stdout for i in range(4)]
+        self.assertEqual(sum("Created branch same-name" in s for s in same), 1, same)
+        self.assertEqual(sum("already exists; switched" in s for s in same), 3, same)
+        names = {b["name"] for b in self.env.ds_json("db", "branches", "-C", self.ws)["branches"]}
+        self.assertTrue({"par-0", "par-1", "par-2", "par-3", "same-name"} <= names)
+
+    def test_08_picker(self):
+        self.ds("db", "create-branch", "pick-alpha")
+        self.ds("db", "create-branch", "pick-beta")
+        self.ds("db", "set", "target-db", "--branch", "main")
+
+        def run_picker(keys):
+            pid, fd = pty.fork()
+            if pid == 0:
+                argv = self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds"), "db",
+                                      "set", "target-db", "-C", self.ws])
+                os.execvpe(argv[0], argv, {**self.env.env(), "TERM": "xterm"})
+            out = b""
+
+            def read_until(pattern, timeout=20):
+                nonlocal out
+                deadline = time.monotonic() + timeout
+                while pattern not in out and time.monotonic() < deadline:
+                    r, _, _ = select.select([fd], [], [], 0.2)
+                    if r:
+                        try:
+                            out += os.read(fd, 4096)
+                        except OSError:
+                            break
+                return pattern in out
+
+            self.assertTrue(read_until(b"Choose the target database"), out)
+            for k in keys:
+                os.write(fd, k)
+                time.sleep(0.3)
+                if k == b"pick-":
+                    self.assertTrue(read_until(b"pick-beta"), out)
+            read_until(b"\x00", timeout=3)  # drain until exit
+            _, status = os.waitpid(pid, 0)
+            os.close(fd)
+            return os.waitstatus_to_exitcode(status), out
+
+        # Filter to "pick-", move down to the second match, Enter.
+        code, out = run_picker([b"pick-", b"\x1b[B", b"\r"])
+        self.assertEqual(code, 0, out)
+        self.assertTrue(self.env_values()["DB_CONNECTION_STRING"].endswith("/pick-beta"), out)
+        # Esc aborts and writes nothing.
+        before = open(os.path.join(self.ws, ".env")).read()
+        code, out = run_picker([b"alp", b"\x1b"])
+        self.assertEqual(code, 1, out)
+        self.assertEqual(open(os.path.join(self.ws, ".env")).read(), before)
+        # No terminal and no --branch: a usage error, never a hang.
+        p = self.ds("db", "set", "target-db")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--branch", p.stderr)
+
+    def test_09_restart_keeps_branches_and_crash_recovery(self):
+        self.ds("db", "create-branch", "survivor")
+        before = {b["name"] for b in self.env.ds_json("db", "branches", "-C", self.ws)["branches"]}
+        p = self.env.ds("daemon", "stop")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.env.daemon.wait(30)
+        self.env.start_daemon()
+        after = {b["name"] for b in self.env.ds_json("db", "branches", "-C", self.ws)["branches"]}
+        self.assertEqual(before, after)
+        # Kill PostgreSQL behind dsd's back: the next call restarts it and says so.
+        pidfile = os.path.join(self.env.data, "ds", "pg", "postmaster.pid")
+        os.kill(int(open(pidfile).read().split()[0]), signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{open(pidfile).read().split()[0]}"),
+                 what="postgres to die")
+        p = self.ds("db", "branches")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("restarted", p.stderr)
+        self.assertIn("survivor", p.stdout)
+
+
+if __name__ == "__main__":
+    main()
