@@ -56,6 +56,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::filesystem::path& socket) 
   (void)initialised;
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  // A channel of its own per connect: with gRPC's global subchannel pool a
+  // new channel would reuse the connection to a daemon ds just replaced.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   // If the first attempt races a starting daemon, retry quickly rather than
   // after gRPC's default one-second backoff. (The minimum backoff is left
   // alone: gRPC also uses it as the connect timeout, and a daemon that

@@ -26,16 +26,18 @@ absl::Status CollectToml(const toml::table& table, const std::string& prefix,
       return absl::InvalidArgumentError(
           StrCat(where, ": unknown key '", key, "'; ", UnknownConfigKeyHint()));
     }
+    // Test the node's type first: value<int64_t>() would also convert a
+    // boolean to 0 or 1.
     std::string value;
-    if (auto s = node.value<std::string>()) {
-      value = *s;
-    } else if (auto i = node.value<int64_t>()) {
-      value = std::to_string(*i);
-    } else if (auto b = node.value<bool>()) {
-      value = *b ? "true" : "false";
+    if (node.is_string()) {
+      value = *node.value<std::string>();
+    } else if (node.is_boolean()) {
+      value = *node.value<bool>() ? "true" : "false";
+    } else if (node.is_integer()) {
+      value = std::to_string(*node.value<int64_t>());
     } else {
-      return absl::InvalidArgumentError(StrCat(
-          where, ": '", key, "' must be a string, number or boolean"));
+      return absl::InvalidArgumentError(
+          StrCat(where, ": '", key, "' must be a string, number or boolean"));
     }
     layer.entries.push_back({key, std::move(value), {layer.kind, where}});
   }

@@ -59,37 +59,45 @@ std::string NeonEndpointId(std::string_view host, std::string_view options) {
   if (!label.starts_with("ep-") || label.size() == first_host.size()) return "";
   std::string_view domain = first_host.substr(label.size() + 1);
   // Neon hosts live under neon.tech (aws, azure, c-N cells) or neon.build.
-  if (!domain.ends_with("neon.tech") && !domain.ends_with("neon.build")) {
+  std::string dotted = StrCat(".", domain);
+  if (!dotted.ends_with(".neon.tech") && !dotted.ends_with(".neon.build")) {
     return "";
   }
   ConsumeSuffix(&label, "-pooler");
   return std::string(label);
 }
 
-absl::StatusOr<ConnInfo> ParseConnInfo(std::string_view conn) {
+namespace {
+
+struct ParseResult {
+  std::unique_ptr<PQconninfoOption, OptionsDeleter> options;
+  std::string error;
+};
+
+ParseResult Parse(std::string_view conn) {
   std::string s(conn);
-  if (TrimAsciiWhitespace(s).empty()) {
-    return absl::InvalidArgumentError("the connection string is empty");
-  }
   char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, OptionsDeleter> opts(PQconninfoParse(s.c_str(), &err));
-  if (!opts) {
-    std::string why = err ? std::string(TrimAsciiWhitespace(err))
-                          : std::string("out of memory");
-    if (err) PQfreemem(err);
-    // libpq quotes fragments of the input in its messages; scrub them too.
-    return absl::InvalidArgumentError(StrCat("invalid connection string ",
-                                                   RedactConnectionString(conn), ": ",
-                                                   ScrubSecrets(why)));
+  ParseResult r;
+  r.options.reset(PQconninfoParse(s.c_str(), &err));
+  if (err) {
+    r.error = std::string(TrimAsciiWhitespace(err));
+    PQfreemem(err);
+  } else if (!r.options) {
+    r.error = "out of memory";
   }
+  return r;
+}
+
+ConnInfo FromOptions(const PQconninfoOption* opts, bool is_uri) {
   ConnInfo info;
-  info.is_uri = IsUriForm(conn);
-  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
+  info.is_uri = is_uri;
+  std::string hostaddr;
+  for (const PQconninfoOption* o = opts; o->keyword; ++o) {
     if (!o->val) continue;
     std::string_view k = o->keyword;
     std::string v = o->val;
     if (k == "host") info.host = v;
-    else if (k == "hostaddr" && info.host.empty()) info.host = v;
+    else if (k == "hostaddr") hostaddr = v;
     else if (k == "port") info.port = v;
     else if (k == "dbname") info.dbname = v;
     else if (k == "user") info.user = v;
@@ -97,8 +105,69 @@ absl::StatusOr<ConnInfo> ParseConnInfo(std::string_view conn) {
     else if (k == "options") info.options = v;
     info.params.emplace_back(std::string(k), std::move(v));
   }
+  if (info.host.empty()) info.host = hostaddr;  // hostaddr alone names the server too
   info.neon_endpoint_id = NeonEndpointId(info.host, info.options);
   return info;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// The password of a URI exactly as written, taking the userinfo to end at
+// the last '@' before the query. A password with an unencoded '@' or '/'
+// makes libpq read the URI differently from what its author meant; this
+// reading errs towards treating more of the string as secret.
+std::string_view RawUriPassword(std::string_view conn) {
+  size_t scheme = conn.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = conn.substr(scheme + 3);
+  rest = rest.substr(0, rest.find('?'));
+  size_t at = rest.rfind('@');
+  if (at == std::string_view::npos) return {};
+  std::string_view userinfo = rest.substr(0, at);
+  size_t colon = userinfo.find(':');
+  if (colon == std::string_view::npos) return {};
+  return userinfo.substr(colon + 1);
+}
+
+// Replaces every occurrence of `secret` in `text` with the mask.
+std::string MaskOccurrences(std::string text, std::string_view secret) {
+  if (secret.empty()) return text;
+  return ReplaceAll(text, secret, kMask);
+}
+
+}  // namespace
+
+absl::StatusOr<ConnInfo> ParseConnInfo(std::string_view conn) {
+  if (TrimAsciiWhitespace(conn).empty()) {
+    return absl::InvalidArgumentError("the connection string is empty");
+  }
+  ParseResult r = Parse(conn);
+  if (!r.options) {
+    // libpq quotes fragments of the input in its messages, the password
+    // among them: mask it wherever it appears.
+    std::string why = MaskOccurrences(ScrubSecrets(r.error), RawUriPassword(conn));
+    return absl::InvalidArgumentError(
+        StrCat("invalid connection string ", RedactConnectionString(conn), ": ", why));
+  }
+  return FromOptions(r.options.get(), IsUriForm(conn));
 }
 
 std::string RedactedUri(const ConnInfo& info) {
@@ -110,52 +179,58 @@ std::string RedactedUri(const ConnInfo& info) {
   } else if (!info.password.empty()) {
     StrAppend(&out, ":", kMask, "@");
   }
-  // A socket directory (or several hosts with one) goes in the query.
-  bool host_in_query = info.host.find('/') != std::string::npos;
+  std::vector<std::string_view> hosts = Split(info.host, ',');
+  std::vector<std::string_view> ports = Split(info.port, ',');
+  bool any_port = false;
+  for (std::string_view p : ports) any_port |= !p.empty();
+  if (!any_port) ports.clear();
+  // A socket directory goes in the query, as does one port shared by
+  // several hosts (libpq applies a single port to every host).
+  const bool host_in_query = info.host.find('/') != std::string::npos;
+  const bool port_in_query = !host_in_query && hosts.size() > 1 && ports.size() == 1;
   if (!host_in_query) {
-    bool first = true;
-    for (std::string_view h : Split(info.host, ',')) {
-      if (!first) out.push_back(',');
-      first = false;
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (i) out.push_back(',');
+      std::string_view h = hosts[i];
       if (h.find(':') != std::string_view::npos) {
         StrAppend(&out, "[", h, "]");  // IPv6 literal
       } else {
-        StrAppend(&out, PercentEncode(h));
+        // A host holding '@' can only be a password fragment that libpq
+        // took for a host name: never show it.
+        size_t at = h.rfind('@');
+        StrAppend(&out, at == std::string_view::npos ? "" : StrCat(kMask, "@"),
+                  PercentEncode(h.substr(at == std::string_view::npos ? 0 : at + 1)));
+      }
+      if (!port_in_query && i < ports.size() && !ports[i].empty()) {
+        StrAppend(&out, ":", ports[i]);
       }
     }
-    if (!info.port.empty()) StrAppend(&out, ":", info.port);
   }
   if (!info.dbname.empty()) StrAppend(&out, "/", PercentEncode(info.dbname));
   char sep = '?';
   for (const auto& [k, v] : info.params) {
     // user and password are in the authority part already.
-    if (k == "user" || k == "password" || k == "dbname" || k == "hostaddr") continue;
-    if ((k == "host" && !host_in_query) || (k == "port" && !host_in_query)) continue;
+    if (k == "user" || k == "password" || k == "dbname") continue;
+    if (k == "host" && !host_in_query) continue;
+    if (k == "port" && !host_in_query && !port_in_query) continue;
+    if (k == "hostaddr" && info.host == v && !host_in_query) continue;
     StrAppend(&out, std::string(1, sep), k, "=",
-                    IsSecretKeyword(k) ? std::string(kMask) : PercentEncode(v));
+              IsSecretKeyword(k) ? std::string(kMask) : PercentEncode(v));
     sep = '&';
   }
   return out;
 }
 
 std::string RedactConnectionString(std::string_view conn) {
-  std::string s(conn);
-  char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, OptionsDeleter> opts(PQconninfoParse(s.c_str(), &err));
-  if (err) PQfreemem(err);
-  if (!opts) return ScrubSecrets(conn);
-  // Reuse the parse above rather than ParseConnInfo, which would recurse
-  // into this function for its error message.
-  ConnInfo info;
-  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
-    if (!o->val) continue;
-    std::string_view k = o->keyword;
-    if (k == "host") info.host = o->val;
-    else if (k == "port") info.port = o->val;
-    else if (k == "dbname") info.dbname = o->val;
-    else if (k == "user") info.user = o->val;
-    else if (k == "password") info.password = o->val;
-    info.params.emplace_back(std::string(k), o->val);
+  ParseResult r = Parse(conn);
+  if (!r.options) return ScrubSecrets(conn);
+  ConnInfo info = FromOptions(r.options.get(), IsUriForm(conn));
+  // When libpq's reading of the password differs from the raw one, the URI
+  // is ambiguous (an unencoded '@' or '/' in the password): mask by the
+  // cautious reading instead of rendering libpq's.
+  if (info.is_uri) {
+    std::string_view raw = RawUriPassword(conn);
+    if (!raw.empty() && PercentDecode(raw) != info.password) return ScrubSecrets(conn);
   }
   return RedactedUri(info);
 }
@@ -164,63 +239,69 @@ std::string ScrubSecrets(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
-  auto is_stop = [](char c) {
-    return absl::ascii_isspace(static_cast<unsigned char>(c)) || c == '"' || c == '\'' ||
-           c == '`' || c == ',' || c == ';' || c == ')' || c == ']' || c == '}';
-  };
+  auto is_space = [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); };
   while (i < text.size()) {
-    // scheme://user:secret@host  ->  scheme://user:****@host
+    // scheme://user:secret@host -> scheme://user:****@host. The userinfo
+    // ends at the last '@' before the query, so a password holding '@',
+    // '/', quotes or spaces is still masked whole.
     if (text.compare(i, 3, "://") == 0) {
       size_t start = i + 3;
       size_t end = start;
-      while (end < text.size() && !is_stop(text[end]) && text[end] != '/' &&
-             text[end] != '?' && text[end] != '#') {
+      while (end < text.size() && text[end] != '?' && text[end] != '#' && text[end] != '\n' &&
+             text.compare(end, 3, "://") != 0) {
         ++end;
       }
-      std::string_view authority = text.substr(start, end - start);
-      size_t at = authority.rfind('@');
-      size_t colon = authority.find(':');
+      std::string_view segment = text.substr(start, end - start);
+      size_t at = segment.rfind('@');
+      size_t colon = segment.find(':');
       out.append("://");
       if (at != std::string_view::npos && colon != std::string_view::npos && colon < at) {
-        out.append(authority.substr(0, colon + 1));
+        out.append(segment.substr(0, colon + 1));
         out.append(kMask);
-        out.append(authority.substr(at));
+        i = start + at;  // continue at '@': the host part is scanned normally
       } else {
-        out.append(authority);
+        i = start;
       }
-      i = end;
       continue;
     }
     // password=secret, sslpassword = 'se cret', PGPASSWORD=secret
-    if (absl::ascii_tolower(static_cast<unsigned char>(text[i])) == 'p' &&
-        StartsWithIgnoreCase(text.substr(i), "password")) {
+    if (StartsWithIgnoreCase(text.substr(i), "password")) {
       size_t j = i + 8;
       while (j < text.size() && text[j] == ' ') ++j;
       if (j < text.size() && (text[j] == '=' || text[j] == ':')) {
         ++j;
         while (j < text.size() && text[j] == ' ') ++j;
         out.append(text.substr(i, j - i));
-        if (j < text.size() && (text[j] == '\'' || text[j] == '"')) {
-          char q = text[j];
-          size_t k = j + 1;
+        size_t k = j;
+        if (k < text.size() && (text[k] == '\'' || text[k] == '"')) {
+          char q = text[k++];
           while (k < text.size() && text[k] != q) k += (text[k] == '\\') ? 2 : 1;
-          out.append(kMask);
-          i = std::min(k + 1, text.size());
+          k = std::min(k + 1, text.size());
         } else {
-          size_t k = j;
-          while (k < text.size() && !is_stop(text[k]) && text[k] != '&') ++k;
-          if (k > j) out.append(kMask);
-          i = k;
+          // Unquoted: up to white space (a backslash escapes the next one),
+          // or in a URI query up to the next parameter ('&' is encoded in
+          // query values).
+          const bool in_query = i > 0 && (text[i - 1] == '?' || text[i - 1] == '&');
+          while (k < text.size() && !is_space(text[k]) && !(in_query && text[k] == '&')) {
+            k += (text[k] == '\\') ? 2 : 1;
+          }
+          k = std::min(k, text.size());
         }
+        if (k > j) out.append(kMask);
+        i = k;
         continue;
       }
     }
     // Neon API keys and bearer tokens.
-    if (text.compare(i, 5, "napi_") == 0 || StartsWithIgnoreCase(text.substr(i), "bearer ")) {
-      size_t j = text.compare(i, 5, "napi_") == 0 ? i : i + 7;
+    bool napi = text.compare(i, 5, "napi_") == 0;
+    if (napi || StartsWithIgnoreCase(text.substr(i), "bearer ")) {
+      size_t j = napi ? i : i + 7;
       out.append(text.substr(i, j - i));
       size_t k = j;
-      while (k < text.size() && !is_stop(text[k])) ++k;
+      while (k < text.size() && !is_space(text[k]) && text[k] != '"' && text[k] != '\'' &&
+             text[k] != ',') {
+        ++k;
+      }
       out.append(kMask);
       i = k;
       continue;

@@ -25,7 +25,10 @@ absl::StatusOr<PidLock> PidLock::Acquire(const std::filesystem::path& path) {
     ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      std::string pid = n > 0 ? std::string(TrimAsciiWhitespace(buf)) : "?";
+      // The first line is the pid (the second, the daemon's version).
+      std::string_view text(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      std::string pid(TrimAsciiWhitespace(text.substr(0, text.find('\n'))));
+      if (pid.empty()) pid = "?";
       return absl::FailedPreconditionError(StrCat(
           "another dsd (pid ", pid, ") is already running with state dir ",
           path.parent_path().string(), "; stop it with `ds daemon stop` first"));
