@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
 #include "common/atomic_file.h"
+#include "common/strings.h"
 
 // dotenv's default parser (dotenv/dist/index.cjs, function H; the `fast`
 // option selects a different scanner that ds does not follow) is one regular
@@ -32,10 +32,6 @@ namespace ds::common {
 namespace {
 
 constexpr size_t kNone = std::u32string::npos;
-
-// Debian's absl keeps its own string_view type, which std::string_view does
-// not convert to implicitly.
-absl::string_view Av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // JavaScript's \s, which is also the set String.prototype.trim() removes.
 bool IsSpace(char32_t c) {
@@ -247,7 +243,7 @@ std::u32string StripQuotes(std::u32string_view v) {
   return out.append(v.substr(copied));
 }
 
-std::u32string ReplaceAll(std::u32string_view v, char32_t escape, char32_t with) {
+std::u32string ExpandEscape(std::u32string_view v, char32_t escape, char32_t with) {
   std::u32string out;
   for (size_t i = 0; i < v.size(); ++i) {
     if (v[i] == '\\' && i + 1 < v.size() && v[i + 1] == escape) {
@@ -299,12 +295,12 @@ absl::StatusOr<std::vector<Assignment>> ParseText(const Text& t, std::string_vie
     // value is not.
     if (b < e && IsQuote(s[b]) && s.find(s[b], b + 1) == kNone) {
       return absl::InvalidArgumentError(
-          absl::StrCat(Av(file_name), ":", line, ": unterminated ", QuoteName(s[b]),
-                       " quote in the value of ", a.entry.key,
-                       "; close the quote or remove the line"));
+          StrCat(file_name, ":", line, ": unterminated ", QuoteName(s[b]),
+                 " quote in the value of ", a.entry.key,
+                 "; close the quote or remove the line"));
     }
     std::u32string value = StripQuotes(std::u32string_view(s).substr(b, e - b));
-    if (b < e && s[b] == '"') value = ReplaceAll(ReplaceAll(value, 'n', '\n'), 'r', '\r');
+    if (b < e && s[b] == '"') value = ExpandEscape(ExpandEscape(value, 'n', '\n'), 'r', '\r');
     a.entry.value = ToUtf8(value);
     // Replace from the first character of the value, unless the value starts
     // on a later line than the key: then from right after the separator, so
@@ -366,7 +362,7 @@ std::vector<std::string> Spellings(std::string_view value, std::string_view newl
   std::vector<std::string> out;
   if (!v.empty() && !space && !hash && !sq && !dq && !bq) out.emplace_back(value);
   if (ends_in_backslash) return out;
-  if (!sq && !lf && !cr) out.push_back(absl::StrCat("'", Av(value), "'"));
+  if (!sq && !lf && !cr) out.push_back(StrCat("'", value, "'"));
   if (!dq && !escape) {
     std::string s = "\"";
     for (char c : value) s += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
@@ -420,15 +416,15 @@ absl::StatusOr<std::string> SetDotenvValue(std::string_view text, std::string_vi
   for (char c : key) key_ok &= IsKeyChar(static_cast<unsigned char>(c));
   if (!key_ok) {
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", absl::CHexEscape(Av(key)),
-                     "\" is not a valid .env key; use only letters, digits, '_', '.' and '-'"));
+        StrCat("\"", absl::CHexEscape(absl::string_view(key.data(), key.size())),
+               "\" is not a valid .env key; use only letters, digits, '_', '.' and '-'"));
   }
   // Messages below name the key, never the value: it may be a password.
   if (!IsValidUtf8(value) || value.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
-        absl::StrCat("the new value of ", Av(key),
-                     " is not valid UTF-8 text (or holds a NUL byte), so no .env "
-                     "file can carry it; pass a text value"));
+        StrCat("the new value of ", key,
+               " is not valid UTF-8 text (or holds a NUL byte), so no .env "
+               "file can carry it; pass a text value"));
   }
   Text t = Decode(text);
   absl::StatusOr<std::vector<Assignment>> parsed = ParseText(t, file_name);
@@ -443,8 +439,8 @@ absl::StatusOr<std::string> SetDotenvValue(std::string_view text, std::string_vi
   std::string_view newline = LineEnding(text);
   std::vector<std::string> spellings = Spellings(value, newline);
   if (spellings.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the new value of ", Av(key), " cannot be represented in .env so that dotenv reads it ",
+    return absl::InvalidArgumentError(StrCat(
+        "the new value of ", key, " cannot be represented in .env so that dotenv reads it ",
         "back unchanged (it ends in a backslash after characters that need quotes, or mixes ",
         "', \" and ` with line breaks or literal \\n); change the value"));
   }
@@ -453,23 +449,23 @@ absl::StatusOr<std::string> SetDotenvValue(std::string_view text, std::string_vi
   for (const std::string& spelling : spellings) {
     std::string out;
     if (target != nullptr) {
-      out = absl::StrCat(Av(text.substr(0, t.offset[target->edit_begin])), spelling,
-                         Av(text.substr(t.offset[target->edit_end])));
+      out = StrCat(text.substr(0, t.offset[target->edit_begin]), spelling,
+                   text.substr(t.offset[target->edit_end]));
     } else {
       out = std::string(text);
       if (!out.empty() && out.back() != '\n' && out.back() != '\r') out.append(newline);
-      absl::StrAppend(&out, Av(key), "=", spelling, Av(newline));
+      StrAppend(&out, key, "=", spelling, newline);
     }
     absl::StatusOr<std::vector<Assignment>> check = ParseText(Decode(out), file_name);
     if (check.ok() && Effective(*check) == want) return out;
   }
   if (target != nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        Av(file_name), ":", target->entry.line, ": cannot set ", Av(key),
+    return absl::FailedPreconditionError(StrCat(
+        file_name, ":", target->entry.line, ": cannot set ", key,
         " there without changing how dotenv reads other lines; edit that line by hand"));
   }
-  return absl::FailedPreconditionError(absl::StrCat(
-      Av(file_name), ": cannot append ", Av(key),
+  return absl::FailedPreconditionError(StrCat(
+      file_name, ": cannot append ", key,
       " without changing how dotenv reads the lines before it; fix the end of the file by hand"));
 }
 

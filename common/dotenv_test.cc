@@ -252,7 +252,8 @@ TEST(SetDotenvValue, ParseErrorIsReturned) {
   absl::StatusOr<std::string> r = SetDotenvValue("A=1\nB='x\n", "A", "2", "t.env");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            "t.env:2: unterminated single quote in the value of B; close the quote or remove the line");
+            "t.env:2: unterminated single quote in the value of B; "
+            "close the quote or remove the line");
 }
 
 TEST(SetDotenvValue, RefusesEditsThatChangeOtherKeys) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -95,25 +96,30 @@ class DirWatcherTest : public ::testing::Test {
     fs::remove_all(root_, ec);
   }
 
+  // Recorders live as long as the fixture, so a late event that arrives
+  // before TearDown stops the watcher never reaches a destroyed one.
+  Recorder& NewRecorder() { return recorders_.emplace_back(); }
+
   uint64_t MustSubscribe(std::set<fs::path> dirs, Recorder& r) {
     absl::StatusOr<uint64_t> t = watcher_.Subscribe(dirs, r.callback());
     EXPECT_TRUE(t.ok()) << t.status();
     return t.ok() ? *t : 0;
   }
 
+  std::deque<Recorder> recorders_;  // declared first: destroyed last
   fs::path root_, a_, b_;
   DirWatcher watcher_;
 };
 
 TEST_F(DirWatcherTest, WriteAndCloseFires) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   MustSubscribe({a_}, r);
   WriteFile(a_ / ".env", "A=1\n");
   EXPECT_TRUE(r.WaitFor(a_, ".env"));
 }
 
 TEST_F(DirWatcherTest, RenameIntoPlaceFires) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   WriteFile(b_ / "staged", "A=2\n");  // b is not watched
   MustSubscribe({a_}, r);
   ASSERT_EQ(::rename((b_ / "staged").c_str(), (a_ / ".env").c_str()), 0);
@@ -121,7 +127,7 @@ TEST_F(DirWatcherTest, RenameIntoPlaceFires) {
 }
 
 TEST_F(DirWatcherTest, RenameWithinDirFiresForNewName) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   WriteFile(a_ / ".env.tmp", "A=3\n");
   MustSubscribe({a_}, r);
   ASSERT_EQ(::rename((a_ / ".env.tmp").c_str(), (a_ / ".env").c_str()), 0);
@@ -129,7 +135,7 @@ TEST_F(DirWatcherTest, RenameWithinDirFiresForNewName) {
 }
 
 TEST_F(DirWatcherTest, DeleteFires) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   WriteFile(a_ / ".env", "A=1\n");
   MustSubscribe({a_}, r);
   ASSERT_EQ(::unlink((a_ / ".env").c_str()), 0);
@@ -137,7 +143,7 @@ TEST_F(DirWatcherTest, DeleteFires) {
 }
 
 TEST_F(DirWatcherTest, CallbackGetsTheSubscribedDir) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   MustSubscribe({a_, b_}, r);
   WriteFile(b_ / "x", "1");
   EXPECT_TRUE(r.WaitFor(b_, "x"));
@@ -146,7 +152,8 @@ TEST_F(DirWatcherTest, CallbackGetsTheSubscribedDir) {
 }
 
 TEST_F(DirWatcherTest, OnlySubscribedDirsReported) {
-  Recorder ra, rb;
+  Recorder& ra = NewRecorder();
+  Recorder& rb = NewRecorder();
   MustSubscribe({a_}, ra);
   MustSubscribe({b_}, rb);
   WriteFile(a_ / "only-a", "1");
@@ -158,7 +165,8 @@ TEST_F(DirWatcherTest, OnlySubscribedDirsReported) {
 }
 
 TEST_F(DirWatcherTest, TwoSubscribersOnOneDir) {
-  Recorder r1, r2;
+  Recorder& r1 = NewRecorder();
+  Recorder& r2 = NewRecorder();
   MustSubscribe({a_}, r1);
   MustSubscribe({a_}, r2);
   EXPECT_EQ(watcher_.subscription_count(), 2u);
@@ -168,7 +176,8 @@ TEST_F(DirWatcherTest, TwoSubscribersOnOneDir) {
 }
 
 TEST_F(DirWatcherTest, UnsubscribeStopsCallbacks) {
-  Recorder gone, sentinel;
+  Recorder& gone = NewRecorder();
+  Recorder& sentinel = NewRecorder();
   uint64_t token = MustSubscribe({a_}, gone);
   MustSubscribe({b_}, sentinel);
   watcher_.Unsubscribe(token);
@@ -182,7 +191,8 @@ TEST_F(DirWatcherTest, UnsubscribeStopsCallbacks) {
 }
 
 TEST_F(DirWatcherTest, UnsubscribeOneOfTwoKeepsTheOther) {
-  Recorder gone, kept;
+  Recorder& gone = NewRecorder();
+  Recorder& kept = NewRecorder();
   uint64_t token = MustSubscribe({a_}, gone);
   MustSubscribe({a_}, kept);
   watcher_.Unsubscribe(token);
@@ -192,7 +202,8 @@ TEST_F(DirWatcherTest, UnsubscribeOneOfTwoKeepsTheOther) {
 }
 
 TEST_F(DirWatcherTest, ResubscribeAfterLastUnsubscribe) {
-  Recorder first, second;
+  Recorder& first = NewRecorder();
+  Recorder& second = NewRecorder();
   uint64_t token = MustSubscribe({a_}, first);
   watcher_.Unsubscribe(token);
   EXPECT_EQ(watcher_.subscription_count(), 0u);
@@ -203,7 +214,7 @@ TEST_F(DirWatcherTest, ResubscribeAfterLastUnsubscribe) {
 }
 
 TEST_F(DirWatcherTest, UnsubscribeUnknownTokenIsHarmless) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   uint64_t token = MustSubscribe({a_}, r);
   watcher_.Unsubscribe(token + 1000);
   watcher_.Unsubscribe(token);
@@ -212,7 +223,7 @@ TEST_F(DirWatcherTest, UnsubscribeUnknownTokenIsHarmless) {
 }
 
 TEST_F(DirWatcherTest, TokensAreDistinct) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   uint64_t t1 = MustSubscribe({a_}, r);
   uint64_t t2 = MustSubscribe({a_}, r);
   uint64_t t3 = MustSubscribe({b_}, r);
@@ -222,7 +233,7 @@ TEST_F(DirWatcherTest, TokensAreDistinct) {
 }
 
 TEST_F(DirWatcherTest, MissingDirFails) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   fs::path missing = root_ / "missing";
   absl::StatusOr<uint64_t> t = watcher_.Subscribe({missing}, r.callback());
   ASSERT_FALSE(t.ok());
@@ -231,14 +242,15 @@ TEST_F(DirWatcherTest, MissingDirFails) {
 }
 
 TEST_F(DirWatcherTest, RegularFileFails) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   WriteFile(a_ / "file", "x");
   absl::StatusOr<uint64_t> t = watcher_.Subscribe({a_ / "file"}, r.callback());
   EXPECT_FALSE(t.ok());
 }
 
 TEST_F(DirWatcherTest, PartlyMissingSubscriptionFailsAsAWhole) {
-  Recorder r, other;
+  Recorder& r = NewRecorder();
+  Recorder& other = NewRecorder();
   absl::StatusOr<uint64_t> t = watcher_.Subscribe({a_, root_ / "missing"}, r.callback());
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(watcher_.subscription_count(), 0u);
@@ -277,7 +289,7 @@ TEST_F(DirWatcherTest, UnsubscribeWaitsForRunningCallback) {
 }
 
 TEST_F(DirWatcherTest, StopIsIdempotent) {
-  Recorder r;
+  Recorder& r = NewRecorder();
   MustSubscribe({a_}, r);
   watcher_.Stop();
   watcher_.Stop();

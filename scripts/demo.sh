@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian 12 machine: install, build, start dsd and
-# show which databases the example workspace points at.
+# The main job on a fresh Debian 12 machine: install, build, start dsd, give
+# the example workspace its own local database branch, branch it again, and
+# show which databases the workspace points at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,9 +9,33 @@ scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
 
-bin=build/release/bin
-"$bin/ds" daemon start
-echo
-"$bin/ds" db current -C scripts/example-workspace
-echo
-"$bin/ds" config show -C scripts/example-workspace
+demo=/tmp/ds-demo-$(id -u)
+rm -rf "$demo/workspace"
+mkdir -p "$demo/bin" "$demo/workspace"
+install -m 755 build/release/bin/ds build/release/bin/dsd "$demo/bin/"
+cp scripts/example-workspace/.env scripts/example-workspace/ds.toml "$demo/workspace/"
+chmod -R a+rX "$demo"
+
+run=()
+if [[ $(id -u) -eq 0 ]]; then
+  # PostgreSQL refuses to run as root, so as root the demo runs as an
+  # ordinary user, with its own home for ds's state.
+  user=ds-test
+  id "$user" >/dev/null 2>&1 ||
+    useradd --system --create-home --home-dir "/var/lib/$user" --shell /usr/sbin/nologin "$user"
+  chown -R "$user:" "$demo"
+  run=(setpriv "--reuid=$user" "--regid=$user" --init-groups --
+       env "HOME=$(getent passwd "$user" | cut -d: -f6)" "USER=$user")
+fi
+
+step() {
+  echo
+  echo "\$ ds $*"
+  (cd "$demo/workspace" && "${run[@]}" "$demo/bin/ds" "$@")
+}
+
+step daemon start
+step setup
+step db create-branch demo-feature
+step db current
+step db branches

@@ -4,11 +4,12 @@ One cluster serves the whole class (initdb takes seconds); each test uses
 its own branch names.
 """
 
+import json
 import os
 import pty
-import re
 import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -251,6 +252,27 @@ class LocalProviderTest(unittest.TestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("--branch", p.stderr)
 
+    def test_08b_watch_branches_sees_changes(self):
+        watcher = subprocess.Popen(
+            self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds_watch_for_test"),
+                           "--branches", self.env.socket, self.ws]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(watcher.stdout.readline())
+            self.assertIn("main", [b["name"] for b in first["branches"]])
+            self.assertEqual(self.ds("db", "create-branch", "watched").returncode, 0)
+            update = json.loads(watcher.stdout.readline())
+            self.assertEqual(update.get("added"), ["watched"])
+            self.assertEqual(self.ds("db", "delete-branch", "watched", "--yes").returncode, 0)
+            while True:  # the .env switch may produce an update of its own
+                update = json.loads(watcher.stdout.readline())
+                if update.get("removed"):
+                    break
+            self.assertEqual(update["removed"], ["watched"])
+        finally:
+            watcher.kill()
+            watcher.wait()
+
     def test_09_restart_keeps_branches_and_crash_recovery(self):
         self.ds("db", "create-branch", "survivor")
         before = {b["name"] for b in self.env.ds_json("db", "branches", "-C", self.ws)["branches"]}
@@ -269,6 +291,42 @@ class LocalProviderTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("restarted", p.stderr)
         self.assertIn("survivor", p.stdout)
+
+    def test_10_port_in_use_picks_another(self):
+        port_file = os.path.join(self.env.data, "ds", "pg.port")
+        old_port = int(open(port_file).read())
+        p = self.env.ds("daemon", "stop")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.env.daemon.wait(30)
+        squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", old_port))
+        squatter.listen(1)
+        try:
+            self.env.start_daemon()
+            p = self.ds("db", "branches")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("survivor", p.stdout)
+            self.assertNotEqual(int(open(port_file).read()), old_port)
+            self.assertIn(f"port {old_port} is taken", self.env.read_log())
+        finally:
+            squatter.close()
+
+
+class ClusterDirTest(unittest.TestCase):
+
+    def test_cluster_dir_owned_by_someone_else(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to make a directory owned by another uid")
+        env = DsEnv("owner")
+        self.addCleanup(env.cleanup)
+        os.makedirs(os.path.join(env.data, "ds"), mode=0o700)  # owned by root
+        ws = env.workspace("ws")
+        env.start_daemon()
+        p = env.ds("setup", "-C", ws)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("is owned by uid 0, not by you", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(ws, ".env")), "nothing written")
 
 
 if __name__ == "__main__":
