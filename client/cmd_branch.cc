@@ -55,6 +55,21 @@ void PrintNotices(const Response& resp) {
   for (const std::string& n : resp.notices()) std::cerr << "ds: note: " << n << "\n";
 }
 
+// One BranchService call with the slow deadline; prints the provider's
+// notices when it succeeds.
+template <typename Request, typename Response>
+grpc::Status CallBranches(Session& s,
+                          grpc::Status (v1::BranchService::Stub::*method)(grpc::ClientContext*,
+                                                                         const Request&,
+                                                                         Response*),
+                          const Request& req, Response* resp) {
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  grpc::Status st = (s.client.branches().*method)(&ctx, req, resp);
+  if (st.ok()) PrintNotices(*resp);
+  return st;
+}
+
 // The settings the branch commands need on the client side.
 struct NamingConfig {
   std::string developer;
@@ -237,12 +252,10 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
   req.set_project(project);
   req.set_branch(*name);
   v1::SetDatabaseResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s->client.branches().SetDatabase(&ctx, req, &resp); !st.ok()) {
+  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::SetDatabase, req, &resp);
+      !st.ok()) {
     return ReportBranchError(st);
   }
-  PrintNotices(resp);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;
@@ -266,12 +279,10 @@ int RunSetup(const Invocation& inv) {
   req.set_switch_env(true);
   req.set_created_by(n->developer);
   v1::CreateBranchResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s->client.branches().CreateBranch(&ctx, req, &resp); !st.ok()) {
+  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::CreateBranch, req, &resp);
+      !st.ok()) {
     return ReportBranchError(st);
   }
-  PrintNotices(resp);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;
@@ -315,12 +326,10 @@ int RunCreateBranch(const Invocation& inv) {
   req.set_switch_env(true);
   req.set_created_by(naming.ok() ? naming->developer : "");
   v1::CreateBranchResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s->client.branches().CreateBranch(&ctx, req, &resp); !st.ok()) {
+  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::CreateBranch, req, &resp);
+      !st.ok()) {
     return ReportBranchError(st);
   }
-  PrintNotices(resp);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;
@@ -378,12 +387,10 @@ int RunDeleteBranch(const Invocation& inv) {
   req.set_name(*name);
   req.set_force(inv.options.force);
   v1::DeleteBranchResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s->client.branches().DeleteBranch(&ctx, req, &resp); !st.ok()) {
+  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::DeleteBranch, req, &resp);
+      !st.ok()) {
     return ReportBranchError(st);
   }
-  PrintNotices(resp);
   std::cout << "Deleted branch " << *name << "\n";
   for (const std::string& v : resp.dangling_variables()) {
     std::cerr << "ds: warning: " << v << " in .env still points to the deleted branch; run "
@@ -400,12 +407,10 @@ int RunListProjects(const Invocation& inv) {
   v1::ListProjectsRequest req;
   *req.mutable_workspace() = s->workspace;
   v1::ListProjectsResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s->client.branches().ListProjects(&ctx, req, &resp); !st.ok()) {
+  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::ListProjects, req, &resp);
+      !st.ok()) {
     return ReportBranchError(st);
   }
-  PrintNotices(resp);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;
@@ -425,12 +430,10 @@ int RunBranches(const Invocation& inv) {
   *req.mutable_workspace() = s->workspace;
   req.set_project(inv.options.project);
   v1::ListBranchesResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s->client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
+  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::ListBranches, req, &resp);
+      !st.ok()) {
     return ReportBranchError(st);
   }
-  PrintNotices(resp);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;

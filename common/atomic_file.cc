@@ -63,14 +63,22 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
   return out;
 }
 
-absl::Status ReplaceFileAtomically(const std::filesystem::path& path,
+absl::Status ReplaceFileAtomically(const std::filesystem::path& link_or_file,
                                    std::string_view contents,
                                    mode_t mode_if_new) {
+  // A symlinked .env (a common way to share one) must stay a symlink: the
+  // file it points at is the one replaced.
+  std::filesystem::path path = link_or_file;
+  std::error_code ec;
+  if (std::filesystem::is_symlink(link_or_file, ec)) {
+    path = std::filesystem::weakly_canonical(link_or_file, ec);
+    if (ec) return ErrnoStatus(ec.value(), "cannot resolve the symlink", link_or_file);
+  }
   std::filesystem::path dir = path.parent_path();
   if (dir.empty()) dir = ".";
 
   mode_t mode = mode_if_new;
-  struct stat st;
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     mode = st.st_mode & 07777;
   } else if (errno != ENOENT) {

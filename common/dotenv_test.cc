@@ -421,3 +421,29 @@ TEST_F(WriteDotenvValueTest, UnwritableDirectoryLeavesFileAlone) {
 
 }  // namespace
 }  // namespace ds::common
+
+namespace ds::common {
+namespace {
+
+// A shared .env is often a symlink: editing it must change the file it
+// points at and keep the link.
+TEST(WriteDotenvSymlinkTest, EditsTheTargetAndKeepsTheLink) {
+  char tmpl[] = "/tmp/ds-dotenv-link-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::filesystem::path dir = tmpl;
+  std::filesystem::create_directories(dir / "shared");
+  {
+    std::ofstream(dir / "shared" / "env", std::ios::binary) << "A=1\nB=2\n";
+  }
+  std::filesystem::create_symlink("shared/env", dir / ".env");
+  ASSERT_TRUE(WriteDotenvValue(dir / ".env", "B", "3").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / ".env"));
+  std::ifstream in(dir / "shared" / "env", std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "A=1\nB=3\n");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ds::common

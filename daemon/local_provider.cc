@@ -26,6 +26,11 @@ std::string RandomId(size_t length) {
   return out;
 }
 
+absl::Status NoSuchBranch(const std::string& name) {
+  return absl::NotFoundError(
+      StrCat("branch \"", name, "\" does not exist; `ds db branches` lists them"));
+}
+
 // Turns a libpqxx exception into a Status the client can word.
 absl::Status FromPqxx(const std::exception& e, std::string_view doing) {
   std::string what(TrimAsciiWhitespace(e.what()));
@@ -304,6 +309,21 @@ void LocalProvider::NotifyChanged() {
   if (listener) listener();
 }
 
+absl::StatusOr<std::vector<LocalProvider::Row>> LocalProvider::ReadyRowsLocked(
+    const std::string& project_id) {
+  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
+  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
+  return LoadRowsLocked();
+}
+
+const LocalProvider::Row* LocalProvider::FindRow(const std::vector<Row>& rows,
+                                                 const std::string& name) {
+  for (const Row& r : rows) {
+    if (r.info.name == name) return &r;
+  }
+  return nullptr;
+}
+
 absl::StatusOr<std::vector<ProjectInfo>> LocalProvider::ListProjects() {
   std::lock_guard lock(mu_);
   if (absl::Status s = ReadyLocked(); !s.ok()) return s;
@@ -312,9 +332,7 @@ absl::StatusOr<std::vector<ProjectInfo>> LocalProvider::ListProjects() {
 
 absl::StatusOr<std::vector<BranchInfo>> LocalProvider::ListBranches(const std::string& project_id) {
   std::lock_guard lock(mu_);
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-  absl::StatusOr<std::vector<Row>> rows = LoadRowsLocked();
+  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
   if (!rows.ok()) return rows.status();
   std::vector<BranchInfo> out;
   for (Row& r : *rows) out.push_back(std::move(r.info));
@@ -326,9 +344,7 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
                                                        const CreateBranchOptions& options) {
   if (absl::Status s = ValidateBranchName(name); !s.ok()) return s;
   std::unique_lock lock(mu_);
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-  absl::StatusOr<std::vector<Row>> rows = LoadRowsLocked();
+  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
   if (!rows.ok()) return rows.status();
   const Row* parent = nullptr;
   for (const Row& r : *rows) {
@@ -376,18 +392,10 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
 absl::Status LocalProvider::DeleteBranch(const std::string& project_id, const std::string& name,
                                          bool force) {
   std::lock_guard lock(mu_);
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-  absl::StatusOr<std::vector<Row>> rows = LoadRowsLocked();
+  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
   if (!rows.ok()) return rows.status();
-  const Row* row = nullptr;
-  for (const Row& r : *rows) {
-    if (r.info.name == name) row = &r;
-  }
-  if (!row) {
-    return absl::NotFoundError(StrCat("branch \"", name, "\" does not exist; `ds db branches` "
-                                      "lists them"));
-  }
+  const Row* row = FindRow(*rows, name);
+  if (!row) return NoSuchBranch(name);
   if (row->info.is_default) {
     return absl::PermissionDeniedError(
         StrCat("\"", name, "\" is the default branch; ds never deletes it"));
@@ -420,16 +428,11 @@ absl::Status LocalProvider::DeleteBranch(const std::string& project_id, const st
 absl::Status LocalProvider::ResetBranch(const std::string& project_id, const std::string& name,
                                         bool force) {
   std::lock_guard lock(mu_);
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-  absl::StatusOr<std::vector<Row>> rows = LoadRowsLocked();
+  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
   if (!rows.ok()) return rows.status();
-  const Row* row = nullptr;
+  const Row* row = FindRow(*rows, name);
   const Row* parent = nullptr;
-  for (const Row& r : *rows) {
-    if (r.info.name == name) row = &r;
-  }
-  if (!row) return absl::NotFoundError(StrCat("branch \"", name, "\" does not exist"));
+  if (!row) return NoSuchBranch(name);
   if (row->info.is_default || row->info.is_protected) {
     return absl::PermissionDeniedError(StrCat("branch \"", name, "\" is ",
                                               row->info.is_default ? "the default branch"
@@ -486,8 +489,7 @@ absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& proj
                     PercentEncodePath(database.empty() ? db : database));
     }
   }
-  return absl::NotFoundError(StrCat("branch \"", branch, "\" does not exist; `ds db branches` "
-                                    "lists them"));
+  return NoSuchBranch(branch);
 }
 
 absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(

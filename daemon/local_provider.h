@@ -52,6 +52,9 @@ class LocalProvider final : public Provider {
   absl::Status ReadyLocked();
   absl::Status BootstrapLocked();
   absl::StatusOr<std::vector<Row>> LoadRowsLocked();
+  // ReadyLocked, the project check, then LoadRowsLocked.
+  absl::StatusOr<std::vector<Row>> ReadyRowsLocked(const std::string& project_id);
+  static const Row* FindRow(const std::vector<Row>& rows, const std::string& name);
   absl::Status CheckProjectLocked(const std::string& project_id) const;
   // A FailedPrecondition naming who is connected to `database`, or OK when
   // nobody is.

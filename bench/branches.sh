@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Benchmarks the local provider: `ds setup` on an empty data dir (cluster
+# creation included), `ds db create-branch` of a large `main` next to
+# `pg_dump | pg_restore` of the same data, and `ds db branches` with a warm
+# daemon. One run; prints a markdown table on stdout (progress goes to
+# stderr) and writes nothing else: copy the table into docs/benchmarks.md by
+# hand.
+#
+# Usage: cmake --build --preset release --target ds dsd && bench/branches.sh
+#
+# Environment:
+#   BUILD_DIR      build tree whose bin/ holds ds and dsd
+#                  (default build/release, relative to the repository)
+#   BENCH_MAIN_MB  target size of `main` in MiB (default 1024; e.g. 100 for a
+#                  quick run)
+#   DS_TEST_USER   user that runs dsd, ds, psql and postgres when run as root
+#                  (default ds-test; created if missing)
+#
+# Everything runs in a private temp root that is removed on exit. The only
+# servers it talks to are the local clusters dsd creates there (Unix socket
+# in the temp root, TCP on 127.0.0.1). At the default size it takes about
+# five to eight minutes on a busy 2-CPU machine; every step has a timeout.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-build/release}
+[[ $build_dir == /* ]] || build_dir=$repo/$build_dir
+test_user=${DS_TEST_USER:-ds-test}
+main_mb=${BENCH_MAIN_MB:-1024}
+pg_bin=/usr/lib/postgresql/15/bin
+runs=3
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $main_mb =~ ^[1-9][0-9]*$ ]] || die "BENCH_MAIN_MB must be a positive integer (MiB)"
+for b in ds dsd; do
+  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
+done
+for t in hyperfine jq setpriv timeout; do
+  command -v "$t" >/dev/null || die "$t is not installed"
+done
+for b in initdb pg_ctl postgres psql pg_dump pg_restore; do
+  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
+done
+
+bench_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- private root, and the user that runs everything ----------------------
+dsd_pid=
+root=$(mktemp -d /tmp/ds-bb-XXXXXX)   # short: socket paths must fit in 108 bytes
+chmod 755 "$root"
+
+as_user=()
+if [[ $(id -u) -eq 0 ]]; then
+  # initdb refuses root and dsd serves only its owner: run as an ordinary user,
+  # from copies of the binaries that user can read (like the tests do).
+  id "$test_user" >/dev/null 2>&1 ||
+    useradd --system --create-home --home-dir "/var/lib/$test_user" \
+      --shell /usr/sbin/nologin "$test_user"
+  as_user=(setpriv "--reuid=$test_user" "--regid=$test_user" --init-groups --)
+  run_uid=$(id -u "$test_user")
+  run_gid=$(id -g "$test_user")
+else
+  run_uid=$(id -u)
+  run_gid=$(id -g)
+fi
+
+# Stops dsd the way a user does; dsd stops its PostgreSQL before it exits.
+stop_dsd() {
+  [[ -n $dsd_pid ]] || return 0
+  if kill -0 "$dsd_pid" 2>/dev/null; then
+    timeout 90 "${as_user[@]}" ds daemon stop >&2 || log "ds daemon stop failed"
+    for _ in $(seq 200); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$dsd_pid" 2>/dev/null; then
+      log "dsd (pid $dsd_pid) still running; sending SIGTERM"
+      kill -TERM "$dsd_pid"
+      for _ in $(seq 200); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
+      kill -KILL "$dsd_pid" 2>/dev/null
+    fi
+  fi
+  wait "$dsd_pid" 2>/dev/null || true
+  dsd_pid=
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - INT TERM
+  stop_dsd
+  # Any server still running (dsd killed, or `ds daemon stop` failed).
+  local pid_file pg_pid
+  for pid_file in "$root"/data*/ds/pg/postmaster.pid; do
+    [[ -f $pid_file ]] || continue
+    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w -t 10 stop \
+      >/dev/null 2>&1
+    if [[ -f $pid_file ]]; then
+      pg_pid=$(head -n1 "$pid_file")
+      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
+    fi
+  done
+  rm -rf "$root"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkpriv() {  # mkpriv DIR MODE: a directory owned by the run user
+  mkdir -p "$1"
+  chmod "$2" "$1"
+  chown "$run_uid:$run_gid" "$1"
+}
+
+bin=$root/bin
+mkdir -p "$bin"
+chmod 755 "$bin"
+install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+for d in run state config home out; do mkpriv "$root/$d" 700; done
+
+# workspace DIR: a workspace with an empty .env and a fixed developer name.
+workspace() {
+  mkpriv "$1" 755
+  printf 'provider = "local"\ndeveloper = "bench"\n' >"$1/ds.toml"
+  : >"$1/.env"
+  chown "$run_uid:$run_gid" "$1/ds.toml" "$1/.env"
+}
+
+# The environment every measured process inherits (hyperfine passes it on).
+export PATH="$bin:$pg_bin:/usr/bin:/bin"
+export HOME=$root/home
+USER=$(id -un "$run_uid")
+export USER
+export XDG_RUNTIME_DIR=$root/run
+export XDG_STATE_HOME=$root/xdg-state
+export XDG_CONFIG_HOME=$root/config
+export DS_STATE_DIR=$root/state
+export DS_NO_SPAWN=1
+export DS_PG_BIN=$pg_bin   # PostgreSQL 15 even if a newer one is installed
+export LANG=C.UTF-8
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
+  DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE DS_TARGET_VAR \
+  DS_SOURCE_VAR DS_PROJECT || true
+sock=$XDG_RUNTIME_DIR/ds/dsd.sock
+cd "$root"
+
+# start_dsd DATA_HOME: a fresh dsd whose local cluster lives under DATA_HOME.
+start_dsd() {
+  export XDG_DATA_HOME=$1
+  mkpriv "$XDG_DATA_HOME" 700
+  rm -f "$sock"
+  "${as_user[@]}" "$bin/dsd" --foreground >>"$root/dsd.stderr" 2>&1 </dev/null &
+  dsd_pid=$!   # setpriv execs, so this is dsd itself
+  for _ in $(seq 500); do
+    [[ -S $sock ]] && return 0
+    kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/dsd.stderr")"
+    sleep 0.02
+  done
+  die "dsd did not create $sock within 10 s"
+}
+
+# timed SECONDS CMD...: runs CMD as the run user, its output to stderr, and
+# prints its wall time in seconds. The clock runs in a shell of the run user,
+# so setpriv is outside the timing.
+timed() {
+  local limit=$1
+  shift
+  local t
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  t=$(timeout --foreground "$limit" "${as_user[@]}" bash -c \
+    's=$EPOCHREALTIME; "$@" >&2; rc=$?; e=$EPOCHREALTIME; echo "$s $e"; exit $rc' _ "$@") ||
+    die "failed or timed out after $limit s: ${*:1:3}"
+  awk '{ printf "%.3f", $2 - $1 }' <<<"$t"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+envvar() {  # envvar FILE NAME: a value from a .env file
+  sed -n "s/^$2=//p" "$1" | tail -n1 | sed "s/^['\"]//; s/['\"]\$//"
+}
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# --- 1. ds setup on an empty data dir -------------------------------------
+setup_s=()
+load_setup=$(load1)
+for i in $(seq "$runs"); do
+  start_dsd "$root/data-setup-$i"
+  ws=$root/ws-setup-$i
+  workspace "$ws"
+  log "setup run $i: ds setup on an empty data dir"
+  t=$(timed 120 ds setup -C "$ws")
+  setup_s+=("$t")
+  log "  ${setup_s[-1]} s"
+  grep -q '^DB_CONNECTION_STRING=postgresql://' "$ws/.env" ||
+    die "ds setup did not write DB_CONNECTION_STRING into $ws/.env"
+  stop_dsd
+  [[ ! -f $XDG_DATA_HOME/ds/pg/postmaster.pid ]] ||
+    die "PostgreSQL still running after ds daemon stop ($XDG_DATA_HOME/ds/pg)"
+  rm -rf "$XDG_DATA_HOME"
+done
+
+# --- 2. a branch of a large main: ds versus pg_dump | pg_restore ----------
+start_dsd "$root/data"
+ws=$root/ws
+workspace "$ws"
+log "setting up the cluster for the branch runs"
+timeout 120 "${as_user[@]}" ds setup -C "$ws" >&2 || die "ds setup failed"
+timeout 60 "${as_user[@]}" ds db set source-db --branch main -C "$ws" >&2 ||
+  die "ds db set source-db failed"
+main_uri=$(envvar "$ws/.env" SOURCE_DB_CONNECTION_STRING)
+[[ $main_uri =~ ^postgresql://[^@]+@127\.0\.0\.1:[0-9]+/main$ ]] ||
+  die "SOURCE_DB_CONNECTION_STRING is not a loopback URI to main"
+base_uri=${main_uri%/main}
+psql_user() {  # psql_user DB SQL: as ds_owner over 127.0.0.1; prints the result
+  timeout 900 "${as_user[@]}" psql -X -At -q -v ON_ERROR_STOP=1 "$base_uri/$1" -c "$2"
+}
+
+# ~290 bytes a row: 30 heap tuples of 36 + 233 bytes a page (8 KiB), plus the
+# primary key. Calibrated on PostgreSQL 15; the table reports the real size.
+rows=$(( main_mb * 1024 * 1024 / 290 ))
+log "filling main with $rows rows (~$main_mb MiB)"
+fill_s=$(timed 900 psql -X -q -v ON_ERROR_STOP=1 "$main_uri" \
+  -c "create table big as select g as id, md5(g::text) || repeat('x', 200) as payload
+      from generate_series(1, $rows) g" \
+  -c "alter table big add primary key (id)" \
+  -c "vacuum (analyze) big")
+main_bytes=$(psql_user main "select pg_database_size('main')")
+main_mib=$(awk -v b="$main_bytes" 'BEGIN { printf "%.0f", b / 1048576 }')
+log "main: $main_mib MiB after $fill_s s"
+
+# An untimed copy first: its checkpoint writes out the freshly loaded main,
+# as it would have been long ago for a real main.
+log "warm-up: ds db create-branch bench-warmup (untimed)"
+warm_s=$(timed 900 ds db create-branch bench-warmup -C "$ws")
+log "  $warm_s s"
+timeout 600 "${as_user[@]}" ds db delete-branch bench-warmup --yes -C "$ws" >&2 ||
+  die "ds db delete-branch bench-warmup failed"
+
+# The alternative: an empty database, then pg_dump -Fc main | pg_restore.
+# shellcheck disable=SC2016  # expanded by the inner shell
+dump_restore='set -o pipefail
+  psql -X -q -v ON_ERROR_STOP=1 "$1/postgres" -c "create database \"$2\"" &&
+  pg_dump -Fc "$1/main" | pg_restore --exit-on-error -d "$1/$2"'
+
+# Alternate the two so that a change in the machine's load hits both.
+ds_s=()
+dump_s=()
+load_branch=$(load1)
+for i in $(seq "$runs"); do
+  log "branch run $i: ds db create-branch bench-ds-$i"
+  t=$(timed 900 ds db create-branch "bench-ds-$i" -C "$ws")
+  ds_s+=("$t")
+  log "  ${ds_s[-1]} s"
+  n=$(psql_user "bench-ds-$i" "select count(*) from big")
+  [[ $n == "$rows" ]] || die "branch bench-ds-$i has $n rows, not $rows"
+  timeout 600 "${as_user[@]}" ds db delete-branch "bench-ds-$i" --yes -C "$ws" >&2 ||
+    die "ds db delete-branch bench-ds-$i failed"
+
+  log "branch run $i: create database bench_restore_$i + pg_dump -Fc main | pg_restore"
+  t=$(timed 900 bash -c "$dump_restore" _ "$base_uri" "bench_restore_$i")
+  dump_s+=("$t")
+  log "  ${dump_s[-1]} s"
+  n=$(psql_user "bench_restore_$i" "select count(*) from big")
+  [[ $n == "$rows" ]] || die "bench_restore_$i has $n rows, not $rows"
+  psql_user postgres "drop database \"bench_restore_$i\"" >&2
+done
+
+# --- 3. ds db branches, warm daemon ---------------------------------------
+# median_ms NAME COMMAND: hyperfine's median wall time in ms. hyperfine runs
+# as the run user, so no setpriv is inside a timing.
+median_ms() {
+  local name=$1 cmd=$2 out=$root/out/$1.json
+  log "hyperfine: $cmd"
+  timeout --foreground 300 "${as_user[@]}" hyperfine -N --warmup 5 --runs 50 --style basic \
+    --export-json "$out" --command-name "$name" "$cmd" >&2 ||
+    die "hyperfine failed for: $cmd"
+  jq -r '.results[0].median * 1000' "$out"
+}
+load_list=$(load1)
+timeout 60 "${as_user[@]}" ds db branches -C "$ws" >&2 || die "ds db branches failed"
+nbranches=$(timeout 60 "${as_user[@]}" ds db branches --json -C "$ws" | jq '.branches | length')
+list_ms=$(median_ms ds_branches "ds db branches -C $ws")
+true_ms=$(median_ms true /bin/true)
+
+stop_dsd
+[[ ! -f $XDG_DATA_HOME/ds/pg/postmaster.pid ]] ||
+  die "PostgreSQL still running after ds daemon stop"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$(( $(date +%s) - bench_start ))
+
+# --- table ----------------------------------------------------------------
+f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
+f2() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
+le() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x <= y) }'; }  # x <= y
+verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
+each() {  # each X...: "1.0 / 2.0 / 3.0"
+  local out="" v
+  for v in "$@"; do out+="${out:+ / }$(f1 "$v")"; done
+  echo "$out"
+}
+
+setup_med=$(median "${setup_s[@]}")
+ds_med=$(median "${ds_s[@]}")
+dump_med=$(median "${dump_s[@]}")
+ratio=$(awk -v a="$ds_med" -v b="$dump_med" 'BEGIN { printf "%.3f", a / b }')
+
+cat <<EOF
+Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when each section began: setup $load_setup, branches $load_branch, listing $load_list.
+\`main\`: $main_mib MiB (\`pg_database_size\`, BENCH_MAIN_MB=$main_mb: $rows rows + primary key), filled in $(f1 "$fill_s") s; untimed warm-up \`ds db create-branch\`: $(f1 "$warm_s") s.
+
+| metric | ds | comparison | target |
+|---|---|---|---|
+| \`ds setup\` on an empty data dir (initdb, start, bootstrap, branch, .env), fresh dsd, median of $runs | $(f1 "$setup_med") s (runs: $(each "${setup_s[@]}") s) | | ≤ 5 s: $(verdict le "$setup_med" 5) |
+| branch of a $main_mib MiB \`main\`: \`ds db create-branch\`, median of $runs | $(f1 "$ds_med") s (runs: $(each "${ds_s[@]}") s) | \`create database\` + \`pg_dump -Fc main \\| pg_restore\`, median of $runs: $(f1 "$dump_med") s (runs: $(each "${dump_s[@]}") s) | ds ≤ 0.2 × dump/restore: $(verdict le "$ratio" 0.2) (ratio $(f2 "$ratio")) |
+| \`ds db branches\` ($nbranches branches), warm daemon, median of 50 | $(f1 "$list_ms") ms | \`/bin/true\` (process start-up floor): $(f1 "$true_ms") ms | ≤ 15 ms: $(verdict le "$list_ms" 15) |
+EOF
