@@ -185,7 +185,21 @@ const ConfigOrigin& Config::OriginOf(std::string_view key) const {
 
 std::string BranchForStage(std::string_view pattern, std::string_view developer,
                            std::string_view stage) {
-  return ReplaceAll(ReplaceAll(pattern, "{developer}", developer), "{stage}", stage);
+  // One pass over the pattern, so a "{stage}" inside the developer's name
+  // is not replaced in turn.
+  std::string out;
+  for (size_t i = 0; i < pattern.size();) {
+    if (pattern.substr(i).starts_with("{developer}")) {
+      out.append(developer);
+      i += 11;
+    } else if (pattern.substr(i).starts_with("{stage}")) {
+      out.append(stage);
+      i += 7;
+    } else {
+      out.push_back(pattern[i++]);
+    }
+  }
+  return out;
 }
 
 }  // namespace ds::common

@@ -1,5 +1,6 @@
 // TOML configuration files. Kept apart from config.cc so that ds, which
 // never reads TOML itself (dsd does), does not link the TOML parser.
+#include <sstream>
 #include <string>
 
 #define TOML_EXCEPTIONS 1
@@ -35,6 +36,10 @@ absl::Status CollectToml(const toml::table& table, const std::string& prefix,
       value = *node.value<bool>() ? "true" : "false";
     } else if (node.is_integer()) {
       value = std::to_string(*node.value<int64_t>());
+    } else if (node.is_floating_point()) {
+      std::ostringstream v;
+      v << *node.value<double>();
+      value = v.str();
     } else {
       return absl::InvalidArgumentError(
           StrCat(where, ": '", key, "' must be a string, number or boolean"));

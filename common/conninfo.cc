@@ -246,16 +246,24 @@ std::string ScrubSecrets(std::string_view text) {
     // '/', quotes or spaces is still masked whole.
     if (text.compare(i, 3, "://") == 0) {
       size_t start = i + 3;
+      // The authority normally ends at the first white space; a password
+      // with spaces in it is recognised by an '@' only after that space.
       size_t end = start;
       while (end < text.size() && text[end] != '?' && text[end] != '#' && text[end] != '\n' &&
              text.compare(end, 3, "://") != 0) {
         ++end;
       }
       std::string_view segment = text.substr(start, end - start);
-      size_t at = segment.rfind('@');
+      size_t space = 0;
+      while (space < segment.size() && !is_space(segment[space])) ++space;
+      size_t at = segment.substr(0, space).rfind('@');
+      if (at == std::string_view::npos) at = segment.rfind('@');
       size_t colon = segment.find(':');
+      size_t first_at = segment.find('@');
       out.append("://");
-      if (at != std::string_view::npos && colon != std::string_view::npos && colon < at) {
+      // user:secret@host has its first ':' before its first '@'; a plain
+      // user@host:port does not.
+      if (at != std::string_view::npos && colon != std::string_view::npos && colon < first_at) {
         out.append(segment.substr(0, colon + 1));
         out.append(kMask);
         i = start + at;  // continue at '@': the host part is scanned normally

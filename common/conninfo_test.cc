@@ -676,9 +676,17 @@ TEST(ScrubSecretsTest, InnocentTextUnchanged) {
            "the password is required",
            "key=value other=thing",
            "endpoint=ep-cool-darkness-123456",
+           // A URI with a user but no password, then more text with an '@'.
+           "connect to postgresql://alice@db.example.com:5432/app failed; owner bob@example.com",
+           "restored postgresql://u@h:5432/db at 12:00 for phil@example.com",
        }) {
     EXPECT_EQ(ScrubSecrets(text), text) << text;
   }
+}
+
+TEST(ScrubSecretsTest, TextAfterMaskedUriKept) {
+  EXPECT_EQ(ScrubSecrets("copy postgresql://a:s3cret@h1/db to bob@example.com"),
+            "copy postgresql://a:****@h1/db to bob@example.com");
 }
 
 TEST(ScrubSecretsTest, PasswordValueAfterSpaceIsMasked) {

@@ -50,6 +50,7 @@ std::string StrCat(const Args&... args) {
 
 template <typename... Args>
 void StrAppend(std::string* out, const Args&... args) {
+  (void)out;  // unused when called with nothing to append
   (strings_internal::AppendPiece(*out, args), ...);
 }
 
