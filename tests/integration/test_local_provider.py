@@ -329,5 +329,60 @@ class ClusterDirTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(ws, ".env")), "nothing written")
 
 
+class DiskFullTest(unittest.TestCase):
+    """A template copy that runs out of disk leaves no branch behind."""
+
+    def test_disk_full_during_copy(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount a small tmpfs for the cluster")
+        env = DsEnv("full")
+        self.addCleanup(env.cleanup)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m,mode=0700", "tmpfs",
+                                  env.data], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        # Stop dsd (and PostgreSQL, whose files sit on the mount) before
+        # unmounting; cleanups run last-added first.
+        self.addCleanup(subprocess.run, ["umount", "-l", env.data])
+        self.addCleanup(env.stop_daemon)
+        os.chown(env.data, env.uid, env.gid)
+        ws = env.workspace("ws", None, 'developer = "full"\n')
+        env.start_daemon()
+        self.assertEqual(env.ds("setup", "-C", ws).returncode, 0)
+        p = env.ds("db", "set", "source-db", "--branch", "main", "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        main_uri = dotenv(os.path.join(ws, ".env"))["SOURCE_DB_CONNECTION_STRING"]
+
+        def psql(sql):
+            return subprocess.run(env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", main_uri,
+                                            "-c", sql]),
+                                  env=env.env(), capture_output=True, text=True, timeout=120)
+
+        def main_size():
+            doc = env.ds_json("db", "branches", "-C", ws)
+            return next(int(b["size_bytes"]) for b in doc["branches"] if b["name"] == "main")
+
+        created = psql("create table fill(x text)")
+        self.assertEqual(created.returncode, 0, created.stderr)
+        # Grow main until the free space is smaller than main itself.
+        for _ in range(40):
+            st = os.statvfs(env.data)
+            if st.f_bavail * st.f_frsize < main_size() * 0.8:
+                break
+            if psql("insert into fill select md5(g::text) || repeat('x', 1000)"
+                    " from generate_series(1, 4000) g").returncode != 0:
+                break  # already full
+        before = {b["name"] for b in env.ds_json("db", "branches", "-C", ws)["branches"]}
+        p = env.ds("db", "create-branch", "too-big", "-C", ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("disk is full", p.stderr)
+        self.assertIn("nothing was changed", p.stderr)
+        self.assertEqual(p.stderr.count("\n"), 1, p.stderr)
+        after = {b["name"] for b in env.ds_json("db", "branches", "-C", ws)["branches"]}
+        self.assertEqual(before, after, "no metadata for the failed branch")
+        self.assertEqual(psql("select count(*) from pg_database where datname = 'too-big'")
+                         .stdout.strip(), "0", "the half-made database was dropped")
+
+
 if __name__ == "__main__":
     main()
