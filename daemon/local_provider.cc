@@ -150,6 +150,7 @@ absl::Status LocalProvider::ReadyLocked() {
   if (!notice->empty()) {
     notices_.push_back(*notice);
     meta_holder_.reset();  // a restarted server dropped our connection
+    listed_.clear();
   }
   if (meta_holder_ && meta_holder_->conn.is_open()) return absl::OkStatus();
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -210,9 +211,12 @@ absl::StatusOr<std::vector<LocalProvider::Row>> LocalProvider::LoadRowsLocked() 
     return FromPqxx(e, "reading the branch list");
   }
   by_database_.clear();
+  listed_.clear();
   for (const Row& r : rows) {
     by_database_.push_back({r.database, {r.info.id, r.info.name}});
+    listed_.push_back(r.info);
   }
+  listed_at_ = std::chrono::steady_clock::now();
   return rows;
 }
 
@@ -332,11 +336,17 @@ absl::StatusOr<std::vector<ProjectInfo>> LocalProvider::ListProjects() {
 
 absl::StatusOr<std::vector<BranchInfo>> LocalProvider::ListBranches(const std::string& project_id) {
   std::lock_guard lock(mu_);
+  // Branches change only through this provider, which reloads the list on
+  // every change; what the cache can miss is sizes and activity, and a
+  // couple of seconds' staleness there is worth answering without a query.
+  if (!listed_.empty() && std::chrono::steady_clock::now() - listed_at_ < kListFreshFor) {
+    if (absl::Status s = ReadyLocked(); !s.ok()) return s;
+    if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
+    if (!listed_.empty()) return listed_;  // ReadyLocked may have dropped it
+  }
   absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
   if (!rows.ok()) return rows.status();
-  std::vector<BranchInfo> out;
-  for (Row& r : *rows) out.push_back(std::move(r.info));
-  return out;
+  return listed_;
 }
 
 absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& project_id,

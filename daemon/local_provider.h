@@ -9,6 +9,7 @@
 #ifndef DS_DAEMON_LOCAL_PROVIDER_H_
 #define DS_DAEMON_LOCAL_PROVIDER_H_
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -79,6 +80,10 @@ class LocalProvider final : public Provider {
   std::string project_created_at_;
   std::vector<std::string> notices_;
   std::function<void()> listener_;
+  // The last branch list read, and when (see ListBranches).
+  static constexpr std::chrono::seconds kListFreshFor{2};
+  std::vector<BranchInfo> listed_;
+  std::chrono::steady_clock::time_point listed_at_;
   // Database name -> (branch id, branch name), for Resolve.
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> by_database_;
 };
