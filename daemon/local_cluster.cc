@@ -130,7 +130,7 @@ int LocalCluster::RecordedPort() const {
 
 std::string LocalCluster::SuperuserConninfo(const std::string& dbname) const {
   // Values are quoted for libpq's key=value syntax; none holds a quote.
-  return StrCat("host='", options_.socket_dir.string(), "' port=", port_, " user=", kSuperuser,
+  return StrCat("host='", options_.socket_dir.string(), "' port=", port(), " user=", kSuperuser,
                 " password='", superuser_password_, "' dbname='", dbname,
                 "' application_name=dsd connect_timeout=10");
 }
@@ -206,11 +206,11 @@ absl::Status LocalCluster::Start() {
   if (absl::Status s = common::EnsurePrivateDir(options_.socket_dir); !s.ok()) return s;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (port_ == 0) {
-      absl::StatusOr<int> port = PickFreePort();
-      if (!port.ok()) return port.status();
-      port_ = *port;
+      absl::StatusOr<int> free_port = PickFreePort();
+      if (!free_port.ok()) return free_port.status();
+      port_ = *free_port;
       if (absl::Status s = common::ReplaceFileAtomically(options_.data_dir / "pg.port",
-                                                         StrCat(port_, "\n"), 0600);
+                                                         StrCat(port(), "\n"), 0600);
           !s.ok()) {
         return s;
       }
@@ -218,16 +218,16 @@ absl::Status LocalCluster::Start() {
     const fs::path log = options_.data_dir / "pg.log";
     absl::StatusOr<ProcessResult> r = RunProcess(
         {(bin_dir_ / "pg_ctl").string(), "-D", pgdata().string(), "-l", log.string(), "-w",
-         "-t", "60", "-o", StrCat("-p ", port_), "start"});
+         "-t", "60", "-o", StrCat("-p ", port()), "start"});
     if (!r.ok()) return r.status();
     if (r->exit_code == 0) {
-      common::LogInfo("local PostgreSQL started on 127.0.0.1:", port_);
+      common::LogInfo("local PostgreSQL started on 127.0.0.1:", port());
       return absl::OkStatus();
     }
     std::string tail = LastLines(log, 5);
     if (tail.find("could not bind") != std::string::npos ||
         tail.find("Address already in use") != std::string::npos) {
-      common::LogWarning("port ", port_, " is taken; picking another for local PostgreSQL");
+      common::LogWarning("port ", port(), " is taken; picking another for local PostgreSQL");
       port_ = 0;
       continue;
     }

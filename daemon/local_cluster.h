@@ -11,6 +11,7 @@
 #ifndef DS_DAEMON_LOCAL_CLUSTER_H_
 #define DS_DAEMON_LOCAL_CLUSTER_H_
 
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -41,7 +42,7 @@ class LocalCluster {
   // The port recorded in pg.port (0 when the cluster was never started),
   // without starting anything.
   int RecordedPort() const;
-  int port() const { return port_; }
+  int port() const { return port_.load(std::memory_order_relaxed); }
   const std::filesystem::path& socket_dir() const { return options_.socket_dir; }
   // libpq conninfo for the superuser over the Unix socket.
   std::string SuperuserConninfo(const std::string& dbname) const;
@@ -63,7 +64,7 @@ class LocalCluster {
   LocalClusterOptions options_;
   std::mutex mu_;
   std::filesystem::path bin_dir_;
-  int port_ = 0;
+  std::atomic<int> port_{0};  // read without mu_ by Resolve
   std::string superuser_password_;
   std::string owner_password_;
   bool started_once_ = false;  // a later "not running" is a crash to report

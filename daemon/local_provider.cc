@@ -506,7 +506,8 @@ absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(
     const common::ConnInfo& conn) {
   // Decide from the address alone before starting anything: most strings
   // are not ours.
-  const int port = cluster_.RecordedPort();
+  // The port in memory once the cluster ran; the file only before that.
+  const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
   if (port == 0) return std::nullopt;
   const bool our_host = conn.host == "127.0.0.1" || conn.host == "localhost" ||
                         conn.host == "::1" || conn.host == cluster_.socket_dir().string();

@@ -87,7 +87,8 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
       }) {}
 
 absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
-    const v1::GetCurrentRequest& request, std::filesystem::path* env_file_out) {
+    const v1::GetCurrentRequest& request, std::filesystem::path* env_file_out,
+    std::shared_ptr<const DotenvEntries>* env_out) {
   if (absl::Status s = ValidateWorkspaceDir(request.workspace_dir()); !s.ok()) return s;
   std::filesystem::path workspace = request.workspace_dir();
 
@@ -110,16 +111,16 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   if (!env.ok()) return env.status();
   layers.insert(layers.begin() + 3, common::DotenvLayer(**env, env_file));
   if (env_file_out) *env_file_out = env_file;
+  if (env_out) *env_out = *env;
   return common::Config::Build(layers);
 }
 
 absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
     const v1::GetCurrentRequest& request) {
   std::filesystem::path env_file;
-  absl::StatusOr<common::Config> config = LoadConfig(request, &env_file);
+  std::shared_ptr<const DotenvEntries> env;
+  absl::StatusOr<common::Config> config = LoadConfig(request, &env_file, &env);
   if (!config.ok()) return config.status();
-  auto env = dotenv_cache_.Get(env_file);  // a cache hit: LoadConfig just read it
-  if (!env.ok()) return env.status();
 
   v1::GetCurrentResponse out;
   out.set_workspace_dir(request.workspace_dir());
@@ -130,8 +131,8 @@ absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
   const common::ConfigOrigin& po = config->OriginOf("provider");
   out.mutable_provider_origin()->set_kind(ToProtoOriginKind(po.kind));
   out.mutable_provider_origin()->set_location(po.location);
-  FillTarget(**env, env_file, config->Get("target_var"), out.mutable_target());
-  FillTarget(**env, env_file, config->Get("source_var"), out.mutable_source());
+  FillTarget(*env, env_file, config->Get("target_var"), out.mutable_target());
+  FillTarget(*env, env_file, config->Get("source_var"), out.mutable_source());
   return out;
 }
 

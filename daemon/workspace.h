@@ -30,12 +30,13 @@ class WorkspaceResolver {
       const v1::GetCurrentRequest& request);
 
   // The effective configuration of a workspace, as GetCurrent sees it.
-  absl::StatusOr<common::Config> LoadConfig(const v1::GetCurrentRequest& request,
-                                            std::filesystem::path* env_file = nullptr);
+  using DotenvEntries = std::vector<common::DotenvEntry>;
+  // `env_file` and `env` receive the .env path and its parsed entries.
+  absl::StatusOr<common::Config> LoadConfig(
+      const v1::GetCurrentRequest& request, std::filesystem::path* env_file = nullptr,
+      std::shared_ptr<const DotenvEntries>* env = nullptr);
 
  private:
-  using DotenvEntries = std::vector<common::DotenvEntry>;
-
   common::Paths paths_;
   const ProviderRegistry* providers_;
   ParsedFileCache<DotenvEntries> dotenv_cache_;

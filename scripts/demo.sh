@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target ds dsd
 
 demo=/tmp/ds-demo-$(id -u)
 rm -rf "$demo/workspace"
@@ -39,3 +39,5 @@ step setup
 step db create-branch demo-feature
 step db current
 step db branches
+echo
+echo "dsd keeps running for the next ds call; \`ds daemon stop\` stops it and its PostgreSQL."
