@@ -505,13 +505,13 @@ absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& proj
 absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(
     const common::ConnInfo& conn) {
   // Decide from the address alone before starting anything: most strings
-  // are not ours.
-  // The port in memory once the cluster ran; the file only before that.
-  const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
-  if (port == 0) return std::nullopt;
+  // are not ours, and the host says so without reading a file.
   const bool our_host = conn.host == "127.0.0.1" || conn.host == "localhost" ||
                         conn.host == "::1" || conn.host == cluster_.socket_dir().string();
-  if (!our_host || conn.port != std::to_string(port)) return std::nullopt;
+  if (!our_host) return std::nullopt;
+  // The port in memory once the cluster ran; the file only before that.
+  const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
+  if (port == 0 || conn.port != std::to_string(port)) return std::nullopt;
   std::lock_guard lock(mu_);
   if (by_database_.empty() || !meta_holder_) {
     if (absl::Status s = ReadyLocked(); !s.ok()) return s;
