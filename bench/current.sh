@@ -42,20 +42,9 @@ pg_data=
 root=$(mktemp -d /tmp/ds-bench-XXXXXX)   # short: a socket path must fit in 108 bytes
 chmod 755 "$root"
 
-as_user=()
-if [[ $(id -u) -eq 0 ]]; then
-  # initdb refuses root and dsd serves only its owner: run as an ordinary user,
-  # from copies of the binaries that user can read (like the tests do).
-  id "$test_user" >/dev/null 2>&1 ||
-    useradd --system --create-home --home-dir "/var/lib/$test_user" \
-      --shell /usr/sbin/nologin "$test_user"
-  as_user=(setpriv "--reuid=$test_user" "--regid=$test_user" --init-groups --)
-  run_uid=$(id -u "$test_user")
-  run_gid=$(id -g "$test_user")
-else
-  run_uid=$(id -u)
-  run_gid=$(id -g)
-fi
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+choose_run_user "$test_user"
 
 cleanup() {
   local rc=$?

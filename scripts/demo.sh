@@ -21,8 +21,7 @@ if [[ $(id -u) -eq 0 ]]; then
   # PostgreSQL refuses to run as root, so as root the demo runs as an
   # ordinary user, with its own home for ds's state.
   user=ds-test
-  id "$user" >/dev/null 2>&1 ||
-    useradd --system --create-home --home-dir "/var/lib/$user" --shell /usr/sbin/nologin "$user"
+  scripts/ensure-test-user.sh "$user"
   chown -R "$user:" "$demo"
   run=(setpriv "--reuid=$user" "--regid=$user" --init-groups --
        env "HOME=$(getent passwd "$user" | cut -d: -f6)" "USER=$user")

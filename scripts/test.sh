@@ -14,12 +14,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 test_user=${DS_TEST_USER:-ds-test}
-if [[ $(id -u) -eq 0 ]]; then
-  # initdb refuses root and dsd serves only its owner, so as root the
-  # daemons under test run as this user.
-  id "$test_user" >/dev/null 2>&1 ||
-    useradd --system --create-home --home-dir "/var/lib/$test_user" --shell /usr/sbin/nologin "$test_user"
-fi
+scripts/ensure-test-user.sh "$test_user"
 
 build_dir=build/release
 hash=$(printf '%s' "$PWD/$build_dir" | md5sum | cut -c1-8)
