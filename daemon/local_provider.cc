@@ -1,5 +1,7 @@
 #include "daemon/local_provider.h"
 
+#include <libpq-fe.h>
+
 #include <chrono>
 #include <fstream>
 #include <pqxx/pqxx>
@@ -29,6 +31,25 @@ std::string RandomId(size_t length) {
 absl::Status NoSuchBranch(const std::string& name) {
   return absl::NotFoundError(
       StrCat("branch \"", name, "\" does not exist; `ds db branches` lists them"));
+}
+
+// The SCRAM verifier of a password, computed by libpq on the client side, so
+// that the plain password never appears in SQL text (which PostgreSQL would
+// write to its log if the statement failed).
+absl::StatusOr<std::string> ScramVerifier(const std::string& conninfo, const char* role,
+                                          const std::string& password) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string why(TrimAsciiWhitespace(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return absl::UnavailableError(StrCat("local PostgreSQL is unreachable: ", why));
+  }
+  char* encrypted = PQencryptPasswordConn(conn, password.c_str(), role, "scram-sha-256");
+  std::string out = encrypted ? encrypted : "";
+  if (encrypted) PQfreemem(encrypted);
+  PQfinish(conn);
+  if (out.empty()) return absl::InternalError("libpq could not compute a SCRAM verifier");
+  return out;
 }
 
 // Turns a libpqxx exception into a Status the client can word.
@@ -99,8 +120,12 @@ absl::Status LocalProvider::BootstrapLocked() {
     pqxx::nontransaction n(admin);
     if (n.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", LocalCluster::kOwnerRole)
             .empty()) {
+      absl::StatusOr<std::string> verifier = ScramVerifier(
+          cluster_.SuperuserConninfo("postgres"), LocalCluster::kOwnerRole,
+          cluster_.owner_password());
+      if (!verifier.ok()) return verifier.status();
       n.exec0(StrCat("CREATE ROLE ", LocalCluster::kOwnerRole, " LOGIN CREATEDB PASSWORD ",
-                     n.quote(cluster_.owner_password())));
+                     n.quote(*verifier)));
     }
     for (const char* db : {kMainBranch, kMetaDatabase}) {
       if (n.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", db).empty()) {
