@@ -30,6 +30,43 @@ def dotenv(path):
     return values
 
 
+def run_in_pty(env, args, keys, wait_for_text):
+    """Runs ds on a pseudo-terminal, types `keys` once `wait_for_text` shows,
+    and returns (exit code, everything it printed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        argv = env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds")] + args)
+        os.execvpe(argv[0], argv, {**env.env(), "TERM": "xterm"})
+    out = b""
+
+    def read_until(pattern, timeout):
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while (pattern is None or pattern not in out) and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return False
+        return pattern is not None and pattern in out
+
+    try:
+        if not read_until(wait_for_text, 20):
+            raise AssertionError(f"never saw {wait_for_text!r}: {out!r}")
+        for key, then in keys:
+            os.write(fd, key)
+            if then:
+                read_until(then, 20)
+            else:
+                time.sleep(0.3)
+        read_until(None, 3)  # drain until it exits
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+
 class LocalProviderTest(unittest.TestCase):
 
     @classmethod
@@ -206,51 +243,45 @@ class LocalProviderTest(unittest.TestCase):
         self.ds("db", "create-branch", "pick-alpha")
         self.ds("db", "create-branch", "pick-beta")
         self.ds("db", "set", "target-db", "--branch", "main")
-
-        def run_picker(keys):
-            pid, fd = pty.fork()
-            if pid == 0:
-                argv = self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds"), "db",
-                                      "set", "target-db", "-C", self.ws])
-                os.execvpe(argv[0], argv, {**self.env.env(), "TERM": "xterm"})
-            out = b""
-
-            def read_until(pattern, timeout=20):
-                nonlocal out
-                deadline = time.monotonic() + timeout
-                while pattern not in out and time.monotonic() < deadline:
-                    r, _, _ = select.select([fd], [], [], 0.2)
-                    if r:
-                        try:
-                            out += os.read(fd, 4096)
-                        except OSError:
-                            break
-                return pattern in out
-
-            self.assertTrue(read_until(b"Choose the target database"), out)
-            for k in keys:
-                os.write(fd, k)
-                time.sleep(0.3)
-                if k == b"pick-":
-                    self.assertTrue(read_until(b"pick-beta"), out)
-            read_until(b"\x00", timeout=3)  # drain until exit
-            _, status = os.waitpid(pid, 0)
-            os.close(fd)
-            return os.waitstatus_to_exitcode(status), out
-
+        args = ["db", "set", "target-db", "-C", self.ws]
         # Filter to "pick-", move down to the second match, Enter.
-        code, out = run_picker([b"pick-", b"\x1b[B", b"\r"])
+        code, out = run_in_pty(self.env, args,
+                               [(b"pick-", b"pick-beta"), (b"\x1b[B", None), (b"\r", None)],
+                               b"Choose the target database")
         self.assertEqual(code, 0, out)
         self.assertTrue(self.env_values()["DB_CONNECTION_STRING"].endswith("/pick-beta"), out)
         # Esc aborts and writes nothing.
         before = open(os.path.join(self.ws, ".env")).read()
-        code, out = run_picker([b"alp", b"\x1b"])
+        code, out = run_in_pty(self.env, args, [(b"alp", None), (b"\x1b", None)],
+                               b"Choose the target database")
         self.assertEqual(code, 1, out)
+        self.assertIn(".env was not changed", out)
         self.assertEqual(open(os.path.join(self.ws, ".env")).read(), before)
         # No terminal and no --branch: a usage error, never a hang.
         p = self.ds("db", "set", "target-db")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--branch", p.stderr)
+
+    def test_08a_prompts_and_confirmation_on_a_terminal(self):
+        # create-branch without a name asks for one.
+        code, out = run_in_pty(self.env, ["db", "create-branch", "-C", self.ws],
+                               [(b"typed-name\r", b"points to it")], b"Name of the new branch")
+        self.assertEqual(code, 0, out)
+        self.assertIn("Created branch typed-name", out)
+        # delete-branch without a name offers a picker (never main), then asks.
+        self.ds("db", "create-branch", "victim")
+        code, out = run_in_pty(self.env, ["db", "delete-branch", "-C", self.ws],
+                               [(b"victim", b"victim"), (b"\r", b"[y/N]"), (b"n\r", None)],
+                               b"Delete which branch?")
+        self.assertEqual(code, 1, out)
+        self.assertNotIn("main (", out)
+        self.assertIn("nothing was deleted", out)
+        code, out = run_in_pty(self.env, ["db", "delete-branch", "victim", "-C", self.ws],
+                               [(b"y\r", b"Deleted branch")], b"[y/N]")
+        self.assertEqual(code, 0, out)
+        names = {b["name"] for b in self.env.ds_json("db", "branches", "-C", self.ws)["branches"]}
+        self.assertNotIn("victim", names)
+        self.assertIn("typed-name", names)
 
     def test_08b_watch_branches_sees_changes(self):
         watcher = subprocess.Popen(
