@@ -170,14 +170,12 @@ void Listener::Run(const std::function<void(int)>& serve) {
       common::LogWarning("listener: SO_PEERCRED failed (", std::strerror(errno),
                          "); closing the connection");
       ::close(conn);
-      ++rejected_;
       continue;
     }
     if (cred.uid != me) {
       common::LogWarning("refused a connection from uid ", cred.uid, " (pid ", cred.pid,
                          "): dsd serves only its owner, uid ", me);
       ::close(conn);
-      ++rejected_;
       continue;
     }
     common::LogDebug("accepted a connection from pid ", cred.pid);

@@ -8,7 +8,6 @@
 #ifndef DS_DAEMON_LISTENER_H_
 #define DS_DAEMON_LISTENER_H_
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -39,7 +38,6 @@ class Listener {
   void Stop();
 
   bool activated() const { return activated_; }
-  uint64_t rejected_connections() const { return rejected_.load(); }
 
  private:
   Listener(int fd, std::filesystem::path path, bool activated);
@@ -50,7 +48,6 @@ class Listener {
   std::filesystem::path path_;
   bool activated_ = false;
   std::thread thread_;
-  std::atomic<uint64_t> rejected_{0};
 };
 
 }  // namespace ds::daemon
