@@ -29,6 +29,8 @@ constexpr ConfigKey kKeys[] = {
     {"source_var", "DS_SOURCE_VAR", "SOURCE_DB_CONNECTION_STRING",
      ".env variable holding the source database"},
     {"project", "DS_PROJECT", "", "project to use when a provider has several"},
+    {"local_project", "DS_LOCAL_PROJECT", "local",
+     "name of the embedded local provider's project (dsd reads it at start)"},
     {"log_level", "DS_LOG_LEVEL", "info", "dsd log level: debug, info, warning, error"},
 };
 

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "common/atomic_file.h"
+#include "common/config.h"
 #include "common/version.h"
 #include "daemon/daemon_service.h"
 #include "daemon/dir_watcher.h"
@@ -41,6 +43,23 @@ void RouteGrpcLog(gpr_log_func_args* args) {
 std::mutex g_shutdown_mu;
 std::string g_shutdown_reason;
 bool g_keep_databases = false;
+
+// A daemon-wide setting: defaults, the user's config.toml, dsd's own DS_*
+// environment (workspace layers do not apply to what dsd serves to all).
+absl::StatusOr<std::string> DaemonSetting(const common::Paths& paths, std::string_view key) {
+  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer()};
+  absl::StatusOr<std::string> text = common::ReadFile(paths.user_config());
+  if (text.ok()) {
+    absl::StatusOr<common::ConfigLayer> user =
+        common::TomlLayer(*text, paths.user_config(), common::OriginKind::kUserConfig);
+    if (!user.ok()) return user.status();
+    layers.push_back(std::move(*user));
+  } else if (!absl::IsNotFound(text.status())) {
+    return text.status();
+  }
+  layers.push_back(common::EnvironmentLayer(common::ProcessDsEnvironment()));
+  return common::Config::Build(layers).Get(key);
+}
 
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -89,12 +108,14 @@ int RunServer(const ServerOptions& options) {
   DirWatcher watcher;
   if (absl::Status s = watcher.Start(); !s.ok()) return die(s);
   ProviderRegistry providers;
+  absl::StatusOr<std::string> local_project = DaemonSetting(paths, "local_project");
+  if (!local_project.ok()) return die(local_project.status());
   const char* pg_bin = std::getenv("DS_PG_BIN");
   auto local = std::make_unique<LocalProvider>(
       LocalClusterOptions{.data_dir = paths.data_dir,
                           .socket_dir = paths.runtime_dir / "pg",
                           .bin_dir_override = pg_bin ? pg_bin : ""},
-      "local");
+      *local_project);
   LocalProvider* local_provider = local.get();
   providers.Add(std::move(local));
   WorkspaceResolver resolver(paths, &providers);

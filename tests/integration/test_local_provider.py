@@ -360,6 +360,24 @@ class ClusterDirTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(ws, ".env")), "nothing written")
 
 
+class ProjectNameTest(unittest.TestCase):
+
+    def test_local_project_name_from_user_config(self):
+        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+            self.skipTest(f"PostgreSQL server binaries are not in {PG_BIN}")
+        env = DsEnv("proj")
+        self.addCleanup(env.cleanup)
+        env.mkdir("config/ds", 0o700)
+        env.write("config/ds/config.toml", 'local_project = "acme"\n')
+        ws = env.workspace("ws", None, 'developer = "ann"\n')
+        env.start_daemon()
+        self.assertEqual(env.ds("setup", "-C", ws).returncode, 0)
+        projects = env.ds_json("db", "list-projects", "-C", ws)["projects"]
+        self.assertEqual([p["name"] for p in projects], ["acme"])
+        p = env.ds("db", "current", "-C", ws)
+        self.assertIn("Project:  acme\nBranch:   dev-ann-local\n", p.stdout)
+
+
 class DiskFullTest(unittest.TestCase):
     """A template copy that runs out of disk leaves no branch behind."""
 
