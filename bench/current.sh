@@ -66,15 +66,7 @@ cleanup() {
   rm -rf "$root"
   exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mkpriv() {  # mkpriv DIR MODE: a directory owned by the run user
-  mkdir -p "$1"
-  chmod "$2" "$1"
-  chown "$run_uid:$run_gid" "$1"
-}
+install_cleanup_traps
 
 bin=$root/bin
 mkdir -p "$bin"

@@ -15,3 +15,17 @@ choose_run_user() {
     run_gid=$(id -g "$user")
   fi
 }
+
+# mkpriv DIR MODE: a directory owned by the run user (after choose_run_user).
+mkpriv() {
+  mkdir -p "$1"
+  chmod "$2" "$1"
+  chown "$run_uid:$run_gid" "$1"
+}
+
+# Runs the script's cleanup() on every exit, Ctrl-C and SIGTERM included.
+install_cleanup_traps() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
