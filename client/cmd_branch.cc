@@ -266,6 +266,30 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
   return kExitOk;
 }
 
+// Creates the branch (or finds it) and points .env at it; `ds setup` and
+// `ds db create-branch` both end here.
+int CreateAndSwitch(Session& s, const Invocation& inv, const v1::CreateBranchRequest& req) {
+  v1::CreateBranchResponse resp;
+  if (grpc::Status st = CallBranches(s, &v1::BranchService::Stub::CreateBranch, req, &resp);
+      !st.ok()) {
+    return ReportBranchError(st);
+  }
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  const v1::Branch& b = resp.branch();
+  if (resp.existed()) {
+    std::cout << "Branch " << b.name() << " already exists; switched " << resp.variable()
+              << " in " << resp.env_file() << " to it\n";
+  } else {
+    std::cout << "Created branch " << b.name() << " from " << b.parent_name() << " ("
+              << b.provider() << " project " << b.project_id() << ")\n"
+              << resp.variable() << " in " << resp.env_file() << " points to it\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunSetup(const Invocation& inv) {
@@ -278,26 +302,7 @@ int RunSetup(const Invocation& inv) {
   req.set_name(common::BranchForStage(n->pattern, n->developer, "local"));
   req.set_switch_env(true);
   req.set_created_by(n->developer);
-  v1::CreateBranchResponse resp;
-  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::CreateBranch, req, &resp);
-      !st.ok()) {
-    return ReportBranchError(st);
-  }
-  if (inv.options.json) {
-    std::cout << ToJson(resp);
-    return kExitOk;
-  }
-  const v1::Branch& b = resp.branch();
-  if (resp.existed()) {
-    std::cout << "Branch " << b.name() << " already exists (" << b.provider() << " project "
-              << b.project_id() << ")\n";
-  } else {
-    std::cout << "Created branch " << b.name() << " from " << b.parent_name() << " ("
-              << b.provider() << " project " << b.project_id() << ")\n";
-  }
-  std::cout << resp.variable() << " in " << resp.env_file() << " points to " << b.name()
-            << "\n";
-  return kExitOk;
+  return CreateAndSwitch(*s, inv, req);
 }
 
 int RunCreateBranch(const Invocation& inv) {
@@ -325,24 +330,7 @@ int RunCreateBranch(const Invocation& inv) {
   req.set_force(inv.options.force);
   req.set_switch_env(true);
   req.set_created_by(naming.ok() ? naming->developer : "");
-  v1::CreateBranchResponse resp;
-  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::CreateBranch, req, &resp);
-      !st.ok()) {
-    return ReportBranchError(st);
-  }
-  if (inv.options.json) {
-    std::cout << ToJson(resp);
-    return kExitOk;
-  }
-  const v1::Branch& b = resp.branch();
-  if (resp.existed()) {
-    std::cout << "Branch " << b.name() << " already exists; switched " << resp.variable()
-              << " in " << resp.env_file() << " to it\n";
-  } else {
-    std::cout << "Created branch " << b.name() << " from " << b.parent_name() << "\n"
-              << resp.variable() << " in " << resp.env_file() << " points to it\n";
-  }
-  return kExitOk;
+  return CreateAndSwitch(*s, inv, req);
 }
 
 int RunDeleteBranch(const Invocation& inv) {
