@@ -30,9 +30,15 @@ BranchManager::BranchManager(WorkspaceResolver* resolver, ProviderRegistry* prov
 
 absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::WorkspaceRef& ws) {
   Context ctx;
-  v1::GetCurrentRequest req = AsCurrentRequest(ws);
-  absl::StatusOr<common::Config> config = resolver_->LoadConfig(req, &ctx.env_file);
-  if (!config.ok()) return config.status();
+  // One pass over the workspace's files gives both the configuration and
+  // which branches .env points at.
+  common::Config config_value;
+  absl::StatusOr<v1::GetCurrentResponse> current =
+      resolver_->GetCurrent(AsCurrentRequest(ws), &config_value);
+  if (!current.ok()) return current.status();
+  ctx.current = std::move(*current);
+  ctx.env_file = ctx.current.env_file();
+  const common::Config* config = &config_value;
   const std::string& name = config->Get("provider");
   ctx.provider = providers_->Find(name);
   if (!ctx.provider) {
@@ -42,10 +48,6 @@ absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::Works
   }
   ctx.target_var = config->Get("target_var");
   ctx.source_var = config->Get("source_var");
-  // Knowing which branch .env points at is a nicety: a broken .env must
-  // not stop listing or creating branches.
-  absl::StatusOr<v1::GetCurrentResponse> current = resolver_->GetCurrent(req);
-  if (current.ok()) ctx.current = std::move(*current);
   return ctx;
 }
 

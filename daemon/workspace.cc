@@ -116,7 +116,7 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 }
 
 absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
-    const v1::GetCurrentRequest& request) {
+    const v1::GetCurrentRequest& request, common::Config* config_out) {
   std::filesystem::path env_file;
   std::shared_ptr<const DotenvEntries> env;
   absl::StatusOr<common::Config> config = LoadConfig(request, &env_file, &env);
@@ -133,6 +133,7 @@ absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
   out.mutable_provider_origin()->set_location(po.location);
   FillTarget(*env, env_file, config->Get("target_var"), out.mutable_target());
   FillTarget(*env, env_file, config->Get("source_var"), out.mutable_source());
+  if (config_out) *config_out = std::move(*config);
   return out;
 }
 

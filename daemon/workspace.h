@@ -22,7 +22,9 @@ class WorkspaceResolver {
  public:
   WorkspaceResolver(common::Paths paths, const ProviderRegistry* providers);
 
-  absl::StatusOr<v1::GetCurrentResponse> GetCurrent(const v1::GetCurrentRequest& request);
+  // `config` (optional) receives the configuration the answer was built with.
+  absl::StatusOr<v1::GetCurrentResponse> GetCurrent(const v1::GetCurrentRequest& request,
+                                                    common::Config* config = nullptr);
 
   // The directories whose entries can change GetCurrent's answer (the
   // workspace and the .env's directory), for WatchCurrent.
