@@ -14,41 +14,12 @@
 #include "client/exit_codes.h"
 #include "client/output.h"
 #include "client/picker.h"
+#include "client/session.h"
 #include "common/config.h"
 #include "common/strings.h"
 
 namespace ds::client {
 namespace {
-
-// Branch operations copy databases and may start the cluster first.
-constexpr auto kSlowDeadline = std::chrono::minutes(30);
-
-struct Session {
-  DaemonClient client;
-  v1::WorkspaceRef workspace;
-};
-
-absl::StatusOr<Session> Open(const Invocation& inv) {
-  absl::StatusOr<v1::WorkspaceRef> ws = BuildWorkspaceRef(inv.global);
-  if (!ws.ok()) return ws.status();
-  absl::StatusOr<DaemonClient> client =
-      DaemonClient::Connect(inv.paths, {.state_dir_override = inv.global.state_dir});
-  if (!client.ok()) return client.status();
-  return Session{std::move(*client), std::move(*ws)};
-}
-
-void SlowDeadline(grpc::ClientContext& ctx) {
-  ctx.set_deadline(std::chrono::system_clock::now() + kSlowDeadline);
-}
-
-// Provider errors carry codes chosen for wording (daemon/provider.h); the
-// messages already say what to do.
-int ReportBranchError(const grpc::Status& s) {
-  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    return PrintError(s.error_message(), kExitUsage);
-  }
-  return ReportRpcError(s);
-}
 
 template <typename Response>
 void PrintNotices(const Response& resp) {
@@ -70,66 +41,6 @@ grpc::Status CallBranches(Session& s,
   return st;
 }
 
-// The settings the branch commands need on the client side.
-struct NamingConfig {
-  std::string developer;
-  std::string stage;
-  std::string pattern;
-};
-
-// The developer name: the `developer` setting, else a slug of
-// `git config user.name` (asked here, in the workspace, where git sees the
-// user's repository config), else the login name dsd defaulted to.
-std::string GitUserSlug(const std::string& workspace) {
-  std::string cmd = StrCat("git -C '", workspace, "' config user.name 2>/dev/null");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return "";
-  char buf[256] = {};
-  size_t n = std::fread(buf, 1, sizeof buf - 1, p);
-  ::pclose(p);
-  std::string out;
-  for (unsigned char c : std::string_view(buf, n)) {
-    if (std::isalnum(c)) {
-      out.push_back(static_cast<char>(std::tolower(c)));
-    } else if (!out.empty() && out.back() != '-') {
-      out.push_back('-');
-    }
-  }
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
-
-absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
-  v1::GetConfigRequest req;
-  req.set_workspace_dir(s.workspace.workspace_dir());
-  *req.mutable_overrides() = s.workspace.overrides();
-  v1::GetConfigResponse resp;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(UnaryDeadline());
-  grpc::Status st = s.client.workspace().GetConfig(&ctx, req, &resp);
-  if (!st.ok()) return absl::FailedPreconditionError(st.error_message());
-  NamingConfig n;
-  for (const v1::ConfigValue& v : resp.values()) {
-    if (v.key() == "developer") {
-      n.developer = v.value();
-      if (v.origin().kind() == v1::Origin::KIND_DEFAULT) {
-        if (std::string git = GitUserSlug(s.workspace.workspace_dir()); !git.empty()) {
-          n.developer = git;
-        }
-      }
-    } else if (v.key() == "stage") {
-      n.stage = v.value();
-    } else if (v.key() == "branch_pattern") {
-      n.pattern = v.value();
-    }
-  }
-  if (n.developer.empty()) {
-    return absl::FailedPreconditionError(
-        "cannot tell your developer name; set it with `developer = \"you\"` in ds.toml");
-  }
-  return n;
-}
-
 std::string HumanSize(int64_t bytes) {
   if (bytes < 0) return "-";
   const char* units[] = {"B", "kB", "MB", "GB", "TB"};
@@ -140,74 +51,6 @@ std::string HumanSize(int64_t bytes) {
     ++u;
   }
   return u == 0 ? StrCat(bytes, " B") : absl::StrFormat("%.1f %s", v, units[u]);
-}
-
-// Prints rows as columns padded to the widest cell.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::string out;
-  for (size_t r = 0; r < rows.size(); ++r) {
-    std::string line;
-    for (size_t i = 0; i < rows[r].size(); ++i) {
-      std::string cell = rows[r][i];
-      if (i + 1 < rows[r].size()) cell.resize(width[i] + 2, ' ');
-      line += cell;
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    StrAppend(&out, r == 0 ? Bold(line) : line, "\n");
-  }
-  std::cout << out;
-}
-
-absl::StatusOr<std::vector<v1::Branch>> AllBranches(Session& s, const std::string& project) {
-  std::vector<v1::Branch> out;
-  std::vector<std::string> projects;
-  if (!project.empty()) {
-    projects.push_back(project);
-  } else {
-    v1::ListProjectsRequest req;
-    *req.mutable_workspace() = s.workspace;
-    v1::ListProjectsResponse resp;
-    grpc::ClientContext ctx;
-    SlowDeadline(ctx);
-    if (grpc::Status st = s.client.branches().ListProjects(&ctx, req, &resp); !st.ok()) {
-      return absl::FailedPreconditionError(st.error_message());
-    }
-    for (const v1::Project& p : resp.projects()) projects.push_back(p.id());
-  }
-  for (const std::string& p : projects) {
-    v1::ListBranchesRequest req;
-    *req.mutable_workspace() = s.workspace;
-    req.set_project(p);
-    v1::ListBranchesResponse resp;
-    grpc::ClientContext ctx;
-    SlowDeadline(ctx);
-    if (grpc::Status st = s.client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
-      return absl::FailedPreconditionError(st.error_message());
-    }
-    for (const v1::Branch& b : resp.branches()) out.push_back(b);
-  }
-  return out;
-}
-
-// The branch a command is about: the positional name, else --target's
-// stage branch, else (on a terminal) what `ask` returns.
-absl::StatusOr<std::string> BranchName(Session& s, const Invocation& inv,
-                                       const std::string& explicit_name) {
-  if (!explicit_name.empty() && !inv.options.target.empty()) {
-    return absl::InvalidArgumentError("give a branch name or --target, not both");
-  }
-  if (!explicit_name.empty()) return explicit_name;
-  if (!inv.options.target.empty()) {
-    absl::StatusOr<NamingConfig> n = LoadNaming(s);
-    if (!n.ok()) return n.status();
-    return common::BranchForStage(n->pattern, n->developer, inv.options.target);
-  }
-  return std::string();
 }
 
 int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {

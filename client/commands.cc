@@ -54,6 +54,48 @@ void StopOptions(CLI::App& app, CommandOptions& o) {
                "Leave the local PostgreSQL cluster running");
 }
 
+void MigrateOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("--db", o.db,
+                 "Connection string of the database to migrate (default: the workspace's "
+                 "DB_CONNECTION_STRING)");
+  app.add_option("--target", o.target, "Migrate the stage's branch: dev-{developer}-<stage>");
+  app.add_option("--project", o.project, "Project id or name (with --target)");
+  app.add_option("--dir", o.dir,
+                 "Drizzle migrations folder (default: migrations_dir, else drizzle/ or "
+                 "backend/drizzle/)");
+  app.add_option("--schema", o.schema, "Schema of the tracking table (default: drizzle)");
+  app.add_option("--table", o.table, "Tracking table (default: __drizzle_migrations)");
+  app.add_flag("--status", o.status,
+               "List every migration as applied / pending / out-of-order / drifted");
+  app.add_flag("--dry-run", o.dry_run, "Print what would run, in order, and change nothing");
+  app.add_flag("--allow-out-of-order", o.allow_out_of_order,
+               "Apply migrations older than the newest applied one");
+  app.add_flag("--ignore-checksums", o.ignore_checksums,
+               "Run even though applied migration files changed");
+  app.add_flag("--wait", o.wait, "Queue behind a job already running on this database");
+  app.add_flag("--detach", o.detach, "Start the job, print its id and return; it runs on in dsd");
+  app.add_option("--lock-timeout", o.lock_timeout,
+                 "Seconds to wait for another migrator's lock (default 60)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-y,--yes", o.yes, "Do not ask which database on a terminal");
+  JsonFlag(app, o);
+}
+
+void JobIdOption(CLI::App& app, CommandOptions& o) {
+  app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->required();
+  JsonFlag(app, o);
+}
+
+void JobIdOnly(CLI::App& app, CommandOptions& o) {
+  app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->required();
+}
+
+void JobsListOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("-n,--limit", o.limit, "How many jobs to show, newest first")
+      ->check(CLI::PositiveNumber);
+  JsonFlag(app, o);
+}
+
 constexpr Command kCommands[] = {
     {"", "setup", "Create your dev-{developer}-local branch and point .env at it", JsonFlag,
      RunSetup},
@@ -70,6 +112,13 @@ constexpr Command kCommands[] = {
      RunSetSourceDb},
     {"db", "current", "Show which databases this workspace's .env points at", JsonFlag,
      RunDbCurrent},
+    {"db", "migrate", "Apply the Drizzle migrations that are pending, as a job", MigrateOptions,
+     RunMigrate},
+    {"jobs", "list", "List jobs, newest first, with their outcome", JobsListOptions, RunJobsList},
+    {"jobs", "watch", "Follow a job's progress until it ends", JobIdOption, RunJobsWatch},
+    {"jobs", "cancel", "Cancel a job: its open transaction is rolled back", JobIdOnly,
+     RunJobsCancel},
+    {"jobs", "logs", "Print a job's log", JobIdOption, RunJobsLogs},
     {"config", "show", "Show every setting with where it came from", JsonFlag, RunConfigShow},
     {"daemon", "start", "Start dsd if it is not running", JsonFlag, RunDaemonStart},
     {"daemon", "status", "Show whether dsd runs, its pid, socket and log", JsonFlag,

@@ -39,6 +39,19 @@ struct CommandOptions {
   bool force = false;   // --force
   bool yes = false;     // --yes
   bool keep_databases = false;  // --keep-databases
+  // ds db migrate
+  std::string db;      // --db connection string
+  std::string dir;     // --dir
+  std::string schema;  // --schema
+  std::string table;   // --table
+  bool status = false;
+  bool dry_run = false;
+  bool allow_out_of_order = false;
+  bool ignore_checksums = false;
+  bool wait = false;
+  bool detach = false;
+  double lock_timeout = 0;
+  int limit = 50;  // ds jobs list
 };
 
 struct Invocation {
@@ -86,6 +99,11 @@ int RunDaemonStatus(const Invocation& inv);
 int RunDaemonStop(const Invocation& inv);
 int RunDaemonLogs(const Invocation& inv);
 int RunVersion(const Invocation& inv);
+int RunMigrate(const Invocation& inv);
+int RunJobsList(const Invocation& inv);
+int RunJobsWatch(const Invocation& inv);
+int RunJobsCancel(const Invocation& inv);
+int RunJobsLogs(const Invocation& inv);
 
 }  // namespace ds::client
 

@@ -279,6 +279,7 @@ absl::StatusOr<DaemonClient> DaemonClient::Connect(const common::Paths& paths,
     c.daemon_ = v1::DaemonService::NewStub(c.channel_);
     c.workspace_ = v1::WorkspaceService::NewStub(c.channel_);
     c.branches_ = v1::BranchService::NewStub(c.channel_);
+    c.jobs_ = v1::JobService::NewStub(c.channel_);
     if (!options.need_ping && VersionFromPidFile(paths) == common::Version()) return c;
     absl::StatusOr<v1::PingResponse> ping = Ping(*c.daemon_);
     if (!ping.ok()) return ping.status();

@@ -11,6 +11,7 @@
 #include "common/paths.h"
 #include "ds/v1/branch.grpc.pb.h"
 #include "ds/v1/daemon.grpc.pb.h"
+#include "ds/v1/jobs.grpc.pb.h"
 #include "ds/v1/workspace.grpc.pb.h"
 
 namespace ds::client {
@@ -40,6 +41,7 @@ class DaemonClient {
   v1::DaemonService::Stub& daemon() { return *daemon_; }
   v1::WorkspaceService::Stub& workspace() { return *workspace_; }
   v1::BranchService::Stub& branches() { return *branches_; }
+  v1::JobService::Stub& jobs() { return *jobs_; }
   // The Ping reply; empty unless ConnectOptions::need_ping or the version
   // had to be checked.
   const v1::PingResponse& ping() const { return ping_; }
@@ -49,6 +51,7 @@ class DaemonClient {
   std::unique_ptr<v1::DaemonService::Stub> daemon_;
   std::unique_ptr<v1::WorkspaceService::Stub> workspace_;
   std::unique_ptr<v1::BranchService::Stub> branches_;
+  std::unique_ptr<v1::JobService::Stub> jobs_;
   v1::PingResponse ping_;
 };
 

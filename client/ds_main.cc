@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       {"db", "Database branches of this workspace"},
       {"db set", "Point .env's target or source database at a branch"},
       {"daemon", "Control the dsd daemon"},
+      {"jobs", "Migrations and other long work that dsd runs as jobs"},
       {"config", "Configuration"}};
   std::map<std::string, CLI::App*> groups;
   std::map<CLI::App*, const Command*> leaves;

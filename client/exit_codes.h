@@ -8,6 +8,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;       // the operation failed
 inline constexpr int kExitUsage = 2;        // bad flags or arguments
 inline constexpr int kExitUnreachable = 3;  // dsd could not be reached or started
+inline constexpr int kExitCancelled = 130;  // a job was cancelled (Ctrl-C), as shells report SIGINT
 
 }  // namespace ds::client
 

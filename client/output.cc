@@ -59,6 +59,16 @@ std::string ToJson(const google::protobuf::Message& message) {
   return out;
 }
 
+std::string ToJsonLine(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  out.push_back('\n');
+  return out;
+}
+
 int PrintError(std::string_view message, int exit_code) {
   std::string line = StrCat("ds: ", message, "\n");
   std::fflush(stdout);

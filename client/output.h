@@ -29,6 +29,9 @@ std::string Dim(std::string_view s);
 // every field present, indented, followed by a newline.
 std::string ToJson(const google::protobuf::Message& message);
 
+// The message as one line of JSON (for streams of events: JSON lines).
+std::string ToJsonLine(const google::protobuf::Message& message);
+
 // Prints "ds: <message>" to stderr and returns `exit_code`.
 int PrintError(std::string_view message, int exit_code);
 

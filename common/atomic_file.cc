@@ -65,7 +65,7 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
 
 absl::Status ReplaceFileAtomically(const std::filesystem::path& link_or_file,
                                    std::string_view contents,
-                                   mode_t mode_if_new) {
+                                   mode_t mode_if_new, Durability durability) {
   // A symlinked .env (a common way to share one) must stay a symlink: the
   // file it points at is the one replaced.
   std::filesystem::path path = link_or_file;
@@ -103,7 +103,8 @@ absl::Status ReplaceFileAtomically(const std::filesystem::path& link_or_file,
     (void)::fchown(fd, st.st_uid, st.st_gid);
   }
   if (!WriteAll(fd, contents)) return fail("cannot write the temp file for");
-  if (::fsync(fd) != 0) return fail("cannot fsync the temp file for");
+  const bool durable = durability == Durability::kPowerLoss;
+  if (durable && ::fsync(fd) != 0) return fail("cannot fsync the temp file for");
   if (::close(fd) != 0) {
     int err = errno;
     ::unlink(tmpl.c_str());
@@ -114,6 +115,7 @@ absl::Status ReplaceFileAtomically(const std::filesystem::path& link_or_file,
     ::unlink(tmpl.c_str());
     return ErrnoStatus(err, "cannot replace", path);
   }
+  if (!durable) return absl::OkStatus();
   // The rename is durable only once the directory entry is on disk.
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

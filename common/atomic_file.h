@@ -21,9 +21,16 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
 // new file, never a mix: a temp file in the same directory, fsync, rename,
 // fsync of the directory. `mode` applies to a new file; an existing file's
 // mode is kept.
+//
+// Durability::kProcessCrash skips both fsyncs: readers still never see a
+// mix, and the new file survives the writer dying, but not a power loss.
+// For records rewritten often whose last version is always written durably
+// (a job's progress).
+enum class Durability { kPowerLoss, kProcessCrash };
 absl::Status ReplaceFileAtomically(const std::filesystem::path& path,
                                    std::string_view contents,
-                                   mode_t mode_if_new = 0600);
+                                   mode_t mode_if_new = 0600,
+                                   Durability durability = Durability::kPowerLoss);
 
 }  // namespace ds::common
 

@@ -31,6 +31,13 @@ constexpr ConfigKey kKeys[] = {
     {"project", "DS_PROJECT", "", "project to use when a provider has several"},
     {"local_project", "DS_LOCAL_PROJECT", "local",
      "name of the embedded local provider's project (dsd reads it at start)"},
+    {"migrations_dir", "DS_MIGRATIONS_DIR", "",
+     "Drizzle migrations folder, relative to the workspace (default: drizzle/ or "
+     "backend/drizzle/)"},
+    {"migrations_schema", "DS_MIGRATIONS_SCHEMA", "drizzle",
+     "schema of the migrations tracking table (drizzle's migrationsSchema)"},
+    {"migrations_table", "DS_MIGRATIONS_TABLE", "__drizzle_migrations",
+     "name of the migrations tracking table (drizzle's migrationsTable)"},
     {"log_level", "DS_LOG_LEVEL", "info", "dsd log level: debug, info, warning, error"},
 };
 

@@ -29,6 +29,8 @@ struct Paths {
   // Held (flock) by the running dsd for its whole life.
   std::filesystem::path pid_file() const { return state_dir / "dsd.pid"; }
   std::filesystem::path log_file() const { return state_dir / "dsd.log"; }
+  // One JSON record per job (<id>.json), kept across daemons.
+  std::filesystem::path jobs_dir() const { return state_dir / "jobs"; }
   std::filesystem::path user_config() const { return config_dir / "config.toml"; }
 };
 

@@ -7,26 +7,6 @@
 #include "google/protobuf/util/message_differencer.h"
 
 namespace ds::daemon {
-namespace {
-
-// Runs `work` on the pool and finishes the call with its result.
-template <typename Response, typename Work>
-grpc::ServerUnaryReactor* Offload(WorkPool& pool, grpc::CallbackServerContext* ctx,
-                                  Response* resp, Work work) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  pool.Post([reactor, resp, work = std::move(work)] {
-    absl::StatusOr<Response> r = work();
-    if (r.ok()) {
-      resp->Swap(&*r);
-      reactor->Finish(grpc::Status::OK);
-    } else {
-      reactor->Finish(ToGrpcStatus(r.status()));
-    }
-  });
-  return reactor;
-}
-
-}  // namespace
 
 // One WatchBranches stream: the list at once, then after every change that
 // alters it. Same write discipline as WorkspaceService's watcher.

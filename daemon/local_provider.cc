@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "daemon/pg_pool.h"
 
 namespace ds::daemon {
 namespace {
@@ -259,13 +260,20 @@ absl::Status LocalProvider::BusyErrorLocked(const std::string& database,
   std::vector<std::string> sessions;
   try {
     pqxx::nontransaction n(meta_holder_->conn);
+    // dsd's own idle job connections (pg_pool.h) never make a branch busy:
+    // they are closed, and the caller's retry finds them gone.
+    const std::string idle(kIdleApplicationName);
+    n.exec_params(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = $1 AND application_name = $2 AND state = 'idle'",
+        database, idle);
     pqxx::result r = n.exec_params(
         "SELECT pid, coalesce(nullif(application_name, ''), 'unnamed client'),"
         " coalesce(host(client_addr), 'local socket'),"
         " to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
         " FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
-        " ORDER BY backend_start",
-        database);
+        " AND application_name <> $2 ORDER BY backend_start",
+        database, idle);
     for (const pqxx::row& row : r) {
       sessions.push_back(StrCat(row[1].as<std::string>(), " from ", row[2].as<std::string>(),
                                 " since ", row[3].as<std::string>(), " UTC (pid ",
@@ -442,17 +450,26 @@ absl::Status LocalProvider::DeleteBranch(const std::string& project_id, const st
   if (!force) {
     if (absl::Status busy = BusyErrorLocked(row->database, name); !busy.ok()) return busy;
   }
-  try {
-    pqxx::nontransaction n(meta_holder_->conn);
-    n.exec0(StrCat("DROP DATABASE IF EXISTS ", n.quote_name(row->database),
-                   force ? " WITH (FORCE)" : ""));
-    n.exec_params0("DELETE FROM branches WHERE id = $1", row->info.id);
-  } catch (const pqxx::sql_error& e) {
-    if (e.sqlstate() == "55006") return BusyErrorLocked(row->database, name);
-    return FromPqxx(e, StrCat("deleting branch \"", name, "\""));
-  } catch (const std::exception& e) {
-    meta_holder_.reset();
-    return FromPqxx(e, StrCat("deleting branch \"", name, "\""));
+  // Sessions that were just terminated take a moment to go: retry for 5 s.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      pqxx::nontransaction n(meta_holder_->conn);
+      n.exec0(StrCat("DROP DATABASE IF EXISTS ", n.quote_name(row->database),
+                     force ? " WITH (FORCE)" : ""));
+      n.exec_params0("DELETE FROM branches WHERE id = $1", row->info.id);
+      break;
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != "55006") return FromPqxx(e, StrCat("deleting branch \"", name, "\""));
+      if (absl::Status busy = BusyErrorLocked(row->database, name); !busy.ok()) return busy;
+      if (attempt == 50) {
+        return absl::FailedPreconditionError(
+            StrCat("branch \"", name, "\" stayed busy for 5 s; try again"));
+      }
+    } catch (const std::exception& e) {
+      meta_holder_.reset();
+      return FromPqxx(e, StrCat("deleting branch \"", name, "\""));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   common::LogInfo("deleted branch ", name, " (", row->info.id, ")");
   (void)LoadRowsLocked();

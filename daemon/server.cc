@@ -19,6 +19,8 @@
 #include "daemon/dir_watcher.h"
 #include "daemon/branch_service.h"
 #include "daemon/branches.h"
+#include "daemon/job_service.h"
+#include "daemon/jobs.h"
 #include "daemon/listener.h"
 #include "daemon/local_provider.h"
 #include "daemon/pid_lock.h"
@@ -122,6 +124,10 @@ int RunServer(const ServerOptions& options) {
   WorkspaceServiceImpl workspace_service(&resolver, &watcher);
   BranchManager branch_manager(&resolver, &providers);
   BranchServiceImpl branch_service(&branch_manager, &providers);
+  JobManager jobs(paths.jobs_dir());
+  if (absl::Status s = jobs.Load(); !s.ok()) return die(s);
+  PgConnectionPool job_connections;
+  JobServiceImpl job_service(&jobs, &resolver, &providers, &job_connections);
   DaemonServiceImpl daemon_service(
       DaemonIdentity{.pid = ::getpid(),
                      .started_at_unix_ms = NowUnixMs(),
@@ -145,6 +151,7 @@ int RunServer(const ServerOptions& options) {
   builder.RegisterService(&daemon_service);
   builder.RegisterService(&workspace_service);
   builder.RegisterService(&branch_service);
+  builder.RegisterService(&job_service);
   // No listening ports: connections arrive through the listener below.
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) return die(absl::InternalError("the gRPC server failed to start"));
@@ -152,6 +159,7 @@ int RunServer(const ServerOptions& options) {
     health->SetServingStatus("ds.v1.DaemonService", true);
     health->SetServingStatus("ds.v1.WorkspaceService", true);
     health->SetServingStatus("ds.v1.BranchService", true);
+    health->SetServingStatus("ds.v1.JobService", true);
   }
   grpc::Server* raw_server = server.get();
   listener->Start([raw_server](int fd) { grpc::AddInsecureChannelFromFd(raw_server, fd); });
@@ -189,6 +197,9 @@ int RunServer(const ServerOptions& options) {
   // Stop taking connections first, then give in-flight calls a moment;
   // streams still open after the deadline are cancelled.
   listener->Stop();
+  // Running jobs are cancelled (their transactions roll back) and recorded
+  // as interrupted before the streams that follow them are closed.
+  jobs.Shutdown(StrCat("dsd stopped (", reason, ")"));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();
   watcher.Stop();

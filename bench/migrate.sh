@@ -1,0 +1,374 @@
+#!/usr/bin/env bash
+# Benchmarks `ds db migrate` side by side with `drizzle-kit migrate` on the
+# same Drizzle folder (bench/gen_migrations.py: 500 generated migrations of
+# mixed DDL) and the same private PostgreSQL 15 cluster:
+#   full run  every migration applied to a fresh, empty database; each tool
+#             gets its own new database per repetition, the two alternate
+#   no-op     everything already applied: the cost of "check, nothing to do"
+# One run; prints a markdown table on stdout (progress goes to stderr) and
+# writes nothing else: copy the table into docs/benchmarks.md by hand.
+#
+# Usage: cmake --build --preset release --target ds dsd && bench/migrate.sh
+#
+# Environment:
+#   BUILD_DIR          build tree whose bin/ holds ds and dsd
+#                      (default build/release, relative to the repository)
+#   DS_PEERS_DIR       directory whose node_modules holds drizzle-kit and
+#                      drizzle-orm (default tests/peers; `npm ci` there)
+#   DS_TEST_USER       user that runs dsd, ds, drizzle-kit and postgres when
+#                      run as root (default ds-test; created if missing)
+#   BENCH_COUNT        migrations to generate (default 500)
+#   BENCH_RUNS         full-run repetitions per tool (default 5)
+#   BENCH_NOOP_RUNS    no-op runs per tool, after 3 warm-ups (default 20)
+#   BENCH_DRIZZLE_ONLY 1: measure drizzle-kit alone (for a ds without
+#                      `ds db migrate`)
+#
+# Everything runs in a private temp root that is removed on exit (Ctrl-C
+# included): one dsd with its own state dir and socket, one PostgreSQL 15 on
+# a free port of 127.0.0.1 (trust authentication, fsync=off) that both tools
+# reach over TCP. Takes a minute or two.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-build/release}
+[[ $build_dir == /* ]] || build_dir=$repo/$build_dir
+peers_dir=${DS_PEERS_DIR:-tests/peers}
+[[ $peers_dir == /* ]] || peers_dir=$repo/$peers_dir
+test_user=${DS_TEST_USER:-ds-test}
+count=${BENCH_COUNT:-500}
+runs=${BENCH_RUNS:-5}
+noop_runs=${BENCH_NOOP_RUNS:-20}
+drizzle_only=${BENCH_DRIZZLE_ONLY:-0}
+pg_bin=/usr/lib/postgresql/15/bin
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for v in count runs noop_runs; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
+done
+for b in ds dsd; do
+  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
+done
+for t in hyperfine jq setpriv timeout node python3; do
+  command -v "$t" >/dev/null || die "$t is not installed"
+done
+for b in initdb pg_ctl postgres psql pg_dump; do
+  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
+done
+kit_bin=$peers_dir/node_modules/.bin/drizzle-kit
+[[ -x $kit_bin && -d $peers_dir/node_modules/drizzle-orm ]] ||
+  die "drizzle-kit / drizzle-orm missing in $peers_dir/node_modules (run: npm ci --prefix $peers_dir)"
+# CLI11 shows `ds db`'s help, exit 0, for an unknown subcommand: look for an option.
+if ! "$build_dir/bin/ds" db migrate --help 2>/dev/null | grep -q -- '--dir'; then
+  [[ $drizzle_only == 1 ]] ||
+    die "this ds has no \`ds db migrate\` (BENCH_DRIZZLE_ONLY=1 measures drizzle-kit alone)"
+  log "ds has no \`ds db migrate\`: measuring drizzle-kit alone"
+fi
+with_ds=1
+[[ $drizzle_only == 1 ]] && with_ds=0
+
+bench_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- private root, and the user that runs everything ----------------------
+dsd_pid=
+pg_data=
+root=$(mktemp -d /tmp/ds-bm-XXXXXX)   # short: socket paths must fit in 108 bytes
+chmod 755 "$root"
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+choose_run_user "$test_user"
+
+stop_dsd() {
+  [[ -n $dsd_pid ]] || return 0
+  if kill -0 "$dsd_pid" 2>/dev/null; then
+    timeout 30 "${as_user[@]}" ds daemon stop >/dev/null 2>&1 || log "ds daemon stop failed"
+    for _ in $(seq 100); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$dsd_pid" 2>/dev/null; then
+      kill -TERM "$dsd_pid"
+      for _ in $(seq 100); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
+      kill -KILL "$dsd_pid" 2>/dev/null
+    fi
+  fi
+  wait "$dsd_pid" 2>/dev/null || true
+  dsd_pid=
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - INT TERM
+  stop_dsd
+  if [[ -n $pg_data && -f $pg_data/postmaster.pid ]]; then
+    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w -t 10 stop >/dev/null 2>&1
+    if [[ -f $pg_data/postmaster.pid ]]; then
+      local pg_pid
+      pg_pid=$(head -n1 "$pg_data/postmaster.pid")
+      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
+    fi
+  fi
+  rm -rf "$root"
+  exit "$rc"
+}
+install_cleanup_traps
+
+bin=$root/bin
+mkdir -p "$bin"
+chmod 755 "$bin"
+install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+for d in run state config data home out pgsock pglog; do mkpriv "$root/$d" 700; done
+
+# The workspace: ds.toml, an empty .env, and the generated folder.
+ws=$root/ws
+mkpriv "$ws" 755
+printf 'developer = "bench"\n' >"$ws/ds.toml"
+: >"$ws/.env"
+log "generating $count migrations"
+python3 "$repo/bench/gen_migrations.py" "$ws/drizzle" --count "$count" 2>"$root/out/gen.log" ||
+  die "gen_migrations.py failed: $(cat "$root/out/gen.log")"
+folder=$ws/drizzle
+chown -R "$run_uid:$run_gid" "$ws"
+nstmts=$(cat "$folder"/*.sql | grep -o -- '--> statement-breakpoint' | wc -l)
+nstmts=$(( nstmts + count ))
+folder_kb=$(du -sk "$folder" | cut -f1)
+
+# drizzle-kit's project: a plain-JS config, and node_modules from the peers
+# so that drizzle-kit finds drizzle-orm and pg next to the config.
+kit=$root/kit
+mkpriv "$kit" 755
+ln -s "$peers_dir/node_modules" "$kit/node_modules"
+cat >"$kit/drizzle.config.mjs" <<EOF
+export default {
+  dialect: 'postgresql',
+  out: '$folder',
+  dbCredentials: { url: process.env.DATABASE_URL },
+};
+EOF
+chown -h "$run_uid:$run_gid" "$kit/node_modules" "$kit/drizzle.config.mjs"
+
+# The environment every measured process inherits (hyperfine passes it on).
+export PATH="$bin:$pg_bin:/usr/bin:/bin"
+export HOME=$root/home
+USER=$(id -un "$run_uid")
+export USER
+export XDG_RUNTIME_DIR=$root/run
+export XDG_STATE_HOME=$root/xdg-state
+export XDG_CONFIG_HOME=$root/config
+export XDG_DATA_HOME=$root/data
+export DS_STATE_DIR=$root/state
+export DS_NO_SPAWN=1
+export LANG=C.UTF-8 NO_COLOR=1
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
+  DATABASE_URL DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE \
+  DS_TARGET_VAR DS_SOURCE_VAR DS_PROJECT NODE_OPTIONS NODE_PATH || true
+sock=$XDG_RUNTIME_DIR/ds/dsd.sock
+cd "$ws"
+
+# --- PostgreSQL 15 --------------------------------------------------------
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log "initdb + start PostgreSQL 15 on 127.0.0.1:$port"
+pg_data=$root/pg
+mkpriv "$pg_data" 700
+"${as_user[@]}" "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync \
+  >"$root/out/initdb.log" 2>&1 || die "initdb failed: $(tail -5 "$root/out/initdb.log")"
+"${as_user[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -l "$root/pglog/pg.log" -w -t 30 \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $root/pgsock -c fsync=off" start >/dev/null ||
+  die "PostgreSQL did not start: $(tail -5 "$root/pglog/pg.log")"
+url() { echo "postgresql://postgres@127.0.0.1:$port/$1"; }
+sql() {  # sql DB SQL: runs SQL as postgres over the Unix socket, prints the rows
+  timeout 120 "${as_user[@]}" psql -X -At -q -v ON_ERROR_STOP=1 -h "$root/pgsock" -p "$port" \
+    -U postgres -d "$1" -c "$2"
+}
+new_db() { sql postgres "create database \"$1\"" >/dev/null || die "create database $1 failed"; }
+
+# --- dsd ------------------------------------------------------------------
+if (( with_ds )); then
+  log "starting dsd in $root"
+  "${as_user[@]}" "$bin/dsd" --foreground >"$root/out/dsd.stderr" 2>&1 </dev/null &
+  dsd_pid=$!   # setpriv execs, so this is dsd itself
+  for _ in $(seq 500); do
+    [[ -S $sock ]] && break
+    kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/out/dsd.stderr")"
+    sleep 0.02
+  done
+  [[ -S $sock ]] || die "dsd did not create $sock within 10 s"
+fi
+
+# drizzle-kit reads the target from DATABASE_URL (see its config above).
+kit_cmd=("$kit_bin" migrate "--config=$kit/drizzle.config.mjs")
+
+# timed LOG TOOL DB: runs TOOL (ds, kit or psql) against DB as the run user, its
+# output appended to LOG; prints the wall time in ms. The clock runs in a
+# shell of the run user, so setpriv is outside the timing.
+timed() {
+  local out=$1 tool=$2 db=$3 t
+  local -a cmd
+  case $tool in
+    ds) cmd=(ds db migrate -C "$ws" --db "$(url "$db")" --dir "$folder" --yes) ;;
+    kit) cmd=("${kit_cmd[@]}") ;;
+    psql) cmd=(psql -X -q -1 -v ON_ERROR_STOP=1 -d "$(url "$db")" -f "$root/out/all.sql") ;;
+  esac
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  t=$(DATABASE_URL=$(url "$db") timeout --foreground 600 "${as_user[@]}" bash -c \
+    'out=$1; shift; s=$EPOCHREALTIME; "$@" >>"$out" 2>&1; rc=$?; e=$EPOCHREALTIME
+     echo "$s $e"; exit $rc' _ "$out" "${cmd[@]}") ||
+    die "$tool failed on $db (exit $?): $(tail -c 2000 "$out" | tr '\r' '\n' | tail -n 15)"
+  awk '{ printf "%.1f", ($2 - $1) * 1000 }' <<<"$t"
+}
+
+# check DB TOOL: every migration is recorded, as drizzle records it.
+check() {
+  local n
+  n=$(sql "$1" 'select count(*) from drizzle.__drizzle_migrations')
+  [[ $n == "$count" ]] || die "$2 left $n rows in drizzle.__drizzle_migrations on $1, not $count"
+}
+
+# same_result DB_A DB_B: the same schema and the same tracking rows (ds's
+# own log table aside; pg_dump's comments and random \restrict keys too).
+same_result() {
+  local a=$1 b=$2 f
+  for f in "$a" "$b"; do
+    timeout 120 "${as_user[@]}" pg_dump -s -h "$root/pgsock" -p "$port" -U postgres \
+      -T 'drizzle.__ds_*' "$f" | grep -Ev '^(--|\\(un)?restrict )' >"$root/out/schema-$f.sql" ||
+      die "pg_dump -s $f failed"
+    sql "$f" 'select hash, created_at from drizzle.__drizzle_migrations order by id' \
+      >"$root/out/rows-$f.txt"
+  done
+  diff -q "$root/out/schema-$a.sql" "$root/out/schema-$b.sql" >/dev/null ||
+    die "the schemas differ ($a vs $b):
+$(diff "$root/out/schema-$a.sql" "$root/out/schema-$b.sql" | head -20)"
+  diff -q "$root/out/rows-$a.txt" "$root/out/rows-$b.txt" >/dev/null ||
+    die "the tracking rows differ ($a vs $b):
+$(diff "$root/out/rows-$a.txt" "$root/out/rows-$b.txt" | head -10)"
+}
+
+# --- full runs: fresh databases, the tools taking turns -------------------
+# The floor: the same SQL through psql in one transaction (-1), no tracking
+# table: what PostgreSQL itself spends on the DDL. The files in journal
+# order, a newline between two (the marker lines are SQL comments).
+jq -r '.entries[].tag' "$folder/meta/_journal.json" | while read -r tag; do
+  cat "$folder/$tag.sql"
+  echo
+done >"$root/out/all.sql"
+chmod 644 "$root/out/all.sql"
+tools=(psql kit)
+(( with_ds )) && tools=(ds kit psql)
+declare -A full=()
+load_full=$(cut -d' ' -f1 /proc/loadavg)
+for i in $(seq "$runs"); do
+  # Rotate the order, so that no tool always runs first or after another.
+  n=${#tools[@]}
+  order=()
+  for j in $(seq 0 $((n - 1))); do order+=("${tools[$(( (i + j) % n ))]}"); done
+  for tool in "${order[@]}"; do
+    db=full_${tool}_$i
+    new_db "$db"
+    t=$(timed "$root/out/$tool-full.log" "$tool" "$db")
+    [[ $tool == psql ]] || check "$db" "$tool"
+    full[$tool]+="$t "
+    log "full run $i, $tool: $t ms"
+  done
+  (( i == 1 && with_ds )) && same_result full_ds_1 full_kit_1
+  # The last databases stay for the no-op runs. FORCE: dsd keeps an idle
+  # pooled connection to the database it migrated.
+  for tool in "${tools[@]}"; do
+    if (( i < runs )) || [[ $tool == psql ]]; then
+      sql postgres "drop database full_${tool}_$i with (force)" >/dev/null
+    fi
+  done
+done
+ntables=$(sql "full_kit_$runs" "select count(*) from pg_tables where schemaname = 'public'")
+
+# --- no-op runs (hyperfine as the run user: no setpriv inside a timing) ----
+# noop NAME DB ARGV...: hyperfine's median and best wall time in ms.
+noop() {
+  local name=$1 db=$2 out=$root/out/$1.json
+  shift 2
+  log "hyperfine ($noop_runs runs): $*"
+  local -a cmd=("$@")
+  DATABASE_URL=$(url "$db") timeout --foreground 600 "${as_user[@]}" hyperfine -N --warmup 3 \
+    --runs "$noop_runs" --style basic --export-json "$out" --command-name "$name" \
+    "$(printf '%q ' "${cmd[@]}")" >&2 || die "hyperfine failed for: $*"
+  jq -r '.results[0] | "\(.median * 1000) \(.min * 1000)"' "$out"
+}
+load_noop=$(cut -d' ' -f1 /proc/loadavg)
+if (( with_ds )); then
+  res=$(noop ds_noop "full_ds_$runs" \
+    ds db migrate -C "$ws" --db "$(url "full_ds_$runs")" --dir "$folder" --yes)
+  read -r ds_noop ds_noop_min <<<"$res"
+  check "full_ds_$runs" ds
+  res=$(noop ds_version postgres ds --version)
+  read -r ds_version_ms _ <<<"$res"
+fi
+res=$(noop kit_noop "full_kit_$runs" "${kit_cmd[@]}")
+read -r kit_noop kit_noop_min <<<"$res"
+check "full_kit_$runs" drizzle-kit
+res=$(noop psql "full_kit_$runs" psql -X -q -d "$(url "full_kit_$runs")" -c 'select 1')
+read -r psql_ms psql_min <<<"$res"
+res=$(noop node postgres node -e 0)
+read -r node_ms node_min <<<"$res"
+
+stop_dsd
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$(( $(date +%s) - bench_start ))
+
+# --- table ----------------------------------------------------------------
+stat() {  # stat median|min VALUES...
+  local what=$1
+  shift
+  printf '%s\n' "$@" | sort -g | awk -v w="$what" '{ v[NR] = $1 }
+    END { printf "%.1f", (w == "min" ? v[1] : v[int((NR + 1) / 2)]) }'
+}
+f0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+le() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x <= y) }'; }  # x <= y
+verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
+each() {  # each X...: "1 / 2 / 3"
+  local out="" v
+  for v in "$@"; do out+="${out:+ / }$(f0 "$v")"; done
+  echo "$out"
+}
+
+read -r -a kit_full <<<"${full[kit]}"
+kit_med=$(stat median "${kit_full[@]}")
+kit_min=$(stat min "${kit_full[@]}")
+read -r -a psql_full <<<"${full[psql]}"
+psql_med=$(stat median "${psql_full[@]}")
+psql_min=$(stat min "${psql_full[@]}")
+
+cat <<EOF
+Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when the full runs began: $load_full; the no-op runs: $load_noop.
+Folder: $count migrations from bench/gen_migrations.py ($nstmts statements, $folder_kb KiB; $ntables tables at the end), PostgreSQL $(sql postgres 'show server_version') on 127.0.0.1 (TCP, trust, fsync=off); drizzle-kit $(jq -r .version "$peers_dir/node_modules/drizzle-kit/package.json"), drizzle-orm $(jq -r .version "$peers_dir/node_modules/drizzle-orm/package.json"), node $(node --version).
+
+| tool | case | median | best | ds / drizzle-kit (median) | target |
+|---|---|---|---|---|---|
+EOF
+if (( with_ds )); then
+  read -r -a ds_full <<<"${full[ds]}"
+  ds_med=$(stat median "${ds_full[@]}")
+  ds_min=$(stat min "${ds_full[@]}")
+  r_full=$(ratio "$ds_med" "$kit_med")
+  r_noop=$(ratio "$ds_noop" "$kit_noop")
+  cat <<EOF
+| \`ds db migrate\` | full run: $count migrations on an empty database, $runs runs ($(each "${ds_full[@]}") ms) | $(f0 "$ds_med") ms | $(f0 "$ds_min") ms | $r_full | ≤ 0.5: $(verdict le "$r_full" 0.5) |
+| \`drizzle-kit migrate\` | full run, $runs runs ($(each "${kit_full[@]}") ms) | $(f0 "$kit_med") ms | $(f0 "$kit_min") ms | | |
+| \`ds db migrate\` | no-op: all $count applied, $noop_runs runs | $(f1 "$ds_noop") ms | $(f1 "$ds_noop_min") ms | $r_noop | ≤ 30 ms: $(verdict le "$ds_noop" 30) |
+| \`drizzle-kit migrate\` | no-op, $noop_runs runs | $(f1 "$kit_noop") ms | $(f1 "$kit_noop_min") ms | | |
+| \`ds --version\` | floor: ds start-up | $(f1 "$ds_version_ms") ms | | | |
+EOF
+else
+  cat <<EOF
+| \`ds db migrate\` | not measured: this ds has no \`ds db migrate\` | | | | |
+| \`drizzle-kit migrate\` | full run: $count migrations on an empty database, $runs runs ($(each "${kit_full[@]}") ms) | $(f0 "$kit_med") ms | $(f0 "$kit_min") ms | | |
+| \`drizzle-kit migrate\` | no-op: all $count applied, $noop_runs runs | $(f1 "$kit_noop") ms | $(f1 "$kit_noop_min") ms | | |
+EOF
+fi
+cat <<EOF
+| \`psql -1 -f\` | floor: the same SQL in one transaction, no tracking table, $runs runs ($(each "${psql_full[@]}") ms) | $(f0 "$psql_med") ms | $(f0 "$psql_min") ms | | |
+| \`psql -X -c 'select 1'\` | floor: one connection and one query over TCP | $(f1 "$psql_ms") ms | $(f1 "$psql_min") ms | | |
+| \`node -e 0\` | floor: Node.js start-up | $(f1 "$node_ms") ms | $(f1 "$node_min") ms | | |
+EOF
