@@ -321,6 +321,9 @@ absl::Status JobManager::Load() {
           !std::all_of(stem.begin(), stem.end(), ::isdigit)) {
         continue;
       }
+      // An unreadable record keeps its id: a new job never overwrites it.
+      int64_t n = std::strtoll(stem.c_str(), nullptr, 10);
+      next_id_ = std::max(next_id_, n + 1);
       absl::StatusOr<std::string> text = common::ReadFile(p);
       v1::Job record;
       google::protobuf::util::JsonParseOptions options;
@@ -331,11 +334,9 @@ absl::Status JobManager::Load() {
         common::LogWarning("ignoring unreadable job record ", p.string());
         continue;
       }
-      int64_t n = std::strtoll(stem.c_str(), nullptr, 10);
       auto job = std::make_shared<Job>(std::move(record), p);
       if (!IsFinished(job->state())) interrupted.push_back(job);
       jobs_[n] = std::move(job);
-      next_id_ = std::max(next_id_, n + 1);
     }
   }
   if (ec) return absl::InternalError(StrCat("cannot read ", dir_.string(), ": ", ec.message()));

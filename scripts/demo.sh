@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: install, build, start dsd, give
-# the example workspace its own local database branch, branch it again, and
-# show which databases the workspace points at.
+# the example workspace its own local database branch, apply its Drizzle
+# migrations, branch it again, and show which databases the workspace
+# points at.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ rm -rf "$demo/workspace"
 mkdir -p "$demo/bin" "$demo/workspace"
 install -m 755 build/release/bin/ds build/release/bin/dsd "$demo/bin/"
 cp scripts/example-workspace/.env scripts/example-workspace/ds.toml "$demo/workspace/"
+cp -r scripts/example-workspace/drizzle "$demo/workspace/"
 chmod -R a+rX "$demo"
 
 run=()
@@ -35,6 +37,8 @@ step() {
 
 step daemon start
 step setup
+step db migrate --yes
+step db migrate --status
 step db create-branch demo-feature
 step db current
 step db branches

@@ -139,6 +139,11 @@ class MigrateTest(unittest.TestCase):
         if os.environ.get("DS_TEST_ECHO"):
             print("\n--- dsd log ---\n" + cls.env.read_log()[-6000:] + "\n--- dsd stderr ---\n"
                   + cls.env.daemon_stderr()[-3000:], file=sys.stderr)
+            try:
+                with open(os.path.join(cls.env.data, "ds", "pg.log")) as f:
+                    print("--- pg.log ---\n" + f.read()[-5000:], file=sys.stderr)
+            except OSError:
+                pass
         cls.env.cleanup()
 
     # -- helpers ---------------------------------------------------------------
