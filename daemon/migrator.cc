@@ -507,7 +507,6 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
       while (j < total && !plan.to_apply[j]->no_transaction) ++j;
     }
     if (std::optional<JobOutcome> stop = run_batch(i, j, !plan.to_apply[i]->no_transaction)) {
-      if (stop->state == v1::JOB_STATE_CANCELLED) ctx.Log("info", stop->error);
       return *stop;
     }
     i = j;
