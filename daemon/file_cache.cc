@@ -18,6 +18,15 @@ bool FileIdentity::operator==(const FileIdentity& o) const {
 }
 
 absl::StatusOr<FileIdentity> IdentifyFile(const std::filesystem::path& path) {
+  absl::StatusOr<FileIdentity> id = IdentifyPath(path);
+  if (id.ok() && id->is_dir) {
+    return absl::FailedPreconditionError(
+        StrCat(path.string(), " is a directory, not a file"));
+  }
+  return id;
+}
+
+absl::StatusOr<FileIdentity> IdentifyPath(const std::filesystem::path& path) {
   struct stat st;
   FileIdentity id;
   if (::stat(path.c_str(), &st) != 0) {
@@ -25,10 +34,7 @@ absl::StatusOr<FileIdentity> IdentifyFile(const std::filesystem::path& path) {
     return absl::PermissionDeniedError(
         StrCat("cannot read ", path.string(), ": ", std::strerror(errno)));
   }
-  if (S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        StrCat(path.string(), " is a directory, not a file"));
-  }
+  id.is_dir = S_ISDIR(st.st_mode);
   id.exists = true;
   id.dev = st.st_dev;
   id.ino = st.st_ino;

@@ -25,6 +25,7 @@ namespace ds::daemon {
 
 struct FileIdentity {
   bool exists = false;
+  bool is_dir = false;
   dev_t dev = 0;
   ino_t ino = 0;
   off_t size = 0;
@@ -34,8 +35,12 @@ struct FileIdentity {
   bool operator==(const FileIdentity& o) const;
 };
 
-// Stats `path`; a missing file is an identity too (exists = false).
+// Stats `path`; a missing file is an identity too (exists = false). A
+// directory is an error.
 absl::StatusOr<FileIdentity> IdentifyFile(const std::filesystem::path& path);
+// The same for a file or a directory (a directory's mtime changes when an
+// entry is added, removed or renamed).
+absl::StatusOr<FileIdentity> IdentifyPath(const std::filesystem::path& path);
 
 // Caches Parse(text) per path. `T` is whatever the parser returns; a missing
 // file is passed to the parser as std::nullopt so it can decide what absence

@@ -132,6 +132,7 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackSe
       return;
     }
     prepared->options.pool = pool_;
+    prepared->options.folders = &folders_;
     auto options = std::make_shared<MigrateOptions>(std::move(prepared->options));
     uint64_t token = 0;
     // The job id is known only once Start returns; the work reads it from
@@ -162,6 +163,7 @@ grpc::ServerUnaryReactor* JobServiceImpl::MigrationStatus(grpc::CallbackServerCo
                        PrepareMigrate(*req, *resolver_, *providers_);
                    if (!prepared.ok()) return prepared.status();
                    prepared->options.pool = pool_;
+                   prepared->options.folders = &folders_;
                    absl::StatusOr<v1::MigrationStatusResponse> r =
                        InspectMigrations(prepared->options);
                    if (r.ok()) *r->mutable_branch() = prepared->job.branch;

@@ -4,6 +4,7 @@
 #ifndef DS_DAEMON_JOB_SERVICE_H_
 #define DS_DAEMON_JOB_SERVICE_H_
 
+#include "daemon/drizzle_folder_cache.h"
 #include "daemon/jobs.h"
 #include "daemon/pg_pool.h"
 #include "daemon/provider.h"
@@ -40,6 +41,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;
   PgConnectionPool* pool_;  // idle job connections, reused by the next job
+  DrizzleFolderCache folders_;
   WorkPool work_{2};
 };
 

@@ -16,6 +16,7 @@ namespace {
 
 // A job's log is for people; past this many lines the oldest go.
 constexpr int kMaxLogLines = 2000;
+constexpr int kMaxProgress = 1000;
 // Progress rewrites the record at most this often; state changes at once.
 constexpr int64_t kPersistIntervalMs = 250;
 
@@ -67,12 +68,6 @@ class JobManager::Job final : public JobContext {
     if (interrupter_ && cancel_.load()) interrupter_();
   }
 
-  void SetDescription(std::string_view description) override {
-    std::lock_guard lock(mu_);
-    record_.set_description(common::ScrubSecrets(description));
-    MaybePersistLocked();
-  }
-
   void BeginStep(std::string_view name) override {
     std::lock_guard lock(mu_);
     EndStepLocked(v1::JOB_STATE_SUCCEEDED, "");
@@ -98,9 +93,13 @@ class JobManager::Job final : public JobContext {
     p->set_name(common::ScrubSecrets(name));
     p->set_message(common::ScrubSecrets(message));
     p->set_elapsed_seconds(ElapsedSeconds());
-    last_progress_ = *p;
-    has_progress_ = true;
+    p->set_unix_ms(NowMs());
+    if (record_.progress_size() >= kMaxProgress) {
+      record_.mutable_progress()->DeleteSubrange(0, kMaxProgress / 4);
+    }
+    *record_.add_progress() = *p;
     EmitLocked(std::move(ev));
+    MaybePersistLocked();
   }
 
   void Log(std::string_view level, std::string_view text) override {
@@ -188,15 +187,22 @@ class JobManager::Job final : public JobContext {
       v1::JobEvent started;
       *started.mutable_started() = record_;
       started.mutable_started()->clear_log();
+      started.mutable_started()->clear_progress();
+      started.set_unix_ms(record_.created_unix_ms());
       Deliver(sink, std::move(started));
-      for (const v1::JobLogLine& line : record_.log()) {
+      // Log lines and progress in the order they happened.
+      int l = 0, p = 0;
+      while (l < record_.log_size() || p < record_.progress_size()) {
         v1::JobEvent ev;
-        *ev.mutable_log() = line;
-        Deliver(sink, std::move(ev));
-      }
-      if (has_progress_ && !IsFinished(record_.state())) {
-        v1::JobEvent ev;
-        *ev.mutable_progress() = last_progress_;
+        if (p >= record_.progress_size() ||
+            (l < record_.log_size() &&
+             record_.log(l).unix_ms() <= record_.progress(p).unix_ms())) {
+          *ev.mutable_log() = record_.log(l++);
+          ev.set_unix_ms(ev.log().unix_ms());
+        } else {
+          *ev.mutable_progress() = record_.progress(p++);
+          ev.set_unix_ms(ev.progress().unix_ms());
+        }
         Deliver(sink, std::move(ev));
       }
       if (IsFinished(record_.state())) {
@@ -297,8 +303,6 @@ class JobManager::Job final : public JobContext {
   uint64_t next_token_ = 1;
   std::function<void()> interrupter_;
   std::atomic<bool> cancel_{false};
-  v1::JobProgress last_progress_;
-  bool has_progress_ = false;
   std::chrono::steady_clock::time_point started_;
   int64_t last_persist_ms_ = 0;
 };

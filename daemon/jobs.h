@@ -41,7 +41,6 @@ class JobContext {
   // cancel request); called at once if the job is already cancelled.
   // Pass nullptr before the thing it points at goes away.
   virtual void SetInterrupter(std::function<void()> interrupter) = 0;
-  virtual void SetDescription(std::string_view description) = 0;
   // A step ("lock", "0003_bright_storm", "commit"): starting one finishes
   // the previous one as succeeded.
   virtual void BeginStep(std::string_view name) = 0;

@@ -36,6 +36,19 @@ MigrationPlan PlanMigrations(const DrizzleFolder& folder, const std::vector<Appl
         "writes NULL)"));
   }
 
+  // drizzle decides by the newest `when`, so an entry listed after a newer
+  // one is applied on fresh databases and skipped on the others.
+  const DrizzleMigration* latest = nullptr;
+  for (const DrizzleMigration& m : folder.migrations) {
+    if (latest && m.when < latest->when) {
+      plan.warnings.push_back(StrCat(
+          "the journal lists ", m.tag, " after ", latest->tag, " but its `when` is older; "
+          "drizzle's own migrator would skip it on every database that has ", latest->tag,
+          " (ds applies entries in journal order and matches them one by one)"));
+    }
+    if (!latest || m.when > latest->when) latest = &m;
+  }
+
   std::set<const AppliedRow*> matched;
   std::vector<std::string> out_of_order, drifted;
   for (const DrizzleMigration& m : folder.migrations) {
@@ -61,7 +74,7 @@ MigrationPlan PlanMigrations(const DrizzleFolder& folder, const std::vector<Appl
       matched.insert(row);
       p.state = row->hash == m.hash ? MigrationState::kApplied : MigrationState::kDrifted;
       if (p.state == MigrationState::kDrifted) drifted.push_back(m.file.string());
-      if (restamped) {
+      if (restamped && row->created_at) {
         plan.warnings.push_back(StrCat(m.tag, " is applied under another timestamp (the "
                                        "journal's `when` changed); ds treats it as applied"));
       }

@@ -128,9 +128,11 @@ absl::Status EnsureTables(PgConnection& conn, TrackingTable* t, bool drizzle_v1_
   return absl::OkStatus();
 }
 
-std::string LockKeySql(const TrackingTable& t) {
-  (void)t;
-  return "hashtextextended('ds db migrate ' || current_database() || ' ' || $1, 0)";
+// The advisory lock's key: one per database and tracking table, computed
+// here rather than by the server to save a round trip.
+int64_t LockKey(const PgConnection& conn, const TrackingTable& t) {
+  std::string digest = Sha256Hex(StrCat("ds db migrate\n", conn.Database(), "\n", t.qualified));
+  return static_cast<int64_t>(std::stoull(digest.substr(0, 16), nullptr, 16));
 }
 
 // Who holds the advisory lock `key`: "pid 123 (ds migrate, job 4)".
@@ -163,14 +165,9 @@ struct LockResult {
 // Polls pg_try_advisory_lock: a session blocked in pg_advisory_lock would
 // hold a snapshot that CREATE INDEX CONCURRENTLY in the holder waits for.
 LockResult TakeLock(PgConnection& conn, const TrackingTable& t, const MigrateOptions& o,
-                    JobContext& ctx) {
+                    JobContext& ctx, std::string session_setup) {
   LockResult out;
-  PgResult k = conn.ExecParams(StrCat("SELECT ", LockKeySql(t)), {t.qualified});
-  if (!k.ok()) {
-    out.error = StrCat("cannot compute the migration lock key: ", k.message());
-    return out;
-  }
-  const std::string key(k.Get(0, 0));
+  const std::string key = std::to_string(LockKey(conn, t));
   const Clock::time_point deadline = Clock::now() + o.lock_timeout;
   std::string last_holder;
   auto interval = std::chrono::milliseconds(20);
@@ -179,7 +176,9 @@ LockResult TakeLock(PgConnection& conn, const TrackingTable& t, const MigrateOpt
       out.cancelled = true;
       return out;
     }
-    PgResult r = conn.ExecParams("SELECT pg_try_advisory_lock($1::bigint)", {key});
+    // The first try carries the session set-up: one round trip for both.
+    PgResult r = conn.Exec(StrCat(session_setup, "SELECT pg_try_advisory_lock(", key, ")"));
+    session_setup.clear();
     if (!r.ok()) {
       out.error = StrCat("cannot take the migration lock: ", r.message());
       return out;
@@ -197,7 +196,7 @@ LockResult TakeLock(PgConnection& conn, const TrackingTable& t, const MigrateOpt
     }
     if (Clock::now() >= deadline) {
       out.error = StrCat(
-          "gave up after ", o.lock_timeout.count() / 1000.0,
+          "gave up after ", absl::StrFormat("%g", static_cast<double>(o.lock_timeout.count()) / 1000.0),
           " s waiting for the migration lock held by ", holder,
           "; another migration is running on this database (see `ds jobs list`), or raise "
           "--lock-timeout");
@@ -291,6 +290,13 @@ struct InterrupterGuard {
   ~InterrupterGuard() { ctx.SetInterrupter(nullptr); }
 };
 
+absl::StatusOr<std::shared_ptr<const DrizzleFolder>> ReadFolder(const MigrateOptions& o) {
+  if (o.folders) return o.folders->Get(o.dir);
+  absl::StatusOr<DrizzleFolder> f = ReadDrizzleFolder(o.dir);
+  if (!f.ok()) return f.status();
+  return std::make_shared<const DrizzleFolder>(std::move(*f));
+}
+
 absl::StatusOr<PooledConnection> Connect(const MigrateOptions& o, const std::string& app) {
   absl::StatusOr<std::unique_ptr<PgConnection>> c =
       o.pool ? o.pool->Acquire(o.conninfo, app) : PgConnection::Open(o.conninfo, app);
@@ -301,6 +307,19 @@ absl::StatusOr<PooledConnection> Connect(const MigrateOptions& o, const std::str
 }  // namespace
 
 std::string ShortenStatement(std::string_view statement, size_t max) {
+  // Leading comment lines (the directive, drizzle's custom-file header)
+  // say nothing about which statement failed.
+  for (;;) {
+    std::string_view rest = statement;
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t' ||
+                             rest.front() == '\n' || rest.front() == '\r')) {
+      rest.remove_prefix(1);
+    }
+    if (!rest.starts_with("--")) break;
+    size_t nl = rest.find('\n');
+    if (nl == std::string_view::npos) break;  // nothing but a comment: show it
+    statement = rest.substr(nl + 1);
+  }
   std::string out;
   for (char c : statement) {
     bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t';
@@ -337,15 +356,16 @@ std::string PositionInFile(std::string_view statement, int position, int first_l
 }
 
 absl::StatusOr<v1::MigrationStatusResponse> InspectMigrations(const MigrateOptions& o) {
-  absl::StatusOr<DrizzleFolder> folder = ReadDrizzleFolder(o.dir);
-  if (!folder.ok()) return folder.status();
+  absl::StatusOr<std::shared_ptr<const DrizzleFolder>> read = ReadFolder(o);
+  if (!read.ok()) return read.status();
+  const DrizzleFolder& folder = **read;
   absl::StatusOr<PooledConnection> conn = Connect(o, "ds migrate --status");
   if (!conn.ok()) return conn.status();
   TrackingTable t = NameTable(o.schema, o.table);
   if (absl::Status s = DescribeTable(**conn, &t); !s.ok()) return s;
   absl::StatusOr<std::vector<AppliedRow>> rows = ReadRows(**conn, t);
   if (!rows.ok()) return rows.status();
-  MigrationPlan plan = PlanMigrations(*folder, *rows, o.plan);
+  MigrationPlan plan = PlanMigrations(folder, *rows, o.plan);
 
   v1::MigrationStatusResponse resp;
   resp.set_target(o.target_redacted);
@@ -365,7 +385,7 @@ absl::StatusOr<v1::MigrationStatusResponse> InspectMigrations(const MigrateOptio
   }
   for (const DrizzleMigration* m : plan.to_apply) resp.add_to_apply(m->tag);
   for (std::string& e : plan.errors) resp.add_errors(std::move(e));
-  for (std::string& w : folder->warnings) resp.add_warnings(std::move(w));
+  for (const std::string& w : folder.warnings) resp.add_warnings(w);
   for (std::string& w : plan.warnings) resp.add_warnings(std::move(w));
   return resp;
 }
@@ -373,9 +393,10 @@ absl::StatusOr<v1::MigrationStatusResponse> InspectMigrations(const MigrateOptio
 JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   const Clock::time_point start = Clock::now();
   ctx.BeginStep("read folder");
-  absl::StatusOr<DrizzleFolder> folder = ReadDrizzleFolder(o.dir);
-  if (!folder.ok()) return Failed(std::string(folder.status().message()));
-  for (const std::string& w : folder->warnings) ctx.Log("warning", w);
+  absl::StatusOr<std::shared_ptr<const DrizzleFolder>> read = ReadFolder(o);
+  if (!read.ok()) return Failed(std::string(read.status().message()));
+  const DrizzleFolder& folder = **read;
+  for (const std::string& w : folder.warnings) ctx.Log("warning", w);
 
   ctx.BeginStep("connect");
   absl::StatusOr<PooledConnection> opened = Connect(o, StrCat("ds migrate (job ", o.job_id, ")"));
@@ -394,13 +415,14 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   ctx.SetInterrupter([&conn] { conn.Cancel(); });
   InterrupterGuard guard{ctx};  // cleared before the connection is closed or handed back
   // If dsd dies mid-statement, the server notices within 2 s instead of
-  // holding the transaction and the lock until the statement ends (PG 14+;
-  // older servers refuse the setting, which is harmless).
-  conn.Exec("SET client_connection_check_interval = 2000");
+  // holding the transaction and the lock until the statement ends (PG 14+).
+  std::string setup = conn.ServerVersion() >= 140000
+                          ? "SET client_connection_check_interval = 2000; "
+                          : "";
 
   ctx.BeginStep("lock");
   TrackingTable t = NameTable(o.schema, o.table);
-  LockResult lock = TakeLock(conn, t, o, ctx);
+  LockResult lock = TakeLock(conn, t, o, ctx, std::move(setup));
   if (lock.cancelled) return Cancelled("cancelled while waiting for the migration lock");
   if (!lock.acquired) return Failed(lock.error);
   // The lock is released when the connection closes, on every path out.
@@ -409,24 +431,23 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   if (absl::Status s = DescribeTable(conn, &t); !s.ok()) return Failed(std::string(s.message()));
   absl::StatusOr<std::vector<AppliedRow>> rows = ReadRows(conn, t);
   if (!rows.ok()) return Failed(std::string(rows.status().message()));
-  MigrationPlan plan = PlanMigrations(*folder, *rows, o.plan);
+  MigrationPlan plan = PlanMigrations(folder, *rows, o.plan);
   for (const std::string& w : plan.warnings) ctx.Log("warning", w);
   if (!plan.errors.empty()) {
     std::vector<std::string_view> v(plan.errors.begin(), plan.errors.end());
     return Failed(StrCat(Join(v, "\n"), "\nNothing was applied."));
   }
   const size_t total = plan.to_apply.size();
-  const size_t applied_before = folder->migrations.size() - total;
+  const size_t applied_before = folder.migrations.size() - total;
   if (total == 0) {
     reusable = true;
     return {v1::JOB_STATE_SUCCEEDED, 0, "",
-            StrCat("nothing to apply: ", folder->migrations.size(), " migrations already applied")};
+            StrCat("nothing to apply: ", folder.migrations.size(), " migrations already applied")};
   }
-  ctx.SetDescription(StrCat("migrate ", o.dir.filename().string(), "/ (", total, " pending)"));
-  ctx.Log("info", StrCat(total, " pending of ", folder->migrations.size(), " in ", o.dir.string(),
+  ctx.Log("info", StrCat(total, " pending of ", folder.migrations.size(), " in ", o.dir.string(),
                          "; ", applied_before, " already applied"));
 
-  if (absl::Status s = EnsureTables(conn, &t, folder->layout == DrizzleFolder::Layout::kFolders);
+  if (absl::Status s = EnsureTables(conn, &t, folder.layout == DrizzleFolder::Layout::kFolders);
       !s.ok()) {
     return Failed(std::string(s.message()));
   }
@@ -440,18 +461,25 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   // migration is marked no-transaction.
   size_t committed = 0;
   auto run_batch = [&](size_t begin, size_t end, bool transactional) -> std::optional<JobOutcome> {
+    bool left_transaction = false;  // a chunk ran COMMIT itself (drizzle #860)
     if (transactional) {
-      if (PgResult r = conn.Exec("BEGIN"); !r.ok()) return Failed(std::string(SqlError("BEGIN failed", r, conn).message()));
+      if (PgResult r = conn.Exec("BEGIN"); !r.ok()) {
+        return Failed(std::string(SqlError("BEGIN failed", r, conn).message()));
+      }
     }
     auto abort = [&](JobOutcome outcome) {
       if (transactional && conn.InTransaction()) conn.Exec("ROLLBACK");
       if (transactional) {
         size_t lost = end - begin;
         StrAppend(&outcome.error, "\nNothing of this transaction was committed (",
-                  lost, lost == 1 ? " migration" : " migrations", " rolled back)",
-                  committed ? StrCat("; ", committed, " applied before it stay applied") : "",
-                  ".");
+                  lost, lost == 1 ? " migration" : " migrations", " rolled back)");
       }
+      if (committed) {
+        StrAppend(&outcome.error, transactional ? "; " : "\n", committed,
+                  committed == 1 ? " migration" : " migrations",
+                  " applied earlier in this run stay applied");
+      }
+      StrAppend(&outcome.error, ".");
       return outcome;
     };
     for (size_t i = begin; i < end; ++i) {
@@ -469,17 +497,19 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
                                           ", statement ", k + 1, " of ", m.statements.size())));
           }
           std::string error = FailureMessage(m, k, r, conn, transactional);
-          if (!transactional && k > 0) {
+          if (!transactional) {
             StrAppend(&error, "\n", m.file.filename().string(),
-                      " runs without a transaction: its first ", k,
-                      " statement(s) stay applied, and it is not recorded as applied.");
+                      " runs without a transaction: it is not recorded as applied",
+                      k > 0 ? StrCat(", and its first ", k, " statement(s) stay applied") : "",
+                      "");
           }
           return abort(Failed(std::move(error)));
         }
-        if (transactional && !conn.InTransaction()) {
+        if (transactional && !left_transaction && !conn.InTransaction()) {
+          left_transaction = true;  // said once: everything after autocommits
           ctx.Log("warning", StrCat(m.file.filename().string(), " statement ", k + 1,
-                                    " ended the transaction (COMMIT?); what follows runs "
-                                    "without one until the batch ends"));
+                                    " ended the transaction (COMMIT?); what follows in this "
+                                    "run is committed statement by statement"));
         }
       }
       std::string note = out_of_order.count(&m) ? "applied out of order" : "";

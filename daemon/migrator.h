@@ -22,6 +22,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "daemon/drizzle_folder_cache.h"
 #include "daemon/jobs.h"
 #include "daemon/migration_plan.h"
 #include "daemon/pg_pool.h"
@@ -46,6 +47,8 @@ struct MigrateOptions {
   // Reuses idle connections when set; a job that succeeded hands its
   // connection back, a failed or cancelled one closes it.
   PgConnectionPool* pool = nullptr;
+  // Reuses the parsed folder of an earlier run when no file changed.
+  DrizzleFolderCache* folders = nullptr;
 };
 
 // The status of every migration, read-only: creates nothing, takes no lock.

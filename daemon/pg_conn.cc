@@ -75,7 +75,15 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
   c->conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!c->conn_) return absl::ResourceExhaustedError("libpq could not allocate a connection");
   if (PQstatus(c->conn_) != CONNECTION_OK) {
-    std::string why = common::ScrubSecrets(TrimAsciiWhitespace(PQerrorMessage(c->conn_)));
+    // libpq's message may span lines ("...failed: Connection refused\n\tIs
+    // the server running..."): one line reads better in an error.
+    std::string why;
+    for (char ch : TrimAsciiWhitespace(PQerrorMessage(c->conn_))) {
+      bool space = ch == '\n' || ch == '\t' || ch == '\r';
+      if (space && (why.empty() || why.back() == ' ')) continue;
+      why.push_back(space ? ' ' : ch);
+    }
+    why = common::ScrubSecrets(why);
     std::string where = common::RedactConnectionString(conninfo);
     if (why.find("password authentication failed") != std::string::npos ||
         why.find("no pg_hba.conf entry") != std::string::npos ||
@@ -87,8 +95,9 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
     if (why.find("does not exist") != std::string::npos) {
       return absl::NotFoundError(StrCat("cannot connect to ", where, ": ", why));
     }
+    const bool hinted = why.find("Is the server running") != std::string::npos;
     return absl::UnavailableError(StrCat("cannot connect to ", where, ": ", why,
-                                         "; is the server running and reachable?"));
+                                         hinted ? "" : " (is the server running and reachable?)"));
   }
   c->cancel_ = PQgetCancel(c->conn_);
   return c;
@@ -130,6 +139,11 @@ bool PgConnection::InTransaction() const {
 
 bool PgConnection::Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
 int PgConnection::BackendPid() const { return PQbackendPID(conn_); }
+int PgConnection::ServerVersion() const { return PQserverVersion(conn_); }
+std::string PgConnection::Database() const {
+  const char* db = PQdb(conn_);
+  return db ? db : "";
+}
 std::string PgConnection::ErrorMessage() const {
   return common::ScrubSecrets(TrimAsciiWhitespace(PQerrorMessage(conn_)));
 }

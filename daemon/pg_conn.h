@@ -72,6 +72,8 @@ class PgConnection {
   bool InTransaction() const;
   bool Broken() const;
   int BackendPid() const;
+  int ServerVersion() const;     // e.g. 150018; no round trip
+  std::string Database() const;  // the database connected to; no round trip
   // The connection-level error text (when Exec returned no result fields).
   std::string ErrorMessage() const;
 

@@ -43,12 +43,11 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnectionPool::Acquire(
 
 void PgConnectionPool::Release(const std::string& conninfo, std::unique_ptr<PgConnection> conn) {
   if (!conn || conn->Broken() || conn->InTransaction()) return;
-  // RESET ALL undoes the job's SETs (back to the connection string's own
-  // options); then the locks go and the name says "idle".
-  if (!conn->Exec("RESET ALL").ok()) return;
-  PgResult r = conn->ExecParams(
-      "SELECT pg_advisory_unlock_all(), set_config('application_name', $1, false)",
-      {std::string(kIdleApplicationName)});
+  // One round trip: RESET ALL undoes the job's SETs (back to the
+  // connection string's own options), the locks go, the name says "idle".
+  PgResult r = conn->Exec(StrCat("RESET ALL; SELECT pg_advisory_unlock_all(), "
+                                 "set_config('application_name', '", kIdleApplicationName,
+                                 "', false)"));
   if (!r.ok()) return;
   std::lock_guard lock(mu_);
   if (stopping_ || count_ >= max_idle_) return;

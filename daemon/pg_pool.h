@@ -2,7 +2,9 @@
 // costs a backend start and a SCRAM exchange (30-40 ms on a small VM), more
 // than everything else a no-op `ds db migrate` does, so a finished job
 // hands its connection back and the next job on the same database takes
-// it. Idle connections close after `idle_ttl`.
+// it. Idle connections close after `idle_ttl` (10 s: long enough for a
+// developer's edit-migrate loop, short enough not to hold a database that
+// someone drops by hand right after).
 //
 // An idle connection carries kIdleApplicationName, so that whoever needs a
 // database to itself (a branch copy or drop) can tell it apart from a
@@ -29,7 +31,7 @@ inline constexpr std::string_view kIdleApplicationName = "ds: idle pooled connec
 
 class PgConnectionPool {
  public:
-  explicit PgConnectionPool(std::chrono::milliseconds idle_ttl = std::chrono::seconds(30),
+  explicit PgConnectionPool(std::chrono::milliseconds idle_ttl = std::chrono::seconds(10),
                             size_t max_idle = 8);
   ~PgConnectionPool();  // closes every idle connection
   PgConnectionPool(const PgConnectionPool&) = delete;

@@ -9,6 +9,9 @@ cluster with --db.
 drizzle itself runs through tests/peers/drizzle_migrate.mjs (drizzle-orm's
 migrator, drizzle-kit generate/migrate) from DS_PEERS_DIR; those tests skip
 when node or the peers are missing.
+
+DS_TEST_ECHO=1 prints every ds command with its output, and dsd's and
+PostgreSQL's logs at the end.
 """
 
 import calendar
@@ -276,7 +279,7 @@ class MigrateTest(unittest.TestCase):
 
     def wait_sleeping(self, uri, db, present=True, timeout=20, sleep="pg_sleep(30)"):
         sql = (f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'"
-               f" AND query ILIKE '%{sleep}%' AND pid <> pg_backend_pid()")
+               f" AND query ILIKE '%{sleep}%' AND state = 'active' AND pid <> pg_backend_pid()")
         wait_for(lambda: (self.psql(uri, sql) != "0") == present, timeout=timeout, interval=0.2,
                  what=f"a pg_sleep backend on {db} to {'appear' if present else 'go away'}")
 
@@ -666,6 +669,9 @@ class MigrateTest(unittest.TestCase):
         self.assertIn("0002_b", p.stderr)
         self.assertIn("--allow-out-of-order", p.stderr)
         self.assertFalse(self.exists(uri, "ob"))
+        p = self.migrate(ws, "--db", uri, "--dry-run")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("0002_b", p.stdout + p.stderr)
         status = self.status_json(ws, "--db", uri, code=1)
         self.assertEqual({m["tag"]: m["state"] for m in status["migrations"]},
                          {"0000_a": "applied", "0001_c": "applied", "0002_b": "out-of-order"})
@@ -712,6 +718,20 @@ class MigrateTest(unittest.TestCase):
         self.assertIn("-- ds:no-transaction", p.stderr)
         self.assertIn("0001_idx", p.stderr)
         self.assertNothingApplied(uri, "when CREATE INDEX CONCURRENTLY failed")
+
+        # A failing no-transaction file: what ran before it is committed and
+        # recorded; the file itself is not recorded.
+        ws = self.new_ws("notx3")
+        self.write_folder(ws, [base, ("0001_idx", T0 + 1000, "-- ds:no-transaction\n"
+                                      "CREATE INDEX CONCURRENTLY nt_y ON nt (no_such_column);\n")])
+        uri = self.new_db("m_notx3")
+        p = self.migrate(ws, "--db", uri)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("0001_idx", p.stderr)
+        self.assertIn("no_such_column", p.stderr)
+        self.assertEqual(self.rows(uri, cols="created_at"), [(T0,)])
+        self.assertEqual(self.psql(uri, "SELECT count(*) FROM nt"), "2")
+        self.assertEqual(self.psql(uri, "SELECT count(*) FROM pg_indexes WHERE tablename = 'nt'"), "0")
 
     def test_11_failing_statement_rolls_back_everything(self):
         ws = self.new_ws("fail")
@@ -959,7 +979,10 @@ class MigrateTest(unittest.TestCase):
         self.assertNotIn(self.password, self.env.read_log())
         self.assertNotIn(self.password, self.env.daemon_stderr())
         jobs_dir = os.path.join(self.env.state, "jobs")
-        for name in os.listdir(jobs_dir) if os.path.isdir(jobs_dir) else []:
+        records = os.listdir(jobs_dir) if os.path.isdir(jobs_dir) else []
+        if len(self.outputs) > 1:
+            self.assertTrue(records, f"job records are kept in {jobs_dir}")
+        for name in records:
             with open(os.path.join(jobs_dir, name), errors="replace") as f:
                 self.assertNotIn(self.password, f.read(), f"job record {name}")
 
