@@ -248,24 +248,54 @@ class TrackingWriter {
   TrackingWriter(PgConnection& conn, const TrackingTable& t, const MigrateOptions& o)
       : conn_(conn), t_(t), o_(o) {}
 
-  // Inserts drizzle's row and ds's log row for `m`.
-  absl::Status Record(const DrizzleMigration& m, int64_t duration_ms, std::string_view note) {
-    std::string when = std::to_string(m.when);
-    PgResult r = t_.has_name
-                     ? conn_.ExecParams(StrCat("INSERT INTO ", t_.qualified,
-                                               " (hash, created_at, name) VALUES ($1, $2, $3)"),
-                                        {m.hash, when, m.name})
-                     : conn_.ExecParams(StrCat("INSERT INTO ", t_.qualified,
-                                               " (hash, created_at) VALUES ($1, $2)"),
-                                        {m.hash, when});
-    if (!r.ok()) return SqlError(StrCat("cannot record ", m.tag, " in ", t_.qualified), r, conn_);
-    PgResult l = conn_.ExecParams(
-        StrCat("INSERT INTO ", t_.log_qualified,
-               " (name, hash, created_at, duration_ms, applied_by, job_id, ds_version, note) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"),
-        {m.tag, m.hash, when, std::to_string(duration_ms), o_.applied_by, o_.job_id,
-         std::string(common::Version()), std::string(note)});
-    if (!l.ok()) return SqlError(StrCat("cannot record ", m.tag, " in ", t_.log_qualified), l, conn_);
+  struct Applied {
+    const DrizzleMigration* m;
+    int64_t duration_ms;
+    std::string note;
+  };
+
+  // Inserts drizzle's rows and ds's log rows for `applied`, in order: two
+  // statements however many migrations (a 500-file run would otherwise
+  // spend a thousand round trips here).
+  absl::Status Record(const std::vector<Applied>& applied) {
+    if (applied.empty()) return absl::OkStatus();
+    std::vector<std::optional<std::string>> params;
+    std::string sql = StrCat("INSERT INTO ", t_.qualified,
+                             t_.has_name ? " (hash, created_at, name) VALUES "
+                                         : " (hash, created_at) VALUES ");
+    for (size_t i = 0; i < applied.size(); ++i) {
+      const DrizzleMigration& m = *applied[i].m;
+      size_t n = params.size();
+      StrAppend(&sql, i ? ", " : "", "($", n + 1, ", $", n + 2, "::bigint",
+                t_.has_name ? StrCat(", $", n + 3) : "", ")");
+      params.push_back(m.hash);
+      params.push_back(std::to_string(m.when));
+      if (t_.has_name) params.push_back(m.name);
+    }
+    PgResult r = conn_.ExecParams(sql, params);
+    if (!r.ok()) return SqlError(StrCat("cannot record the migrations in ", t_.qualified), r, conn_);
+
+    params.clear();
+    sql = StrCat("INSERT INTO ", t_.log_qualified,
+                 " (name, hash, created_at, duration_ms, applied_by, job_id, ds_version, note) "
+                 "VALUES ");
+    const std::string version(common::Version());
+    for (size_t i = 0; i < applied.size(); ++i) {
+      const Applied& a = applied[i];
+      size_t n = params.size();
+      StrAppend(&sql, i ? ", " : "", "(");
+      for (size_t k = 1; k <= 8; ++k) {
+        StrAppend(&sql, k > 1 ? ", " : "", "$", n + k, k == 3 || k == 4 ? "::bigint" : "");
+      }
+      StrAppend(&sql, ")");
+      for (std::string v : {a.m->tag, a.m->hash, std::to_string(a.m->when),
+                            std::to_string(a.duration_ms), o_.applied_by, o_.job_id, version,
+                            a.note}) {
+        params.push_back(std::move(v));
+      }
+    }
+    PgResult l = conn_.ExecParams(sql, params);
+    if (!l.ok()) return SqlError(StrCat("cannot record the migrations in ", t_.log_qualified), l, conn_);
     return absl::OkStatus();
   }
 
@@ -462,6 +492,7 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   size_t committed = 0;
   auto run_batch = [&](size_t begin, size_t end, bool transactional) -> std::optional<JobOutcome> {
     bool left_transaction = false;  // a chunk ran COMMIT itself (drizzle #860)
+    std::vector<TrackingWriter::Applied> pending_rows;
     if (transactional) {
       if (PgResult r = conn.Exec("BEGIN"); !r.ok()) {
         return Failed(std::string(SqlError("BEGIN failed", r, conn).message()));
@@ -513,10 +544,19 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
         }
       }
       std::string note = out_of_order.count(&m) ? "applied out of order" : "";
-      if (absl::Status s = writer.Record(m, MsSince(mstart), note); !s.ok()) {
-        return abort(Failed(std::string(s.message())));
+      pending_rows.push_back({&m, MsSince(mstart), std::move(note)});
+      // Rows wait for the end of the batch, unless nothing holds the
+      // statements back any more (no transaction, or a chunk committed).
+      if (!transactional || left_transaction) {
+        if (absl::Status s = writer.Record(pending_rows); !s.ok()) {
+          return abort(Failed(std::string(s.message())));
+        }
+        pending_rows.clear();
       }
       if (!transactional) ++committed;
+    }
+    if (absl::Status s = writer.Record(pending_rows); !s.ok()) {
+      return abort(Failed(std::string(s.message())));
     }
     if (transactional) {
       ctx.BeginStep("commit");

@@ -668,7 +668,7 @@ class Double:
                           "hipaa": False},
              "pg_version": p["pg_version"], "proxy_host": proxy,
              "branch_logical_size_limit": 0, "branch_logical_size_limit_bytes": 0,
-             "store_passwords": p["store_passwords"], "active_time": 0, "cpu_used_sec": 0,
+             "store_passwords": p["store_passwords"], "cpu_used_sec": 0,
              "creation_source": "console", "history_retention_seconds": 86400,
              "created_at": iso(p["created_at"]), "updated_at": iso(p["updated_at"]),
              "synthetic_storage_size": 0, "owner_id": self.user["id"]}
@@ -676,6 +676,8 @@ class Double:
                 if e["project_id"] == p["id"] and e["last_active"]]
         if last:
             d["compute_last_active_at"] = iso(max(last))
+        if not full:
+            d["active_time"] = 0
         if p["org_id"]:
             d["org_id"] = p["org_id"]
             if not full:

@@ -65,7 +65,8 @@ SEED = {
                 "INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');",
          "branches": [
              {"id": P1_MAIN, "name": "main", "default": True, "endpoint": P1_MAIN_EP},
-             {"id": P1_STAGING, "name": "staging", "parent": "main", "protected": True},
+             {"id": P1_STAGING, "name": "staging", "parent": "main", "protected": True,
+              "endpoint": False},
          ]},
         {"id": P2, "name": "acme-shop", "org_id": ORG_A, "region_id": "aws-eu-central-1",
          "cell": "c-2", "database": "shopdb", "role": "shop_owner",
@@ -201,7 +202,7 @@ class NeonDoubleTest(unittest.TestCase):
             cls.double = subprocess.Popen(
                 [sys.executable, os.path.join(HERE, "neon_double.py"), "--port", "0",
                  "--port-file", port_file, "--pg-conninfo", cls.cluster.conninfo,
-                 "--seed", seed, "--api-key", KEY,
+                 "--seed", seed, "--api-key", f"{KEY}=personal:{ORG_A}",
                  "--api-key", f"{MULTI_ORG_KEY}=personal:{ORG_A},{ORG_B}",
                  "--api-key", f"{ORG_KEY}=org:{ORG_A}",
                  "--api-key", f"{PROJECT_KEY}=project:{P2}",
@@ -229,6 +230,9 @@ class NeonDoubleTest(unittest.TestCase):
             except subprocess.TimeoutExpired:
                 cls.double.kill()
                 cls.double.wait()
+        if cls.double:
+            cls.double.stdout.close()
+            cls.double_log.close()
         if cls.cluster:
             cls.cluster.stop()
         if os.environ.get("NEON_DOUBLE_KEEP"):
@@ -674,11 +678,11 @@ class NeonDoubleTest(unittest.TestCase):
         self.control("POST", "faults", {"route": "*", "kind": "status", "status": 503})
         self.call("GET", "/projects", expect=503)
         # A POST that succeeded although its response was lost: a retry gets 409.
+        self.control("POST", "config", {"op_delay_ms": 0})
         self.control("POST", "faults", {"route": "POST /projects/{project_id}/branches",
                                         "kind": "lost_response"})
         with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
             self.raw("POST", "/api/v2" + path, body={"branch": {"name": "lost"}})
-        self.control("POST", "config", {"op_delay_ms": 0})
         self.call("POST", path, body={"branch": {"name": "lost"}}, expect=409)
         lost = next(b for b in self.call("GET", path).json["branches"] if b["name"] == "lost")
         # Operations that fail.
