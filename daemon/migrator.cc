@@ -207,6 +207,33 @@ LockResult TakeLock(PgConnection& conn, const TrackingTable& t, const MigrateOpt
   }
 }
 
+// Whether a migration's chunks may be sent as one query. Not when a chunk
+// controls transactions itself (COMMIT, SAVEPOINT, ...: the fast path's
+// savepoint must stay meaningful) or has no statement terminator at its
+// end (joined, it would run into the next chunk). A word match is enough:
+// a false "unsafe" only costs the fast path.
+bool OneRoundTripSafe(const DrizzleMigration& m) {
+  static constexpr std::string_view kTransactionWords[] = {
+      "commit", "rollback", "savepoint", "release", "begin", "abort", "transaction", "end"};
+  for (const std::string& chunk : m.statements) {
+    std::string_view t = TrimAsciiWhitespace(chunk);
+    if (!t.empty() && t.back() != ';') return false;
+    std::string word;
+    for (size_t i = 0; i <= chunk.size(); ++i) {
+      char c = i < chunk.size() ? chunk[i] : ' ';
+      if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+        word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        continue;
+      }
+      for (std::string_view w : kTransactionWords) {
+        if (word == w) return false;
+      }
+      word.clear();
+    }
+  }
+  return true;
+}
+
 // The line of the file on which statement `index` starts (1-based).
 int FirstLineOf(const DrizzleMigration& m, size_t index) {
   int line = 1;
@@ -492,6 +519,7 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   size_t committed = 0;
   auto run_batch = [&](size_t begin, size_t end, bool transactional) -> std::optional<JobOutcome> {
     bool left_transaction = false;  // a chunk ran COMMIT itself (drizzle #860)
+    bool savepoint_open = false;    // the fast path's savepoint exists
     std::vector<TrackingWriter::Applied> pending_rows;
     if (transactional) {
       if (PgResult r = conn.Exec("BEGIN"); !r.ok()) {
@@ -519,7 +547,29 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
       ctx.BeginStep(m.tag);
       ctx.Progress(static_cast<int>(i + 1), static_cast<int>(total), m.tag,
                    m.no_transaction ? "outside a transaction" : "");
-      for (size_t k = 0; k < m.statements.size(); ++k) {
+      // Fast path: the whole file in one round trip (a migration's chunks
+      // are usually many small DDL statements), behind a savepoint. If it
+      // fails, the savepoint undoes it and the file runs chunk by chunk as
+      // drizzle runs it, which also pins the error on its statement.
+      size_t first_chunk = 0;
+      if (transactional && !left_transaction && OneRoundTripSafe(m)) {
+        if (ctx.cancelled()) return abort(Cancelled(StrCat("cancelled before ", m.tag)));
+        std::string sql = StrCat(savepoint_open ? "RELEASE SAVEPOINT ds_migration; " : "",
+                                 "SAVEPOINT ds_migration;\n");
+        for (const std::string& chunk : m.statements) sql += chunk;
+        savepoint_open = true;
+        PgResult r = conn.Exec(sql);
+        if (r.ok()) {
+          first_chunk = m.statements.size();  // all done
+        } else if (ctx.cancelled() || r.sqlstate() == kQueryCanceled) {
+          return abort(Cancelled(StrCat("cancelled during ", m.file.filename().string())));
+        } else if (PgResult back = conn.Exec("ROLLBACK TO SAVEPOINT ds_migration"); !back.ok()) {
+          return abort(Failed(StrCat(m.file.filename().string(), " failed: ", r.message(),
+                                     " (and rolling back to its savepoint failed: ",
+                                     back.message(), ")")));
+        }
+      }
+      for (size_t k = first_chunk; k < m.statements.size(); ++k) {
         if (ctx.cancelled()) return abort(Cancelled(StrCat("cancelled before ", m.tag)));
         PgResult r = conn.Exec(m.statements[k]);
         if (!r.ok()) {

@@ -102,16 +102,23 @@ is the spec's path template with or without the method. Kinds:
               `retry_after` adds a Retry-After header (seconds or HTTP date),
               `message` overrides the text. The request is not carried out.
   delay       sleep delay_ms, then answer normally (any rule may carry delay_ms)
-  truncate    a well-framed 200 whose JSON body is cut in half
+  html        502 with an HTML body, as a proxy in front of the API would send
+  reset       close the connection without answering
+  (status, html and reset do not carry the request out; the kinds below do)
+  truncate    a well-framed response whose JSON body is cut in half
   disconnect  Content-Length of the full body, half of it, then the socket closes
   malformed   a well-framed response whose body is not JSON
-  html        502 with an HTML body, as a proxy in front of the API would send
-  empty       200 with an empty body
-  reset       close the connection without answering
-  lost_response  carry the request out, then close without answering (a POST
-              that succeeded although the client saw a transport error)
-  op_failed   carry the mutation out, but its operations end `failed`
-Many pages: POST /__control/config {"max_page_size": 2} caps every page.
+  empty       the status with an empty body
+  lost_response  close without answering (a POST that succeeded although the
+              client saw a transport error: its retry gets 409)
+  op_failed   the mutation's operations end `failed`; a new branch stays `init`
+`skip` lets that many matching requests through first. The same rules can be
+given at start with --fault JSON (repeatable).
+Many pages: --max-page-size N or POST /__control/config {"max_page_size": N}
+caps every page of projects, branches and operations, whatever `limit` says.
+A client that stops on a page shorter than its `limit` (as neonctl does) then
+sees only the first page; one that follows the cursor until an empty page
+sees everything.
 
 Seed (--seed FILE, JSON; a built-in default otherwise)
 ------------------------------------------------------
@@ -122,8 +129,13 @@ Seed (--seed FILE, JSON; a built-in default otherwise)
                "branches": [{"id"?, "name", "parent"?: name, "default"?, "protected"?,
                              "endpoint"?: id | false, "endpoint_state"?: "idle"}]}],
  "synthetic": {"projects": 50, "branches_per_project": 100}}
-Synthetic projects exist in the API only (no databases): for listing and
-refresh benchmarks; their connection URIs do not connect.
+Branches get a read_write endpoint unless "endpoint": false. A root branch's
+database is created if missing and kept if present (so a test may fill it
+before starting the double; "sql" runs only on creation); seeded child
+branches are re-copied from their parent at every start. Synthetic projects
+exist in the API only (no databases): for listing and refresh benchmarks;
+their connection URIs do not connect and they refuse mutations.
+--cleanup drops the child-branch databases on SIGTERM/SIGINT.
 """
 
 import argparse
@@ -1649,9 +1661,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             errs = d.spec.check_response(method, apath, status, body if obj is not None else None,
                                          "application/json" if obj is not None else None)
             if errs:
-                d.spec_violation_count += len(errs)
-                d.spec_violations.append({"request_id": rid, "route": route, "status": status,
-                                          "errors": errs})
+                with d.stats_lock:
+                    d.spec_violation_count += len(errs)
+                    d.spec_violations.append({"request_id": rid, "route": route,
+                                              "status": status, "errors": errs})
 
     def spec_check_request(self, method, apath, query, body, rid):
         d = self.double
@@ -1659,9 +1672,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return  # unknown route: reported as 404, not a spec question
         errs = d.spec.check_request(method, apath, query, body or None)
         if errs:
-            d.spec_violation_count += len(errs)
-            d.spec_violations.append({"request_id": rid, "route": f"{method} {apath}",
-                                      "status": "request", "errors": errs})
+            with d.stats_lock:
+                d.spec_violation_count += len(errs)
+                d.spec_violations.append({"request_id": rid, "route": f"{method} {apath}",
+                                          "status": "request", "errors": errs})
 
     def take_fault(self, route):
         d = self.double

@@ -31,14 +31,16 @@ _URN = "urn:neon-api-v2"
 
 
 def find_spec(peers_dir=None):
-    """Path of the spec in <peers>/node_modules, or None."""
+    """Path of the spec in <peers>/node_modules, or None.
+
+    peers_dir, else $DS_PEERS_DIR, else tests/peers beside this folder."""
     here = os.path.dirname(os.path.abspath(__file__))
-    candidates = []
     if peers_dir:
-        candidates.append(peers_dir)
-    if os.environ.get("DS_PEERS_DIR"):
-        candidates.append(os.environ["DS_PEERS_DIR"])
-    candidates.append(os.path.join(here, "..", "peers"))
+        candidates = [peers_dir]
+    elif os.environ.get("DS_PEERS_DIR"):
+        candidates = [os.environ["DS_PEERS_DIR"]]
+    else:
+        candidates = [os.path.join(here, "..", "peers")]
     for d in candidates:
         p = os.path.join(d, "node_modules", SPEC_PACKAGE, SPEC_FILE)
         if os.path.isfile(p):

@@ -135,11 +135,13 @@ class Cluster:
                        "-c", "shared_buffers=16MB", "-c", "max_connections=40",
                        "-c", "max_wal_size=64MB", "-c", "checkpoint_completion_target=0.1"]),
             env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
         sock_file = os.path.join(self.sock, f".s.PGSQL.{self.port}")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("postgres exited: " + open(log.name).read()[-2000:])
+                with open(log.name) as f:
+                    raise RuntimeError("postgres exited: " + f.read()[-2000:])
             if os.path.exists(sock_file):
                 r = subprocess.run(as_runner([f"{PG_BIN}/pg_isready", "-q", "-h", self.sock,
                                               "-p", str(self.port)]), env=self.env)
@@ -320,17 +322,6 @@ class NeonDoubleTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, f"psql {uri}: {p.stderr}")
         return p.stdout.strip()
 
-    def create_branch(self, project, name, parent=None, endpoint=True, wait=True):
-        body = {"branch": {"name": name}}
-        if parent:
-            body["branch"]["parent_id"] = parent
-        if endpoint:
-            body["endpoints"] = [{"type": "read_write"}]
-        r = self.call("POST", f"/projects/{project}/branches", body=body, expect=201).json
-        if wait:
-            self.wait_ops(project, r["operations"])
-        return r
-
     # -- tests ---------------------------------------------------------------
 
     def test_auth_errors_and_request_ids(self):
@@ -343,6 +334,17 @@ class NeonDoubleTest(unittest.TestCase):
         self.assertEqual(r.header("x-neon-ret-request-id"), "req-123")
         r = self.call("GET", "/projects", expect=200)
         self.assertEqual(r.header("Content-Type"), "application/json")
+        # One connection serves several requests (HTTP/1.1 keep-alive).
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            for _ in range(3):
+                conn.request("GET", "/api/v2/projects", headers={"Authorization": f"Bearer {KEY}"})
+                resp = conn.getresponse()
+                self.assertEqual(resp.status, 200)
+                resp.read()
+                self.assertFalse(resp.will_close)
+        finally:
+            conn.close()
 
     def test_projects_pagination_and_orgs(self):
         # A personal key in one org: that org's projects, newest first, cursor = last id.
@@ -452,6 +454,7 @@ class NeonDoubleTest(unittest.TestCase):
     def test_branch_lifecycle(self):
         main_uri = self.call("GET", f"/projects/{P1}/connection_uri",
                              query={"database_name": "neondb", "role_name": "neondb_owner"}).json["uri"]
+        self.control("POST", "config", {"op_delay_ms": 1500})  # room for the 423 check under load
         r = self.call("POST", f"/projects/{P1}/branches",
                       body={"branch": {"name": "dev-alice"}, "endpoints": [{"type": "read_write"}],
                             "annotation_value": {"owner": "alice"}}, expect=201).json
@@ -478,6 +481,7 @@ class NeonDoubleTest(unittest.TestCase):
                         expect=409).json
         self.assertEqual(dup["message"], 'branch with the provided name "dev-alice" already exists')
         self.wait_ops(P1, r["operations"])
+        self.control("POST", "config", {"op_delay_ms": 300})
         got = self.call("GET", f"/projects/{P1}/branches/{b['id']}", expect=200).json
         self.assertEqual(got["branch"]["current_state"], "ready")
         self.assertNotIn("pending_state", got["branch"])
@@ -497,7 +501,12 @@ class NeonDoubleTest(unittest.TestCase):
         holder = subprocess.Popen(as_runner(["psql", "-X", "-d", uri, "-c", "SELECT pg_sleep(30)"]),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                   env={"PATH": "/usr/bin:/bin", "HOME": self.root})
-        time.sleep(0.3)
+        dbname = cu["connection_parameters"]["database"]
+        deadline = time.monotonic() + 20
+        while self.psql(main_uri, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                  f"'{dbname}' AND query LIKE '%pg_sleep(30)%'") != "1":
+            self.assertLess(time.monotonic(), deadline, "the holding session never connected")
+            time.sleep(0.05)
         rr = self.call("POST", f"/projects/{P1}/branches/{b['id']}/restore",
                        body={"source_branch_id": P1_MAIN}, expect=200).json
         self.assertEqual(rr["branch"]["id"], b["id"])
@@ -505,6 +514,21 @@ class NeonDoubleTest(unittest.TestCase):
         holder.wait(10)
         self.wait_ops(P1, rr["operations"])
         self.assertEqual(self.psql(uri, "SELECT count(*) FROM items"), "3")
+        # preserve_under_name keeps the old state as a branch, which becomes the parent.
+        self.psql(uri, "INSERT INTO items VALUES (5, 'five')")
+        rp = self.call("POST", f"/projects/{P1}/branches/{b['id']}/restore",
+                       body={"source_branch_id": P1_MAIN, "preserve_under_name": "dev-alice-old"},
+                       expect=200).json
+        self.wait_ops(P1, rp["operations"])
+        backup = next(x for x in self.call("GET", f"/projects/{P1}/branches").json["branches"]
+                      if x["name"] == "dev-alice-old")
+        self.assertEqual(rp["branch"]["parent_id"], backup["id"])
+        self.assertEqual(self.psql(uri, "SELECT count(*) FROM items"), "3")
+        bk_uri = uri.replace("/" + cu["connection_parameters"]["database"] + "?",
+                             "/" + self.call("GET", f"/projects/{P1}/branches/{backup['id']}/databases")
+                             .json["databases"][0]["name"] + "?")
+        self.assertEqual(self.psql(bk_uri, "SELECT count(*) FROM items"), "4")
+        self.call("DELETE", f"/projects/{P1}/branches/{backup['id']}", expect=400)  # has a child
         # Refusals.
         self.call("POST", f"/projects/{P1}/branches/{P1_MAIN}/restore",
                   body={"source_branch_id": P1_MAIN}, expect=400)
@@ -521,6 +545,8 @@ class NeonDoubleTest(unittest.TestCase):
         self.wait_ops(P1, d["operations"])
         self.call("GET", f"/projects/{P1}/branches/{b['id']}", expect=404)
         self.call("DELETE", f"/projects/{P1}/branches/{b['id']}", expect=204)
+        self.wait_ops(P1, self.call("DELETE", f"/projects/{P1}/branches/{backup['id']}",
+                                    expect=200).json["operations"])
         self.assertEqual(self.call("GET", f"/projects/{P1}/endpoints").json["endpoints"][0]["id"], P1_MAIN_EP)
         # No body: from the default branch, generated name, no endpoint, no URIs.
         r = self.call("POST", f"/projects/{P1}/branches", expect=201).json
@@ -581,6 +607,15 @@ class NeonDoubleTest(unittest.TestCase):
         self.control("POST", "config", {"max_page_size": None})
         r = self.call("GET", f"/projects/{pid}/branches", key=MULTI_ORG_KEY, query={"search": "b0"}).json
         self.assertEqual(len(r["branches"]), 6)
+        main_id = next(b["id"] for b in self.call("GET", f"/projects/{pid}/branches", key=MULTI_ORG_KEY)
+                       .json["branches"] if b["name"] == "main")
+        b00 = next(b for b in r["branches"] if b["name"] == "b00")
+        d = self.call("POST", f"/projects/{pid}/branches/{b00['id']}/set_as_default", key=MULTI_ORG_KEY,
+                      expect=200).json
+        self.assertTrue(d["branch"]["default"])
+        self.call("DELETE", f"/projects/{pid}/branches/{b00['id']}", key=MULTI_ORG_KEY, expect=400)
+        self.call("POST", f"/projects/{pid}/branches/{main_id}/set_as_default", key=MULTI_ORG_KEY,
+                  expect=200)
         self.request_violations_expected = True
         self.call("GET", f"/projects/{pid}/branches", key=MULTI_ORG_KEY, query={"cursor": "garbage"},
                   expect=400)
@@ -700,8 +735,6 @@ class NeonDoubleTest(unittest.TestCase):
         self.control("DELETE", "faults")
         for bid in (lost["id"], r["branch"]["id"]):
             self.call("DELETE", f"/projects/{P1}/branches/{bid}", expect=200)
-        # CLI-given faults use the same rules (checked by parsing only here).
-        self.assertIn("truncate", __import__("neon_double").FAULT_KINDS)
 
     def test_stats_and_rate_limit(self):
         self.control("POST", "stats/reset")
@@ -751,7 +784,11 @@ class NeonDoubleTest(unittest.TestCase):
         self.assertEqual(ids, {P1, P2})
         branches = neonctl("branches", "list", "--project-id", P1)
         self.assertEqual({b["name"] for b in branches} >= {"main", "staging"}, True, branches)
+        # neonctl retries a 423 (5 x 3 s) on create: one lock, then success.
+        self.control("POST", "faults", {"route": "POST /projects/{project_id}/branches",
+                                        "kind": "status", "status": 423})
         created = neonctl("branches", "create", "--project-id", P1, "--name", "from-neonctl")
+        self.assertEqual(self.control("GET", "faults")["faults"][0]["hits"], 1)
         self.assertEqual(created["branch"]["name"], "from-neonctl")
         self.assertEqual(created["branch"]["parent_id"], P1_MAIN)
         self.assertEqual(created["endpoints"][0]["type"], "read_write")
@@ -771,10 +808,79 @@ class NeonDoubleTest(unittest.TestCase):
         names = {b["name"] for b in self.call("GET", f"/projects/{P1}/branches").json["branches"]}
         self.assertNotIn("from-neonctl", names)
         st = self.control("GET", "stats")
+        self.assertEqual(st["routes"]["POST /projects/{project_id}/branches"], 2)
         print("\nneonctl requests:", json.dumps(st["routes"], sort_keys=True))
         uas = {r["user_agent"] for r in self.control("GET", "requests")["requests"]
                if r["route"].startswith("GET /projects")}
         self.assertTrue(any(ua.startswith("neonctl") for ua in uas), uas)
+
+    def test_cli_options_synthetic_loopback(self):
+        """A second double on the same cluster: --synthetic, --uri-style loopback,
+        --fault, --max-page-size and --cleanup, as benchmarks and node clients use it."""
+        seed = os.path.join(self.root, "seed2.json")
+        with open(seed, "w") as f:
+            json.dump({"orgs": [{"id": "org-alt-one-11111111", "name": "Alt"}],
+                       "projects": [{"id": "alt-proj-22222222", "name": "alt", "database": "altdb",
+                                     "role": "alt_owner", "password": "npg_altsecret1",
+                                     "sql": "CREATE TABLE t (x int); INSERT INTO t VALUES (42);",
+                                     "branches": [{"name": "main", "default": True},
+                                                  {"name": "dev", "parent": "main"}]}],
+                       "synthetic": {"projects": 3, "branches_per_project": 40}}, f)
+        p = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "neon_double.py"), "--port", "0",
+             "--pg-conninfo", self.cluster.conninfo, "--seed", seed, "--api-key", "k2",
+             "--uri-style", "loopback", "--uri-sslmode", "none", "--max-page-size", "5",
+             "--op-delay-ms", "0", "--cleanup",
+             "--fault", json.dumps({"route": "GET /projects", "kind": "status", "status": 503})],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        try:
+            port = json.loads(p.stdout.readline())["port"]
+            saved, self.port = self.port, port
+            try:
+                self.call("GET", "/projects", key="k2", expect=503)  # the --fault rule
+                ids, cursor = [], None
+                while True:
+                    q = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+                    r = self.call("GET", "/projects", key="k2", query=q, expect=200).json
+                    if not r["projects"]:
+                        break
+                    self.assertLessEqual(len(r["projects"]), 5)
+                    ids += [x["id"] for x in r["projects"]]
+                    cursor = r["pagination"]["cursor"]
+                self.assertEqual(len(ids), 4)
+                syn = next(i for i in ids if i != "alt-proj-22222222")
+                t = time.monotonic()
+                r = self.call("GET", f"/projects/{syn}/branches", key="k2", expect=200).json
+                self.assertEqual(len(r["branches"]), 5)
+                self.control("POST", "config", {"max_page_size": None})
+                r = self.call("GET", f"/projects/{syn}/branches", key="k2", expect=200).json
+                self.assertEqual(len(r["branches"]), 40)
+                eps = self.call("GET", f"/projects/{syn}/endpoints", key="k2").json["endpoints"]
+                self.assertGreater(len(eps), 20)
+                self.assertLess(time.monotonic() - t, 5)
+                self.call("POST", f"/projects/{syn}/branches", key="k2", expect=400)  # API-only
+                dev = next(b for b in self.call("GET", "/projects/alt-proj-22222222/branches",
+                                                key="k2").json["branches"] if b["name"] == "dev")
+                dbs = self.call("GET", f"/projects/alt-proj-22222222/branches/{dev['id']}/databases",
+                                key="k2").json["databases"]
+                dev_uri = self.call("GET", "/projects/alt-proj-22222222/connection_uri", key="k2",
+                                    query={"database_name": dbs[0]["name"], "role_name": "alt_owner",
+                                           "branch_id": dev["id"]}, expect=200).json["uri"]
+                self.assertEqual(self.psql(dev_uri, "SELECT x FROM t"), "42")
+                uri = self.call("GET", "/projects/alt-proj-22222222/connection_uri", key="k2",
+                                query={"database_name": "altdb", "role_name": "alt_owner"},
+                                expect=200).json["uri"]
+                self.assertEqual(uri, f"postgresql://alt_owner:npg_altsecret1@127.0.0.1:{self.pg_port}/altdb")
+                self.assertEqual(self.psql(uri, "SELECT x FROM t"), "42")
+            finally:
+                self.port = saved
+        finally:
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=20)
+        self.assertEqual(p.returncode, 0, err)
+        left = self.psql(f"postgresql://alt_owner:npg_altsecret1@127.0.0.1:{self.pg_port}/altdb",
+                         f"SELECT count(*) FROM pg_database WHERE datname = 'altdb_{dev['id'][-8:]}'")
+        self.assertEqual(left, "0", "--cleanup drops the child databases")
 
 
 def skip_reason():
