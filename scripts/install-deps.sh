@@ -15,6 +15,8 @@ packages=(
   # test and bench helpers: node for the npm peers, util-linux for setpriv/script,
   # hyperfine for timing whole commands
   nodejs npm util-linux procps hyperfine
+  # the Neon API double serves TLS with a throwaway certificate
+  openssl python3
 )
 
 missing=()
