@@ -13,7 +13,9 @@ that user can read (DS_TEST_BIN_DIR).
 
 import json
 import os
+import pty
 import pwd
+import select
 import shutil
 import signal
 import socket
@@ -53,6 +55,43 @@ def socket_answers(path):
         return False
     finally:
         s.close()
+
+
+def run_in_pty(env, args, keys, wait_for_text):
+    """Runs ds on a pseudo-terminal, types `keys` once `wait_for_text` shows,
+    and returns (exit code, everything it printed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        argv = env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds")] + args)
+        os.execvpe(argv[0], argv, {**env.env(), "TERM": "xterm"})
+    out = b""
+
+    def read_until(pattern, timeout):
+        nonlocal out
+        deadline = time.monotonic() + timeout
+        while (pattern is None or pattern not in out) and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    return False
+        return pattern is not None and pattern in out
+
+    try:
+        if not read_until(wait_for_text, 20):
+            raise AssertionError(f"never saw {wait_for_text!r}: {out!r}")
+        for key, then in keys:
+            os.write(fd, key)
+            if then:
+                read_until(then, 20)
+            else:
+                time.sleep(0.3)
+        read_until(None, 3)  # drain until it exits
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
 
 
 class DsEnv:

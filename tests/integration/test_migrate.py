@@ -29,7 +29,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import DsEnv, main, wait_for
+from harness import DsEnv, main, run_in_pty, wait_for
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PEERS = os.environ.get("DS_PEERS_DIR", "")
@@ -970,6 +970,38 @@ class MigrateTest(unittest.TestCase):
         self.assertHeadline(p.stdout, "dev-mig-mst", os.path.join(ws, "other", "mig"))
         self.assertTrue(self.exists(self.uri("dev-mig-mst"), "st"))
         self.assertFalse(self.exists(self.uri("mig-envtarget"), "st"))
+
+    def test_16_picker_confirms_the_target_on_a_terminal(self):
+        ws = self.env.workspace("w-picker", None, 'developer = "mig"\n')
+        for name in ("mig-pick-b", "mig-pick-a"):  # .env ends up on mig-pick-a
+            p = self.ds("db", "create-branch", name, "-C", ws)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.write_folder(ws, [("0000_p", T0, "CREATE TABLE picked(id int);\n")])
+        args = ["db", "migrate", "-C", ws]
+        title = b"Migrate which database?"
+        # Enter confirms the preselected .env target.
+        code, out = run_in_pty(self.env, args, [(b"\r", b"(job ")], title)
+        self.assertEqual(code, 0, out)
+        self.assertTrue(self.exists(self.uri("mig-pick-a"), "picked"), out)
+        self.assertFalse(self.exists(self.uri("mig-pick-b"), "picked"), out)
+        # Typing filters; Enter takes the other branch; .env is left alone.
+        code, out = run_in_pty(self.env, args, [(b"pick-b", None), (b"\r", b"(job ")], title)
+        self.assertEqual(code, 0, out)
+        self.assertTrue(self.exists(self.uri("mig-pick-b"), "picked"), out)
+        with open(os.path.join(ws, ".env")) as f:
+            self.assertIn("/mig-pick-a", f.read())
+        # Esc aborts before anything runs.
+        self.write_folder(ws, [("0000_p", T0, "CREATE TABLE picked(id int);\n"),
+                               ("0001_q", T0 + 1000, "CREATE TABLE never(id int);\n")])
+        code, out = run_in_pty(self.env, args, [(b"\x1b", None)], title)
+        self.assertEqual(code, 1, out)
+        self.assertIn("nothing was applied", out)
+        self.assertFalse(self.exists(self.uri("mig-pick-a"), "never"), out)
+        # --yes skips the picker even on a terminal.
+        code, out = run_in_pty(self.env, args + ["--yes"], [], b"(job ")
+        self.assertEqual(code, 0, out)
+        self.assertNotIn("Migrate which database", out)
+        self.assertTrue(self.exists(self.uri("mig-pick-a"), "never"), out)
 
     def test_99_password_never_printed_or_stored(self):
         for text in self.outputs:
