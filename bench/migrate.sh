@@ -265,6 +265,8 @@ for i in $(seq "$runs"); do
   for tool in "${order[@]}"; do
     db=full_${tool}_$i
     new_db "$db"
+    # Each timed run starts with no dirty buffers left by the one before.
+    sql postgres "checkpoint" >/dev/null
     t=$(timed "$root/out/$tool-full.log" "$tool" "$db")
     [[ $tool == psql ]] || check "$db" "$tool"
     full[$tool]+="$t "
