@@ -39,7 +39,7 @@ step daemon start
 step setup
 step db migrate --yes
 step db migrate --status
-step db create-branch demo-feature
+step db create-branch demo-feature --parent dev-demo-local
 step db current
 step db branches
 echo
