@@ -16,8 +16,15 @@ namespace {
 
 // Keep sorted by importance to a reader of `ds config show`, not by name.
 constexpr ConfigKey kKeys[] = {
-    {"provider", "DS_PROVIDER", "local",
-     "where branches live: \"local\" (embedded PostgreSQL) or \"neon\""},
+    {"provider", "DS_PROVIDER", "auto",
+     "where branches live: \"local\" (embedded PostgreSQL), \"neon\", or \"auto\" (neon "
+     "when a Neon API key is set, else local)"},
+    {"neon_api_key", "NEON_API_KEY", "",
+     "Neon API key (from the environment, .env, dsd's environment or "
+     "$XDG_CONFIG_HOME/ds/credentials; shown masked)",
+     /*secret=*/true},
+    {"neon_api_host", "NEON_API_HOST", "https://console.neon.tech/api/v2",
+     "Neon API base URL, as neonctl reads it"},
     {"developer", "DS_DEVELOPER", "",
      "your name in branch names (default: $USER, slugged)"},
     {"stage", "DS_STAGE", "local", "default stage for --target"},
@@ -150,12 +157,20 @@ std::map<std::string, std::string> ProcessDsEnvironment() {
   std::map<std::string, std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv = *e;
-    if (kv.substr(0, 3) != "DS_") continue;
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos) continue;
-    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+    std::string_view name = kv.substr(0, eq);
+    // DS_* and the other variables config keys read (NEON_API_KEY, ...).
+    if (!name.starts_with("DS_") && !FindConfigKeyByEnvVar(name)) continue;
+    out.emplace(std::string(name), std::string(kv.substr(eq + 1)));
   }
   return out;
+}
+
+std::string EffectiveProvider(const Config& config) {
+  const std::string& p = config.Get("provider");
+  if (p != "auto") return p;
+  return config.Get("neon_api_key").empty() ? "local" : "neon";
 }
 
 Config Config::Build(std::span<const ConfigLayer> layers) {

@@ -43,11 +43,16 @@ struct ConfigOrigin {
 };
 
 struct ConfigKey {
-  std::string_view name;         // "stage", "neon.api_host"
+  std::string_view name;         // "stage", "neon_api_host"
   std::string_view env_var;      // "DS_STAGE"
   std::string_view default_value;
   std::string_view description;
+  bool secret = false;           // shown masked, never logged
 };
+
+// The provider a configuration selects: `provider` unless it is "auto",
+// in which case "neon" when a Neon API key is set, else "local".
+std::string EffectiveProvider(const class Config& config);
 
 // The table of every configuration key ds knows.
 std::span<const ConfigKey> ConfigKeys();

@@ -60,7 +60,9 @@ TEST(ConfigKeysTest, LookupsAgree) {
   for (const ConfigKey& k : ConfigKeys()) {
     EXPECT_EQ(FindConfigKey(k.name), &k) << k.name;
     EXPECT_EQ(FindConfigKeyByEnvVar(k.env_var), &k) << k.env_var;
-    EXPECT_TRUE(k.env_var.starts_with("DS_")) << k.env_var;
+    // DS_* for ds's own settings; the Neon ones read neonctl's variables.
+    EXPECT_TRUE(k.env_var.starts_with("DS_") || k.env_var.starts_with("NEON_")) << k.env_var;
+    EXPECT_EQ(k.secret, k.name == "neon_api_key") << k.name;
     EXPECT_FALSE(k.description.empty()) << k.name;
   }
 }
@@ -118,7 +120,16 @@ TEST(DefaultsLayerTest, BuiltInValues) {
   EXPECT_EQ(FindEntry(d, "env_file")->value, ".env");
   EXPECT_EQ(FindEntry(d, "target_var")->value, "DB_CONNECTION_STRING");
   EXPECT_EQ(FindEntry(d, "source_var")->value, "SOURCE_DB_CONNECTION_STRING");
-  EXPECT_EQ(FindEntry(d, "provider")->value, "local");
+  EXPECT_EQ(FindEntry(d, "provider")->value, "auto");
+}
+
+TEST(EffectiveProviderTest, AutoPicksNeonOnlyWhenAKeyIsSet) {
+  std::vector<ConfigLayer> layers = {DefaultsLayer()};
+  EXPECT_EQ(EffectiveProvider(Config::Build(layers)), "local");
+  layers.push_back(EnvironmentLayer({{"NEON_API_KEY", "napi_x"}}));
+  EXPECT_EQ(EffectiveProvider(Config::Build(layers)), "neon");
+  layers.push_back(EnvironmentLayer({{"DS_PROVIDER", "local"}}));
+  EXPECT_EQ(EffectiveProvider(Config::Build(layers)), "local");
 }
 
 TEST(DefaultsLayerTest, DeveloperFromUserIsSlugged) {

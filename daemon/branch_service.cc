@@ -112,9 +112,7 @@ class BranchServiceImpl::WatchReactor final
 BranchServiceImpl::BranchServiceImpl(BranchManager* manager, ProviderRegistry* providers)
     : manager_(manager) {
   notifier_ = std::thread([this] { NotifierLoop(); });
-  for (const auto& p : providers->providers()) {
-    p->SetChangeListener([this] { OnProviderChanged(); });
-  }
+  providers->SetChangeListener([this] { OnProviderChanged(); });
 }
 
 BranchServiceImpl::~BranchServiceImpl() {

@@ -39,13 +39,14 @@ absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::Works
   ctx.current = std::move(*current);
   ctx.env_file = ctx.current.env_file();
   const common::Config* config = &config_value;
-  const std::string& name = config->Get("provider");
-  ctx.provider = providers_->Find(name);
-  if (!ctx.provider) {
-    return absl::FailedPreconditionError(StrCat(
-        "provider \"", name, "\" (", config->OriginOf("provider").location,
-        ") is not available in this dsd; use provider = \"local\""));
+  absl::StatusOr<Provider*> provider = providers_->ForConfig(*config);
+  if (!provider.ok()) {
+    return absl::Status(provider.status().code(),
+                        StrCat(provider.status().message(), " (provider from ",
+                               config->OriginOf("provider").location, ")"));
   }
+  ctx.provider = *provider;
+  ctx.default_project = config->Get("project");
   ctx.target_var = config->Get("target_var");
   ctx.source_var = config->Get("source_var");
   return ctx;
@@ -85,8 +86,9 @@ absl::StatusOr<v1::ListProjectsResponse> BranchManager::ListProjects(
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
   v1::ListProjectsResponse resp;
-  // Every provider's projects: the picker spans them all.
-  for (const auto& p : providers_->providers()) {
+  // The workspace's provider only: listing another would start it (the
+  // local cluster) or need its credentials.
+  for (Provider* p : {ctx->provider}) {
     absl::StatusOr<std::vector<ProjectInfo>> projects = p->ListProjects();
     if (!projects.ok()) return projects.status();
     for (const ProjectInfo& info : *projects) {
@@ -97,7 +99,7 @@ absl::StatusOr<v1::ListProjectsResponse> BranchManager::ListProjects(
       out->set_region(info.region);
       out->set_created_at(info.created_at);
     }
-    AddNotices(p.get(), &resp);
+    AddNotices(p, &resp);
   }
   return resp;
 }
@@ -106,7 +108,7 @@ absl::StatusOr<v1::ListBranchesResponse> BranchManager::ListBranches(
     const v1::ListBranchesRequest& req) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  absl::StatusOr<std::vector<BranchInfo>> branches = ctx->provider->ListBranches(req.project());
+  absl::StatusOr<std::vector<BranchInfo>> branches = ctx->provider->ListBranches(ctx->Project(req.project()));
   if (!branches.ok()) return branches.status();
   v1::ListBranchesResponse resp;
   for (const BranchInfo& b : *branches) *resp.add_branches() = ToProto(b, *ctx);
@@ -120,11 +122,11 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   if (!ctx.ok()) return ctx.status();
   v1::CreateBranchResponse resp;
   CreateBranchOptions options{req.parent(), req.created_by(), req.force()};
-  absl::StatusOr<BranchInfo> created = ctx->provider->CreateBranch(req.project(), req.name(), options);
+  absl::StatusOr<BranchInfo> created = ctx->provider->CreateBranch(ctx->Project(req.project()), req.name(), options);
   if (created.ok()) {
     *resp.mutable_branch() = ToProto(*created, *ctx);
   } else if (created.status().code() == absl::StatusCode::kAlreadyExists && req.switch_env()) {
-    absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(req.project());
+    absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(ctx->Project(req.project()));
     if (!all.ok()) return all.status();
     for (const BranchInfo& b : *all) {
       if (b.name == req.name()) *resp.mutable_branch() = ToProto(b, *ctx);
@@ -135,7 +137,7 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   }
   if (req.switch_env()) {
     absl::StatusOr<std::string> written =
-        WriteEnv(*ctx, req.project(), req.name(), ctx->target_var);
+        WriteEnv(*ctx, ctx->Project(req.project()), req.name(), ctx->target_var);
     if (!written.ok()) return written.status();
     resp.set_env_file(ctx->env_file.string());
     resp.set_variable(ctx->target_var);
@@ -149,7 +151,7 @@ absl::StatusOr<v1::DeleteBranchResponse> BranchManager::DeleteBranch(
     const v1::DeleteBranchRequest& req) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  if (absl::Status s = ctx->provider->DeleteBranch(req.project(), req.name(), req.force()); !s.ok()) {
+  if (absl::Status s = ctx->provider->DeleteBranch(ctx->Project(req.project()), req.name(), req.force()); !s.ok()) {
     return s;
   }
   v1::DeleteBranchResponse resp;
@@ -172,7 +174,7 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
   if (!ctx.ok()) return ctx.status();
   const std::string& variable =
       req.role() == v1::DATABASE_ROLE_TARGET ? ctx->target_var : ctx->source_var;
-  absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(req.project());
+  absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(ctx->Project(req.project()));
   if (!all.ok()) return all.status();
   const BranchInfo* found = nullptr;
   for (const BranchInfo& b : *all) {
@@ -182,7 +184,7 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
     return absl::NotFoundError(StrCat("branch \"", req.branch(),
                                       "\" does not exist; `ds db branches` lists them"));
   }
-  absl::StatusOr<std::string> redacted = WriteEnv(*ctx, req.project(), req.branch(), variable);
+  absl::StatusOr<std::string> redacted = WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
   if (!redacted.ok()) return redacted.status();
   v1::SetDatabaseResponse resp;
   *resp.mutable_branch() = ToProto(*found, *ctx);

@@ -29,6 +29,12 @@ class BranchManager {
     std::filesystem::path env_file;
     std::string target_var;
     std::string source_var;
+    std::string default_project;  // config `project`
+    // The project a request names, else the configured one ("" lets the
+    // provider pick its only or default project).
+    std::string Project(const std::string& requested) const {
+      return requested.empty() ? default_project : requested;
+    }
   };
   absl::StatusOr<Context> ContextFor(const v1::WorkspaceRef& ws);
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;

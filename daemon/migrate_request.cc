@@ -60,12 +60,10 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
     conninfo = req.connection_string();
     source = "--db";
   } else if (!req.branch().empty()) {
-    Provider* provider = providers.Find(config->Get("provider"));
-    if (!provider) {
-      return absl::FailedPreconditionError(StrCat("unknown provider '", config->Get("provider"),
-                                                  "'; set provider in ds.toml"));
-    }
-    absl::StatusOr<std::string> uri = provider->ConnectionUri(req.project(), req.branch());
+    absl::StatusOr<Provider*> provider = providers.ForConfig(*config);
+    if (!provider.ok()) return provider.status();
+    absl::StatusOr<std::string> uri = (*provider)->ConnectionUri(
+        req.project().empty() ? config->Get("project") : req.project(), req.branch());
     if (!uri.ok()) return uri.status();
     conninfo = *uri;
     source = StrCat("branch ", req.branch());

@@ -16,13 +16,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/config.h"
 #include "common/conninfo.h"
 
 namespace ds::daemon {
@@ -102,18 +105,37 @@ struct Resolution {
   std::string unresolved_reason;  // set when branch is empty
 };
 
-// The providers dsd knows, asked in registration order.
+// The providers dsd knows. Fixed ones (local) are added at start; others
+// are made on demand from a workspace's configuration (one Neon provider per
+// API host and key). Thread-safe.
 class ProviderRegistry {
  public:
+  // `instance` names the provider a config needs (e.g. its API host and
+  // key; an error says what is missing); `make` builds it, once per name.
+  struct Factory {
+    std::function<absl::StatusOr<std::string>(const common::Config&)> instance;
+    std::function<std::unique_ptr<Provider>(const common::Config&)> make;
+  };
+
   void Add(std::unique_ptr<Provider> provider);
+  void AddFactory(std::string name, Factory factory);
+  // The provider the configuration selects (common::EffectiveProvider),
+  // made on first use. Errors say what to configure.
+  absl::StatusOr<Provider*> ForConfig(const common::Config& config) const;
+  // Asks every provider made so far, in the order they were made.
   Resolution Resolve(const common::ConnInfo& conn) const;
-  // The provider called `name`, or nullptr.
+  // The fixed provider called `name`, or nullptr.
   Provider* Find(std::string_view name) const;
-  const std::vector<std::unique_ptr<Provider>>& providers() const { return providers_; }
-  bool empty() const { return providers_.empty(); }
+  std::vector<Provider*> All() const;
+  // Told after any branch list of any provider, present or future, changes.
+  void SetChangeListener(std::function<void()> listener);
 
  private:
-  std::vector<std::unique_ptr<Provider>> providers_;
+  mutable std::mutex mu_;
+  mutable std::vector<std::unique_ptr<Provider>> providers_;
+  mutable std::map<std::string, Provider*> instances_;  // factory-made, by instance key
+  std::map<std::string, Factory> factories_;
+  std::function<void()> listener_;
 };
 
 // Checks a branch name: not empty, at most 256 characters, no control

@@ -23,6 +23,7 @@
 #include "daemon/jobs.h"
 #include "daemon/listener.h"
 #include "daemon/local_provider.h"
+#include "daemon/neon_provider.h"
 #include "daemon/pid_lock.h"
 #include "daemon/provider.h"
 #include "daemon/sd_notify.h"
@@ -120,6 +121,8 @@ int RunServer(const ServerOptions& options) {
       *local_project);
   LocalProvider* local_provider = local.get();
   providers.Add(std::move(local));
+  // Neon providers are made per API host and key, when a workspace asks.
+  providers.AddFactory("neon", NeonProviderFactory());
   WorkspaceResolver resolver(paths, &providers);
   WorkspaceServiceImpl workspace_service(&resolver, &watcher);
   BranchManager branch_manager(&resolver, &providers);

@@ -1,5 +1,7 @@
 #include "daemon/workspace.h"
 
+#include "absl/strings/str_format.h"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -69,6 +71,50 @@ absl::Status ValidateWorkspaceDir(const std::string& dir) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<common::ConfigLayer> WorkspaceResolver::ParseCredentials(
+    const std::filesystem::path& path, const std::optional<std::string>& text) {
+  common::ConfigLayer layer{common::OriginKind::kUserConfig, {}};
+  if (!text) return layer;
+  // A key readable by others is refused, not used: say how to fix it.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(
+        StrCat(path.string(), " holds secrets but other users can read it (mode ",
+               absl::StrFormat("%04o", st.st_mode & 07777), "); run `chmod 600 ", path.string(),
+               "`"));
+  }
+  absl::StatusOr<std::vector<common::DotenvEntry>> entries =
+      common::ParseDotenv(*text, path.string());
+  if (!entries.ok()) return entries.status();
+  for (const common::DotenvEntry& e : *entries) {
+    const common::ConfigKey* k = common::FindConfigKeyByEnvVar(e.key);
+    if (!k || !k->name.starts_with("neon_")) {
+      return absl::InvalidArgumentError(
+          StrCat(path.string(), ":", e.line, ": ", e.key,
+                 " does not belong in the credentials file (it takes NEON_API_KEY and "
+                 "NEON_API_HOST)"));
+    }
+    layer.entries.push_back({std::string(k->name), e.value,
+                             {common::OriginKind::kUserConfig, StrCat(path.string(), ":", e.line)}});
+  }
+  return layer;
+}
+
+common::ConfigLayer WorkspaceResolver::DaemonSecretsLayer() {
+  // Only the Neon settings: dsd's other DS_* variables belong to whoever
+  // started it, not to every workspace it serves.
+  common::ConfigLayer layer{common::OriginKind::kEnvironment, {}};
+  for (const char* var : {"NEON_API_KEY", "NEON_API_HOST"}) {
+    const char* v = std::getenv(var);
+    const common::ConfigKey* k = common::FindConfigKeyByEnvVar(var);
+    if (v && *v && k) {
+      layer.entries.push_back(
+          {std::string(k->name), v, {common::OriginKind::kEnvironment, StrCat("dsd's ", var)}});
+    }
+  }
+  return layer;
+}
+
 WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry* providers)
     : paths_(std::move(paths)),
       providers_(providers),
@@ -84,7 +130,9 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
       user_toml_cache_([](const std::filesystem::path& path,
                           const std::optional<std::string>& text) {
         return ParseToml(common::OriginKind::kUserConfig, path, text);
-      }) {}
+      }),
+      credentials_cache_(ParseCredentials),
+      daemon_secrets_(DaemonSecretsLayer()) {}
 
 absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
     const v1::GetCurrentRequest& request, std::filesystem::path* env_file_out,
@@ -104,12 +152,17 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 
   // The .env location is itself configuration, so it is settled by every
   // layer except the .env before the .env is read.
-  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer(), **user, **ws, env_layer,
+  auto credentials = credentials_cache_.Get(paths_.config_dir / "credentials");
+  if (!credentials.ok()) return credentials.status();
+  // Lowest first. The key may also come from dsd's own environment and the
+  // credentials file, below everything a workspace or its caller says.
+  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer(), **credentials,
+                                             daemon_secrets_, **user, **ws, env_layer,
                                              *flag_layer};
   std::filesystem::path env_file = EnvFilePath(workspace, common::Config::Build(layers));
   auto env = dotenv_cache_.Get(env_file);
   if (!env.ok()) return env.status();
-  layers.insert(layers.begin() + 3, common::DotenvLayer(**env, env_file));
+  layers.insert(layers.begin() + 5, common::DotenvLayer(**env, env_file));
   if (env_file_out) *env_file_out = env_file;
   if (env_out) *env_out = *env;
   return common::Config::Build(layers);
@@ -127,10 +180,13 @@ absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
   out.set_env_file(env_file.string());
   absl::StatusOr<FileIdentity> id = IdentifyFile(env_file);
   out.set_env_file_exists(id.ok() && id->exists);
-  out.set_provider(config->Get("provider"));
+  out.set_provider(common::EffectiveProvider(*config));
   const common::ConfigOrigin& po = config->OriginOf("provider");
   out.mutable_provider_origin()->set_kind(ToProtoOriginKind(po.kind));
   out.mutable_provider_origin()->set_location(po.location);
+  // Makes sure the workspace's provider exists (a Neon one is made per API
+  // key on first use), so that it takes part in resolving the targets.
+  (void)providers_->ForConfig(*config);
   FillTarget(*env, env_file, config->Get("target_var"), out.mutable_target());
   FillTarget(*env, env_file, config->Get("source_var"), out.mutable_source());
   if (config_out) *config_out = std::move(*config);

@@ -44,6 +44,13 @@ class WorkspaceResolver {
   ParsedFileCache<DotenvEntries> dotenv_cache_;
   ParsedFileCache<common::ConfigLayer> workspace_toml_cache_;
   ParsedFileCache<common::ConfigLayer> user_toml_cache_;
+  // $XDG_CONFIG_HOME/ds/credentials: NEON_API_KEY=... lines, mode 0600.
+  ParsedFileCache<common::ConfigLayer> credentials_cache_;
+  const common::ConfigLayer daemon_secrets_;  // NEON_* from dsd's environment
+
+  static absl::StatusOr<common::ConfigLayer> ParseCredentials(
+      const std::filesystem::path& path, const std::optional<std::string>& text);
+  static common::ConfigLayer DaemonSecretsLayer();
 
   void FillTarget(const DotenvEntries& env, const std::filesystem::path& env_file,
                   const std::string& variable, v1::DatabaseTarget* out) const;

@@ -1,5 +1,7 @@
 #include "daemon/workspace_service.h"
 
+#include "common/conninfo.h"
+
 #include <deque>
 #include <mutex>
 
@@ -164,12 +166,11 @@ grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerCo
   for (const common::ConfigEntry& e : config->entries()) {
     v1::ConfigValue* v = resp->add_values();
     v->set_key(e.key);
-    v->set_value(e.value);
+    const common::ConfigKey* key = common::FindConfigKey(e.key);
+    v->set_value(key && key->secret && !e.value.empty() ? std::string(common::kMask) : e.value);
     v->mutable_origin()->set_kind(ToProtoOriginKind(e.origin.kind));
     v->mutable_origin()->set_location(e.origin.location);
-    if (const common::ConfigKey* k = common::FindConfigKey(e.key)) {
-      v->set_description(std::string(k->description));
-    }
+    if (key) v->set_description(std::string(key->description));
   }
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -1,0 +1,490 @@
+#include "daemon/neon_provider.h"
+
+#include <algorithm>
+#include <random>
+
+#include "absl/strings/str_format.h"
+#include "common/conninfo.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "openssl/sha.h"
+
+namespace ds::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             Clock::now().time_since_epoch())
+      .count();
+}
+
+// Region as `ds db list-projects` shows it: "aws-us-east-2" -> "us-east-2 (aws)".
+std::string RegionLabel(const std::string& region_id) {
+  size_t dash = region_id.find('-');
+  if (dash == std::string::npos) return region_id;
+  return StrCat(region_id.substr(dash + 1), " (", region_id.substr(0, dash), ")");
+}
+
+// A change a watcher would see: names, parents, flags of every branch.
+std::string Fingerprint(const std::vector<neon::Branch>& branches) {
+  std::string out;
+  for (const neon::Branch& b : branches) {
+    StrAppend(&out, b.id, "|", b.name, "|", b.parent_id, "|", b.is_default, b.is_protected, "|",
+              b.current_state, "\n");
+  }
+  return out;
+}
+
+}  // namespace
+
+NeonProvider::NeonProvider(NeonProviderOptions options, std::shared_ptr<HttpTransport> transport)
+    : options_(std::move(options)), api_(options_.api, std::move(transport)) {
+  refresher_ = std::thread([this] { RefreshLoop(); });
+}
+
+NeonProvider::~NeonProvider() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  refresher_.join();
+}
+
+void NeonProvider::SetChangeListener(std::function<void()> listener) {
+  std::lock_guard lock(mu_);
+  listener_ = std::move(listener);
+}
+
+std::vector<std::string> NeonProvider::TakeNotices() {
+  std::lock_guard lock(mu_);
+  return std::exchange(notices_, {});
+}
+
+absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Current() {
+  last_use_ms_ = NowMs();
+  {
+    std::lock_guard lock(mu_);
+    if (snapshot_) {
+      // Stale-while-revalidate: serve it; the refresher renews it.
+      if (Clock::now() - snapshot_->fetched > options_.refresh_interval) cv_.notify_all();
+      return snapshot_;
+    }
+  }
+  if (absl::Status s = Refresh(); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+absl::Status NeonProvider::Refresh() {
+  std::lock_guard refreshing(refresh_mu_);
+  absl::StatusOr<std::vector<neon::Project>> projects = api_.ListProjects();
+  if (!projects.ok()) return projects.status();
+  auto next = std::make_shared<Snapshot>();
+  for (neon::Project& p : *projects) {
+    ProjectState state;
+    absl::StatusOr<std::vector<neon::Branch>> branches = api_.ListBranches(p.id);
+    if (!branches.ok()) return branches.status();
+    absl::StatusOr<std::vector<neon::Endpoint>> endpoints = api_.ListEndpoints(p.id);
+    if (!endpoints.ok()) return endpoints.status();
+    state.project = std::move(p);
+    state.branches = std::move(*branches);
+    state.endpoints = std::move(*endpoints);
+    next->projects.push_back(std::move(state));
+  }
+  next->fetched = Clock::now();
+  Install(std::move(next));
+  return absl::OkStatus();
+}
+
+absl::Status NeonProvider::RefreshProject(const std::string& project_id) {
+  std::lock_guard refreshing(refresh_mu_);
+  absl::StatusOr<std::vector<neon::Branch>> branches = api_.ListBranches(project_id);
+  if (!branches.ok()) return branches.status();
+  absl::StatusOr<std::vector<neon::Endpoint>> endpoints = api_.ListEndpoints(project_id);
+  if (!endpoints.ok()) return endpoints.status();
+  std::shared_ptr<const Snapshot> old;
+  {
+    std::lock_guard lock(mu_);
+    old = snapshot_;
+  }
+  auto next = std::make_shared<Snapshot>(old ? *old : Snapshot{});
+  for (ProjectState& p : next->projects) {
+    if (p.project.id != project_id) continue;
+    p.branches = std::move(*branches);
+    p.endpoints = std::move(*endpoints);
+  }
+  Install(std::move(next));
+  return absl::OkStatus();
+}
+
+void NeonProvider::Install(std::shared_ptr<const Snapshot> next) {
+  std::function<void()> listener;
+  {
+    std::lock_guard lock(mu_);
+    bool changed = !snapshot_ || snapshot_->projects.size() != next->projects.size();
+    for (size_t i = 0; !changed && i < next->projects.size(); ++i) {
+      changed = Fingerprint(snapshot_->projects[i].branches) !=
+                Fingerprint(next->projects[i].branches);
+    }
+    snapshot_ = std::move(next);
+    if (changed) listener = listener_;
+  }
+  if (listener) listener();
+}
+
+void NeonProvider::RefreshLoop() {
+  std::mt19937 rng{std::random_device{}()};
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    // Jitter (±10%) keeps many daemons from refreshing in step.
+    auto base = options_.refresh_interval.count();
+    std::uniform_int_distribution<int64_t> jitter(-base / 10, base / 10);
+    cv_.wait_for(lock, std::chrono::milliseconds(base + jitter(rng)));
+    if (stopping_) break;
+    const bool stale = snapshot_ && Clock::now() - snapshot_->fetched >= options_.refresh_interval;
+    const bool in_use = NowMs() - last_use_ms_.load() < options_.idle_pause.count();
+    if (!snapshot_ || !stale || !in_use) continue;
+    lock.unlock();
+    if (absl::Status s = Refresh(); !s.ok()) {
+      // The old snapshot stays; `ds db branches` shows its age.
+      common::LogWarning("neon: background refresh failed: ", s.message());
+    }
+    lock.lock();
+  }
+}
+
+absl::StatusOr<const NeonProvider::ProjectState*> NeonProvider::FindProject(
+    const Snapshot& s, const std::string& wanted) const {
+  if (wanted.empty()) {
+    if (s.projects.size() == 1) return &s.projects[0];
+    std::vector<std::string> names;
+    for (const ProjectState& p : s.projects) names.push_back(StrCat(p.project.name, " (", p.project.id, ")"));
+    std::vector<std::string_view> v(names.begin(), names.end());
+    return absl::InvalidArgumentError(
+        s.projects.empty()
+            ? std::string("this Neon API key sees no projects; create one in the Neon console")
+            : StrCat("this Neon API key sees ", s.projects.size(), " projects (", Join(v, ", "),
+                     "); pass --project, or set project = \"<id>\" in ds.toml"));
+  }
+  for (const ProjectState& p : s.projects) {
+    if (p.project.id == wanted || p.project.name == wanted) return &p;
+  }
+  return absl::NotFoundError(StrCat("no Neon project \"", wanted,
+                                    "\" among those this API key can see; "
+                                    "`ds db list-projects` lists them"));
+}
+
+absl::StatusOr<const neon::Branch*> NeonProvider::FindBranch(const ProjectState& p,
+                                                             const std::string& wanted) const {
+  for (const neon::Branch& b : p.branches) {
+    if (b.name == wanted || b.id == wanted) return &b;
+  }
+  // Suggest close names: the same start or a shared piece.
+  std::vector<std::string_view> close;
+  for (const neon::Branch& b : p.branches) {
+    std::string a = AsciiToLower(b.name), w = AsciiToLower(wanted);
+    if (a.find(w) != std::string::npos || w.find(a) != std::string::npos ||
+        (a.size() > 3 && w.size() > 3 && a.substr(0, 4) == w.substr(0, 4))) {
+      close.push_back(b.name);
+    }
+  }
+  return absl::NotFoundError(StrCat("no branch \"", wanted, "\" in Neon project ",
+                                    p.project.name,
+                                    close.empty() ? "" : StrCat("; did you mean ", Join(close, ", "), "?"),
+                                    close.empty() ? "; `ds db branches` lists them" : ""));
+}
+
+BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) const {
+  BranchInfo info;
+  info.id = b.id;
+  info.project_id = p.project.id;
+  info.name = b.name;
+  info.parent_id = b.parent_id;
+  for (const neon::Branch& parent : p.branches) {
+    if (parent.id == b.parent_id) info.parent_name = parent.name;
+  }
+  info.created_at = b.created_at;
+  info.created_by = b.created_by;
+  info.expires_at = b.expires_at;
+  info.is_protected = b.is_protected;
+  info.is_default = b.is_default;
+  info.size_bytes = b.logical_size;
+  for (const neon::Endpoint& e : p.endpoints) {
+    if (e.branch_id == b.id && e.last_active > info.last_activity) info.last_activity = e.last_active;
+  }
+  return info;
+}
+
+absl::StatusOr<std::vector<ProjectInfo>> NeonProvider::ListProjects() {
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  std::vector<ProjectInfo> out;
+  for (const ProjectState& p : (*s)->projects) {
+    out.push_back({p.project.id, p.project.name, RegionLabel(p.project.region_id),
+                   p.project.created_at});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<BranchInfo>> NeonProvider::ListBranches(const std::string& project) {
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  if (!p.ok()) return p.status();
+  std::vector<BranchInfo> out;
+  for (const neon::Branch& b : (*p)->branches) out.push_back(ToInfo(b, **p));
+  std::sort(out.begin(), out.end(), [](const BranchInfo& a, const BranchInfo& b) {
+    if (a.is_default != b.is_default) return a.is_default;
+    return a.created_at < b.created_at;
+  });
+  return out;
+}
+
+absl::Status NeonProvider::WaitForOperations(const std::string& project_id,
+                                             const std::vector<neon::Operation>& ops,
+                                             std::string_view what) {
+  const Clock::time_point deadline = Clock::now() + options_.operation_timeout;
+  for (const neon::Operation& first : ops) {
+    neon::Operation op = first;
+    while (!neon::OperationDone(op)) {
+      if (Clock::now() >= deadline) {
+        return absl::DeadlineExceededError(
+            StrCat(what, ": Neon's ", op.action, " operation (", op.id, ") is still ", op.status,
+                   " after ", options_.operation_timeout.count() / 1000,
+                   " s; it may finish later: check `ds db branches`"));
+      }
+      std::this_thread::sleep_for(options_.operation_poll);
+      absl::StatusOr<neon::Operation> next = api_.GetOperation(project_id, op.id);
+      if (!next.ok()) return next.status();
+      op = std::move(*next);
+    }
+    if (neon::OperationFailed(op)) {
+      return absl::InternalError(StrCat(what, ": Neon's ", op.action, " operation ", op.status,
+                                        op.error.empty() ? "" : StrCat(": ", op.error)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project,
+                                                      const std::string& name,
+                                                      const CreateBranchOptions& options) {
+  if (absl::Status s = ValidateBranchName(name); !s.ok()) return s;
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  if (!p.ok()) return p.status();
+  const std::string project_id = (*p)->project.id;
+  std::string parent_id;
+  if (!options.parent.empty()) {
+    absl::StatusOr<const neon::Branch*> parent = FindBranch(**p, options.parent);
+    if (!parent.ok()) return parent.status();
+    parent_id = (*parent)->id;
+  }
+  for (const neon::Branch& b : (*p)->branches) {
+    if (b.name == name) {
+      return absl::AlreadyExistsError(StrCat("branch \"", name, "\" already exists in Neon project ",
+                                             (*p)->project.name));
+    }
+  }
+  bool adopted = false;
+  absl::StatusOr<neon::BranchMutation> m = api_.CreateBranch(project_id, name, parent_id, &adopted);
+  if (!m.ok()) return m.status();
+  if (adopted) {
+    std::lock_guard lock(mu_);
+    notices_.push_back(StrCat("branch ", name, " already existed in Neon (made by an earlier "
+                              "attempt or someone else); using it"));
+  }
+  if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("creating ", name));
+      !w.ok()) {
+    return w;
+  }
+  if (absl::Status r = RefreshProject(project_id); !r.ok()) return r;
+  absl::StatusOr<std::shared_ptr<const Snapshot>> after = Current();
+  if (!after.ok()) return after.status();
+  absl::StatusOr<const ProjectState*> pa = FindProject(**after, project_id);
+  if (!pa.ok()) return pa.status();
+  absl::StatusOr<const neon::Branch*> b = FindBranch(**pa, name);
+  if (!b.ok()) return b.status();
+  common::LogInfo("neon: created branch ", name, " (", (*b)->id, ") in ", project_id);
+  return ToInfo(**b, **pa);
+}
+
+absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::string& name,
+                                        bool force) {
+  (void)force;  // Neon ends the branch's sessions itself
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  if (!p.ok()) return p.status();
+  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
+  if (!b.ok()) return b.status();
+  if ((*b)->is_default) {
+    return absl::PermissionDeniedError(
+        StrCat("\"", name, "\" is the default branch of Neon project ", (*p)->project.name,
+               "; ds never deletes it"));
+  }
+  if ((*b)->is_protected) {
+    return absl::PermissionDeniedError(
+        StrCat("branch \"", name, "\" is protected; ds never deletes protected branches"));
+  }
+  const std::string project_id = (*p)->project.id, branch_id = (*b)->id;
+  absl::StatusOr<neon::BranchMutation> m = api_.DeleteBranch(project_id, branch_id);
+  if (!m.ok()) return m.status();
+  if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("deleting ", name));
+      !w.ok()) {
+    return w;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = uris_.begin(); it != uris_.end();) {
+      it = it->first.starts_with(branch_id + "|") ? uris_.erase(it) : std::next(it);
+    }
+  }
+  common::LogInfo("neon: deleted branch ", name, " (", branch_id, ") in ", project_id);
+  return RefreshProject(project_id);
+}
+
+absl::Status NeonProvider::ResetBranch(const std::string& project, const std::string& name,
+                                       bool force) {
+  (void)force;
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  if (!p.ok()) return p.status();
+  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
+  if (!b.ok()) return b.status();
+  if ((*b)->is_default || (*b)->is_protected) {
+    return absl::PermissionDeniedError(StrCat("branch \"", name, "\" is ",
+                                              (*b)->is_default ? "the default branch" : "protected",
+                                              "; ds never resets it"));
+  }
+  if ((*b)->parent_id.empty()) {
+    return absl::FailedPreconditionError(StrCat("branch \"", name, "\" has no parent to reset from"));
+  }
+  const std::string project_id = (*p)->project.id;
+  absl::StatusOr<neon::BranchMutation> m =
+      api_.RestoreBranch(project_id, (*b)->id, (*b)->parent_id);
+  if (!m.ok()) return m.status();
+  if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("resetting ", name));
+      !w.ok()) {
+    return w;
+  }
+  return RefreshProject(project_id);
+}
+
+absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& project,
+                                                        const std::string& branch,
+                                                        const std::string& database,
+                                                        const std::string& role) {
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  if (!p.ok()) return p.status();
+  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, branch);
+  if (!b.ok()) return b.status();
+  const std::string project_id = (*p)->project.id, branch_id = (*b)->id;
+  const std::string key = StrCat(branch_id, "|", database, "|", role);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = uris_.find(key); it != uris_.end()) return it->second;
+  }
+  // The branch's database and its owner, as neonctl picks them: the one
+  // database, else the one asked for.
+  std::string db = database, owner = role;
+  if (db.empty() || owner.empty()) {
+    absl::StatusOr<std::vector<neon::Database>> dbs = api_.ListDatabases(project_id, branch_id);
+    if (!dbs.ok()) return dbs.status();
+    const neon::Database* chosen = nullptr;
+    for (const neon::Database& d : *dbs) {
+      if ((!db.empty() && d.name == db) || (db.empty() && dbs->size() == 1)) chosen = &d;
+    }
+    if (db.empty() && !chosen) {
+      for (const neon::Database& d : *dbs) {
+        if (d.name == "neondb") chosen = &d;
+      }
+    }
+    if (!chosen) {
+      std::vector<std::string_view> names;
+      for (const neon::Database& d : *dbs) names.push_back(d.name);
+      return absl::FailedPreconditionError(StrCat(
+          "branch ", branch, " has ", dbs->size(), " databases (", Join(names, ", "),
+          ") and ds cannot tell which one to use"));
+    }
+    db = chosen->name;
+    if (owner.empty()) owner = chosen->owner_name;
+  }
+  absl::StatusOr<std::string> uri = api_.GetConnectionUri(project_id, branch_id, db, owner);
+  if (!uri.ok()) return uri.status();
+  std::lock_guard lock(mu_);
+  uris_[key] = *uri;
+  return *uri;
+}
+
+absl::StatusOr<std::optional<BranchLocation>> NeonProvider::Resolve(const common::ConnInfo& conn) {
+  if (conn.neon_endpoint_id.empty()) return std::optional<BranchLocation>();
+  auto find = [&](const Snapshot& s) -> std::optional<BranchLocation> {
+    for (const ProjectState& p : s.projects) {
+      for (const neon::Endpoint& e : p.endpoints) {
+        if (e.id != conn.neon_endpoint_id) continue;
+        for (const neon::Branch& b : p.branches) {
+          if (b.id == e.branch_id) {
+            return BranchLocation{"neon", p.project.id, p.project.name, b.id, b.name};
+          }
+        }
+      }
+    }
+    return std::nullopt;
+  };
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  if (std::optional<BranchLocation> found = find(**s)) return found;
+  // An endpoint made since the last refresh: one refresh per endpoint id
+  // and minute, so a foreign host cannot make every call hit the API.
+  {
+    std::lock_guard lock(mu_);
+    auto it = unknown_endpoints_.find(conn.neon_endpoint_id);
+    if (it != unknown_endpoints_.end() && Clock::now() - it->second < std::chrono::minutes(1)) {
+      return absl::NotFoundError(StrCat("Neon endpoint ", conn.neon_endpoint_id,
+                                        " is not in any project this API key can see"));
+    }
+    unknown_endpoints_[conn.neon_endpoint_id] = Clock::now();
+  }
+  if (absl::Status r = Refresh(); !r.ok()) return r;
+  s = Current();
+  if (!s.ok()) return s.status();
+  if (std::optional<BranchLocation> found = find(**s)) return found;
+  return absl::NotFoundError(StrCat("Neon endpoint ", conn.neon_endpoint_id,
+                                    " is not in any project this API key can see"));
+}
+
+ProviderRegistry::Factory NeonProviderFactory() {
+  ProviderRegistry::Factory f;
+  f.instance = [](const common::Config& config) -> absl::StatusOr<std::string> {
+    const std::string& key = config.Get("neon_api_key");
+    if (key.empty()) {
+      return absl::FailedPreconditionError(
+          "provider is neon but no Neon API key is set: export NEON_API_KEY, put it in the "
+          "workspace .env, or in $XDG_CONFIG_HOME/ds/credentials (mode 0600)");
+    }
+    // The instance name must not hold the key itself: a digest of it.
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    std::string material = StrCat(config.Get("neon_api_host"), "\n", key);
+    SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
+    std::string name = "neon:";
+    for (int i = 0; i < 8; ++i) name += absl::StrFormat("%02x", digest[i]);
+    return name;
+  };
+  f.make = [](const common::Config& config) -> std::unique_ptr<Provider> {
+    NeonProviderOptions o;
+    o.api.base_url = config.Get("neon_api_host");
+    o.api.api_key = config.Get("neon_api_key");
+    return std::make_unique<NeonProvider>(std::move(o), NewCurlTransport());
+  };
+  return f;
+}
+
+}  // namespace ds::daemon

@@ -1,0 +1,715 @@
+#!/usr/bin/env python3
+"""ds and dsd against the Neon API double (tests/neon_double), end to end.
+
+One private PostgreSQL 15 cluster (TLS, SCRAM; run as DS_TEST_USER when we
+are root) and one neon_double.py serve the whole class: the double's
+branches are real databases on that cluster, so the URIs ds writes into
+.env work with psql and with `ds db migrate`. Every test starts its own dsd
+on its own temp dirs (DsEnv), so every test begins with a cold cache. ds
+gets NEON_API_HOST and NEON_API_KEY in its environment and forwards them to
+dsd; dsd itself is started without them unless a test says otherwise.
+
+When the Neon spec (npm @neondatabase/api-client in DS_PEERS_DIR) and the
+Python validators are present, the double runs with --spec and every test
+checks that ds sent nothing that breaks Neon's OpenAPI spec.
+
+Secrets: the API key and every role password of the double are looked for
+in everything ds prints, in `ds config show`, and in dsd's log (run at
+debug level) after every test.
+
+Exit code 125 (skipped) when PostgreSQL 15, psql, openssl, setpriv, libpq or
+the DS_TEST_USER user are missing. DS_TEST_ECHO=1 prints every ds command
+with its output.
+"""
+
+import copy
+import ctypes.util
+import datetime
+import http.client
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "neon_double"))
+import neon_spec  # noqa: E402
+import test_neon_double as nd  # noqa: E402  (Cluster, SEED and its ids; not its tests)
+
+from harness import DsEnv, main  # noqa: E402
+
+PG_BIN = nd.PG_BIN
+KEY = nd.KEY                      # a personal key in ORG_A: sees acme-app (P1) and acme-shop (P2)
+WRONG_KEY = "neon-wrong-key-0badc0ffee"
+P1, P2 = nd.P1, nd.P2
+P1_MAIN, P1_STAGING, P1_MAIN_EP = nd.P1_MAIN, nd.P1_STAGING, nd.P1_MAIN_EP
+OP_DELAY_MS = 300
+EP_HOST_RX = nd.EP_HOST_RX
+
+
+def dotenv(path):
+    values = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                values[k.strip()] = v.strip().strip("'\"")
+    return values
+
+
+def parse_ts(s):
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def spec_usable():
+    """The spec file, when it and the validators --spec needs are present."""
+    path = neon_spec.find_spec(nd.PEERS)
+    if not path:
+        return None
+    try:
+        import yaml  # noqa: F401
+        import openapi_schema_validator  # noqa: F401
+        import referencing  # noqa: F401
+    except ImportError:
+        return None
+    return path
+
+
+class NeonTest(unittest.TestCase):
+    cluster = None
+    double = None
+    root = None
+
+    # -- the shared cluster and double ----------------------------------------
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="ds-neon-", dir="/tmp")
+        os.chmod(cls.root, 0o755)
+        try:
+            cls.cluster = nd.Cluster(cls.root)
+            cls.cluster.start()
+            seed = os.path.join(cls.root, "seed.json")
+            with open(seed, "w") as f:
+                json.dump(copy.deepcopy(nd.SEED), f)
+            cls.spec_path = spec_usable()
+            cls.double_log = open(os.path.join(cls.root, "double.log"), "w")
+            argv = [sys.executable, os.path.join(HERE, "..", "neon_double", "neon_double.py"),
+                    "--port", "0", "--pg-conninfo", cls.cluster.conninfo, "--seed", seed,
+                    "--api-key", f"{KEY}=personal:{nd.ORG_A}",
+                    "--op-delay-ms", str(OP_DELAY_MS), "--random-seed", "11"]
+            if cls.spec_path:
+                argv += ["--spec", cls.spec_path]
+            cls.double = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=cls.double_log,
+                                          stdin=subprocess.DEVNULL, text=True)
+            line = cls.double.stdout.readline()
+            if not line:
+                cls.double.wait(5)
+                with open(cls.double_log.name) as f:
+                    raise RuntimeError("neon_double did not start: " + f.read())
+            info = json.loads(line)
+            cls.port = info["port"]
+            cls.base_url = info["base_url"]
+            cls.pg_port = info["pg_port"]
+            state = cls.control_s("GET", "state")
+            cls.secrets = [KEY, WRONG_KEY] + [r["password"] for r in state["roles"].values()]
+            assert all(len(s) >= 8 for s in cls.secrets), cls.secrets
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.double and cls.double.poll() is None:
+            cls.double.send_signal(signal.SIGTERM)
+            try:
+                cls.double.wait(10)
+            except subprocess.TimeoutExpired:
+                cls.double.kill()
+                cls.double.wait()
+        if cls.double:
+            cls.double.stdout.close()
+            cls.double_log.close()
+        if cls.cluster:
+            cls.cluster.stop()
+        if os.environ.get("NEON_DOUBLE_KEEP"):
+            print("kept", cls.root)
+        elif cls.root:
+            shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def control_s(cls, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", cls.port, timeout=15)
+        try:
+            data = None if body is None else json.dumps(body).encode()
+            conn.request(method, "/__control/" + path, body=data,
+                         headers={"Content-Type": "application/json"} if data else {})
+            r = conn.getresponse()
+            raw = r.read()
+            assert r.status == 200, (path, r.status, raw)
+            return json.loads(raw)
+        finally:
+            conn.close()
+
+    def control(self, method, path, body=None):
+        return self.control_s(method, path, body)
+
+    def api(self, method, path, body=None, query=None, key=KEY):
+        """A request to the double's API as a client other than ds (not after a reset)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
+        try:
+            url = "/api/v2" + path + ("?" + urllib.parse.urlencode(query) if query else "")
+            h = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                h["Content-Type"] = "application/json"
+            conn.request(method, url, body=data, headers=h)
+            r = conn.getresponse()
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None)
+        finally:
+            conn.close()
+
+    def state(self):
+        return self.control("GET", "state")
+
+    def branch_in_state(self, project, name):
+        found = [b for b in self.state()["branches"]
+                 if b["project_id"] == project and b["name"] == name]
+        self.assertLessEqual(len(found), 1, found)
+        return found[0] if found else None
+
+    def fault(self, **rule):
+        self.control("POST", "faults", rule)
+
+    def stats(self):
+        return self.control("GET", "stats")
+
+    # -- per test: a fresh dsd -------------------------------------------------
+
+    def setUp(self):
+        self.control("DELETE", "faults")
+        self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS, "max_page_size": None,
+                                        "rate_limit_per_min": 700})
+        self.control("POST", "spec_violations/reset")
+        self.outputs = []
+        self.env = DsEnv(self.id().split(".")[-1][5:25])
+        self.addCleanup(self.env.cleanup)
+        self.env.start_daemon(env={"DS_LOG_LEVEL": "debug"})
+        self.envs = [self.env]
+
+    def tearDown(self):
+        self.control("DELETE", "faults")
+        for e in self.envs:
+            logs = e.read_log() + e.daemon_stderr()
+            for s in self.secrets:
+                self.assertNotIn(s, logs, f"a secret ({s[:6]}…) leaked into dsd's log")
+            jobs = os.path.join(e.state, "jobs")
+            for name in (os.listdir(jobs) if os.path.isdir(jobs) else []):
+                with open(os.path.join(jobs, name), errors="replace") as f:
+                    text = f.read()
+                for s in self.secrets:
+                    self.assertNotIn(s, text, f"a secret leaked into the job record {name}")
+        for text in self.outputs:
+            for s in self.secrets:
+                self.assertNotIn(s, text, f"a secret ({s[:6]}…) leaked into ds's output")
+        if self.spec_path:
+            v = self.control("GET", "spec_violations")["violations"]
+            bad = [x for x in v if x["status"] == "request"]
+            self.assertEqual(bad, [], "ds sent requests that break Neon's OpenAPI spec")
+
+    def new_env(self, name, daemon_env=None):
+        """Another isolated ds installation with its own dsd (a cold cache)."""
+        e = DsEnv(name)
+        self.addCleanup(e.cleanup)
+        e.start_daemon(env={"DS_LOG_LEVEL": "debug", **(daemon_env or {})})
+        self.envs.append(e)
+        return e
+
+    def neon_env(self, key=KEY, host=True):
+        e = {"NEON_API_HOST": self.base_url} if host else {}
+        if key is not None:
+            e["NEON_API_KEY"] = key
+        return e
+
+    def ds(self, *args, ws=None, key=KEY, host=True, env=None, env_obj=None, timeout=60):
+        """ds as the test user, NEON_API_HOST/KEY in its environment (key=None: no key,
+        host=False: no NEON_API_HOST)."""
+        e = env_obj or self.env
+        extra = {**self.neon_env(key, host), **(env or {})}
+        argv = list(args) + (["-C", ws] if ws else [])
+        p = e.ds(*argv, env=extra, timeout=timeout)
+        self.outputs.append(p.stdout + p.stderr)
+        if os.environ.get("DS_TEST_ECHO"):
+            print(f"\n$ ds {' '.join(argv)}  -> {p.returncode}\n{p.stdout}{p.stderr}",
+                  file=sys.stderr)
+        return p
+
+    def ds_ok(self, *args, **kw):
+        p = self.ds(*args, **kw)
+        self.assertEqual(p.returncode, 0, f"ds {' '.join(args)}:\n{p.stdout}{p.stderr}")
+        return p
+
+    def ds_json(self, *args, **kw):
+        return json.loads(self.ds_ok(*args, "--json", **kw).stdout)
+
+    def psql(self, uri, sql, check=True):
+        p = subprocess.run(
+            self.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1",
+                           "-d", uri, "-c", sql]),
+            env={**self.env.env(), "PGCONNECT_TIMEOUT": "10"},
+            capture_output=True, text=True, timeout=60)
+        if check:
+            self.assertEqual(p.returncode, 0, f"psql: {p.stderr}")
+        return p.stdout.strip()
+
+    def main_uri(self):
+        """main of acme-app, from the API (as another client would get it)."""
+        st, doc = self.api("GET", f"/projects/{P1}/connection_uri",
+                           query={"database_name": "neondb", "role_name": "neondb_owner"})
+        self.assertEqual(st, 200, doc)
+        return doc["uri"]
+
+    def env_values(self, ws):
+        return dotenv(os.path.join(ws, ".env"))
+
+    def delete_via_api(self, project, name):
+        b = self.branch_in_state(project, name)
+        if b:
+            st, doc = self.api("DELETE", f"/projects/{project}/branches/{b['id']}")
+            self.assertIn(st, (200, 204), doc)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # let its operations end (no 423 later)
+                ops = [o for o in self.state()["operations"]
+                       if o["project_id"] == project and o["status"] not in
+                       ("finished", "failed", "error", "cancelled", "skipped")]
+                if not ops:
+                    break
+                time.sleep(0.1)
+
+    def write_drizzle_folder(self, ws, entries, rel="drizzle"):
+        """A drizzle 0.x folder: entries are (tag, when, sql) in journal order."""
+        journal = {"version": "7", "dialect": "postgresql", "entries": [
+            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
+            for i, (tag, when, _) in enumerate(entries)]}
+        base = os.path.relpath(os.path.join(ws, rel), self.env.root)
+        self.env.mkdir(base)
+        self.env.mkdir(os.path.join(base, "meta"))
+        self.env.write(os.path.join(base, "meta", "_journal.json"), json.dumps(journal, indent=2))
+        for tag, _, sql in entries:
+            self.env.write(os.path.join(base, f"{tag}.sql"), sql)
+
+    # -- tests -------------------------------------------------------------------
+
+    def test_01_projects_branches_and_config(self):
+        ws = self.env.workspace("ws", "APP_PORT=3000\n")
+        # Projects: what the API has, region and created included.
+        st, doc = self.api("GET", "/projects")
+        api_projects = {p["id"]: p for p in doc["projects"]}
+        self.assertEqual(set(api_projects), {P1, P2})
+        self.control("POST", "stats/reset")
+        projects = self.ds_json("db", "list-projects", ws=ws)["projects"]
+        self.assertGreater(self.stats()["total"], 0, "a cold dsd asked the API")
+        self.assertEqual(sorted(p["id"] for p in projects), sorted(api_projects), projects)
+        for p in projects:
+            a = api_projects[p["id"]]
+            self.assertEqual(p["provider"], "neon", p)
+            self.assertEqual(p["name"], a["name"], p)
+            self.assertEqual(p["region"], a["region_id"], p)
+            self.assertTrue(p["created_at"], p)
+            self.assertEqual(parse_ts(p["created_at"]), parse_ts(a["created_at"]), p)
+        p = self.ds_ok("db", "list-projects", ws=ws)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["NAME", "REGION", "ID", "CREATED"], p.stdout)
+        row = next(l for l in lines if P1 in l)
+        self.assertEqual(row.split()[:3], ["acme-app", "aws-us-east-2", P1], row)
+        row = next(l for l in lines if P2 in l)
+        self.assertEqual(row.split()[:3], ["acme-shop", "aws-eu-central-1", P2], row)
+
+        # Branches of acme-app, by id and by name.
+        for proj in (P1, "acme-app"):
+            doc = self.ds_json("db", "branches", "--project", proj, ws=ws)
+            by = {b["name"]: b for b in doc["branches"]}
+            self.assertTrue({"main", "staging"} <= set(by), by)
+            self.assertEqual((by["main"]["id"], by["main"]["is_default"], by["main"]["protected"],
+                              by["main"]["parent_name"]), (P1_MAIN, True, False, ""), by["main"])
+            self.assertEqual((by["staging"]["id"], by["staging"]["is_default"],
+                              by["staging"]["protected"], by["staging"]["parent_name"],
+                              by["staging"]["parent_id"]),
+                             (P1_STAGING, False, True, "main", P1_MAIN), by["staging"])
+            for b in by.values():
+                self.assertEqual((b["provider"], b["project_id"]), ("neon", P1), b)
+                self.assertTrue(b["created_at"], b)
+        p = self.ds_ok("db", "branches", "--project", P1, ws=ws)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["NAME", "PARENT", "CREATED", "SIZE", "PROTECTED", ".ENV"],
+                         p.stdout)
+        main_row = next(l for l in lines if l.startswith("main"))
+        self.assertTrue(main_row.startswith("main (default)"), main_row)
+        self.assertRegex(main_row, r"\bno\b")
+        staging_row = next(l for l in lines if l.startswith("staging"))
+        self.assertEqual(staging_row.split()[1], "main", staging_row)
+        self.assertRegex(staging_row, r"\byes\b")
+
+        # `project` in ds.toml picks the project when the key sees several.
+        shop = self.env.workspace("shop", None, 'project = "acme-shop"\n')
+        doc = self.ds_json("db", "branches", ws=shop)
+        self.assertEqual([(b["name"], b["project_id"], b["is_default"]) for b in doc["branches"]],
+                         [("main", P2, True)], doc)
+        shop_id = self.env.workspace("shop-id", None, f'project = "{P2}"\n')
+        doc = self.ds_json("db", "branches", ws=shop_id)
+        self.assertEqual([b["project_id"] for b in doc["branches"]], [P2], doc)
+
+        # An unknown project: exit 1, with the close match.
+        p = self.ds("db", "branches", "--project", "acme-ap", ws=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("acme-ap", p.stderr)
+        self.assertIn("acme-app", p.stderr, "suggests the close match")
+
+        # ds config show: the key masked, the host as given; provider auto -> neon.
+        p = self.ds_ok("config", "show", ws=ws)
+        key_line = next(l for l in p.stdout.splitlines() if " neon_api_key = " in l)
+        self.assertTrue(key_line.endswith("neon_api_key = ****"), key_line)
+        self.assertIn("(environment", key_line)
+        self.assertIn(f"neon_api_host = {self.base_url}", p.stdout)
+        doc = self.ds_json("config", "show", ws=ws)
+        vals = {v["key"]: v["value"] for v in doc["values"]}
+        self.assertEqual(vals["neon_api_key"], "****")
+        self.assertEqual(vals["provider"], "auto")
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertEqual(cur["provider"], "neon", cur)
+
+    def test_02_create_current_set_delete(self):
+        ws = self.env.workspace("ws", "# app\nAPP_PORT=3000\n", 'developer = "phil"\n')
+        # create-branch waits for the branch's operations: make them slow.
+        self.control("POST", "config", {"op_delay_ms": 1500})
+        t = time.monotonic()
+        p = self.ds_ok("db", "create-branch", "feat-x", "--project", P1, ws=ws)
+        elapsed = time.monotonic() - t
+        self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
+        self.addCleanup(self.delete_via_api, P1, "feat-x")
+        self.assertGreaterEqual(elapsed, 1.5, "ds returned before the create operations finished")
+        self.assertIn(f"Created branch feat-x from main (neon project {P1})", p.stdout)
+        self.assertIn("DB_CONNECTION_STRING in ", p.stdout)
+        b = self.branch_in_state(P1, "feat-x")
+        self.assertIsNotNone(b, "the branch exists in the double")
+        self.assertEqual((b["parent_id"], b["current_state"]), (P1_MAIN, "ready"), b)
+        eps = [e for e in self.state()["endpoints"] if e["branch_id"] == b["id"]]
+        self.assertEqual([e["type"] for e in eps], ["read_write"], eps)
+        values = self.env_values(ws)
+        self.assertEqual(values["APP_PORT"], "3000", "other keys are kept")
+        uri = values["DB_CONNECTION_STRING"]
+        u = urllib.parse.urlsplit(uri)
+        self.assertIn(u.scheme, ("postgresql", "postgres"), uri.split("@")[-1])
+        self.assertEqual(u.hostname, eps[0]["host"], uri.split("@")[-1])
+        self.assertRegex(u.hostname, EP_HOST_RX)
+        q = urllib.parse.parse_qs(u.query)
+        self.assertEqual(q.get("hostaddr"), ["127.0.0.1"], uri.split("@")[-1])
+        self.assertEqual(q.get("sslmode"), ["require"], uri.split("@")[-1])
+        self.assertEqual(u.path.lstrip("/"), b["database"])
+        self.assertIn(urllib.parse.unquote(u.password or ""), self.secrets,
+                      "the URI carries the role's password")
+        self.assertEqual(self.psql(uri, "SELECT current_database()"), b["database"])
+        self.assertEqual(self.psql(uri, "SELECT count(*) FROM items"), "3", "a copy of main")
+        self.assertEqual(self.psql(uri, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"),
+                         "t")
+        # The cache knows the new branch at once.
+        doc = self.ds_json("db", "branches", "--project", P1, ws=ws)
+        feat = next((x for x in doc["branches"] if x["name"] == "feat-x"), None)
+        self.assertIsNotNone(feat, doc)
+        self.assertEqual((feat["id"], feat["parent_name"], feat["is_target"], feat["protected"],
+                          feat["is_default"]), (b["id"], "main", True, False, False), feat)
+
+        # Again: adopts the branch and switches to it.
+        self.ds_ok("db", "set", "target-db", "--branch", "main", "--project", P1, ws=ws)
+        p = self.ds_ok("db", "create-branch", "feat-x", "--project", P1, ws=ws)
+        self.assertIn("already exists; switched", p.stdout)
+        self.assertEqual(urllib.parse.urlsplit(self.env_values(ws)["DB_CONNECTION_STRING"]).hostname,
+                         eps[0]["host"])
+        self.assertEqual(sum(x["name"] == "feat-x" for x in self.state()["branches"]), 1)
+
+        # ds db current: the Neon project and branch.
+        cur = self.ds_json("db", "current", ws=ws)
+        t = cur["target"]
+        self.assertEqual(cur["provider"], "neon", cur)
+        self.assertTrue(t["is_set"], t)
+        self.assertTrue(t["resolved"], t)
+        self.assertEqual((t["branch"]["provider"], t["branch"]["project_id"], t["branch"]["branch_id"],
+                          t["branch"]["branch_name"]), ("neon", P1, b["id"], "feat-x"), t)
+        self.assertEqual(t["branch"]["project_name"], "acme-app", t)
+        self.assertEqual(t["connection"]["neon_endpoint_id"], eps[0]["id"], t)
+        self.assertNotIn(u.password, json.dumps(cur))
+        p = self.ds_ok("db", "current", ws=ws)
+        self.assertIn("Project:  acme-app\nBranch:   feat-x\n", p.stdout)
+
+        # set target-db --branch main, then current shows main.
+        p = self.ds_ok("db", "set", "target-db", "--branch", "main", "--project", P1, ws=ws)
+        self.assertIn("now points to branch main", p.stdout)
+        main_uri = self.env_values(ws)["DB_CONNECTION_STRING"]
+        self.assertEqual(urllib.parse.urlsplit(main_uri).hostname,
+                         f"{P1_MAIN_EP}.us-east-2.aws.neon.tech")
+        self.assertEqual(self.psql(main_uri, "SELECT current_database()"), "neondb")
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertTrue(cur["target"]["resolved"], cur)
+        self.assertEqual((cur["target"]["branch"]["branch_name"], cur["target"]["branch"]["branch_id"]),
+                         ("main", P1_MAIN), cur)
+        p = self.ds_ok("db", "current", ws=ws)
+        self.assertIn("Project:  acme-app\nBranch:   main\n", p.stdout)
+
+        # Delete: gone from the double (database included) and from the listing.
+        self.control("POST", "stats/reset")
+        self.control("POST", "config", {"op_delay_ms": 1500})
+        t = time.monotonic()
+        p = self.ds_ok("db", "delete-branch", "feat-x", "--project", P1, "--yes", ws=ws)
+        elapsed = time.monotonic() - t
+        self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
+        self.assertGreaterEqual(elapsed, 1.5, "ds returned before the delete operations finished")
+        self.assertIn("Deleted branch feat-x", p.stdout)
+        self.assertIsNone(self.branch_in_state(P1, "feat-x"))
+        self.assertEqual(self.psql(main_uri, "SELECT count(*) FROM pg_database WHERE datname = "
+                                             f"'{b['database']}'"), "0")
+        self.assertEqual(self.stats()["routes"].get("DELETE /projects/{project_id}/branches/{branch_id}"),
+                         1, self.stats())
+        names = {x["name"] for x in self.ds_json("db", "branches", "--project", P1, ws=ws)["branches"]}
+        self.assertNotIn("feat-x", names)
+
+        # The default and protected branches are refused, by ds, saying why.
+        self.control("POST", "stats/reset")
+        p = self.ds("db", "delete-branch", "main", "--project", P1, "--yes", ws=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("default branch", p.stderr)
+        p = self.ds("db", "delete-branch", "staging", "--project", P1, "--yes", ws=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("protected", p.stderr)
+        deletes = [r for r in self.control("GET", "requests")["requests"] if r["method"] == "DELETE"]
+        self.assertEqual(deletes, [], "ds refuses these itself; it never asks the API to delete them")
+        self.assertIsNotNone(self.branch_in_state(P1, "main"))
+        self.assertIsNotNone(self.branch_in_state(P1, "staging"))
+        p = self.ds("db", "delete-branch", "no-such-branch", "--project", P1, "--yes", ws=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("does not exist", p.stderr)
+
+    def test_03_migrate_on_a_neon_branch(self):
+        ws = self.env.workspace("ws", None, 'developer = "mig"\n')
+        self.ds_ok("db", "create-branch", "mig-x", "--project", P1, ws=ws)
+        self.addCleanup(self.delete_via_api, P1, "mig-x")
+        uri = self.env_values(ws)["DB_CONNECTION_STRING"]
+        self.write_drizzle_folder(ws, [("0000_x", 1700000000000,
+                                        "CREATE TABLE neon_mig(id int PRIMARY KEY);\n"
+                                        "--> statement-breakpoint\n"
+                                        "INSERT INTO neon_mig VALUES (1);\n")])
+        p = self.ds("db", "migrate", "--yes", ws=ws, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.psql(uri, "SELECT count(*) FROM neon_mig"), "1")
+        self.assertEqual(self.psql(uri, 'SELECT count(*) FROM "drizzle"."__drizzle_migrations"'), "1")
+        self.assertEqual(self.psql(self.main_uri(), "SELECT to_regclass('neon_mig') IS NULL"), "t",
+                         "main is untouched")
+        p = self.ds("db", "migrate", "--yes", ws=ws, timeout=90)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("Nothing to apply", p.stdout)
+        self.assertEqual(self.psql(uri, 'SELECT count(*) FROM "drizzle"."__drizzle_migrations"'), "1")
+
+    def test_04_warm_cache_asks_the_api_nothing(self):
+        ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
+        self.ds_ok("db", "set", "target-db", "--branch", "main", ws=ws)
+        self.ds_ok("db", "branches", ws=ws)
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertTrue(cur["target"]["resolved"], cur)
+        self.control("POST", "stats/reset")
+        p = self.ds_ok("db", "branches", ws=ws)
+        self.assertIn("staging", p.stdout)
+        doc = self.ds_json("db", "branches", ws=ws)
+        self.assertEqual({b["name"] for b in doc["branches"]} >= {"main", "staging"}, True, doc)
+        p = self.ds_ok("db", "current", ws=ws)
+        self.assertIn("Project:  acme-app\nBranch:   main\n", p.stdout)
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertEqual(cur["target"]["branch"]["branch_name"], "main", cur)
+        st = self.stats()
+        self.assertEqual(st["total"], 0, f"a warm cache asked the API: {st['routes']}")
+
+    def test_05_cache_served_when_the_api_is_down_and_after_a_restart(self):
+        ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
+        self.ds_ok("db", "set", "target-db", "--branch", "main", ws=ws)
+        self.ds_ok("db", "branches", ws=ws)
+        self.fault(route="*", kind="status", status=503, count=-1)
+        p = self.ds_ok("db", "branches", ws=ws)
+        self.assertIn("staging", p.stdout)
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertEqual(cur["target"]["branch"]["branch_name"], "main", cur)
+        # A restarted dsd answers at once from the cache it kept in its state dir.
+        self.assertEqual(self.ds("daemon", "stop").returncode, 0)
+        self.env.daemon.wait(30)
+        self.env.start_daemon(env={"DS_LOG_LEVEL": "debug"})
+        t = time.monotonic()
+        p = self.ds("db", "branches", ws=ws)
+        elapsed = time.monotonic() - t
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("staging", p.stdout)
+        self.assertLess(elapsed, 3.0, "a restarted dsd answers from its persisted cache at once")
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertTrue(cur["target"]["resolved"], cur)
+        self.assertEqual(cur["target"]["branch"]["branch_name"], "main", cur)
+
+    def test_06_retries_429_and_503_then_a_bounded_failure(self):
+        ws = self.env.workspace("ws")
+        # A burst of 429 with Retry-After: 1 on a cold dsd.
+        self.control("POST", "stats/reset")
+        self.fault(route="*", kind="status", status=429, retry_after=1, count=2)
+        t = time.monotonic()
+        projects = self.ds_json("db", "list-projects", ws=ws)["projects"]
+        elapsed = time.monotonic() - t
+        self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
+        self.assertEqual([f["hits"] for f in self.control("GET", "faults")["faults"]], [2])
+        self.assertEqual(self.stats()["statuses"].get("429"), 2, self.stats())
+        self.assertGreaterEqual(elapsed, 1.9, "Retry-After: 1 was honoured twice")
+        # A burst of 503 on another cold dsd.
+        self.control("DELETE", "faults")
+        other = self.new_env("neon503")
+        ws2 = other.workspace("ws")
+        self.fault(route="*", kind="status", status=503, count=2)
+        doc = self.ds_json("db", "branches", "--project", P1, ws=ws2, env_obj=other)
+        self.assertTrue({"main", "staging"} <= {b["name"] for b in doc["branches"]}, doc)
+        self.assertEqual([f["hits"] for f in self.control("GET", "faults")["faults"]], [2])
+        # 503 for ever: a bounded number of tries, then a clear error with the request id.
+        # (Only the new dsd talks to the double meanwhile.)
+        self.control("DELETE", "faults")
+        self.env.stop_daemon()
+        other.stop_daemon()
+        third = self.new_env("neon503x")
+        ws3 = third.workspace("ws")
+        self.control("POST", "stats/reset")
+        self.fault(route="*", kind="status", status=503, count=-1)
+        t = time.monotonic()
+        p = self.ds("db", "list-projects", ws=ws3, env_obj=third, timeout=90)
+        elapsed = time.monotonic() - t
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertTrue(p.stderr.startswith("ds: "), p.stderr)
+        self.assertRegex(p.stderr, r"503|[Uu]navailable", p.stderr)
+        ids = [r["request_id"] for r in self.control("GET", "requests")["requests"]
+               if r.get("fault") == "status"]
+        self.assertTrue(any(i in p.stderr for i in ids), f"the error names a request id: {p.stderr}")
+        self.assertLessEqual(self.stats()["total"], 10, "retries are bounded in count")
+        self.assertLess(elapsed, 60, "retries are bounded in time")
+        self.assertIsNone(third.daemon.poll(), "dsd is still running")
+
+    def test_07_wrong_key_and_malformed_json(self):
+        ws = self.env.workspace("ws")
+        self.control("POST", "stats/reset")
+        p = self.ds("db", "list-projects", ws=ws, key=WRONG_KEY)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("NEON_API_KEY is invalid or expired", p.stderr)
+        self.assertEqual(self.stats()["statuses"], {"401": 1}, "a 401 is not retried")
+        p = self.ds("db", "branches", "--project", P1, ws=ws, key=WRONG_KEY)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("NEON_API_KEY is invalid or expired", p.stderr)
+        # Malformed and truncated JSON: a clear error, no crash, nothing cached.
+        for kind in ("malformed", "truncate"):
+            self.control("DELETE", "faults")
+            self.fault(route="*", kind=kind, count=-1)
+            p = self.ds("db", "list-projects", ws=ws, timeout=90)
+            self.assertGreater(p.returncode, 0, f"{kind}: {p.stdout}{p.stderr}")
+            self.assertLess(p.returncode, 128, f"{kind}: ds died of a signal")
+            self.assertEqual(p.stdout, "", kind)
+            self.assertTrue(p.stderr.startswith("ds: "), f"{kind}: {p.stderr}")
+            self.assertRegex(p.stderr, r"(?i)json|malformed|parse|invalid|unexpected|truncat|incomplete",
+                             f"{kind}: the error says the answer was not valid JSON")
+            self.assertNotIn("lost the connection to dsd", p.stderr, kind)
+            self.assertIsNone(self.env.daemon.poll(), f"{kind}: dsd crashed: "
+                              f"{self.env.daemon_stderr()[-2000:]}")
+            st = self.ds("daemon", "status")
+            self.assertEqual(st.returncode, 0, f"{kind}: {st.stdout}{st.stderr}")
+        self.control("DELETE", "faults")
+        projects = self.ds_json("db", "list-projects", ws=ws)["projects"]
+        self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
+
+    def test_08_where_the_key_comes_from(self):
+        # No key anywhere: the local provider.
+        plain = self.env.workspace("plain")
+        cur = self.ds_json("db", "current", ws=plain, key=None)
+        self.assertEqual(cur["provider"], "local", cur)
+        # The workspace's .env.
+        ws = self.env.workspace("dotenv", f"NEON_API_KEY={KEY}\n")
+        cur = self.ds_json("db", "current", ws=ws, key=None)
+        self.assertEqual(cur["provider"], "neon", cur)
+        projects = self.ds_json("db", "list-projects", ws=ws, key=None)["projects"]
+        self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
+        p = self.ds_ok("config", "show", ws=ws, key=None)
+        key_line = next(l for l in p.stdout.splitlines() if " neon_api_key = " in l)
+        self.assertTrue(key_line.endswith("neon_api_key = ****"), key_line)
+        self.assertIn("(.env", key_line)
+        # $XDG_CONFIG_HOME/ds/credentials: refused unless only its owner can read it.
+        self.env.mkdir("config/ds", 0o700)
+        cred = self.env.write("config/ds/credentials", f"NEON_API_KEY={KEY}\n", mode=0o644)
+        p = self.ds("db", "list-projects", ws=plain, key=None)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("chmod 600", p.stderr)
+        self.assertIn(cred, p.stderr)
+        os.chmod(cred, 0o600)
+        projects = self.ds_json("db", "list-projects", ws=plain, key=None)["projects"]
+        self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
+        cur = self.ds_json("db", "current", ws=plain, key=None)
+        self.assertEqual(cur["provider"], "neon", cur)
+        # dsd's own environment.
+        other = self.new_env("neondsd", daemon_env=self.neon_env())
+        ws2 = other.workspace("ws")
+        projects = self.ds_json("db", "list-projects", ws=ws2, env_obj=other, key=None,
+                                host=False)["projects"]
+        self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
+        p = self.ds_ok("config", "show", ws=ws2, env_obj=other, key=None, host=False)
+        key_line = next(l for l in p.stdout.splitlines() if " neon_api_key = " in l)
+        self.assertTrue(key_line.endswith("neon_api_key = ****"), key_line)
+
+    def test_09_many_pages_and_setup(self):
+        # One item per page: ds follows the cursors to the end.
+        self.control("POST", "config", {"max_page_size": 1})
+        ws = self.env.workspace("ws", None, 'developer = "pat"\nproject = "acme-app"\n')
+        projects = self.ds_json("db", "list-projects", ws=ws)["projects"]
+        self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
+        names = {b["name"] for b in self.ds_json("db", "branches", ws=ws)["branches"]}
+        self.assertTrue({"main", "staging"} <= names, names)
+        self.control("POST", "config", {"max_page_size": None})
+        # ds setup makes dev-<developer>-local on Neon and points .env at it.
+        p = self.ds_ok("setup", ws=ws)
+        self.addCleanup(self.delete_via_api, P1, "dev-pat-local")
+        self.assertIn("dev-pat-local", p.stdout)
+        b = self.branch_in_state(P1, "dev-pat-local")
+        self.assertIsNotNone(b)
+        uri = self.env_values(ws)["DB_CONNECTION_STRING"]
+        self.assertEqual(self.psql(uri, "SELECT current_database()"), b["database"])
+        p = self.ds_ok("setup", ws=ws)
+        self.assertIn("already exists", p.stdout)
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertEqual(cur["target"]["branch"]["branch_name"], "dev-pat-local", cur)
+
+
+def skip_reason():
+    if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+        return f"PostgreSQL 15 is missing ({PG_BIN})"
+    for tool in ("psql", "openssl", "setpriv"):
+        if not shutil.which(tool):
+            return f"{tool} is missing"
+    if not ctypes.util.find_library("pq"):
+        return "libpq is missing (the double loads it through ctypes)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(nd.TEST_USER)
+        except KeyError:
+            return f"user {nd.TEST_USER} is missing (scripts/ensure-test-user.sh)"
+    return None
+
+
+if __name__ == "__main__":
+    why = skip_reason()
+    if why:
+        print(f"skipped: {why}")
+        sys.exit(125)
+    main()
