@@ -66,6 +66,10 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
 bool ConsumePrefix(std::string_view* s, std::string_view prefix);
 bool ConsumeSuffix(std::string_view* s, std::string_view suffix);
 std::string AsciiToLower(std::string_view s);
+
+// `s` as a JSON string literal, quotes included (for the few hand-written
+// JSON bodies and files; UTF-8 passes through).
+std::string JsonQuote(std::string_view s);
 std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to);
 std::string Join(const std::vector<std::string_view>& parts, std::string_view sep);
 

@@ -214,3 +214,15 @@ TEST(JoinTest, InverseOfSplit) {
 
 }  // namespace
 }  // namespace ds
+
+namespace ds {
+namespace {
+
+TEST(JsonQuoteTest, EscapesWhatJsonRequires) {
+  EXPECT_EQ(JsonQuote("plain"), "\"plain\"");
+  EXPECT_EQ(JsonQuote("a\"b\\c\nd\te\x01"), "\"a\\\"b\\\\c\\nd\\te\\u0001\"");
+  EXPECT_EQ(JsonQuote("é"), "\"é\"");
+}
+
+}  // namespace
+}  // namespace ds

@@ -55,27 +55,6 @@ std::optional<std::chrono::milliseconds> RetryAfter(const HttpResponse& r) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 // The API's answer did not parse: say which call (the parser's message
 // says what was wrong, never quoting the body).
 absl::Status Malformed(std::string_view what, const absl::Status& s) {
@@ -327,8 +306,8 @@ absl::StatusOr<BranchMutation> Api::CreateBranch(const std::string& project_id,
   Call call;
   call.method = "POST";
   call.path = StrCat("/projects/", UrlEncode(project_id), "/branches");
-  call.body = StrCat("{\"branch\":{\"name\":", JsonString(name),
-                     parent_id.empty() ? "" : StrCat(",\"parent_id\":", JsonString(parent_id)),
+  call.body = StrCat("{\"branch\":{\"name\":", JsonQuote(name),
+                     parent_id.empty() ? "" : StrCat(",\"parent_id\":", JsonQuote(parent_id)),
                      "},\"endpoints\":[{\"type\":\"read_write\"}]}");
   // Create is idempotent through the 409 below, so a broken connection may
   // be retried: a create that did happen is adopted on the next attempt.
@@ -378,7 +357,7 @@ absl::StatusOr<BranchMutation> Api::RestoreBranch(const std::string& project_id,
   call.method = "POST";
   call.path = StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id),
                      "/restore");
-  call.body = StrCat("{\"source_branch_id\":", JsonString(source_branch_id), "}");
+  call.body = StrCat("{\"source_branch_id\":", JsonQuote(source_branch_id), "}");
   call.retry_transport_errors = false;  // a second restore is a second restore
   absl::StatusOr<HttpResponse> r = Send(call);
   if (!r.ok()) return r.status();

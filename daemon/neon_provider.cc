@@ -4,15 +4,24 @@
 #include <random>
 
 #include "absl/strings/str_format.h"
+#include "common/atomic_file.h"
 #include "common/conninfo.h"
+#include "common/paths.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "daemon/neon_cache_file.h"
 #include "openssl/sha.h"
 
 namespace ds::daemon {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -41,6 +50,24 @@ std::string Fingerprint(const std::vector<neon::Branch>& branches) {
 
 NeonProvider::NeonProvider(NeonProviderOptions options, std::shared_ptr<HttpTransport> transport)
     : options_(std::move(options)), api_(options_.api, std::move(transport)) {
+  // A snapshot from an earlier daemon answers at once; its real age makes
+  // it stale, so the first use refreshes it in the background.
+  if (!options_.cache_file.empty()) {
+    absl::StatusOr<std::string> text = common::ReadFile(options_.cache_file);
+    if (text.ok()) {
+      absl::StatusOr<neon::AccountSnapshot> loaded = neon::ParseSnapshot(*text);
+      if (loaded.ok()) {
+        auto s = std::make_shared<Snapshot>();
+        static_cast<neon::AccountSnapshot&>(*s) = std::move(*loaded);
+        s->fetched = Clock::now() - std::chrono::milliseconds(
+                                        std::max<int64_t>(0, WallMs() - s->fetched_unix_ms));
+        snapshot_ = std::move(s);
+      } else {
+        common::LogWarning("neon: ignoring unreadable cache ", options_.cache_file.string(), ": ",
+                           loaded.status().message());
+      }
+    }
+  }
   refresher_ = std::thread([this] { RefreshLoop(); });
 }
 
@@ -69,7 +96,14 @@ absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Curr
     std::lock_guard lock(mu_);
     if (snapshot_) {
       // Stale-while-revalidate: serve it; the refresher renews it.
-      if (Clock::now() - snapshot_->fetched > options_.refresh_interval) cv_.notify_all();
+      auto age = Clock::now() - snapshot_->fetched;
+      if (age > options_.refresh_interval) cv_.notify_all();
+      if (age > 2 * options_.refresh_interval) {
+        auto minutes = std::chrono::duration_cast<std::chrono::minutes>(age).count();
+        notices_.push_back(StrCat(
+            "Neon data is ", minutes < 1 ? "less than a minute" : StrCat(minutes, " min"),
+            " old", last_refresh_error_.empty() ? "; refreshing" : StrCat("; refreshing failed: ", last_refresh_error_)));
+      }
       return snapshot_;
     }
   }
@@ -81,7 +115,11 @@ absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Curr
 absl::Status NeonProvider::Refresh() {
   std::lock_guard refreshing(refresh_mu_);
   absl::StatusOr<std::vector<neon::Project>> projects = api_.ListProjects();
-  if (!projects.ok()) return projects.status();
+  if (!projects.ok()) {
+    std::lock_guard lock(mu_);
+    last_refresh_error_ = std::string(projects.status().message());
+    return projects.status();
+  }
   auto next = std::make_shared<Snapshot>();
   for (neon::Project& p : *projects) {
     ProjectState state;
@@ -95,6 +133,7 @@ absl::Status NeonProvider::Refresh() {
     next->projects.push_back(std::move(state));
   }
   next->fetched = Clock::now();
+  next->fetched_unix_ms = WallMs();
   Install(std::move(next));
   return absl::OkStatus();
 }
@@ -121,9 +160,16 @@ absl::Status NeonProvider::RefreshProject(const std::string& project_id) {
 }
 
 void NeonProvider::Install(std::shared_ptr<const Snapshot> next) {
+  if (!options_.cache_file.empty()) {
+    // A cache: losing it to a power cut costs one refresh.
+    absl::Status s = common::ReplaceFileAtomically(options_.cache_file, neon::SerializeSnapshot(*next),
+                                                   0600, common::Durability::kProcessCrash);
+    if (!s.ok()) common::LogWarning("neon: cannot save the cache: ", s.message());
+  }
   std::function<void()> listener;
   {
     std::lock_guard lock(mu_);
+    last_refresh_error_.clear();
     bool changed = !snapshot_ || snapshot_->projects.size() != next->projects.size();
     for (size_t i = 0; !changed && i < next->projects.size(); ++i) {
       changed = Fingerprint(snapshot_->projects[i].branches) !=
@@ -461,7 +507,7 @@ absl::StatusOr<std::optional<BranchLocation>> NeonProvider::Resolve(const common
                                     " is not in any project this API key can see"));
 }
 
-ProviderRegistry::Factory NeonProviderFactory() {
+ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {
   ProviderRegistry::Factory f;
   f.instance = [](const common::Config& config) -> absl::StatusOr<std::string> {
     const std::string& key = config.Get("neon_api_key");
@@ -474,14 +520,19 @@ ProviderRegistry::Factory NeonProviderFactory() {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     std::string material = StrCat(config.Get("neon_api_host"), "\n", key);
     SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
-    std::string name = "neon:";
+    std::string name = "neon-";
     for (int i = 0; i < 8; ++i) name += absl::StrFormat("%02x", digest[i]);
     return name;
   };
-  f.make = [](const common::Config& config) -> std::unique_ptr<Provider> {
+  f.make = [instance = f.instance, cache_dir](const common::Config& config)
+      -> std::unique_ptr<Provider> {
     NeonProviderOptions o;
     o.api.base_url = config.Get("neon_api_host");
     o.api.api_key = config.Get("neon_api_key");
+    absl::StatusOr<std::string> name = instance(config);
+    if (name.ok() && !cache_dir.empty() && common::EnsurePrivateDir(cache_dir).ok()) {
+      o.cache_file = cache_dir / StrCat(*name, ".json");
+    }
     return std::make_unique<NeonProvider>(std::move(o), NewCurlTransport());
   };
   return f;

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -30,6 +31,8 @@ struct NeonProviderOptions {
   std::chrono::milliseconds idle_pause{600000};
   std::chrono::milliseconds operation_timeout{300000};
   std::chrono::milliseconds operation_poll{500};
+  // Where the snapshot is kept across restarts ("" = memory only).
+  std::filesystem::path cache_file;
 };
 
 class NeonProvider final : public Provider {
@@ -57,13 +60,8 @@ class NeonProvider final : public Provider {
   int64_t requests_sent() const { return api_.requests_sent(); }
 
  private:
-  struct ProjectState {
-    neon::Project project;
-    std::vector<neon::Branch> branches;
-    std::vector<neon::Endpoint> endpoints;
-  };
-  struct Snapshot {
-    std::vector<ProjectState> projects;
+  using ProjectState = neon::ProjectState;
+  struct Snapshot : neon::AccountSnapshot {
     std::chrono::steady_clock::time_point fetched;
   };
 
@@ -98,6 +96,7 @@ class NeonProvider final : public Provider {
   // Endpoint ids looked up without success, and when (one refresh each).
   std::map<std::string, std::chrono::steady_clock::time_point> unknown_endpoints_;
 
+  std::string last_refresh_error_;  // guarded by mu_; "" after a success
   std::mutex refresh_mu_;  // one refresh at a time
   std::atomic<int64_t> last_use_ms_{0};
   std::condition_variable cv_;
@@ -107,7 +106,8 @@ class NeonProvider final : public Provider {
 
 // The factory ProviderRegistry uses: one NeonProvider (with its own HTTP
 // connection) per API host and key.
-ProviderRegistry::Factory NeonProviderFactory();
+// Snapshots are kept in `cache_dir`.
+ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir);
 
 }  // namespace ds::daemon
 

@@ -111,6 +111,18 @@ struct ApiError {
   std::string request_id;
 };
 
+// What dsd keeps of one account (API host and key): every project with its
+// branches and endpoints, as of `fetched_unix_ms`.
+struct ProjectState {
+  Project project;
+  std::vector<Branch> branches;
+  std::vector<Endpoint> endpoints;
+};
+struct AccountSnapshot {
+  std::vector<ProjectState> projects;
+  int64_t fetched_unix_ms = 0;
+};
+
 }  // namespace ds::daemon::neon
 
 #endif  // DS_DAEMON_NEON_TYPES_H_

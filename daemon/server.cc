@@ -122,7 +122,7 @@ int RunServer(const ServerOptions& options) {
   LocalProvider* local_provider = local.get();
   providers.Add(std::move(local));
   // Neon providers are made per API host and key, when a workspace asks.
-  providers.AddFactory("neon", NeonProviderFactory());
+  providers.AddFactory("neon", NeonProviderFactory(paths.state_dir / "neon"));
   WorkspaceResolver resolver(paths, &providers);
   WorkspaceServiceImpl workspace_service(&resolver, &watcher);
   BranchManager branch_manager(&resolver, &providers);

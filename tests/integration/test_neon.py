@@ -323,16 +323,22 @@ class NeonTest(unittest.TestCase):
             a = api_projects[p["id"]]
             self.assertEqual(p["provider"], "neon", p)
             self.assertEqual(p["name"], a["name"], p)
-            self.assertEqual(p["region"], a["region_id"], p)
+            # The API's region_id (aws-us-east-2), as it is or spelt for people
+            # ("us-east-2 (aws)"): the platform and the region both shown.
+            platform, region = a["region_id"].split("-", 1)
+            self.assertRegex(p["region"], rf"(^|\W){platform}(\W|$)", p)
+            self.assertRegex(p["region"], rf"(^|\W){region}(\W|$)", p)
             self.assertTrue(p["created_at"], p)
             self.assertEqual(parse_ts(p["created_at"]), parse_ts(a["created_at"]), p)
         p = self.ds_ok("db", "list-projects", ws=ws)
         lines = p.stdout.splitlines()
         self.assertEqual(lines[0].split(), ["NAME", "REGION", "ID", "CREATED"], p.stdout)
-        row = next(l for l in lines if P1 in l)
-        self.assertEqual(row.split()[:3], ["acme-app", "aws-us-east-2", P1], row)
-        row = next(l for l in lines if P2 in l)
-        self.assertEqual(row.split()[:3], ["acme-shop", "aws-eu-central-1", P2], row)
+        shown = {p["id"]: p["region"] for p in projects}
+        for pid, name in ((P1, "acme-app"), (P2, "acme-shop")):
+            row = next(l for l in lines if pid in l)
+            self.assertTrue(row.startswith(f"{name} "), row)
+            self.assertIn(f" {shown[pid]} ", row)
+            self.assertIn(parse_ts(api_projects[pid]["created_at"]).strftime("%Y-%m-%d"), row)
 
         # Branches of acme-app, by id and by name.
         for proj in (P1, "acme-app"):
@@ -489,13 +495,16 @@ class NeonTest(unittest.TestCase):
         p = self.ds("db", "delete-branch", "staging", "--project", P1, "--yes", ws=ws)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("protected", p.stderr)
-        deletes = [r for r in self.control("GET", "requests")["requests"] if r["method"] == "DELETE"]
+        deletes = [r for r in self.control("GET", "requests")["requests"]
+                   if r["method"] == "DELETE" and (P1_MAIN in r["path"] or P1_STAGING in r["path"])]
         self.assertEqual(deletes, [], "ds refuses these itself; it never asks the API to delete them")
         self.assertIsNotNone(self.branch_in_state(P1, "main"))
         self.assertIsNotNone(self.branch_in_state(P1, "staging"))
-        p = self.ds("db", "delete-branch", "no-such-branch", "--project", P1, "--yes", ws=ws)
+        # An unknown branch: said as on the local provider, with the close match.
+        p = self.ds("db", "delete-branch", "stagin", "--project", P1, "--yes", ws=ws)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn("does not exist", p.stderr)
+        self.assertIn('branch "stagin" does not exist', p.stderr)
+        self.assertIn("staging", p.stderr.replace('"stagin"', ""), "suggests the close match")
 
     def test_03_migrate_on_a_neon_branch(self):
         ws = self.env.workspace("ws", None, 'developer = "mig"\n')
@@ -689,6 +698,52 @@ class NeonTest(unittest.TestCase):
         self.assertIn("already exists", p.stdout)
         cur = self.ds_json("db", "current", ws=ws)
         self.assertEqual(cur["target"]["branch"]["branch_name"], "dev-pat-local", cur)
+
+    def test_10_resolving_endpoints_the_cache_does_not_know(self):
+        ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
+        self.ds_ok("db", "branches", ws=ws)  # warm, before the branch below exists
+        # A branch made by another client: its endpoint is new to dsd's cache.
+        st, doc = self.api("POST", f"/projects/{P1}/branches",
+                           body={"branch": {"name": "made-elsewhere"},
+                                 "endpoints": [{"type": "read_write"}]})
+        self.assertEqual(st, 201, doc)
+        self.addCleanup(self.delete_via_api, P1, "made-elsewhere")
+        uri = doc["connection_uris"][0]["connection_uri"]
+        ep = doc["endpoints"][0]["id"]
+        self.env.write(os.path.relpath(os.path.join(ws, ".env"), self.env.root),
+                       f"DB_CONNECTION_STRING={uri}\n")
+        cur = self.ds_json("db", "current", ws=ws)
+        t = cur["target"]
+        self.assertEqual(t["connection"]["neon_endpoint_id"], ep, t)
+        self.assertTrue(t["resolved"], t)
+        self.assertEqual((t["branch"]["branch_name"], t["branch"]["branch_id"], t["branch"]["project_id"]),
+                         ("made-elsewhere", doc["branch"]["id"], P1), t)
+        # The pooler host names the same endpoint.
+        pooled = uri.replace(ep + ".", ep + "-pooler.", 1)
+        self.env.write(os.path.relpath(os.path.join(ws, ".env"), self.env.root),
+                       f"DB_CONNECTION_STRING={pooled}\n")
+        cur = self.ds_json("db", "current", ws=ws)
+        self.assertEqual(cur["target"]["branch"]["branch_name"], "made-elsewhere", cur)
+        # A host with a cell segment (acme-shop: ep-….c-2.eu-central-1.aws.neon.tech).
+        shop = self.env.workspace("shop")
+        self.ds_ok("db", "set", "target-db", "--branch", "main", "--project", P2, ws=shop)
+        self.assertIn(".c-2.eu-central-1.aws.neon.tech",
+                      self.env_values(shop)["DB_CONNECTION_STRING"].split("@")[-1])
+        cur = self.ds_json("db", "current", ws=shop)
+        self.assertTrue(cur["target"]["resolved"], cur)
+        self.assertEqual((cur["target"]["branch"]["project_id"], cur["target"]["branch"]["branch_name"]),
+                         (P2, "main"), cur)
+        # An endpoint no project has: unresolved, saying so.
+        unknown = uri.replace(ep, "ep-none-such-a0a0a0a0", 1)
+        self.env.write(os.path.relpath(os.path.join(ws, ".env"), self.env.root),
+                       f"DB_CONNECTION_STRING={unknown}\n")
+        cur = self.ds_json("db", "current", ws=ws)
+        t = cur["target"]
+        self.assertFalse(t["resolved"], t)
+        self.assertIn("not found in any project this key can see", t["unresolved_reason"], t)
+        p = self.ds_ok("db", "current", ws=ws)
+        self.assertIn("Project:  (not resolved)", p.stdout)
+        self.assertIn("not found in any project this key can see", p.stdout)
 
 
 def skip_reason():
