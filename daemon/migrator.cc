@@ -499,7 +499,9 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   if (total == 0) {
     reusable = true;
     return {v1::JOB_STATE_SUCCEEDED, 0, "",
-            StrCat("nothing to apply: ", folder.migrations.size(), " migrations already applied")};
+            StrCat("nothing to apply: ", folder.migrations.size(),
+                   folder.migrations.size() == 1 ? " migration" : " migrations",
+                   " already applied")};
   }
   ctx.Log("info", StrCat(total, " pending of ", folder.migrations.size(), " in ", o.dir.string(),
                          "; ", applied_before, " already applied"));

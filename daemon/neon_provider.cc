@@ -29,11 +29,19 @@ int64_t NowMs() {
       .count();
 }
 
-// Region as `ds db list-projects` shows it: "aws-us-east-2" -> "us-east-2 (aws)".
-std::string RegionLabel(const std::string& region_id) {
-  size_t dash = region_id.find('-');
-  if (dash == std::string::npos) return region_id;
-  return StrCat(region_id.substr(dash + 1), " (", region_id.substr(0, dash), ")");
+// Names close to `wanted` (one contains the other, or they share their
+// first four letters), for "did you mean ...?"; "" when none is.
+std::string CloseMatches(const std::vector<std::string>& names, const std::string& wanted) {
+  std::vector<std::string_view> close;
+  const std::string w = AsciiToLower(wanted);
+  for (const std::string& name : names) {
+    const std::string a = AsciiToLower(name);
+    if (a.find(w) != std::string::npos || w.find(a) != std::string::npos ||
+        (a.size() > 3 && w.size() > 3 && a.substr(0, 4) == w.substr(0, 4))) {
+      close.push_back(name);
+    }
+  }
+  return Join(close, ", ");
 }
 
 // A change a watcher would see: names, parents, flags of every branch.
@@ -218,9 +226,13 @@ absl::StatusOr<const NeonProvider::ProjectState*> NeonProvider::FindProject(
   for (const ProjectState& p : s.projects) {
     if (p.project.id == wanted || p.project.name == wanted) return &p;
   }
+  std::vector<std::string> names;
+  for (const ProjectState& p : s.projects) names.push_back(p.project.name);
+  std::string close = CloseMatches(names, wanted);
   return absl::NotFoundError(StrCat("no Neon project \"", wanted,
-                                    "\" among those this API key can see; "
-                                    "`ds db list-projects` lists them"));
+                                    "\" among those this API key can see",
+                                    close.empty() ? "; `ds db list-projects` lists them"
+                                                  : StrCat("; did you mean ", close, "?")));
 }
 
 absl::StatusOr<const neon::Branch*> NeonProvider::FindBranch(const ProjectState& p,
@@ -228,19 +240,13 @@ absl::StatusOr<const neon::Branch*> NeonProvider::FindBranch(const ProjectState&
   for (const neon::Branch& b : p.branches) {
     if (b.name == wanted || b.id == wanted) return &b;
   }
-  // Suggest close names: the same start or a shared piece.
-  std::vector<std::string_view> close;
-  for (const neon::Branch& b : p.branches) {
-    std::string a = AsciiToLower(b.name), w = AsciiToLower(wanted);
-    if (a.find(w) != std::string::npos || w.find(a) != std::string::npos ||
-        (a.size() > 3 && w.size() > 3 && a.substr(0, 4) == w.substr(0, 4))) {
-      close.push_back(b.name);
-    }
-  }
-  return absl::NotFoundError(StrCat("no branch \"", wanted, "\" in Neon project ",
+  std::vector<std::string> names;
+  for (const neon::Branch& b : p.branches) names.push_back(b.name);
+  std::string close = CloseMatches(names, wanted);
+  return absl::NotFoundError(StrCat("branch \"", wanted, "\" does not exist in Neon project ",
                                     p.project.name,
-                                    close.empty() ? "" : StrCat("; did you mean ", Join(close, ", "), "?"),
-                                    close.empty() ? "; `ds db branches` lists them" : ""));
+                                    close.empty() ? "; `ds db branches` lists them"
+                                                  : StrCat("; did you mean ", close, "?")));
 }
 
 BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) const {
@@ -269,8 +275,7 @@ absl::StatusOr<std::vector<ProjectInfo>> NeonProvider::ListProjects() {
   if (!s.ok()) return s.status();
   std::vector<ProjectInfo> out;
   for (const ProjectState& p : (*s)->projects) {
-    out.push_back({p.project.id, p.project.name, RegionLabel(p.project.region_id),
-                   p.project.created_at});
+    out.push_back({p.project.id, p.project.name, p.project.region_id, p.project.created_at});
   }
   return out;
 }
@@ -495,7 +500,7 @@ absl::StatusOr<std::optional<BranchLocation>> NeonProvider::Resolve(const common
     auto it = unknown_endpoints_.find(conn.neon_endpoint_id);
     if (it != unknown_endpoints_.end() && Clock::now() - it->second < std::chrono::minutes(1)) {
       return absl::NotFoundError(StrCat("Neon endpoint ", conn.neon_endpoint_id,
-                                        " is not in any project this API key can see"));
+                                        " was not found in any project this key can see"));
     }
     unknown_endpoints_[conn.neon_endpoint_id] = Clock::now();
   }
@@ -504,7 +509,7 @@ absl::StatusOr<std::optional<BranchLocation>> NeonProvider::Resolve(const common
   if (!s.ok()) return s.status();
   if (std::optional<BranchLocation> found = find(**s)) return found;
   return absl::NotFoundError(StrCat("Neon endpoint ", conn.neon_endpoint_id,
-                                    " is not in any project this API key can see"));
+                                    " was not found in any project this key can see"));
 }
 
 ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {

@@ -162,7 +162,7 @@ class NeonTest(unittest.TestCase):
         return self.control_s(method, path, body)
 
     def api(self, method, path, body=None, query=None, key=KEY):
-        """A request to the double's API as a client other than ds (not after a reset)."""
+        """A request to the double's API as a client other than ds (the stats count it)."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15)
         try:
             url = "/api/v2" + path + ("?" + urllib.parse.urlencode(query) if query else "")
@@ -210,6 +210,7 @@ class NeonTest(unittest.TestCase):
         self.control("DELETE", "faults")
         for e in self.envs:
             logs = e.read_log() + e.daemon_stderr()
+            self.assertTrue(e.read_log().strip(), f"dsd wrote no log to {e.log_file}")
             for s in self.secrets:
                 self.assertNotIn(s, logs, f"a secret ({s[:6]}…) leaked into dsd's log")
             jobs = os.path.join(e.state, "jobs")
@@ -218,6 +219,13 @@ class NeonTest(unittest.TestCase):
                     text = f.read()
                 for s in self.secrets:
                     self.assertNotIn(s, text, f"a secret leaked into the job record {name}")
+            # The API key is in no file dsd keeps (its cache is named by a digest).
+            for d, _, files in os.walk(e.state):
+                for name in files:
+                    with open(os.path.join(d, name), "rb") as f:
+                        data = f.read()
+                    for k in (KEY, WRONG_KEY):
+                        self.assertNotIn(k.encode(), data, f"the API key is stored in {d}/{name}")
         for text in self.outputs:
             for s in self.secrets:
                 self.assertNotIn(s, text, f"a secret ({s[:6]}…) leaked into ds's output")
@@ -374,12 +382,6 @@ class NeonTest(unittest.TestCase):
         doc = self.ds_json("db", "branches", ws=shop_id)
         self.assertEqual([b["project_id"] for b in doc["branches"]], [P2], doc)
 
-        # An unknown project: exit 1, with the close match.
-        p = self.ds("db", "branches", "--project", "acme-ap", ws=ws)
-        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertIn("acme-ap", p.stderr)
-        self.assertIn("acme-app", p.stderr, "suggests the close match")
-
         # ds config show: the key masked, the host as given; provider auto -> neon.
         p = self.ds_ok("config", "show", ws=ws)
         key_line = next(l for l in p.stdout.splitlines() if " neon_api_key = " in l)
@@ -392,6 +394,12 @@ class NeonTest(unittest.TestCase):
         self.assertEqual(vals["provider"], "auto")
         cur = self.ds_json("db", "current", ws=ws)
         self.assertEqual(cur["provider"], "neon", cur)
+
+        # An unknown project: exit 1, with the close match.
+        p = self.ds("db", "branches", "--project", "acme-ap", ws=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("acme-ap", p.stderr)
+        self.assertIn("acme-app", p.stderr, "suggests the close match")
 
     def test_02_create_current_set_delete(self):
         ws = self.env.workspace("ws", "# app\nAPP_PORT=3000\n", 'developer = "phil"\n')
@@ -740,9 +748,10 @@ class NeonTest(unittest.TestCase):
         cur = self.ds_json("db", "current", ws=ws)
         t = cur["target"]
         self.assertFalse(t["resolved"], t)
-        self.assertIn("not found in any project this key can see", t["unresolved_reason"], t)
         p = self.ds_ok("db", "current", ws=ws)
         self.assertIn("Project:  (not resolved)", p.stdout)
+        self.assertIn("ep-none-such-a0a0a0a0", p.stdout)
+        self.assertIn("not found in any project this key can see", t["unresolved_reason"], t)
         self.assertIn("not found in any project this key can see", p.stdout)
 
 
