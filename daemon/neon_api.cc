@@ -86,6 +86,26 @@ Api::Api(ApiOptions options, std::shared_ptr<HttpTransport> transport)
   }
 }
 
+void Api::Pace() {
+  if (options_.max_requests_per_minute <= 0) return;
+  std::unique_lock lock(pace_mu_);
+  for (;;) {
+    const Clock::time_point now = Clock::now();
+    while (!recent_.empty() && now - recent_.front() >= options_.pace_window) {
+      recent_.pop_front();
+    }
+    if (static_cast<int>(recent_.size()) < options_.max_requests_per_minute) {
+      recent_.push_back(now);
+      return;
+    }
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        recent_.front() + options_.pace_window - now);
+    lock.unlock();
+    options_.sleep(std::max(wait, std::chrono::milliseconds(1)));
+    lock.lock();
+  }
+}
+
 absl::StatusOr<HttpResponse> Api::Send(const Call& call) {
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + options_.max_total;
@@ -104,6 +124,7 @@ absl::StatusOr<HttpResponse> Api::Send(const Call& call) {
     req.body = call.body;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     req.timeout = std::max(std::min(options_.request_timeout, left), std::chrono::milliseconds(1000));
+    Pace();
     ++requests_;
     absl::StatusOr<HttpResponse> r = transport_->Send(req);
     bool retry;

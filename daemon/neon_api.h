@@ -11,6 +11,8 @@
 #define DS_DAEMON_NEON_API_H_
 
 #include <atomic>
+#include <deque>
+#include <mutex>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -33,6 +35,10 @@ struct ApiOptions {
   std::chrono::milliseconds request_timeout{20000};
   std::chrono::milliseconds backoff_base{200};
   std::chrono::milliseconds backoff_cap{5000};
+  // Neon allows 700 requests a minute per account; ds keeps below that,
+  // leaving room for the user's other tools (neonctl, the console).
+  int max_requests_per_minute = 600;
+  std::chrono::milliseconds pace_window{60000};  // "a minute" (tests shorten it)
   // How to wait between attempts (tests pass one that records).
   std::function<void(std::chrono::milliseconds)> sleep;
 };
@@ -87,9 +93,14 @@ class Api {
   absl::StatusOr<HttpResponse> Send(const Call& call);
   absl::Status ErrorFor(const Call& call, const HttpResponse& r) const;
 
+  // Waits until one more request stays within max_requests_per_minute.
+  void Pace();
+
   ApiOptions options_;
   std::shared_ptr<HttpTransport> transport_;
   std::atomic<int64_t> requests_{0};
+  std::mutex pace_mu_;
+  std::deque<std::chrono::steady_clock::time_point> recent_;  // last minute's sends
 };
 
 // Percent-encodes a query or path component.

@@ -4,6 +4,7 @@
 
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "common/strings.h"
 
@@ -229,6 +230,23 @@ TEST(NeonApiTest, DeletingAGoneBranchIsFine) {
   absl::StatusOr<BranchMutation> m = f.api.DeleteBranch("p1", "br-2");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_TRUE(m->operations.empty());
+}
+
+TEST(NeonApiTest, StaysWithinTheRequestsPerMinuteBudget) {
+  auto transport = std::make_shared<ScriptedTransport>();
+  for (int i = 0; i < 5; ++i) transport->Add(200, R"({"endpoints":[]})");
+  ApiOptions o;
+  o.base_url = "http://neon.test/api/v2";
+  o.api_key = kKey;
+  o.max_requests_per_minute = 3;
+  o.pace_window = std::chrono::milliseconds(300);  // a short "minute"
+  Api api(o, transport);
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(api.ListEndpoints("p1").ok());
+  // The fourth send had to wait for the first to leave the window. (A
+  // lower bound only: a slow machine may take longer, never shorter.)
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  EXPECT_EQ(transport->requests.size(), 5u);
 }
 
 TEST(NeonApiTest, UrlEncodeKeepsUnreservedCharacters) {
