@@ -196,8 +196,8 @@ absl::Status Api::ErrorFor(const Call& call, const HttpResponse& r) const {
   if (r.status == 400 && message.find("org_id is required") != std::string::npos) {
     return absl::FailedPreconditionError(StrCat(
         "this Neon API key belongs to several organizations, and Neon needs to know which: "
-        "set `project = \"<project id>\"` in ds.toml, or use an organization API key "
-        "(Neon: ", message, ")", suffix));
+        "set neon_org_id = \"org-...\" in ds.toml (or NEON_ORG_ID), or use an organization "
+        "API key (Neon: ", message, ")", suffix));
   }
   if (r.status >= 500) {
     return absl::UnavailableError(StrCat("Neon failed on ", what, ": ", message, suffix));

@@ -122,7 +122,7 @@ absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Curr
 
 absl::Status NeonProvider::Refresh() {
   std::lock_guard refreshing(refresh_mu_);
-  absl::StatusOr<std::vector<neon::Project>> projects = api_.ListProjects();
+  absl::StatusOr<std::vector<neon::Project>> projects = api_.ListProjects(options_.org_id);
   if (!projects.ok()) {
     std::lock_guard lock(mu_);
     last_refresh_error_ = std::string(projects.status().message());
@@ -438,6 +438,21 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, branch);
   if (!b.ok()) return b.status();
   const std::string project_id = (*p)->project.id, branch_id = (*b)->id;
+  if ((*b)->current_state == "init") {
+    // Made moments ago (by someone else, or a create that timed out): look
+    // again before handing out a URI that cannot connect yet.
+    if (absl::Status r = RefreshProject(project_id); !r.ok()) return r;
+    absl::StatusOr<std::shared_ptr<const Snapshot>> again = Current();
+    if (!again.ok()) return again.status();
+    absl::StatusOr<const ProjectState*> pa = FindProject(**again, project_id);
+    if (!pa.ok()) return pa.status();
+    absl::StatusOr<const neon::Branch*> ba = FindBranch(**pa, branch_id);
+    if (ba.ok() && (*ba)->current_state == "init") {
+      return absl::FailedPreconditionError(
+          StrCat("branch \"", branch, "\" is still being created on Neon (state init); try "
+                 "again in a few seconds"));
+    }
+  }
   const std::string key = StrCat(branch_id, "|", database, "|", role);
   {
     std::lock_guard lock(mu_);
@@ -521,9 +536,19 @@ ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {
           "provider is neon but no Neon API key is set: export NEON_API_KEY, put it in the "
           "workspace .env, or in $XDG_CONFIG_HOME/ds/credentials (mode 0600)");
     }
+    const std::string& refresh = config.Get("neon_refresh_seconds");
+    char* end = nullptr;
+    long seconds = std::strtol(refresh.c_str(), &end, 10);
+    if (refresh.empty() || *end != '\0' || seconds < 10) {
+      return absl::InvalidArgumentError(
+          StrCat("neon_refresh_seconds is \"", refresh, "\" (",
+                 config.OriginOf("neon_refresh_seconds").location,
+                 "); give a number of seconds, 10 or more"));
+    }
     // The instance name must not hold the key itself: a digest of it.
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    std::string material = StrCat(config.Get("neon_api_host"), "\n", key);
+    std::string material = StrCat(config.Get("neon_api_host"), "\n", key, "\n",
+                                  config.Get("neon_org_id"));
     SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
     std::string name = "neon-";
     for (int i = 0; i < 8; ++i) name += absl::StrFormat("%02x", digest[i]);
@@ -534,6 +559,9 @@ ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {
     NeonProviderOptions o;
     o.api.base_url = config.Get("neon_api_host");
     o.api.api_key = config.Get("neon_api_key");
+    o.org_id = config.Get("neon_org_id");
+    o.refresh_interval =
+        std::chrono::seconds(std::strtol(config.Get("neon_refresh_seconds").c_str(), nullptr, 10));
     absl::StatusOr<std::string> name = instance(config);
     if (name.ok() && !cache_dir.empty() && common::EnsurePrivateDir(cache_dir).ok()) {
       o.cache_file = cache_dir / StrCat(*name, ".json");

@@ -26,6 +26,7 @@ namespace ds::daemon {
 
 struct NeonProviderOptions {
   neon::ApiOptions api;
+  std::string org_id;  // narrows project listings to one organization
   std::chrono::milliseconds refresh_interval{60000};
   // No background refresh once nobody has asked for this long.
   std::chrono::milliseconds idle_pause{600000};

@@ -104,6 +104,7 @@ class NeonTest(unittest.TestCase):
             argv = [sys.executable, os.path.join(HERE, "..", "neon_double", "neon_double.py"),
                     "--port", "0", "--pg-conninfo", cls.cluster.conninfo, "--seed", seed,
                     "--api-key", f"{KEY}=personal:{nd.ORG_A}",
+                    "--api-key", f"{nd.MULTI_ORG_KEY}=personal:{nd.ORG_A},{nd.ORG_B}",
                     "--op-delay-ms", str(OP_DELAY_MS), "--random-seed", "11"]
             if cls.spec_path:
                 argv += ["--spec", cls.spec_path]
@@ -119,7 +120,7 @@ class NeonTest(unittest.TestCase):
             cls.base_url = info["base_url"]
             cls.pg_port = info["pg_port"]
             state = cls.control_s("GET", "state")
-            cls.secrets = [KEY, WRONG_KEY] + [r["password"] for r in state["roles"].values()]
+            cls.secrets = [KEY, WRONG_KEY, nd.MULTI_ORG_KEY] + [r["password"] for r in state["roles"].values()]
             assert all(len(s) >= 8 for s in cls.secrets), cls.secrets
         except BaseException:
             cls.tearDownClass()
@@ -769,6 +770,26 @@ def skip_reason():
         except KeyError:
             return f"user {nd.TEST_USER} is missing (scripts/ensure-test-user.sh)"
     return None
+
+
+    def test_11_organizations_and_refresh_setting(self):
+        ws = self.env.workspace("orgs")
+        # A personal key in two organizations: Neon wants org_id; ds says how.
+        p = self.ds("db", "list-projects", ws=ws, key=nd.MULTI_ORG_KEY)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("neon_org_id", p.stderr)
+        self.assertIn("NEON_ORG_ID", p.stderr)
+        # Naming the organization lists its projects only.
+        projects = self.ds_json("db", "list-projects", ws=ws, key=nd.MULTI_ORG_KEY,
+                                env={"NEON_ORG_ID": nd.ORG_B})["projects"]
+        names = {x["name"] for x in projects}
+        self.assertIn("many-branches", names)
+        self.assertNotIn("acme-app", names)
+        # A refresh interval that is not a number, or too short, is refused by name.
+        for bad in ("soon", "3"):
+            p = self.ds("db", "list-projects", ws=ws, env={"DS_NEON_REFRESH_SECONDS": bad})
+            self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn("neon_refresh_seconds", p.stderr)
 
 
 if __name__ == "__main__":
