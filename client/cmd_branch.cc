@@ -112,10 +112,32 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
 // Creates the branch (or finds it) and points .env at it; `ds setup` and
 // `ds db create-branch` both end here.
 int CreateAndSwitch(Session& s, const Invocation& inv, const v1::CreateBranchRequest& req) {
+  // The streaming call, so that a long copy or Neon's operations show as
+  // they happen: one live line on a terminal, plain lines otherwise (stdout,
+  // like migrate's progress: stderr is for the one error line), nothing
+  // extra with --json.
   v1::CreateBranchResponse resp;
-  if (grpc::Status st = CallBranches(s, &v1::BranchService::Stub::CreateBranch, req, &resp);
-      !st.ok()) {
-    return ReportBranchError(st);
+  {
+    grpc::ClientContext ctx;
+    SlowDeadline(ctx);
+    std::unique_ptr<grpc::ClientReader<v1::CreateBranchEvent>> reader =
+        s.client.branches().CreateBranchStream(&ctx, req);
+    const bool live = !inv.options.json && StdoutIsTerminal();
+    bool shown = false;
+    v1::CreateBranchEvent ev;
+    while (reader->Read(&ev)) {
+      if (ev.has_result()) {
+        resp = std::move(*ev.mutable_result());
+      } else if (live) {
+        std::cout << "\r\x1b[K" << ev.progress() << std::flush;
+        shown = true;
+      } else if (!inv.options.json) {
+        std::cout << ev.progress() << "\n";
+      }
+    }
+    if (shown) std::cout << "\r\x1b[K" << std::flush;
+    if (grpc::Status st = reader->Finish(); !st.ok()) return ReportBranchError(st);
+    PrintNotices(resp);
   }
   if (inv.options.json) {
     std::cout << ToJson(resp);

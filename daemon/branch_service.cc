@@ -3,6 +3,7 @@
 #include <deque>
 #include <set>
 
+#include "daemon/queued_writer.h"
 #include "daemon/rpc_status.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -173,6 +174,27 @@ grpc::ServerUnaryReactor* BranchServiceImpl::ListBranches(grpc::CallbackServerCo
                                                           const v1::ListBranchesRequest* req,
                                                           v1::ListBranchesResponse* resp) {
   return Offload(pool_, ctx, resp, [this, req] { return manager_->ListBranches(*req); });
+}
+
+grpc::ServerWriteReactor<v1::CreateBranchEvent>* BranchServiceImpl::CreateBranchStream(
+    grpc::CallbackServerContext*, const v1::CreateBranchRequest* req) {
+  auto* stream = new QueuedWriter<v1::CreateBranchEvent>();
+  pool_.Post([this, out = stream->handle(), request = *req] {
+    absl::StatusOr<v1::CreateBranchResponse> r =
+        manager_->CreateBranch(request, [&out](std::string_view line) {
+          v1::CreateBranchEvent ev;
+          ev.set_progress(std::string(line));
+          out.Write(std::move(ev));
+        });
+    if (!r.ok()) {
+      out.Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    v1::CreateBranchEvent last;
+    *last.mutable_result() = std::move(*r);
+    out.WriteLast(std::move(last));
+  });
+  return stream;
 }
 
 grpc::ServerUnaryReactor* BranchServiceImpl::CreateBranch(grpc::CallbackServerContext* ctx,

@@ -29,6 +29,8 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
   grpc::ServerUnaryReactor* CreateBranch(grpc::CallbackServerContext* ctx,
                                          const v1::CreateBranchRequest* req,
                                          v1::CreateBranchResponse* resp) override;
+  grpc::ServerWriteReactor<v1::CreateBranchEvent>* CreateBranchStream(
+      grpc::CallbackServerContext* ctx, const v1::CreateBranchRequest* req) override;
   grpc::ServerUnaryReactor* DeleteBranch(grpc::CallbackServerContext* ctx,
                                          const v1::DeleteBranchRequest* req,
                                          v1::DeleteBranchResponse* resp) override;

@@ -117,11 +117,11 @@ absl::StatusOr<v1::ListBranchesResponse> BranchManager::ListBranches(
 }
 
 absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
-    const v1::CreateBranchRequest& req) {
+    const v1::CreateBranchRequest& req, std::function<void(std::string_view)> progress) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
   v1::CreateBranchResponse resp;
-  CreateBranchOptions options{req.parent(), req.created_by(), req.force()};
+  CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress)};
   absl::StatusOr<BranchInfo> created = ctx->provider->CreateBranch(ctx->Project(req.project()), req.name(), options);
   if (created.ok()) {
     *resp.mutable_branch() = ToProto(*created, *ctx);

@@ -18,7 +18,10 @@ class BranchManager {
 
   absl::StatusOr<v1::ListProjectsResponse> ListProjects(const v1::ListProjectsRequest& req);
   absl::StatusOr<v1::ListBranchesResponse> ListBranches(const v1::ListBranchesRequest& req);
-  absl::StatusOr<v1::CreateBranchResponse> CreateBranch(const v1::CreateBranchRequest& req);
+  // `progress` (optional) hears what the provider is doing.
+  absl::StatusOr<v1::CreateBranchResponse> CreateBranch(
+      const v1::CreateBranchRequest& req,
+      std::function<void(std::string_view)> progress = nullptr);
   absl::StatusOr<v1::DeleteBranchResponse> DeleteBranch(const v1::DeleteBranchRequest& req);
   absl::StatusOr<v1::SetDatabaseResponse> SetDatabase(const v1::SetDatabaseRequest& req);
 

@@ -402,6 +402,13 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
   }
   const std::string id = StrCat("br-", RandomId(12));
   const std::string database = DatabaseNameForBranch(name, id);
+  if (options.progress) {
+    options.progress(StrCat("copying ", parent->info.name,
+                            parent->info.size_bytes > 0
+                                ? StrCat(" (", parent->info.size_bytes / (1024 * 1024), " MiB)")
+                                : "",
+                            " to ", name));
+  }
   absl::StatusOr<std::string> created =
       CreateDatabaseLocked(database, parent->database, parent->info.name, options.force);
   if (!created.ok()) return created.status();

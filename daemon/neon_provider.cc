@@ -294,12 +294,23 @@ absl::StatusOr<std::vector<BranchInfo>> NeonProvider::ListBranches(const std::st
   return out;
 }
 
-absl::Status NeonProvider::WaitForOperations(const std::string& project_id,
-                                             const std::vector<neon::Operation>& ops,
-                                             std::string_view what) {
+absl::Status NeonProvider::WaitForOperations(
+    const std::string& project_id, const std::vector<neon::Operation>& ops, std::string_view what,
+    const std::function<void(std::string_view)>& progress) {
   const Clock::time_point deadline = Clock::now() + options_.operation_timeout;
-  for (const neon::Operation& first : ops) {
-    neon::Operation op = first;
+  std::vector<neon::Operation> current = ops;
+  std::string last_report;
+  auto report = [&] {
+    if (!progress || current.empty()) return;
+    std::vector<std::string> parts;
+    for (const neon::Operation& op : current) parts.push_back(StrCat(op.action, " ", op.status));
+    std::vector<std::string_view> v(parts.begin(), parts.end());
+    std::string line = StrCat("Neon: ", Join(v, ", "));
+    if (line != last_report) progress(line);
+    last_report = std::move(line);
+  };
+  report();
+  for (neon::Operation& op : current) {
     while (!neon::OperationDone(op)) {
       if (Clock::now() >= deadline) {
         return absl::DeadlineExceededError(
@@ -311,6 +322,7 @@ absl::Status NeonProvider::WaitForOperations(const std::string& project_id,
       absl::StatusOr<neon::Operation> next = api_.GetOperation(project_id, op.id);
       if (!next.ok()) return next.status();
       op = std::move(*next);
+      report();
     }
     if (neon::OperationFailed(op)) {
       return absl::InternalError(StrCat(what, ": Neon's ", op.action, " operation ", op.status,
@@ -341,6 +353,7 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
                                              (*p)->project.name));
     }
   }
+  if (options.progress) options.progress(StrCat("asking Neon for branch ", name));
   bool adopted = false;
   absl::StatusOr<neon::BranchMutation> m = api_.CreateBranch(project_id, name, parent_id, &adopted);
   if (!m.ok()) return m.status();
@@ -349,7 +362,8 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
     notices_.push_back(StrCat("branch ", name, " already existed in Neon (made by an earlier "
                               "attempt or someone else); using it"));
   }
-  if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("creating ", name));
+  if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("creating ", name),
+                                         options.progress);
       !w.ok()) {
     return w;
   }

@@ -81,8 +81,11 @@ class NeonProvider final : public Provider {
   absl::StatusOr<const neon::Branch*> FindBranch(const ProjectState& p,
                                                  const std::string& wanted) const;
   BranchInfo ToInfo(const neon::Branch& b, const ProjectState& p) const;
+  // Polls until every operation has ended; `progress` (optional) hears
+  // each change of their states.
   absl::Status WaitForOperations(const std::string& project_id,
-                                 const std::vector<neon::Operation>& ops, std::string_view what);
+                                 const std::vector<neon::Operation>& ops, std::string_view what,
+                                 const std::function<void(std::string_view)>& progress = nullptr);
 
   const NeonProviderOptions options_;
   neon::Api api_;

@@ -64,6 +64,8 @@ struct CreateBranchOptions {
   std::string parent;      // branch name; empty = the default branch
   std::string created_by;
   bool force = false;      // terminate sessions on the parent if needed
+  // Told what the create is doing, while it does it (may be empty).
+  std::function<void(std::string_view)> progress;
 };
 
 class Provider {

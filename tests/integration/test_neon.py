@@ -414,6 +414,11 @@ class NeonTest(unittest.TestCase):
         self.assertGreaterEqual(elapsed, 1.5, "ds returned before the create operations finished")
         self.assertIn(f"Created branch feat-x from main (neon project {P1})", p.stdout)
         self.assertIn("DB_CONNECTION_STRING in ", p.stdout)
+        # The operations' states were reported while ds waited, last one finished.
+        progress = [l for l in p.stdout.splitlines() if l.startswith("Neon: ")]
+        self.assertTrue(any("create_branch" in l for l in progress), p.stdout)
+        self.assertTrue(any("running" in l or "scheduling" in l for l in progress), p.stdout)
+        self.assertIn("finished", progress[-1], p.stdout)
         b = self.branch_in_state(P1, "feat-x")
         self.assertIsNotNone(b, "the branch exists in the double")
         self.assertEqual((b["parent_id"], b["current_state"]), (P1_MAIN, "ready"), b)
