@@ -49,6 +49,7 @@ bool PrintTarget(std::string_view title, const v1::DatabaseTarget& t,
                                                : t.branch().project_name()));
     StrAppend(&out, Field("Branch", t.branch().branch_name()));
     StrAppend(&out, Field("Host", HostLine(c)));
+    StrAppend(&out, Field("Provider", t.branch().provider()));
     return true;
   }
   StrAppend(&out, Field("Project", "(not resolved)"));
