@@ -760,23 +760,6 @@ class NeonTest(unittest.TestCase):
         self.assertIn("not found in any project this key can see", t["unresolved_reason"], t)
         self.assertIn("not found in any project this key can see", p.stdout)
 
-
-def skip_reason():
-    if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-        return f"PostgreSQL 15 is missing ({PG_BIN})"
-    for tool in ("psql", "openssl", "setpriv"):
-        if not shutil.which(tool):
-            return f"{tool} is missing"
-    if not ctypes.util.find_library("pq"):
-        return "libpq is missing (the double loads it through ctypes)"
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam(nd.TEST_USER)
-        except KeyError:
-            return f"user {nd.TEST_USER} is missing (scripts/ensure-test-user.sh)"
-    return None
-
-
     def test_11_organizations_and_refresh_setting(self):
         ws = self.env.workspace("orgs")
         # A personal key in two organizations: Neon wants org_id; ds says how.
@@ -795,6 +778,56 @@ def skip_reason():
             p = self.ds("db", "list-projects", ws=ws, env={"DS_NEON_REFRESH_SECONDS": bad})
             self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn("neon_refresh_seconds", p.stderr)
+
+    def test_12_watch_branches_sees_changes_from_anywhere(self):
+        # An editor plugin sends no environment: the workspace carries the key.
+        ws = self.env.workspace(
+            "watched", f"NEON_API_KEY={KEY}\nNEON_API_HOST={self.base_url}\n",
+            f'project = "{P1}"\nneon_refresh_seconds = "10"\n')
+        watcher = subprocess.Popen(
+            self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds_watch_for_test"),
+                           "--branches", self.env.socket, ws]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(watcher.stdout.readline())
+            self.assertIn("main", [b["name"] for b in first["branches"]], first)
+            self.assertTrue(all(b["provider"] == "neon" for b in first["branches"]), first)
+            # A branch made through ds shows up at once...
+            self.ds_ok("db", "create-branch", "watch-a", ws=ws)
+            self.addCleanup(self.delete_via_api, P1, "watch-a")
+            update = json.loads(watcher.stdout.readline())
+            while "watch-a" not in update.get("added", []):
+                update = json.loads(watcher.stdout.readline())
+            # ...and one made by another client with the next background refresh.
+            st, doc = self.api("POST", f"/projects/{P1}/branches",
+                               body={"branch": {"name": "watch-b", "parent_id": P1_MAIN}})
+            self.assertIn(st, (200, 201), doc)
+            self.addCleanup(self.delete_via_api, P1, "watch-b")
+            deadline = time.monotonic() + 30
+            seen = False
+            while not seen and time.monotonic() < deadline:
+                update = json.loads(watcher.stdout.readline())
+                seen = "watch-b" in update.get("added", [])
+            self.assertTrue(seen, "the background refresh did not push the new branch")
+        finally:
+            watcher.kill()
+            watcher.communicate()
+
+
+def skip_reason():
+    if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+        return f"PostgreSQL 15 is missing ({PG_BIN})"
+    for tool in ("psql", "openssl", "setpriv"):
+        if not shutil.which(tool):
+            return f"{tool} is missing"
+    if not ctypes.util.find_library("pq"):
+        return "libpq is missing (the double loads it through ctypes)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(nd.TEST_USER)
+        except KeyError:
+            return f"user {nd.TEST_USER} is missing (scripts/ensure-test-user.sh)"
+    return None
 
 
 if __name__ == "__main__":
