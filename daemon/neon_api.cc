@@ -206,19 +206,28 @@ absl::Status Api::ErrorFor(const Call& call, const HttpResponse& r) const {
 }
 
 absl::StatusOr<std::vector<Project>> Api::ListProjects(const std::string& org_id) {
+  return ListProjectPages("/projects", org_id);
+}
+
+absl::StatusOr<std::vector<Project>> Api::ListSharedProjects() {
+  return ListProjectPages("/projects/shared", "");
+}
+
+absl::StatusOr<std::vector<Project>> Api::ListProjectPages(std::string_view path,
+                                                           const std::string& org_id) {
   std::vector<Project> out;
   std::string cursor;
   std::set<std::string> seen;
   for (int page = 0; page < kMaxPages; ++page) {
     Call call;
-    call.path = StrCat("/projects?limit=", kProjectsPageLimit,
+    call.path = StrCat(path, "?limit=", kProjectsPageLimit,
                        org_id.empty() ? "" : StrCat("&org_id=", UrlEncode(org_id)),
                        cursor.empty() ? "" : StrCat("&cursor=", UrlEncode(cursor)));
     absl::StatusOr<HttpResponse> r = Send(call);
     if (!r.ok()) return r.status();
     if (r->status != 200) return ErrorFor(call, *r);
     absl::StatusOr<ProjectsPage> p = ParseProjectsPage(r->body);
-    if (!p.ok()) return Malformed("GET /projects", p.status());
+    if (!p.ok()) return Malformed(StrCat("GET ", path), p.status());
     if (!p->unavailable_project_ids.empty()) {
       // Neon timed out on some projects: a list without them would read as
       // "deleted" to a cache or an audit. Fail; the caller keeps what it had.

@@ -50,6 +50,8 @@ class Api {
   // Every project the key sees (all pages). `org_id` narrows to one
   // organization; a personal key in several organizations must give one.
   absl::StatusOr<std::vector<Project>> ListProjects(const std::string& org_id = "");
+  // Projects other accounts shared with this key's user (GET /projects/shared).
+  absl::StatusOr<std::vector<Project>> ListSharedProjects();
   absl::StatusOr<Project> GetProject(const std::string& project_id);
   absl::StatusOr<std::vector<Branch>> ListBranches(const std::string& project_id);
   absl::StatusOr<std::vector<Endpoint>> ListEndpoints(const std::string& project_id);
@@ -91,6 +93,8 @@ class Api {
     bool retry_transport_errors = true;
   };
   absl::StatusOr<HttpResponse> Send(const Call& call);
+  absl::StatusOr<std::vector<Project>> ListProjectPages(std::string_view path,
+                                                        const std::string& org_id);
   absl::Status ErrorFor(const Call& call, const HttpResponse& r) const;
 
   // Waits until one more request stays within max_requests_per_minute.

@@ -128,6 +128,23 @@ absl::Status NeonProvider::Refresh() {
     last_refresh_error_ = std::string(projects.status().message());
     return projects.status();
   }
+  // Projects shared with the key's user count too (personal keys). Keys
+  // that may not ask (organization keys) are answered 403: nothing shared.
+  if (options_.org_id.empty()) {
+    absl::StatusOr<std::vector<neon::Project>> shared = api_.ListSharedProjects();
+    if (shared.ok()) {
+      for (neon::Project& p : *shared) {
+        bool known = std::any_of(projects->begin(), projects->end(),
+                                 [&](const neon::Project& q) { return q.id == p.id; });
+        if (!known) projects->push_back(std::move(p));
+      }
+    } else if (shared.status().code() != absl::StatusCode::kPermissionDenied &&
+               shared.status().code() != absl::StatusCode::kNotFound) {
+      std::lock_guard lock(mu_);
+      last_refresh_error_ = std::string(shared.status().message());
+      return shared.status();
+    }
+  }
   auto next = std::make_shared<Snapshot>();
   for (neon::Project& p : *projects) {
     ProjectState state;
