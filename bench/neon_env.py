@@ -31,10 +31,10 @@ SIGTERM or SIGINT and stops the doubles and the cluster:
 Run it as the user that should own the cluster (initdb refuses root).
 
 --walk: a floor for dsd's cold snapshot load. Sends, one after another on
-one keep-alive connection, the GETs dsd sends for a snapshot (projects with
-limit=400, then each project's branches with limit=1000 and its endpoints;
-every listing followed by its cursor until an empty page, as dsd does) and
-prints {"requests": N, "ms": T}.
+one keep-alive connection, the GETs dsd sends for a snapshot (projects, then
+projects shared with the user, with limit=400; each project's branches with
+limit=1000 and its endpoints; every listing followed by its cursor until an
+empty page, as dsd does) and prints {"requests": N, "ms": T}.
 """
 
 import argparse
@@ -110,7 +110,10 @@ def walk(base_url, key):
                 return items
 
     t = time.monotonic()
-    for p in pages("/projects", "projects", 400):
+    projects = pages("/projects", "projects", 400)
+    ids = {p["id"] for p in projects}
+    projects += [p for p in pages("/projects/shared", "projects", 400) if p["id"] not in ids]
+    for p in projects:
         pages(f"/projects/{p['id']}/branches", "branches", 1000)
         get(f"/projects/{p['id']}/endpoints")
     ms = (time.monotonic() - t) * 1000

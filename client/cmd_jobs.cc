@@ -133,8 +133,8 @@ int RunJobsLogs(const Invocation& inv) {
             << "  started by " << job.started_by() << " at " << LocalTime(job.created_unix_ms())
             << ", " << StateName(job.state()) << "\n";
   for (const v1::JobStep& step : job.steps()) {
-    std::cout << LocalTime(step.started_unix_ms(), "%H:%M:%S") << "  step  " << step.name()
-              << " " << StateName(step.state())
+    std::cout << LocalTime(step.started_unix_ms(), "%H:%M:%S") << "  step  " << step.name() << " "
+              << StateName(step.state())
               << (step.detail().empty() ? "" : StrCat(": ", step.detail())) << "\n";
   }
   for (const v1::JobLogLine& l : job.log()) {

@@ -64,9 +64,9 @@ absl::StatusOr<bool> ConfirmTarget(Session& s, const Invocation& inv, v1::Migrat
   for (const v1::Branch& b : *branches) {
     if (b.is_target()) initial = choices.size();
     choices.push_back({b.project_id(), b.is_target() ? "" : b.name()});
-    items.push_back({b.name(), StrCat(b.provider(), " · ", b.project_id(),
-                                      b.is_target() ? " · in .env" : "",
-                                      b.is_default() ? " · default" : "")});
+    items.push_back(
+        {b.name(), StrCat(b.provider(), " · ", b.project_id(), b.is_target() ? " · in .env" : "",
+                          b.is_default() ? " · default" : "")});
   }
   if (items.empty()) return true;  // nothing to choose from: dsd reports the .env target
   std::optional<size_t> chosen = Pick("Migrate which database? (Enter confirms)", items, initial);
@@ -82,9 +82,10 @@ int PrintStatus(const v1::MigrationStatusResponse& resp, bool dry_run, bool json
     return resp.errors().empty() ? kExitOk : kExitFailed;
   }
   for (const std::string& w : resp.warnings()) std::cerr << "ds: warning: " << w << "\n";
-  std::string where = StrCat(resp.target(), resp.branch().branch_name().empty()
-                                                ? ""
-                                                : StrCat(" (branch ", resp.branch().branch_name(), ")"));
+  std::string where =
+      StrCat(resp.target(), resp.branch().branch_name().empty()
+                                ? ""
+                                : StrCat(" (branch ", resp.branch().branch_name(), ")"));
   if (dry_run) {
     if (!resp.errors().empty()) {
       for (const std::string& e : resp.errors()) std::cerr << "ds: " << e << "\n";

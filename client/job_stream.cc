@@ -64,7 +64,8 @@ class Renderer {
     if (ev.has_started()) {
       const v1::Job& j = ev.started();
       std::string line = StrCat("Job ", j.id(), ": ", j.description(), " on ", j.target());
-      if (!j.branch().branch_name().empty()) StrAppend(&line, " (branch ", j.branch().branch_name(), ")");
+      if (!j.branch().branch_name().empty())
+        StrAppend(&line, " (branch ", j.branch().branch_name(), ")");
       if (j.state() == v1::JOB_STATE_QUEUED) {
         StrAppend(&line, "\nQueued behind another job on this database");
       }
@@ -72,8 +73,8 @@ class Renderer {
       started_ = Clock::now();
     } else if (ev.has_progress()) {
       const v1::JobProgress& p = ev.progress();
-      std::string text = p.step() > 0 ? StrCat("[", p.step(), "/", p.total(), "] ", p.name())
-                                      : p.message();
+      std::string text =
+          p.step() > 0 ? StrCat("[", p.step(), "/", p.total(), "] ", p.name()) : p.message();
       if (p.step() > 0 && !p.message().empty()) StrAppend(&text, " (", p.message(), ")");
       started_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
                                     std::chrono::duration<double>(p.elapsed_seconds()));
@@ -123,8 +124,8 @@ class Renderer {
 
  private:
   void DrawLocked() {
-    std::string line = StrCat(live_, "  ",
-                              Seconds(std::chrono::duration<double>(Clock::now() - started_).count()));
+    std::string line = StrCat(
+        live_, "  ", Seconds(std::chrono::duration<double>(Clock::now() - started_).count()));
     size_t width = TerminalWidth();
     if (line.size() >= width) line = StrCat(line.substr(0, width > 2 ? width - 2 : 0), "…");
     std::fputs(StrCat("\r\x1b[K", line).c_str(), stdout);
@@ -246,10 +247,11 @@ int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
         if (options.json) {
           renderer.Event(ev);
         } else {
-          std::printf("Job %s started: %s on %s\nFollow it with `ds jobs watch %s`; it runs "
-                      "on in dsd.\n",
-                      id.c_str(), ev.started().description().c_str(),
-                      ev.started().target().c_str(), id.c_str());
+          std::printf(
+              "Job %s started: %s on %s\nFollow it with `ds jobs watch %s`; it runs "
+              "on in dsd.\n",
+              id.c_str(), ev.started().description().c_str(), ev.started().target().c_str(),
+              id.c_str());
           std::fflush(stdout);
         }
         detached = true;

@@ -63,7 +63,6 @@ int ReportBranchError(const grpc::Status& s) {
   return ReportRpcError(s);
 }
 
-
 absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
   v1::GetConfigRequest req;
   req.set_workspace_dir(s.workspace.workspace_dir());
@@ -94,7 +93,6 @@ absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
   }
   return n;
 }
-
 
 // Prints rows as columns padded to the widest cell.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {

@@ -108,7 +108,8 @@ absl::StatusOr<v1::ListBranchesResponse> BranchManager::ListBranches(
     const v1::ListBranchesRequest& req) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  absl::StatusOr<std::vector<BranchInfo>> branches = ctx->provider->ListBranches(ctx->Project(req.project()));
+  absl::StatusOr<std::vector<BranchInfo>> branches =
+      ctx->provider->ListBranches(ctx->Project(req.project()));
   if (!branches.ok()) return branches.status();
   v1::ListBranchesResponse resp;
   for (const BranchInfo& b : *branches) *resp.add_branches() = ToProto(b, *ctx);
@@ -122,11 +123,13 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   if (!ctx.ok()) return ctx.status();
   v1::CreateBranchResponse resp;
   CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress)};
-  absl::StatusOr<BranchInfo> created = ctx->provider->CreateBranch(ctx->Project(req.project()), req.name(), options);
+  absl::StatusOr<BranchInfo> created =
+      ctx->provider->CreateBranch(ctx->Project(req.project()), req.name(), options);
   if (created.ok()) {
     *resp.mutable_branch() = ToProto(*created, *ctx);
   } else if (created.status().code() == absl::StatusCode::kAlreadyExists && req.switch_env()) {
-    absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(ctx->Project(req.project()));
+    absl::StatusOr<std::vector<BranchInfo>> all =
+        ctx->provider->ListBranches(ctx->Project(req.project()));
     if (!all.ok()) return all.status();
     for (const BranchInfo& b : *all) {
       if (b.name == req.name()) *resp.mutable_branch() = ToProto(b, *ctx);
@@ -151,7 +154,9 @@ absl::StatusOr<v1::DeleteBranchResponse> BranchManager::DeleteBranch(
     const v1::DeleteBranchRequest& req) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  if (absl::Status s = ctx->provider->DeleteBranch(ctx->Project(req.project()), req.name(), req.force()); !s.ok()) {
+  if (absl::Status s =
+          ctx->provider->DeleteBranch(ctx->Project(req.project()), req.name(), req.force());
+      !s.ok()) {
     return s;
   }
   v1::DeleteBranchResponse resp;
@@ -174,17 +179,19 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
   if (!ctx.ok()) return ctx.status();
   const std::string& variable =
       req.role() == v1::DATABASE_ROLE_TARGET ? ctx->target_var : ctx->source_var;
-  absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(ctx->Project(req.project()));
+  absl::StatusOr<std::vector<BranchInfo>> all =
+      ctx->provider->ListBranches(ctx->Project(req.project()));
   if (!all.ok()) return all.status();
   const BranchInfo* found = nullptr;
   for (const BranchInfo& b : *all) {
     if (b.name == req.branch()) found = &b;
   }
   if (!found) {
-    return absl::NotFoundError(StrCat("branch \"", req.branch(),
-                                      "\" does not exist; `ds db branches` lists them"));
+    return absl::NotFoundError(
+        StrCat("branch \"", req.branch(), "\" does not exist; `ds db branches` lists them"));
   }
-  absl::StatusOr<std::string> redacted = WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
+  absl::StatusOr<std::string> redacted =
+      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
   if (!redacted.ok()) return redacted.status();
   v1::SetDatabaseResponse resp;
   *resp.mutable_branch() = ToProto(*found, *ctx);

@@ -29,8 +29,9 @@ class DrizzleFolderCacheTest : public ::testing::Test {
   void Journal(const std::vector<std::string>& tags) {
     std::string entries;
     for (size_t i = 0; i < tags.size(); ++i) {
-      StrAppend(&entries, i ? "," : "", "{\"idx\":", i, ",\"version\":\"7\",\"when\":",
-                1700000000000 + i, ",\"tag\":\"", tags[i], "\",\"breakpoints\":true}");
+      StrAppend(&entries, i ? "," : "", "{\"idx\":", i,
+                ",\"version\":\"7\",\"when\":", 1700000000000 + i, ",\"tag\":\"", tags[i],
+                "\",\"breakpoints\":true}");
     }
     std::ofstream(dir_ / "meta" / "_journal.json", std::ios::trunc)
         << "{\"version\":\"7\",\"dialect\":\"postgresql\",\"entries\":[" << entries << "]}";

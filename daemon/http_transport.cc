@@ -73,9 +73,8 @@ class CurlTransport final : public HttpTransport {
     CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(headers);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return absl::DeadlineExceededError(
-          StrCat("no answer from ", Host(request.url), " within ",
-                 request.timeout.count() / 1000.0, " s"));
+      return absl::DeadlineExceededError(StrCat("no answer from ", Host(request.url), " within ",
+                                                request.timeout.count() / 1000.0, " s"));
     }
     if (rc != CURLE_OK) {
       return absl::UnavailableError(

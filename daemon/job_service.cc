@@ -38,8 +38,7 @@ class JobServiceImpl::EventStream final : public grpc::ServerWriteReactor<v1::Jo
   }
 
   // Records the subscription; drops it at once if the stream already ended.
-  static void Subscribed(const std::shared_ptr<Pipe>& pipe, const std::string& id,
-                         uint64_t token) {
+  static void Subscribed(const std::shared_ptr<Pipe>& pipe, const std::string& id, uint64_t token) {
     bool gone;
     {
       std::lock_guard lock(pipe->mu);
@@ -157,18 +156,15 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackSe
 grpc::ServerUnaryReactor* JobServiceImpl::MigrationStatus(grpc::CallbackServerContext* ctx,
                                                           const v1::MigrateRequest* req,
                                                           v1::MigrationStatusResponse* resp) {
-  return Offload(work_, ctx, resp,
-                 [this, req]() -> absl::StatusOr<v1::MigrationStatusResponse> {
-                   absl::StatusOr<PreparedMigrate> prepared =
-                       PrepareMigrate(*req, *resolver_, *providers_);
-                   if (!prepared.ok()) return prepared.status();
-                   prepared->options.pool = pool_;
-                   prepared->options.folders = &folders_;
-                   absl::StatusOr<v1::MigrationStatusResponse> r =
-                       InspectMigrations(prepared->options);
-                   if (r.ok()) *r->mutable_branch() = prepared->job.branch;
-                   return r;
-                 });
+  return Offload(work_, ctx, resp, [this, req]() -> absl::StatusOr<v1::MigrationStatusResponse> {
+    absl::StatusOr<PreparedMigrate> prepared = PrepareMigrate(*req, *resolver_, *providers_);
+    if (!prepared.ok()) return prepared.status();
+    prepared->options.pool = pool_;
+    prepared->options.folders = &folders_;
+    absl::StatusOr<v1::MigrationStatusResponse> r = InspectMigrations(prepared->options);
+    if (r.ok()) *r->mutable_branch() = prepared->job.branch;
+    return r;
+  });
 }
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Watch(grpc::CallbackServerContext* ctx,

@@ -155,9 +155,8 @@ class JobManager::Job final : public JobContext {
 
   void Finish(const JobOutcome& outcome) {
     std::lock_guard lock(mu_);
-    EndStepLocked(outcome.state == v1::JOB_STATE_SUCCEEDED ? v1::JOB_STATE_SUCCEEDED
-                                                           : outcome.state,
-                  "");
+    EndStepLocked(
+        outcome.state == v1::JOB_STATE_SUCCEEDED ? v1::JOB_STATE_SUCCEEDED : outcome.state, "");
     record_.set_state(outcome.state);
     record_.set_exit_code(outcome.exit_code);
     record_.set_error(common::ScrubSecrets(outcome.error));
@@ -195,8 +194,7 @@ class JobManager::Job final : public JobContext {
       while (l < record_.log_size() || p < record_.progress_size()) {
         v1::JobEvent ev;
         if (p >= record_.progress_size() ||
-            (l < record_.log_size() &&
-             record_.log(l).unix_ms() <= record_.progress(p).unix_ms())) {
+            (l < record_.log_size() && record_.log(l).unix_ms() <= record_.progress(p).unix_ms())) {
           *ev.mutable_log() = record_.log(l++);
           ev.set_unix_ms(ev.log().unix_ms());
         } else {
@@ -214,8 +212,7 @@ class JobManager::Job final : public JobContext {
         f->set_summary(record_.summary());
         if (record_.started_unix_ms() && record_.finished_unix_ms()) {
           f->set_elapsed_seconds(
-              static_cast<double>(record_.finished_unix_ms() - record_.started_unix_ms()) /
-              1000.0);
+              static_cast<double>(record_.finished_unix_ms() - record_.started_unix_ms()) / 1000.0);
         }
         Deliver(sink, std::move(ev));
         return 0;  // nothing more will come
@@ -370,9 +367,8 @@ absl::StatusOr<std::string> JobManager::Start(JobSpec spec, JobWork work, Sink s
         return absl::FailedPreconditionError(StrCat(
             "job ", holders.front(), " (", r.kind(), ", started by ", r.started_by(), " at ",
             ClockTime(r.created_unix_ms()), ", ", JobStateName(r.state()),
-            ") is already working on ", spec.target_redacted,
-            "; follow it with `ds jobs watch ", holders.front(),
-            "`, or pass --wait to run after it"));
+            ") is already working on ", spec.target_redacted, "; follow it with `ds jobs watch ",
+            holders.front(), "`, or pass --wait to run after it"));
       }
     }
     std::string id = std::to_string(next_id_++);
@@ -409,14 +405,13 @@ absl::StatusOr<std::string> JobManager::Start(JobSpec spec, JobWork work, Sink s
     for (auto& [n, j] : jobs_) {
       if (j->thread.joinable() && IsFinished(j->state())) done.push_back(std::move(j->thread));
     }
-    job->thread = std::thread([this, job, work = std::move(work)]() mutable {
-      RunJob(job, std::move(work));
-    });
+    job->thread = std::thread(
+        [this, job, work = std::move(work)]() mutable { RunJob(job, std::move(work)); });
     Prune();
   }
   for (std::thread& t : done) t.join();
-  common::LogInfo("job ", job->id(), " started: ", spec.kind, " on ", spec.target_redacted,
-                  " for ", spec.started_by);
+  common::LogInfo("job ", job->id(), " started: ", spec.kind, " on ", spec.target_redacted, " for ",
+                  spec.started_by);
   return job->id();
 }
 
@@ -424,9 +419,8 @@ bool JobManager::WaitForTarget(Job& job) {
   const std::string key = job.target_key();
   if (key.empty()) return !job.cancelled();
   std::unique_lock lock(mu_);
-  target_cv_.wait(lock, [&] {
-    return job.cancelled() || shutting_down_ || targets_[key].front() == job.id();
-  });
+  target_cv_.wait(
+      lock, [&] { return job.cancelled() || shutting_down_ || targets_[key].front() == job.id(); });
   return !job.cancelled() && !shutting_down_;
 }
 

@@ -125,9 +125,11 @@ TEST_F(JobsTest, RecordsSurviveAndRunningOnesBecomeInterrupted) {
   stale.set_kind("migrate");
   stale.set_state(v1::JOB_STATE_RUNNING);
   stale.set_started_unix_ms(1);
-  ASSERT_TRUE(common::ReplaceFileAtomically(dir_ / "7.json",
-                                            R"({"id":"7","kind":"migrate","state":"JOB_STATE_RUNNING","started_unix_ms":"1"})")
-                  .ok());
+  ASSERT_TRUE(
+      common::ReplaceFileAtomically(
+          dir_ / "7.json",
+          R"({"id":"7","kind":"migrate","state":"JOB_STATE_RUNNING","started_unix_ms":"1"})")
+          .ok());
   std::ofstream(dir_ / "garbage.json") << "not a job";
   std::ofstream(dir_ / "8.json") << "{ broken";
 
@@ -218,7 +220,8 @@ TEST_F(JobsTest, CancelOfAQueuedJobEndsItWithoutRunning) {
   JobManager m(dir_);
   ASSERT_TRUE(m.Load().ok());
   Gate gate;
-  absl::StatusOr<std::string> first = m.Start(Spec(), [&](JobContext& ctx) { return gate.Run(ctx); });
+  absl::StatusOr<std::string> first =
+      m.Start(Spec(), [&](JobContext& ctx) { return gate.Run(ctx); });
   JobSpec waiting = Spec();
   waiting.wait = true;
   std::atomic<bool> ran{false};
@@ -259,8 +262,7 @@ TEST_F(JobsTest, ShutdownMarksRunningJobsInterrupted) {
   auto m = std::make_unique<JobManager>(dir_);
   ASSERT_TRUE(m->Load().ok());
   Gate gate;
-  absl::StatusOr<std::string> id =
-      m->Start(Spec(), [&](JobContext& ctx) { return gate.Run(ctx); });
+  absl::StatusOr<std::string> id = m->Start(Spec(), [&](JobContext& ctx) { return gate.Run(ctx); });
   ASSERT_TRUE(id.ok());
   m->Shutdown("dsd stopped (SIGTERM)");
   absl::StatusOr<v1::Job> j = m->Get(*id);

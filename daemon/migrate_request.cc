@@ -25,9 +25,9 @@ absl::StatusOr<std::filesystem::path> MigrationsDir(const std::string& requested
   for (const char* candidate : {"drizzle", "backend/drizzle"}) {
     if (std::filesystem::is_directory(workspace / candidate, ec)) return workspace / candidate;
   }
-  return absl::FailedPreconditionError(StrCat(
-      "no Drizzle migrations folder: neither drizzle/ nor backend/drizzle/ exists in ",
-      workspace.string(), "; pass --dir, or set migrations_dir in ds.toml"));
+  return absl::FailedPreconditionError(
+      StrCat("no Drizzle migrations folder: neither drizzle/ nor backend/drizzle/ exists in ",
+             workspace.string(), "; pass --dir, or set migrations_dir in ds.toml"));
 }
 
 }  // namespace
@@ -80,9 +80,9 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
   }
   absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(conninfo);
   if (!info.ok()) {
-    return absl::InvalidArgumentError(StrCat("the database from ", source,
-                                             " is not a valid connection string: ",
-                                             info.status().message()));
+    return absl::InvalidArgumentError(
+        StrCat("the database from ", source,
+               " is not a valid connection string: ", info.status().message()));
   }
 
   absl::StatusOr<std::filesystem::path> dir = MigrationsDir(req.dir(), *config, workspace);
@@ -93,10 +93,10 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
   o.conninfo = conninfo;
   o.target_redacted = common::RedactedUri(*info);
   o.dir = *dir;
-  o.schema = req.migrations_schema().empty() ? config->Get("migrations_schema")
-                                             : req.migrations_schema();
-  o.table = req.migrations_table().empty() ? config->Get("migrations_table")
-                                           : req.migrations_table();
+  o.schema =
+      req.migrations_schema().empty() ? config->Get("migrations_schema") : req.migrations_schema();
+  o.table =
+      req.migrations_table().empty() ? config->Get("migrations_table") : req.migrations_table();
   if (o.schema.empty() || o.table.empty()) {
     return absl::InvalidArgumentError("the migrations schema and table must not be empty");
   }
@@ -106,8 +106,8 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
     return absl::InvalidArgumentError("--lock-timeout takes a number of seconds, 0 or more");
   }
   if (req.lock_timeout_seconds() > 0) {
-    o.lock_timeout = std::chrono::milliseconds(
-        static_cast<int64_t>(req.lock_timeout_seconds() * 1000.0));
+    o.lock_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(req.lock_timeout_seconds() * 1000.0));
   }
   o.applied_by = req.started_by().empty() ? "ds" : req.started_by();
 

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "absl/strings/str_format.h"
-
 #include "common/strings.h"
 #include "common/version.h"
 #include "daemon/pg_conn.h"
@@ -27,7 +26,7 @@ struct TrackingTable {
   std::string qualified;      // "drizzle"."__drizzle_migrations"
   std::string log_qualified;  // "drizzle"."__ds_migrations_log"
   bool exists = false;
-  bool has_name = false;      // drizzle 1.0's shape
+  bool has_name = false;  // drizzle 1.0's shape
 };
 
 TrackingTable NameTable(const std::string& schema, const std::string& table) {
@@ -72,11 +71,11 @@ absl::Status DescribeTable(PgConnection& conn, TrackingTable* t) {
   }
   if (!known) {
     std::vector<std::string_view> v(listed.begin(), listed.end());
-    return absl::FailedPreconditionError(StrCat(
-        "the tracking table ", t->qualified, " has columns (", Join(v, ", "),
-        ") and not drizzle's (id, hash, created_at bigint[, name, applied_at]); nothing was "
-        "applied. Point --schema/--table at drizzle's tracking table, or move this table "
-        "out of the way"));
+    return absl::FailedPreconditionError(
+        StrCat("the tracking table ", t->qualified, " has columns (", Join(v, ", "),
+               ") and not drizzle's (id, hash, created_at bigint[, name, applied_at]); nothing was "
+               "applied. Point --schema/--table at drizzle's tracking table, or move this table "
+               "out of the way"));
   }
   t->has_name = cols.count("name") > 0;
   return absl::OkStatus();
@@ -85,14 +84,15 @@ absl::Status DescribeTable(PgConnection& conn, TrackingTable* t) {
 absl::StatusOr<std::vector<AppliedRow>> ReadRows(PgConnection& conn, const TrackingTable& t) {
   std::vector<AppliedRow> rows;
   if (!t.exists) return rows;
-  PgResult r = conn.Exec(StrCat("SELECT id, hash, created_at", t.has_name ? ", name" : "",
-                                " FROM ", t.qualified, " ORDER BY id"));
+  PgResult r = conn.Exec(StrCat("SELECT id, hash, created_at", t.has_name ? ", name" : "", " FROM ",
+                                t.qualified, " ORDER BY id"));
   if (!r.ok()) return SqlError(StrCat("cannot read ", t.qualified), r, conn);
   for (int i = 0; i < r.rows(); ++i) {
     AppliedRow row;
     row.id = std::strtoll(std::string(r.Get(i, 0)).c_str(), nullptr, 10);
     row.hash = std::string(r.Get(i, 1));
-    if (!r.IsNull(i, 2)) row.created_at = std::strtoll(std::string(r.Get(i, 2)).c_str(), nullptr, 10);
+    if (!r.IsNull(i, 2))
+      row.created_at = std::strtoll(std::string(r.Get(i, 2)).c_str(), nullptr, 10);
     if (t.has_name && !r.IsNull(i, 3)) row.name = std::string(r.Get(i, 3));
     rows.push_back(std::move(row));
   }
@@ -105,11 +105,11 @@ absl::StatusOr<std::vector<AppliedRow>> ReadRows(PgConnection& conn, const Track
 absl::Status EnsureTables(PgConnection& conn, TrackingTable* t, bool drizzle_v1_shape) {
   std::string sql = StrCat("BEGIN; CREATE SCHEMA IF NOT EXISTS ", QuoteIdent(t->schema), "; ");
   if (!t->exists) {
-    StrAppend(&sql, "CREATE TABLE IF NOT EXISTS ", t->qualified,
-              " (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint",
-              drizzle_v1_shape ? ", name text, applied_at timestamp with time zone DEFAULT now()"
-                               : "",
-              "); ");
+    StrAppend(
+        &sql, "CREATE TABLE IF NOT EXISTS ", t->qualified,
+        " (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint",
+        drizzle_v1_shape ? ", name text, applied_at timestamp with time zone DEFAULT now()" : "",
+        "); ");
   }
   StrAppend(&sql, "CREATE TABLE IF NOT EXISTS ", t->log_qualified,
             " (id bigserial PRIMARY KEY, name text NOT NULL, hash text NOT NULL, "
@@ -189,17 +189,18 @@ LockResult TakeLock(PgConnection& conn, const TrackingTable& t, const MigrateOpt
     }
     std::string holder = LockHolder(conn, key);
     if (holder != last_holder) {
-      ctx.Log("info", StrCat("waiting for the migration lock on ", t.qualified, ", held by ",
-                             holder));
+      ctx.Log("info",
+              StrCat("waiting for the migration lock on ", t.qualified, ", held by ", holder));
       ctx.Progress(0, 0, "lock", StrCat("waiting for the migration lock held by ", holder));
       last_holder = holder;
     }
     if (Clock::now() >= deadline) {
-      out.error = StrCat(
-          "gave up after ", absl::StrFormat("%g", static_cast<double>(o.lock_timeout.count()) / 1000.0),
-          " s waiting for the migration lock held by ", holder,
-          "; another migration is running on this database (see `ds jobs list`), or raise "
-          "--lock-timeout");
+      out.error =
+          StrCat("gave up after ",
+                 absl::StrFormat("%g", static_cast<double>(o.lock_timeout.count()) / 1000.0),
+                 " s waiting for the migration lock held by ", holder,
+                 "; another migration is running on this database (see `ds jobs list`), or raise "
+                 "--lock-timeout");
       return out;
     }
     std::this_thread::sleep_for(interval);
@@ -287,9 +288,9 @@ class TrackingWriter {
   absl::Status Record(const std::vector<Applied>& applied) {
     if (applied.empty()) return absl::OkStatus();
     std::vector<std::optional<std::string>> params;
-    std::string sql = StrCat("INSERT INTO ", t_.qualified,
-                             t_.has_name ? " (hash, created_at, name) VALUES "
-                                         : " (hash, created_at) VALUES ");
+    std::string sql =
+        StrCat("INSERT INTO ", t_.qualified,
+               t_.has_name ? " (hash, created_at, name) VALUES " : " (hash, created_at) VALUES ");
     for (size_t i = 0; i < applied.size(); ++i) {
       const DrizzleMigration& m = *applied[i].m;
       size_t n = params.size();
@@ -300,7 +301,8 @@ class TrackingWriter {
       if (t_.has_name) params.push_back(m.name);
     }
     PgResult r = conn_.ExecParams(sql, params);
-    if (!r.ok()) return SqlError(StrCat("cannot record the migrations in ", t_.qualified), r, conn_);
+    if (!r.ok())
+      return SqlError(StrCat("cannot record the migrations in ", t_.qualified), r, conn_);
 
     params.clear();
     sql = StrCat("INSERT INTO ", t_.log_qualified,
@@ -315,14 +317,15 @@ class TrackingWriter {
         StrAppend(&sql, k > 1 ? ", " : "", "$", n + k, k == 3 || k == 4 ? "::bigint" : "");
       }
       StrAppend(&sql, ")");
-      for (std::string v : {a.m->tag, a.m->hash, std::to_string(a.m->when),
-                            std::to_string(a.duration_ms), o_.applied_by, o_.job_id, version,
-                            a.note}) {
+      for (std::string v :
+           {a.m->tag, a.m->hash, std::to_string(a.m->when), std::to_string(a.duration_ms),
+            o_.applied_by, o_.job_id, version, a.note}) {
         params.push_back(std::move(v));
       }
     }
     PgResult l = conn_.ExecParams(sql, params);
-    if (!l.ok()) return SqlError(StrCat("cannot record the migrations in ", t_.log_qualified), l, conn_);
+    if (!l.ok())
+      return SqlError(StrCat("cannot record the migrations in ", t_.log_qualified), l, conn_);
     return absl::OkStatus();
   }
 
@@ -368,8 +371,8 @@ std::string ShortenStatement(std::string_view statement, size_t max) {
   // say nothing about which statement failed.
   for (;;) {
     std::string_view rest = statement;
-    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t' ||
-                             rest.front() == '\n' || rest.front() == '\r')) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t' || rest.front() == '\n' ||
+                             rest.front() == '\r')) {
       rest.remove_prefix(1);
     }
     if (!rest.starts_with("--")) break;
@@ -473,9 +476,8 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   InterrupterGuard guard{ctx};  // cleared before the connection is closed or handed back
   // If dsd dies mid-statement, the server notices within 2 s instead of
   // holding the transaction and the lock until the statement ends (PG 14+).
-  std::string setup = conn.ServerVersion() >= 140000
-                          ? "SET client_connection_check_interval = 2000; "
-                          : "";
+  std::string setup =
+      conn.ServerVersion() >= 140000 ? "SET client_connection_check_interval = 2000; " : "";
 
   ctx.BeginStep("lock");
   TrackingTable t = NameTable(o.schema, o.table);
@@ -498,10 +500,10 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
   const size_t applied_before = folder.migrations.size() - total;
   if (total == 0) {
     reusable = true;
-    return {v1::JOB_STATE_SUCCEEDED, 0, "",
-            StrCat("nothing to apply: ", folder.migrations.size(),
-                   folder.migrations.size() == 1 ? " migration" : " migrations",
-                   " already applied")};
+    return {
+        v1::JOB_STATE_SUCCEEDED, 0, "",
+        StrCat("nothing to apply: ", folder.migrations.size(),
+               folder.migrations.size() == 1 ? " migration" : " migrations", " already applied")};
   }
   ctx.Log("info", StrCat(total, " pending of ", folder.migrations.size(), " in ", o.dir.string(),
                          "; ", applied_before, " already applied"));
@@ -532,8 +534,8 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
       if (transactional && conn.InTransaction()) conn.Exec("ROLLBACK");
       if (transactional) {
         size_t lost = end - begin;
-        StrAppend(&outcome.error, "\nNothing of this transaction was committed (",
-                  lost, lost == 1 ? " migration" : " migrations", " rolled back)");
+        StrAppend(&outcome.error, "\nNothing of this transaction was committed (", lost,
+                  lost == 1 ? " migration" : " migrations", " rolled back)");
       }
       if (committed) {
         StrAppend(&outcome.error, transactional ? "; " : "\n", committed,
@@ -566,9 +568,9 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
         } else if (ctx.cancelled() || r.sqlstate() == kQueryCanceled) {
           return abort(Cancelled(StrCat("cancelled during ", m.file.filename().string())));
         } else if (PgResult back = conn.Exec("ROLLBACK TO SAVEPOINT ds_migration"); !back.ok()) {
-          return abort(Failed(StrCat(m.file.filename().string(), " failed: ", r.message(),
-                                     " (and rolling back to its savepoint failed: ",
-                                     back.message(), ")")));
+          return abort(
+              Failed(StrCat(m.file.filename().string(), " failed: ", r.message(),
+                            " (and rolling back to its savepoint failed: ", back.message(), ")")));
         }
       }
       for (size_t k = first_chunk; k < m.statements.size(); ++k) {
@@ -583,8 +585,7 @@ JobOutcome RunMigrations(const MigrateOptions& o, JobContext& ctx) {
           if (!transactional) {
             StrAppend(&error, "\n", m.file.filename().string(),
                       " runs without a transaction: it is not recorded as applied",
-                      k > 0 ? StrCat(", and its first ", k, " statement(s) stay applied") : "",
-                      "");
+                      k > 0 ? StrCat(", and its first ", k, " statement(s) stay applied") : "", "");
           }
           return abort(Failed(std::move(error)));
         }

@@ -58,8 +58,8 @@ std::optional<std::chrono::milliseconds> RetryAfter(const HttpResponse& r) {
 // The API's answer did not parse: say which call (the parser's message
 // says what was wrong, never quoting the body).
 absl::Status Malformed(std::string_view what, const absl::Status& s) {
-  return absl::Status(s.code(), StrCat(what, ": ", s.message(),
-                                       "; try again, and report it if it persists"));
+  return absl::Status(s.code(),
+                      StrCat(what, ": ", s.message(), "; try again, and report it if it persists"));
 }
 
 }  // namespace
@@ -98,8 +98,8 @@ void Api::Pace() {
       recent_.push_back(now);
       return;
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-        recent_.front() + options_.pace_window - now);
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(recent_.front() +
+                                                                      options_.pace_window - now);
     lock.unlock();
     options_.sleep(std::max(wait, std::chrono::milliseconds(1)));
     lock.lock();
@@ -123,7 +123,8 @@ absl::StatusOr<HttpResponse> Api::Send(const Call& call) {
     if (!call.body.empty()) req.headers.emplace_back("Content-Type", "application/json");
     req.body = call.body;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    req.timeout = std::max(std::min(options_.request_timeout, left), std::chrono::milliseconds(1000));
+    req.timeout =
+        std::max(std::min(options_.request_timeout, left), std::chrono::milliseconds(1000));
     Pace();
     ++requests_;
     absl::StatusOr<HttpResponse> r = transport_->Send(req);
@@ -154,10 +155,10 @@ absl::StatusOr<HttpResponse> Api::Send(const Call& call) {
     out.headers["x-ds-attempts"] = absl::StrFormat("%d attempts over %.1f s", attempt, took);
     return out;
   }
-  return absl::UnavailableError(StrCat(
-      last_error.message(),
-      attempt > 1 ? absl::StrFormat(" (%d attempts over %.1f s)", attempt, took) : "",
-      "; check the network, or NEON_API_HOST"));
+  return absl::UnavailableError(
+      StrCat(last_error.message(),
+             attempt > 1 ? absl::StrFormat(" (%d attempts over %.1f s)", attempt, took) : "",
+             "; check the network, or NEON_API_HOST"));
 }
 
 absl::Status Api::ErrorFor(const Call& call, const HttpResponse& r) const {
@@ -173,31 +174,29 @@ absl::Status Api::ErrorFor(const Call& call, const HttpResponse& r) const {
   std::string what = StrCat(call.method, " ", call.path.substr(0, call.path.find('?')));
   switch (r.status) {
     case 401:
-      return absl::UnauthenticatedError(StrCat(
-          "NEON_API_KEY is invalid or expired (Neon: ", message, ")", suffix,
-          "; create a key in the Neon console under Account settings > API keys"));
+      return absl::UnauthenticatedError(
+          StrCat("NEON_API_KEY is invalid or expired (Neon: ", message, ")", suffix,
+                 "; create a key in the Neon console under Account settings > API keys"));
     case 403:
       return absl::PermissionDeniedError(
           StrCat("the Neon API key may not do this (", what, "): ", message, suffix));
-    case 404:
-      return absl::NotFoundError(StrCat("Neon: ", message, suffix));
-    case 409:
-      return absl::AlreadyExistsError(StrCat("Neon: ", message, suffix));
-    default:
-      break;
+    case 404: return absl::NotFoundError(StrCat("Neon: ", message, suffix));
+    case 409: return absl::AlreadyExistsError(StrCat("Neon: ", message, suffix));
+    default: break;
   }
   if (Retryable(r.status)) {
     auto it = r.headers.find("x-ds-attempts");
-    return absl::UnavailableError(
-        StrCat("Neon kept answering ", r.status, " (", Why(r.status), ") to ", what,
-               it == r.headers.end() ? "" : StrCat(" after ", it->second), ": ", message,
-               suffix, "; try again in a minute"));
+    return absl::UnavailableError(StrCat("Neon kept answering ", r.status, " (", Why(r.status),
+                                         ") to ", what,
+                                         it == r.headers.end() ? "" : StrCat(" after ", it->second),
+                                         ": ", message, suffix, "; try again in a minute"));
   }
   if (r.status == 400 && message.find("org_id is required") != std::string::npos) {
-    return absl::FailedPreconditionError(StrCat(
-        "this Neon API key belongs to several organizations, and Neon needs to know which: "
-        "set neon_org_id = \"org-...\" in ds.toml (or NEON_ORG_ID), or use an organization "
-        "API key (Neon: ", message, ")", suffix));
+    return absl::FailedPreconditionError(
+        StrCat("this Neon API key belongs to several organizations, and Neon needs to know which: "
+               "set neon_org_id = \"org-...\" in ds.toml (or NEON_ORG_ID), or use an organization "
+               "API key (Neon: ",
+               message, ")", suffix));
   }
   if (r.status >= 500) {
     return absl::UnavailableError(StrCat("Neon failed on ", what, ": ", message, suffix));
@@ -290,8 +289,8 @@ absl::StatusOr<std::vector<Endpoint>> Api::ListEndpoints(const std::string& proj
 absl::StatusOr<std::vector<Role>> Api::ListRoles(const std::string& project_id,
                                                  const std::string& branch_id) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id),
-                     "/roles");
+  call.path =
+      StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id), "/roles");
   absl::StatusOr<HttpResponse> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->status != 200) return ErrorFor(call, *r);
@@ -303,8 +302,8 @@ absl::StatusOr<std::vector<Role>> Api::ListRoles(const std::string& project_id,
 absl::StatusOr<std::vector<Database>> Api::ListDatabases(const std::string& project_id,
                                                          const std::string& branch_id) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id),
-                     "/databases");
+  call.path =
+      StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id), "/databases");
   absl::StatusOr<HttpResponse> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->status != 200) return ErrorFor(call, *r);
@@ -318,9 +317,10 @@ absl::StatusOr<std::string> Api::GetConnectionUri(const std::string& project_id,
                                                   const std::string& database,
                                                   const std::string& role, bool pooled) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/connection_uri?branch_id=",
-                     UrlEncode(branch_id), "&database_name=", UrlEncode(database),
-                     "&role_name=", UrlEncode(role), "&pooled=", pooled ? "true" : "false");
+  call.path = StrCat("/projects/", UrlEncode(project_id),
+                     "/connection_uri?branch_id=", UrlEncode(branch_id),
+                     "&database_name=", UrlEncode(database), "&role_name=", UrlEncode(role),
+                     "&pooled=", pooled ? "true" : "false");
   absl::StatusOr<HttpResponse> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->status != 200) return ErrorFor(call, *r);
@@ -385,8 +385,8 @@ absl::StatusOr<BranchMutation> Api::RestoreBranch(const std::string& project_id,
                                                   const std::string& source_branch_id) {
   Call call;
   call.method = "POST";
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id),
-                     "/restore");
+  call.path =
+      StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id), "/restore");
   call.body = StrCat("{\"source_branch_id\":", JsonQuote(source_branch_id), "}");
   call.retry_transport_errors = false;  // a second restore is a second restore
   absl::StatusOr<HttpResponse> r = Send(call);

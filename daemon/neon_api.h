@@ -11,11 +11,11 @@
 #define DS_DAEMON_NEON_API_H_
 
 #include <atomic>
-#include <deque>
-#include <mutex>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -61,14 +61,14 @@ class Api {
                                                       const std::string& branch_id);
   absl::StatusOr<std::string> GetConnectionUri(const std::string& project_id,
                                                const std::string& branch_id,
-                                               const std::string& database,
-                                               const std::string& role, bool pooled = false);
+                                               const std::string& database, const std::string& role,
+                                               bool pooled = false);
   // Creates `name` from `parent_id` with a read_write endpoint. A branch of
   // that name that already exists is adopted: `adopted` is set and the
   // mutation carries the existing branch and its endpoints, no operations.
   absl::StatusOr<BranchMutation> CreateBranch(const std::string& project_id,
-                                              const std::string& name,
-                                              const std::string& parent_id, bool* adopted);
+                                              const std::string& name, const std::string& parent_id,
+                                              bool* adopted);
   // A branch that is already gone (204) yields an empty mutation.
   absl::StatusOr<BranchMutation> DeleteBranch(const std::string& project_id,
                                               const std::string& branch_id);

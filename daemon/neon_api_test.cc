@@ -153,7 +153,9 @@ TEST(NeonApiTest, AnInvalidKeyIsNamed) {
 
 TEST(NeonApiTest, OrgIdRequiredSaysWhatToDo) {
   Fixture f;
-  f.transport->Add(400, R"({"code":"","message":"org_id is required, you can find it on your organization settings page"})");
+  f.transport->Add(
+      400,
+      R"({"code":"","message":"org_id is required, you can find it on your organization settings page"})");
   absl::StatusOr<std::vector<Project>> p = f.api.ListProjects();
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -164,8 +166,8 @@ TEST(NeonApiTest, FollowsProjectCursorsUntilAnEmptyPage) {
   Fixture f;
   f.transport->Add(200, StrCat(R"({"projects":[)", ProjectJson("p1"), ",", ProjectJson("p2"),
                                R"(],"pagination":{"cursor":"p2"}})"));
-  f.transport->Add(200, StrCat(R"({"projects":[)", ProjectJson("p3"),
-                               R"(],"pagination":{"cursor":"p3"}})"));
+  f.transport->Add(
+      200, StrCat(R"({"projects":[)", ProjectJson("p3"), R"(],"pagination":{"cursor":"p3"}})"));
   f.transport->Add(200, R"({"projects":[]})");
   absl::StatusOr<std::vector<Project>> p = f.api.ListProjects("org-x");
   ASSERT_TRUE(p.ok()) << p.status();
@@ -178,10 +180,16 @@ TEST(NeonApiTest, FollowsProjectCursorsUntilAnEmptyPage) {
 
 TEST(NeonApiTest, BranchPagesFollowNextAndStopOnARepeatedCursor) {
   Fixture f;
-  f.transport->Add(200, StrCat(R"({"branches":[)", BranchJson("br-1", "main"),
-                               R"(],"annotations":{},"pagination":{"next":"abc","sort_by":"updated_at","sort_order":"DESC"}})"));
-  f.transport->Add(200, StrCat(R"({"branches":[)", BranchJson("br-2", "dev"),
-                               R"(],"annotations":{},"pagination":{"next":"abc","sort_by":"updated_at","sort_order":"DESC"}})"));
+  f.transport->Add(
+      200,
+      StrCat(
+          R"({"branches":[)", BranchJson("br-1", "main"),
+          R"(],"annotations":{},"pagination":{"next":"abc","sort_by":"updated_at","sort_order":"DESC"}})"));
+  f.transport->Add(
+      200,
+      StrCat(
+          R"({"branches":[)", BranchJson("br-2", "dev"),
+          R"(],"annotations":{},"pagination":{"next":"abc","sort_by":"updated_at","sort_order":"DESC"}})"));
   absl::StatusOr<std::vector<Branch>> b = f.api.ListBranches("p1");
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->size(), 2u);
@@ -190,10 +198,15 @@ TEST(NeonApiTest, BranchPagesFollowNextAndStopOnARepeatedCursor) {
 
 TEST(NeonApiTest, CreateAdoptsAnExistingBranchOn409) {
   Fixture f;
-  f.transport->Add(409, R"({"code":"","message":"branch with the provided name \"dev\" already exists"})");
-  f.transport->Add(200, StrCat(R"({"branches":[)", BranchJson("br-2", "dev"),
-                               R"(],"annotations":{},"pagination":{"sort_by":"updated_at","sort_order":"DESC"}})"));
-  f.transport->Add(200, R"({"endpoints":[{"id":"ep-a-b-123456","project_id":"p1","branch_id":"br-2","host":"ep-a-b-123456.us-east-2.aws.neon.tech","type":"read_write","current_state":"idle","region_id":"aws-us-east-2","autoscaling_limit_min_cu":0.25,"autoscaling_limit_max_cu":1,"settings":{},"pooler_enabled":false,"pooler_mode":"transaction","disabled":false,"passwordless_access":true,"creation_source":"console","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","proxy_host":"us-east-2.aws.neon.tech","suspend_timeout_seconds":0,"provisioner":"k8s-neonvm"}]})");
+  f.transport->Add(
+      409, R"({"code":"","message":"branch with the provided name \"dev\" already exists"})");
+  f.transport->Add(
+      200,
+      StrCat(R"({"branches":[)", BranchJson("br-2", "dev"),
+             R"(],"annotations":{},"pagination":{"sort_by":"updated_at","sort_order":"DESC"}})"));
+  f.transport->Add(
+      200,
+      R"({"endpoints":[{"id":"ep-a-b-123456","project_id":"p1","branch_id":"br-2","host":"ep-a-b-123456.us-east-2.aws.neon.tech","type":"read_write","current_state":"idle","region_id":"aws-us-east-2","autoscaling_limit_min_cu":0.25,"autoscaling_limit_max_cu":1,"settings":{},"pooler_enabled":false,"pooler_mode":"transaction","disabled":false,"passwordless_access":true,"creation_source":"console","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","proxy_host":"us-east-2.aws.neon.tech","suspend_timeout_seconds":0,"provisioner":"k8s-neonvm"}]})");
   bool adopted = false;
   absl::StatusOr<BranchMutation> m = f.api.CreateBranch("p1", "dev", "br-1", &adopted);
   ASSERT_TRUE(m.ok()) << m.status();
@@ -217,8 +230,9 @@ TEST(NeonApiTest, MalformedJsonIsAnErrorThatNeverQuotesTheBody) {
 
 TEST(NeonApiTest, APartialProjectListIsAnError) {
   Fixture f;
-  f.transport->Add(200, StrCat(R"({"projects":[)", ProjectJson("p1"),
-                               R"(],"unavailable_project_ids":["p2"],"pagination":{"cursor":"p1"}})"));
+  f.transport->Add(200,
+                   StrCat(R"({"projects":[)", ProjectJson("p1"),
+                          R"(],"unavailable_project_ids":["p2"],"pagination":{"cursor":"p1"}})"));
   absl::StatusOr<std::vector<Project>> p = f.api.ListProjects();
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.status().message().find("p2"), std::string::npos);

@@ -37,7 +37,8 @@ std::string BranchJson(const Branch& b) {
             ",\"protected\":", b.is_protected ? "true" : "false");
   Field(&o, "created_at", b.created_at);
   Field(&o, "updated_at", b.updated_at);
-  if (!b.created_by.empty()) StrAppend(&o, ",\"created_by\":{\"name\":", JsonQuote(b.created_by), "}");
+  if (!b.created_by.empty())
+    StrAppend(&o, ",\"created_by\":{\"name\":", JsonQuote(b.created_by), "}");
   if (!b.expires_at.empty()) Field(&o, "expires_at", b.expires_at);
   if (b.logical_size >= 0) StrAppend(&o, ",\"logical_size\":", b.logical_size);
   o += "}";
@@ -93,8 +94,8 @@ absl::StatusOr<AccountSnapshot> ParseSnapshot(std::string_view text) {
     if (!branches.ok()) return branches.status();
     absl::StatusOr<std::vector<Endpoint>> endpoints = ParseEndpoints(lines[i + 2]);
     if (!endpoints.ok()) return endpoints.status();
-    s.projects.push_back({std::move(project->projects[0]), std::move(branches->branches),
-                          std::move(*endpoints)});
+    s.projects.push_back(
+        {std::move(project->projects[0]), std::move(branches->branches), std::move(*endpoints)});
   }
   return s;
 }

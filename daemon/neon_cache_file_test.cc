@@ -9,8 +9,8 @@ AccountSnapshot Sample() {
   AccountSnapshot s;
   s.fetched_unix_ms = 1795650000123;
   ProjectState p;
-  p.project = {"shiny-wind-028834", "app \"prod\"", "aws-us-east-2", "org-1", "2026-01-01T00:00:00Z",
-               "2026-01-02T00:00:00Z", "us-east-2.aws.neon.tech", 17};
+  p.project = {"shiny-wind-028834",    "app \"prod\"",         "aws-us-east-2",           "org-1",
+               "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "us-east-2.aws.neon.tech", 17};
   Branch main;
   main.id = "br-main-a1";
   main.project_id = p.project.id;

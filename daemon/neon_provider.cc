@@ -6,8 +6,8 @@
 #include "absl/strings/str_format.h"
 #include "common/atomic_file.h"
 #include "common/conninfo.h"
-#include "common/paths.h"
 #include "common/log.h"
+#include "common/paths.h"
 #include "common/strings.h"
 #include "daemon/neon_cache_file.h"
 #include "openssl/sha.h"
@@ -24,8 +24,7 @@ int64_t WallMs() {
 }
 
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             Clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
       .count();
 }
 
@@ -67,8 +66,8 @@ NeonProvider::NeonProvider(NeonProviderOptions options, std::shared_ptr<HttpTran
       if (loaded.ok()) {
         auto s = std::make_shared<Snapshot>();
         static_cast<neon::AccountSnapshot&>(*s) = std::move(*loaded);
-        s->fetched = Clock::now() - std::chrono::milliseconds(
-                                        std::max<int64_t>(0, WallMs() - s->fetched_unix_ms));
+        s->fetched = Clock::now() -
+                     std::chrono::milliseconds(std::max<int64_t>(0, WallMs() - s->fetched_unix_ms));
         snapshot_ = std::move(s);
       } else {
         common::LogWarning("neon: ignoring unreadable cache ", options_.cache_file.string(), ": ",
@@ -109,8 +108,9 @@ absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Curr
       if (age > 2 * options_.refresh_interval) {
         auto minutes = std::chrono::duration_cast<std::chrono::minutes>(age).count();
         notices_.push_back(StrCat(
-            "Neon data is ", minutes < 1 ? "less than a minute" : StrCat(minutes, " min"),
-            " old", last_refresh_error_.empty() ? "; refreshing" : StrCat("; refreshing failed: ", last_refresh_error_)));
+            "Neon data is ", minutes < 1 ? "less than a minute" : StrCat(minutes, " min"), " old",
+            last_refresh_error_.empty() ? "; refreshing"
+                                        : StrCat("; refreshing failed: ", last_refresh_error_)));
       }
       return snapshot_;
     }
@@ -187,8 +187,9 @@ absl::Status NeonProvider::RefreshProject(const std::string& project_id) {
 void NeonProvider::Install(std::shared_ptr<const Snapshot> next) {
   if (!options_.cache_file.empty()) {
     // A cache: losing it to a power cut costs one refresh.
-    absl::Status s = common::ReplaceFileAtomically(options_.cache_file, neon::SerializeSnapshot(*next),
-                                                   0600, common::Durability::kProcessCrash);
+    absl::Status s =
+        common::ReplaceFileAtomically(options_.cache_file, neon::SerializeSnapshot(*next), 0600,
+                                      common::Durability::kProcessCrash);
     if (!s.ok()) common::LogWarning("neon: cannot save the cache: ", s.message());
   }
   std::function<void()> listener;
@@ -197,8 +198,8 @@ void NeonProvider::Install(std::shared_ptr<const Snapshot> next) {
     last_refresh_error_.clear();
     bool changed = !snapshot_ || snapshot_->projects.size() != next->projects.size();
     for (size_t i = 0; !changed && i < next->projects.size(); ++i) {
-      changed = Fingerprint(snapshot_->projects[i].branches) !=
-                Fingerprint(next->projects[i].branches);
+      changed =
+          Fingerprint(snapshot_->projects[i].branches) != Fingerprint(next->projects[i].branches);
     }
     snapshot_ = std::move(next);
     if (changed) listener = listener_;
@@ -232,7 +233,8 @@ absl::StatusOr<const NeonProvider::ProjectState*> NeonProvider::FindProject(
   if (wanted.empty()) {
     if (s.projects.size() == 1) return &s.projects[0];
     std::vector<std::string> names;
-    for (const ProjectState& p : s.projects) names.push_back(StrCat(p.project.name, " (", p.project.id, ")"));
+    for (const ProjectState& p : s.projects)
+      names.push_back(StrCat(p.project.name, " (", p.project.id, ")"));
     std::vector<std::string_view> v(names.begin(), names.end());
     return absl::InvalidArgumentError(
         s.projects.empty()
@@ -260,10 +262,9 @@ absl::StatusOr<const neon::Branch*> NeonProvider::FindBranch(const ProjectState&
   std::vector<std::string> names;
   for (const neon::Branch& b : p.branches) names.push_back(b.name);
   std::string close = CloseMatches(names, wanted);
-  return absl::NotFoundError(StrCat("branch \"", wanted, "\" does not exist in Neon project ",
-                                    p.project.name,
-                                    close.empty() ? "; `ds db branches` lists them"
-                                                  : StrCat("; did you mean ", close, "?")));
+  return absl::NotFoundError(StrCat(
+      "branch \"", wanted, "\" does not exist in Neon project ", p.project.name,
+      close.empty() ? "; `ds db branches` lists them" : StrCat("; did you mean ", close, "?")));
 }
 
 BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) const {
@@ -282,7 +283,8 @@ BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) co
   info.is_default = b.is_default;
   info.size_bytes = b.logical_size;
   for (const neon::Endpoint& e : p.endpoints) {
-    if (e.branch_id == b.id && e.last_active > info.last_activity) info.last_activity = e.last_active;
+    if (e.branch_id == b.id && e.last_active > info.last_activity)
+      info.last_activity = e.last_active;
   }
   return info;
 }
@@ -366,8 +368,8 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
   }
   for (const neon::Branch& b : (*p)->branches) {
     if (b.name == name) {
-      return absl::AlreadyExistsError(StrCat("branch \"", name, "\" already exists in Neon project ",
-                                             (*p)->project.name));
+      return absl::AlreadyExistsError(
+          StrCat("branch \"", name, "\" already exists in Neon project ", (*p)->project.name));
     }
   }
   if (options.progress) options.progress(StrCat("asking Neon for branch ", name));
@@ -376,11 +378,12 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
   if (!m.ok()) return m.status();
   if (adopted) {
     std::lock_guard lock(mu_);
-    notices_.push_back(StrCat("branch ", name, " already existed in Neon (made by an earlier "
+    notices_.push_back(StrCat("branch ", name,
+                              " already existed in Neon (made by an earlier "
                               "attempt or someone else); using it"));
   }
-  if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("creating ", name),
-                                         options.progress);
+  if (absl::Status w =
+          WaitForOperations(project_id, m->operations, StrCat("creating ", name), options.progress);
       !w.ok()) {
     return w;
   }
@@ -405,9 +408,9 @@ absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::s
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
   if (!b.ok()) return b.status();
   if ((*b)->is_default) {
-    return absl::PermissionDeniedError(
-        StrCat("\"", name, "\" is the default branch of Neon project ", (*p)->project.name,
-               "; ds never deletes it"));
+    return absl::PermissionDeniedError(StrCat("\"", name,
+                                              "\" is the default branch of Neon project ",
+                                              (*p)->project.name, "; ds never deletes it"));
   }
   if ((*b)->is_protected) {
     return absl::PermissionDeniedError(
@@ -445,7 +448,8 @@ absl::Status NeonProvider::ResetBranch(const std::string& project, const std::st
                                               "; ds never resets it"));
   }
   if ((*b)->parent_id.empty()) {
-    return absl::FailedPreconditionError(StrCat("branch \"", name, "\" has no parent to reset from"));
+    return absl::FailedPreconditionError(
+        StrCat("branch \"", name, "\" has no parent to reset from"));
   }
   const std::string project_id = (*p)->project.id;
   absl::StatusOr<neon::BranchMutation> m =
@@ -480,7 +484,8 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
     absl::StatusOr<const neon::Branch*> ba = FindBranch(**pa, branch_id);
     if (ba.ok() && (*ba)->current_state == "init") {
       return absl::FailedPreconditionError(
-          StrCat("branch \"", branch, "\" is still being created on Neon (state init); try "
+          StrCat("branch \"", branch,
+                 "\" is still being created on Neon (state init); try "
                  "again in a few seconds"));
     }
   }
@@ -507,9 +512,9 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
     if (!chosen) {
       std::vector<std::string_view> names;
       for (const neon::Database& d : *dbs) names.push_back(d.name);
-      return absl::FailedPreconditionError(StrCat(
-          "branch ", branch, " has ", dbs->size(), " databases (", Join(names, ", "),
-          ") and ds cannot tell which one to use"));
+      return absl::FailedPreconditionError(StrCat("branch ", branch, " has ", dbs->size(),
+                                                  " databases (", Join(names, ", "),
+                                                  ") and ds cannot tell which one to use"));
     }
     db = chosen->name;
     if (owner.empty()) owner = chosen->owner_name;
@@ -571,22 +576,21 @@ ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {
     char* end = nullptr;
     long seconds = std::strtol(refresh.c_str(), &end, 10);
     if (refresh.empty() || *end != '\0' || seconds < 10) {
-      return absl::InvalidArgumentError(
-          StrCat("neon_refresh_seconds is \"", refresh, "\" (",
-                 config.OriginOf("neon_refresh_seconds").location,
-                 "); give a number of seconds, 10 or more"));
+      return absl::InvalidArgumentError(StrCat("neon_refresh_seconds is \"", refresh, "\" (",
+                                               config.OriginOf("neon_refresh_seconds").location,
+                                               "); give a number of seconds, 10 or more"));
     }
     // The instance name must not hold the key itself: a digest of it.
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    std::string material = StrCat(config.Get("neon_api_host"), "\n", key, "\n",
-                                  config.Get("neon_org_id"));
+    std::string material =
+        StrCat(config.Get("neon_api_host"), "\n", key, "\n", config.Get("neon_org_id"));
     SHA256(reinterpret_cast<const unsigned char*>(material.data()), material.size(), digest);
     std::string name = "neon-";
     for (int i = 0; i < 8; ++i) name += absl::StrFormat("%02x", digest[i]);
     return name;
   };
-  f.make = [instance = f.instance, cache_dir](const common::Config& config)
-      -> std::unique_ptr<Provider> {
+  f.make = [instance = f.instance,
+            cache_dir](const common::Config& config) -> std::unique_ptr<Provider> {
     NeonProviderOptions o;
     o.api.base_url = config.Get("neon_api_host");
     o.api.api_key = config.Get("neon_api_key");

@@ -12,8 +12,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -101,7 +101,7 @@ class NeonProvider final : public Provider {
   std::map<std::string, std::chrono::steady_clock::time_point> unknown_endpoints_;
 
   std::string last_refresh_error_;  // guarded by mu_; "" after a success
-  std::mutex refresh_mu_;  // one refresh at a time
+  std::mutex refresh_mu_;           // one refresh at a time
   std::atomic<int64_t> last_use_ms_{0};
   std::condition_variable cv_;
   bool stopping_ = false;

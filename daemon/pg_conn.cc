@@ -30,16 +30,14 @@ bool PgResult::ok() const {
     case PGRES_TUPLES_OK:
     case PGRES_EMPTY_QUERY:  // a comment-only or empty drizzle chunk
       return true;
-    default:
-      return false;
+    default: return false;
   }
 }
 
 int PgResult::rows() const { return r_ ? PQntuples(r_) : 0; }
 bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
 std::string_view PgResult::Get(int row, int col) const {
-  return std::string_view(PQgetvalue(r_, row, col),
-                          static_cast<size_t>(PQgetlength(r_, row, col)));
+  return std::string_view(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
 }
 
 namespace {
@@ -64,8 +62,7 @@ std::string PgResult::message() const {
 }
 
 absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Open(
-    const std::string& conninfo, const std::string& application_name,
-    int connect_timeout_seconds) {
+    const std::string& conninfo, const std::string& application_name, int connect_timeout_seconds) {
   // Later keywords win: the caller's string may set its own timeout, but
   // the application name is always ours (lock-holder messages rely on it).
   std::string timeout = std::to_string(connect_timeout_seconds);

@@ -63,7 +63,8 @@ class PgConnection {
   // Simple query protocol: `sql` may hold several statements.
   PgResult Exec(std::string_view sql);
   // Extended protocol with text parameters (nullopt = NULL).
-  PgResult ExecParams(const std::string& sql, const std::vector<std::optional<std::string>>& params);
+  PgResult ExecParams(const std::string& sql,
+                      const std::vector<std::optional<std::string>>& params);
 
   // Asks the server to cancel whatever this connection runs. Safe from any
   // thread, also while Exec blocks; a no-op after Close.

@@ -34,8 +34,8 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnectionPool::Acquire(
     }
     // The rename is also the liveness check: a connection terminated while
     // idle fails here and is dropped.
-    PgResult r = conn->ExecParams("SELECT set_config('application_name', $1, false)",
-                                  {application_name});
+    PgResult r =
+        conn->ExecParams("SELECT set_config('application_name', $1, false)", {application_name});
     if (r.ok()) return conn;
   }
   return PgConnection::Open(conninfo, application_name);
@@ -45,9 +45,10 @@ void PgConnectionPool::Release(const std::string& conninfo, std::unique_ptr<PgCo
   if (!conn || conn->Broken() || conn->InTransaction()) return;
   // One round trip: RESET ALL undoes the job's SETs (back to the
   // connection string's own options), the locks go, the name says "idle".
-  PgResult r = conn->Exec(StrCat("RESET ALL; SELECT pg_advisory_unlock_all(), "
-                                 "set_config('application_name', '", kIdleApplicationName,
-                                 "', false)"));
+  PgResult r =
+      conn->Exec(StrCat("RESET ALL; SELECT pg_advisory_unlock_all(), "
+                        "set_config('application_name', '",
+                        kIdleApplicationName, "', false)"));
   if (!r.ok()) return;
   std::lock_guard lock(mu_);
   if (stopping_ || count_ >= max_idle_) return;

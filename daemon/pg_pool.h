@@ -69,8 +69,7 @@ class PgConnectionPool {
 // closed, without a pool).
 class PooledConnection {
  public:
-  PooledConnection(PgConnectionPool* pool, std::string conninfo,
-                   std::unique_ptr<PgConnection> conn)
+  PooledConnection(PgConnectionPool* pool, std::string conninfo, std::unique_ptr<PgConnection> conn)
       : pool_(pool), conninfo_(std::move(conninfo)), conn_(std::move(conn)) {}
   ~PooledConnection() {
     if (pool_ && conn_) pool_->Release(conninfo_, std::move(conn_));
