@@ -33,7 +33,7 @@
 # Everything runs in a private temp root that is removed on exit (Ctrl-C
 # included): a PostgreSQL 15 cluster with TLS and SCRAM and two doubles on it,
 # started by bench/neon_env.py (the tests' own helpers), and one dsd started
-# with `ds daemon start` on private XDG dirs. About three minutes, one of
+# with `ds daemon start` on private XDG dirs. About two minutes, one of
 # them waiting for dsd's refresh interval to pass.
 set -euo pipefail
 

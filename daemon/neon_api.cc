@@ -87,8 +87,22 @@ Api::Api(ApiOptions options, std::shared_ptr<HttpTransport> transport)
 }
 
 void Api::Pace() {
-  if (options_.max_requests_per_minute <= 0) return;
   std::unique_lock lock(pace_mu_);
+  if (!recent_.empty() && options_.min_spacing.count() > 0) {
+    auto since = Clock::now() - recent_.back();
+    if (since < options_.min_spacing) {
+      auto wait =
+          std::chrono::duration_cast<std::chrono::milliseconds>(options_.min_spacing - since);
+      lock.unlock();
+      options_.sleep(std::max(wait, std::chrono::milliseconds(1)));
+      lock.lock();
+    }
+  }
+  if (options_.max_requests_per_minute <= 0) {
+    recent_.push_back(Clock::now());
+    if (recent_.size() > 1) recent_.pop_front();
+    return;
+  }
   for (;;) {
     const Clock::time_point now = Clock::now();
     while (!recent_.empty() && now - recent_.front() >= options_.pace_window) {

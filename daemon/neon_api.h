@@ -39,6 +39,9 @@ struct ApiOptions {
   // leaving room for the user's other tools (neonctl, the console).
   int max_requests_per_minute = 600;
   std::chrono::milliseconds pace_window{60000};  // "a minute" (tests shorten it)
+  // At least this long between two requests: Neon allows bursts of 40 a
+  // second per route, and a cold load walks one route for every project.
+  std::chrono::milliseconds min_spacing{25};
   // How to wait between attempts (tests pass one that records).
   std::function<void(std::chrono::milliseconds)> sleep;
 };

@@ -54,6 +54,7 @@ struct Fixture {
               o.base_url = "http://neon.test/api/v2/";
               o.api_key = kKey;
               o.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
+              o.min_spacing = std::chrono::milliseconds(0);  // only backoff sleeps here
               return o;
             }(),
             transport) {}
@@ -254,6 +255,7 @@ TEST(NeonApiTest, StaysWithinTheRequestsPerMinuteBudget) {
   o.api_key = kKey;
   o.max_requests_per_minute = 3;
   o.pace_window = std::chrono::milliseconds(300);  // a short "minute"
+  o.min_spacing = std::chrono::milliseconds(0);
   Api api(o, transport);
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(api.ListEndpoints("p1").ok());
@@ -261,6 +263,26 @@ TEST(NeonApiTest, StaysWithinTheRequestsPerMinuteBudget) {
   // lower bound only: a slow machine may take longer, never shorter.)
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
   EXPECT_EQ(transport->requests.size(), 5u);
+}
+
+TEST(NeonApiTest, SpacesRequestsOut) {
+  auto transport = std::make_shared<ScriptedTransport>();
+  for (int i = 0; i < 3; ++i) transport->Add(200, R"({"endpoints":[]})");
+  std::vector<std::chrono::milliseconds> sleeps;
+  ApiOptions o;
+  o.base_url = "http://neon.test/api/v2";
+  o.api_key = kKey;
+  o.min_spacing = std::chrono::milliseconds(25);
+  o.sleep = [&](std::chrono::milliseconds d) { sleeps.push_back(d); };
+  Api api(o, transport);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(api.ListEndpoints("p1").ok());
+  // The second and third requests waited for the spacing (the fake sleep
+  // returns at once, so they find the previous send just made).
+  ASSERT_EQ(sleeps.size(), 2u);
+  for (auto d : sleeps) {
+    EXPECT_GT(d, std::chrono::milliseconds(0));
+    EXPECT_LE(d, std::chrono::milliseconds(25));
+  }
 }
 
 TEST(NeonApiTest, UrlEncodeKeepsUnreservedCharacters) {

@@ -1,5 +1,7 @@
 #include "daemon/neon_cache_file.h"
 
+#include <set>
+
 #include "common/strings.h"
 #include "daemon/neon_json.h"
 
@@ -68,7 +70,14 @@ std::string List(std::string_view name, const std::vector<T>& items, F to_json) 
 }  // namespace
 
 std::string SerializeSnapshot(const AccountSnapshot& s) {
-  std::string out = StrCat(kHeader, s.fetched_unix_ms, ",\"projects\":", s.projects.size(), "}\n");
+  // Projects whose branches were never fetched are listed, so that a
+  // reader does not take their empty lists for "no branches".
+  std::string unloaded;
+  for (const ProjectState& p : s.projects) {
+    if (!p.loaded) StrAppend(&unloaded, unloaded.empty() ? "" : ",", JsonQuote(p.project.id));
+  }
+  std::string out = StrCat(kHeader, s.fetched_unix_ms, ",\"projects\":", s.projects.size(),
+                           ",\"unloaded\":[", unloaded, "]}\n");
   for (const ProjectState& p : s.projects) {
     StrAppend(&out, "{\"projects\":[", ProjectJson(p.project), "]}\n");
     StrAppend(&out, List("branches", p.branches, BranchJson), "\n");
@@ -85,6 +94,16 @@ absl::StatusOr<AccountSnapshot> ParseSnapshot(std::string_view text) {
   AccountSnapshot s;
   std::string_view rest = lines[0].substr(kHeader.size());
   s.fetched_unix_ms = std::strtoll(std::string(rest).c_str(), nullptr, 10);
+  std::set<std::string> unloaded;
+  if (size_t at = rest.find("\"unloaded\":["); at != std::string_view::npos) {
+    std::string_view list = rest.substr(at + 12);
+    list = list.substr(0, list.find(']'));
+    for (std::string_view id : SplitSkipEmpty(list, ',')) {
+      if (id.size() >= 2 && id.front() == '"' && id.back() == '"') {
+        unloaded.insert(std::string(id.substr(1, id.size() - 2)));  // ids need no escapes
+      }
+    }
+  }
   if ((lines.size() - 1) % 3 != 0) return absl::InvalidArgumentError("truncated Neon snapshot");
   for (size_t i = 1; i < lines.size(); i += 3) {
     absl::StatusOr<ProjectsPage> project = ParseProjectsPage(lines[i]);
@@ -94,8 +113,10 @@ absl::StatusOr<AccountSnapshot> ParseSnapshot(std::string_view text) {
     if (!branches.ok()) return branches.status();
     absl::StatusOr<std::vector<Endpoint>> endpoints = ParseEndpoints(lines[i + 2]);
     if (!endpoints.ok()) return endpoints.status();
-    s.projects.push_back(
-        {std::move(project->projects[0]), std::move(branches->branches), std::move(*endpoints)});
+    ProjectState state{std::move(project->projects[0]), std::move(branches->branches),
+                       std::move(*endpoints)};
+    state.loaded = !unloaded.count(state.project.id);
+    s.projects.push_back(std::move(state));
   }
   return s;
 }

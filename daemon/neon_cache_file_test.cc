@@ -69,6 +69,15 @@ TEST(NeonCacheFileTest, RoundTrips) {
   EXPECT_TRUE(out->projects[1].branches.empty());
 }
 
+TEST(NeonCacheFileTest, ProjectsNotLoadedYetStaySo) {
+  AccountSnapshot in = Sample();
+  in.projects[1].loaded = false;
+  absl::StatusOr<AccountSnapshot> out = ParseSnapshot(SerializeSnapshot(in));
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_TRUE(out->projects[0].loaded);
+  EXPECT_FALSE(out->projects[1].loaded);
+}
+
 TEST(NeonCacheFileTest, RejectsOtherFilesAndTruncation) {
   EXPECT_FALSE(ParseSnapshot("").ok());
   EXPECT_FALSE(ParseSnapshot("{\"projects\":[]}\n").ok());

@@ -115,12 +115,31 @@ absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Curr
       return snapshot_;
     }
   }
-  if (absl::Status s = Refresh(); !s.ok()) return s;
+  // Cold: the project list alone answers at once (one or two requests);
+  // a project's branches are fetched when first asked for, and the
+  // refresher fills in the rest in the background.
+  if (absl::Status s = Refresh(/*projects_only=*/true); !s.ok()) return s;
   std::lock_guard lock(mu_);
+  cv_.notify_all();
   return snapshot_;
 }
 
-absl::Status NeonProvider::Refresh() {
+absl::StatusOr<NeonProvider::ProjectView> NeonProvider::ProjectFor(const std::string& wanted) {
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, wanted);
+  if (!p.ok()) return p.status();
+  if ((*p)->loaded) return ProjectView{*s, *p};
+  const std::string id = (*p)->project.id;
+  if (absl::Status r = RefreshProject(id); !r.ok()) return r;
+  s = Current();
+  if (!s.ok()) return s.status();
+  p = FindProject(**s, id);
+  if (!p.ok()) return p.status();
+  return ProjectView{*s, *p};
+}
+
+absl::Status NeonProvider::Refresh(bool projects_only) {
   std::lock_guard refreshing(refresh_mu_);
   absl::StatusOr<std::vector<neon::Project>> projects = api_.ListProjects(options_.org_id);
   if (!projects.ok()) {
@@ -146,6 +165,27 @@ absl::Status NeonProvider::Refresh() {
     }
   }
   auto next = std::make_shared<Snapshot>();
+  if (projects_only) {
+    std::shared_ptr<const Snapshot> old;
+    {
+      std::lock_guard lock(mu_);
+      old = snapshot_;
+    }
+    for (neon::Project& p : *projects) {
+      ProjectState state;
+      state.loaded = false;
+      for (const ProjectState& known : old ? old->projects : std::vector<ProjectState>{}) {
+        if (known.project.id == p.id) state = known;  // keep what was fetched
+      }
+      state.project = std::move(p);
+      next->projects.push_back(std::move(state));
+    }
+    // The list is fresh; a project not loaded yet makes the refresher run.
+    next->fetched = old ? old->fetched : Clock::now();
+    next->fetched_unix_ms = old ? old->fetched_unix_ms : WallMs();
+    Install(std::move(next));
+    return absl::OkStatus();
+  }
   for (neon::Project& p : *projects) {
     ProjectState state;
     absl::StatusOr<std::vector<neon::Branch>> branches = api_.ListBranches(p.id);
@@ -179,6 +219,7 @@ absl::Status NeonProvider::RefreshProject(const std::string& project_id) {
     if (p.project.id != project_id) continue;
     p.branches = std::move(*branches);
     p.endpoints = std::move(*endpoints);
+    p.loaded = true;
   }
   Install(std::move(next));
   return absl::OkStatus();
@@ -216,7 +257,11 @@ void NeonProvider::RefreshLoop() {
     std::uniform_int_distribution<int64_t> jitter(-base / 10, base / 10);
     cv_.wait_for(lock, std::chrono::milliseconds(base + jitter(rng)));
     if (stopping_) break;
-    const bool stale = snapshot_ && Clock::now() - snapshot_->fetched >= options_.refresh_interval;
+    const bool partial =
+        snapshot_ && std::any_of(snapshot_->projects.begin(), snapshot_->projects.end(),
+                                 [](const ProjectState& p) { return !p.loaded; });
+    const bool stale =
+        partial || (snapshot_ && Clock::now() - snapshot_->fetched >= options_.refresh_interval);
     const bool in_use = NowMs() - last_use_ms_.load() < options_.idle_pause.count();
     if (!snapshot_ || !stale || !in_use) continue;
     lock.unlock();
@@ -300,9 +345,7 @@ absl::StatusOr<std::vector<ProjectInfo>> NeonProvider::ListProjects() {
 }
 
 absl::StatusOr<std::vector<BranchInfo>> NeonProvider::ListBranches(const std::string& project) {
-  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   std::vector<BranchInfo> out;
   for (const neon::Branch& b : (*p)->branches) out.push_back(ToInfo(b, **p));
@@ -355,9 +398,7 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
                                                       const std::string& name,
                                                       const CreateBranchOptions& options) {
   if (absl::Status s = ValidateBranchName(name); !s.ok()) return s;
-  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   const std::string project_id = (*p)->project.id;
   std::string parent_id;
@@ -401,9 +442,7 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
 absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::string& name,
                                         bool force) {
   (void)force;  // Neon ends the branch's sessions itself
-  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
   if (!b.ok()) return b.status();
@@ -436,9 +475,7 @@ absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::s
 absl::Status NeonProvider::ResetBranch(const std::string& project, const std::string& name,
                                        bool force) {
   (void)force;
-  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
   if (!b.ok()) return b.status();
@@ -466,9 +503,7 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
                                                         const std::string& branch,
                                                         const std::string& database,
                                                         const std::string& role) {
-  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
-  if (!s.ok()) return s.status();
-  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, branch);
   if (!b.ok()) return b.status();

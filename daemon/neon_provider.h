@@ -68,8 +68,18 @@ class NeonProvider final : public Provider {
 
   // The snapshot, loading it on first use; marks the provider as in use.
   absl::StatusOr<std::shared_ptr<const Snapshot>> Current();
-  // Fetches everything and swaps the snapshot in (one refresh at a time).
-  absl::Status Refresh();
+  // Fetches everything (or, with projects_only, the project list, keeping
+  // what is known of each) and swaps the snapshot in; one at a time.
+  absl::Status Refresh(bool projects_only = false);
+  // A project with its branches and endpoints loaded, and the snapshot
+  // that holds it. `wanted`: an id or a name; empty = the only project.
+  struct ProjectView {
+    std::shared_ptr<const Snapshot> snapshot;
+    const ProjectState* state = nullptr;
+    const ProjectState* operator->() const { return state; }
+    const ProjectState& operator*() const { return *state; }
+  };
+  absl::StatusOr<ProjectView> ProjectFor(const std::string& wanted);
   // Re-fetches one project's branches and endpoints.
   absl::Status RefreshProject(const std::string& project_id);
   void Install(std::shared_ptr<const Snapshot> next);

@@ -117,6 +117,7 @@ struct ProjectState {
   Project project;
   std::vector<Branch> branches;
   std::vector<Endpoint> endpoints;
+  bool loaded = true;  // false: branches and endpoints not fetched yet
 };
 struct AccountSnapshot {
   std::vector<ProjectState> projects;

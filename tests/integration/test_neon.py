@@ -194,6 +194,20 @@ class NeonTest(unittest.TestCase):
     def stats(self):
         return self.control("GET", "stats")
 
+    def wait_quiet(self, timeout=20):
+        """Waits until dsd's background loading is over (no request for 1 s).
+        A cold dsd answers from the project list at once and fetches the
+        other projects' branches behind the scenes."""
+        deadline = time.monotonic() + timeout
+        last = self.stats()["total"]
+        while time.monotonic() < deadline:
+            time.sleep(1.0)
+            now = self.stats()["total"]
+            if now == last:
+                return
+            last = now
+        self.fail("dsd kept calling the API")
+
     # -- per test: a fresh dsd -------------------------------------------------
 
     def setUp(self):
@@ -546,6 +560,7 @@ class NeonTest(unittest.TestCase):
         self.ds_ok("db", "branches", ws=ws)
         cur = self.ds_json("db", "current", ws=ws)
         self.assertTrue(cur["target"]["resolved"], cur)
+        self.wait_quiet()
         self.control("POST", "stats/reset")
         p = self.ds_ok("db", "branches", ws=ws)
         self.assertIn("staging", p.stdout)
