@@ -179,6 +179,11 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
   if (!ctx.ok()) return ctx.status();
   const std::string& variable =
       req.role() == v1::DATABASE_ROLE_TARGET ? ctx->target_var : ctx->source_var;
+  // The provider finds the branch (a Neon one may look again for a branch
+  // made since its last refresh) before anything is written.
+  absl::StatusOr<std::string> redacted =
+      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
+  if (!redacted.ok()) return redacted.status();
   absl::StatusOr<std::vector<BranchInfo>> all =
       ctx->provider->ListBranches(ctx->Project(req.project()));
   if (!all.ok()) return all.status();
@@ -190,9 +195,6 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
     return absl::NotFoundError(
         StrCat("branch \"", req.branch(), "\" does not exist; `ds db branches` lists them"));
   }
-  absl::StatusOr<std::string> redacted =
-      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
-  if (!redacted.ok()) return redacted.status();
   v1::SetDatabaseResponse resp;
   *resp.mutable_branch() = ToProto(*found, *ctx);
   resp.set_env_file(ctx->env_file.string());

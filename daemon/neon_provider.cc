@@ -506,6 +506,14 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
   absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, branch);
+  if (!b.ok() && b.status().code() == absl::StatusCode::kNotFound) {
+    // Made by someone else since the last refresh? Look once more.
+    const std::string id = (*p)->project.id;
+    if (absl::Status r = RefreshProject(id); !r.ok()) return r;
+    p = ProjectFor(id);
+    if (!p.ok()) return p.status();
+    b = FindBranch(**p, branch);
+  }
   if (!b.ok()) return b.status();
   const std::string project_id = (*p)->project.id, branch_id = (*b)->id;
   if ((*b)->current_state == "init") {

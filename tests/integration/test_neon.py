@@ -105,6 +105,7 @@ class NeonTest(unittest.TestCase):
                     "--port", "0", "--pg-conninfo", cls.cluster.conninfo, "--seed", seed,
                     "--api-key", f"{KEY}=personal:{nd.ORG_A}",
                     "--api-key", f"{nd.MULTI_ORG_KEY}=personal:{nd.ORG_A},{nd.ORG_B}",
+                    "--api-key", f"{nd.ORG_KEY}=org:{nd.ORG_A}",
                     "--op-delay-ms", str(OP_DELAY_MS), "--random-seed", "11"]
             if cls.spec_path:
                 argv += ["--spec", cls.spec_path]
@@ -120,7 +121,7 @@ class NeonTest(unittest.TestCase):
             cls.base_url = info["base_url"]
             cls.pg_port = info["pg_port"]
             state = cls.control_s("GET", "state")
-            cls.secrets = [KEY, WRONG_KEY, nd.MULTI_ORG_KEY] + [r["password"] for r in state["roles"].values()]
+            cls.secrets = [KEY, WRONG_KEY, nd.MULTI_ORG_KEY, nd.ORG_KEY] + [r["password"] for r in state["roles"].values()]
             assert all(len(s) >= 8 for s in cls.secrets), cls.secrets
         except BaseException:
             cls.tearDownClass()
@@ -307,7 +308,12 @@ class NeonTest(unittest.TestCase):
     def delete_via_api(self, project, name):
         b = self.branch_in_state(project, name)
         if b:
-            st, doc = self.api("DELETE", f"/projects/{project}/branches/{b['id']}")
+            deadline = time.monotonic() + 20
+            while True:  # 423 while the branch's own operations still run
+                st, doc = self.api("DELETE", f"/projects/{project}/branches/{b['id']}")
+                if st != 423 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
             self.assertIn(st, (200, 204), doc)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:  # let its operations end (no 423 later)
@@ -788,6 +794,15 @@ class NeonTest(unittest.TestCase):
         names = {x["name"] for x in projects}
         self.assertIn("many-branches", names)
         self.assertNotIn("acme-app", names)
+        # A key that may not see an organization: Neon's refusal, named.
+        p = self.ds("db", "list-projects", ws=ws, key=nd.ORG_KEY, env={"NEON_ORG_ID": nd.ORG_B})
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("Neon API key may not", p.stderr)
+        # provider = neon without any key says where a key may come from.
+        p = self.ds("db", "branches", ws=ws, key=None, env={"DS_PROVIDER": "neon"})
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("no Neon API key is set", p.stderr)
+        self.assertIn("NEON_API_KEY", p.stderr)
         # A refresh interval that is not a number, or too short, is refused by name.
         for bad in ("soon", "3"):
             p = self.ds("db", "list-projects", ws=ws, env={"DS_NEON_REFRESH_SECONDS": bad})
@@ -827,6 +842,40 @@ class NeonTest(unittest.TestCase):
         finally:
             watcher.kill()
             watcher.communicate()
+
+    def test_13_stale_data_says_its_age_and_a_new_branch_is_not_handed_out(self):
+        ws = self.env.workspace("stale", None,
+                                f'project = "{P1}"\nneon_refresh_seconds = "10"\n')
+        self.ds_ok("db", "branches", ws=ws)
+        self.wait_quiet()
+        # The API goes down; after two refresh intervals ds still answers
+        # from what it has, and says how old that is and why.
+        self.fault(route="*", kind="status", status=503, count=-1)
+        time.sleep(20)
+        deadline = time.monotonic() + 40
+        while True:  # until a background refresh has failed and been reported
+            p = self.ds_ok("db", "branches", ws=ws)
+            self.assertIn("staging", p.stdout)
+            if "refreshing failed" in p.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        self.assertRegex(p.stderr, r"Neon data is .* old; refreshing failed: .*503")
+        self.control("DELETE", "faults")
+        # A branch another client is still creating (operations running)
+        # is named as such, not handed out as a URI that cannot connect.
+        self.control("POST", "config", {"op_delay_ms": 5000})
+        st, doc = self.api("POST", f"/projects/{P1}/branches",
+                           body={"branch": {"name": "still-init", "parent_id": P1_MAIN},
+                                 "endpoints": [{"type": "read_write"}]})
+        self.assertIn(st, (200, 201), doc)
+        self.addCleanup(self.delete_via_api, P1, "still-init")
+        p = self.ds("db", "set", "target-db", "--branch", "still-init", ws=ws)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("still being created", p.stderr)
+        env_file = os.path.join(ws, ".env")
+        if os.path.exists(env_file):  # nothing may have been written for it
+            self.assertNotIn("still-init", self.env_values(ws).get("DB_CONNECTION_STRING", ""))
+        self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
 
 
 def skip_reason():
