@@ -25,10 +25,6 @@
 #   BENCH_RUNS          hyperfine runs per ds command (default 50, 5 warm-ups)
 #   BENCH_NEONCTL_RUNS  hyperfine runs per neonctl command (default 10, 2 warm-ups)
 #   BENCH_SYNTHETIC     the synthetic account, PxB (default 50x100)
-#   BENCH_KEEP_NAGLE    1: run the doubles exactly as the tests do, with
-#                       Nagle's algorithm on their sockets (about 40 ms per
-#                       keep-alive request; see bench/neon_env.py). Default:
-#                       TCP_NODELAY, so that the double's answer time is ~1 ms
 #
 # Everything runs in a private temp root that is removed on exit (Ctrl-C
 # included): a PostgreSQL 15 cluster with TLS and SCRAM and two doubles on it,
@@ -46,7 +42,6 @@ test_user=${DS_TEST_USER:-ds-test}
 runs=${BENCH_RUNS:-50}
 nc_runs=${BENCH_NEONCTL_RUNS:-10}
 synthetic=${BENCH_SYNTHETIC:-50x100}
-keep_nagle=${BENCH_KEEP_NAGLE:-0}
 pg_bin=/usr/lib/postgresql/15/bin
 refresh_s=60   # dsd's default neon_refresh_seconds; the bench keeps it
 
@@ -157,7 +152,6 @@ cd "$ws"
 # --- cluster and doubles --------------------------------------------------
 log "starting PostgreSQL 15 (TLS, SCRAM) and two Neon API doubles (seed; synthetic $synthetic)"
 env_args=(--root "$root/neon/env" --synthetic "$synthetic")
-[[ $keep_nagle == 1 ]] && env_args+=(--keep-nagle)
 "${as_user[@]}" /usr/bin/python3 "$repo/bench/neon_env.py" "${env_args[@]}" >"$root/out/env.json" 2>"$root/out/env.log" </dev/null &
 env_pid=$!   # setpriv execs, so this is the helper itself
 for _ in $(seq 1200); do
@@ -387,7 +381,7 @@ per_s=$(awk -v n="$syn_total" -v ms="$syn_ms" 'BEGIN { printf "%.0f", n / (ms / 
 cat <<EOF
 Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
 Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when the ds runs began: $load_warm; the neonctl runs: $load_nc.
-ds $("$bin/ds" --version | head -n1) (tree at commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)), neonctl $nc_version (node $(node --version), CI=true, --no-analytics), hyperfine $(hyperfine --version | cut -d' ' -f2); the doubles without --spec, 700 requests/min limit, $( [[ $keep_nagle == 1 ]] && echo "Nagle on as in the tests (~40 ms per keep-alive request)" || echo "TCP_NODELAY (bench/neon_env.py)"). Seed: $projects_seen projects visible to the key, $project_name ($project) with $seed_branches branches; .env -> $branch.
+ds $("$bin/ds" --version | head -n1) (tree at commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)), neonctl $nc_version (node $(node --version), CI=true, --no-analytics), hyperfine $(hyperfine --version | cut -d' ' -f2); the doubles without --spec, 700 requests/min limit. Seed: $projects_seen projects visible to the key, $project_name ($project) with $seed_branches branches; .env -> $branch.
 
 | command | median | best | API requests per run | neonctl / ds (median) | target |
 |---|---|---|---|---|---|

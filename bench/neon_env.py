@@ -16,13 +16,8 @@ Both accept test_neon_double.KEY as a personal key of the seed's first org
 and keep the double's default limit of 700 requests a minute; no --spec
 (validating every request would slow the double down for both clients).
 
-Nagle. The double writes a response's headers and its body in two send()
-calls; on a keep-alive connection the body then waits for the client's
-delayed ACK, about 40 ms per request on Linux, whatever the client. That is
-the double's cost, not the client's, and it would make up nearly all of a
-cold snapshot load. So the doubles run here with TCP_NODELAY (the handler's
-`disable_nagle_algorithm`, set from outside: the double itself is not
-changed); --keep-nagle runs them as the tests do.
+The double turns Nagle's algorithm off itself (it writes headers and body
+in two send() calls, which cost a keep-alive client ~40 ms a request before).
 
 Prints one JSON line on stdout once everything answers, then runs until
 SIGTERM or SIGINT and stops the doubles and the cluster:
@@ -53,20 +48,12 @@ sys.path.insert(0, DOUBLE_DIR)
 import test_neon_double as nd  # noqa: E402  (Cluster, SEED and its ids)
 
 
-# Runs neon_double.py's main() with TCP_NODELAY on every accepted connection.
-NO_NAGLE = ("import sys; sys.path.insert(0, sys.argv[1]); import neon_double as d; "
-            "d.Handler.disable_nagle_algorithm = True; sys.exit(d.main(sys.argv[2:]))")
-
-
-def start_double(root, name, cluster, seed, extra, keep_nagle):
+def start_double(root, name, cluster, seed, extra):
     path = os.path.join(root, f"{name}-seed.json")
     with open(path, "w") as f:
         json.dump(seed, f)
     log = open(os.path.join(root, f"{name}.log"), "w")
-    if keep_nagle:
-        cmd = [sys.executable, os.path.join(DOUBLE_DIR, "neon_double.py")]
-    else:
-        cmd = [sys.executable, "-c", NO_NAGLE, DOUBLE_DIR]
+    cmd = [sys.executable, os.path.join(DOUBLE_DIR, "neon_double.py")]
     p = subprocess.Popen(
         cmd + ["--port", "0",
          "--pg-conninfo", cluster.conninfo, "--seed", path,
@@ -126,8 +113,6 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--root", help="an empty directory of this user")
     ap.add_argument("--synthetic", default="50x100", help="PxB for the second double")
-    ap.add_argument("--keep-nagle", action="store_true",
-                    help="run the doubles as the tests do (about 40 ms per keep-alive request)")
     ap.add_argument("--walk", metavar="BASE_URL", help="time a snapshot's GETs (see above)")
     ap.add_argument("--key", help="API key for --walk")
     args = ap.parse_args()
@@ -143,19 +128,18 @@ def main():
     doubles = []
     try:
         cluster.start()
-        seeded, info = start_double(args.root, "double", cluster, nd.SEED, [], args.keep_nagle)
+        seeded, info = start_double(args.root, "double", cluster, nd.SEED, [])
         doubles.append(seeded)
         synthetic, syn_info = start_double(
             args.root, "synthetic", cluster,
             {"user": nd.SEED["user"], "orgs": [{"id": nd.ORG_A, "name": "Acme"}], "projects": []},
-            ["--synthetic", args.synthetic], args.keep_nagle)
+            ["--synthetic", args.synthetic])
         doubles.append(synthetic)
         print(json.dumps({
             "api": info["base_url"], "synthetic_api": syn_info["base_url"],
             "api_port": info["port"], "synthetic_port": syn_info["port"],
             "pg_port": info["pg_port"], "key": nd.KEY, "project": nd.P1,
             "project_name": "acme-app", "branch": "main",
-            "nagle": args.keep_nagle,
             "pids": [seeded.pid, synthetic.pid, cluster.proc.pid]}), flush=True)
         while not stopping and all(d.poll() is None for d in doubles):
             time.sleep(0.2)

@@ -1469,6 +1469,9 @@ class Api:
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, a keep-alive
+    # client's delayed ACK holds the body back ~40 ms per request.
+    disable_nagle_algorithm = True
     server_version = "neon-double/1"
     double = None   # set on the subclass
     api = None
