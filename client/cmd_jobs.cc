@@ -28,16 +28,12 @@ std::string LocalTime(int64_t unix_ms, const char* format = "%Y-%m-%d %H:%M:%S")
   return buf;
 }
 
+// "running", "succeeded", ...: the enum's own name without its prefix.
 std::string StateName(v1::JobState s) {
-  switch (s) {
-    case v1::JOB_STATE_QUEUED: return "queued";
-    case v1::JOB_STATE_RUNNING: return "running";
-    case v1::JOB_STATE_SUCCEEDED: return "succeeded";
-    case v1::JOB_STATE_FAILED: return "failed";
-    case v1::JOB_STATE_CANCELLED: return "cancelled";
-    case v1::JOB_STATE_INTERRUPTED: return "interrupted";
-    default: return "unknown";
-  }
+  const std::string& full = v1::JobState_Name(s);
+  std::string_view name = full;
+  ConsumePrefix(&name, "JOB_STATE_");
+  return AsciiToLower(name);
 }
 
 std::string Duration(const v1::Job& j) {

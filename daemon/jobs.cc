@@ -162,14 +162,7 @@ class JobManager::Job final : public JobContext {
     record_.set_error(common::ScrubSecrets(outcome.error));
     record_.set_summary(common::ScrubSecrets(outcome.summary));
     record_.set_finished_unix_ms(NowMs());
-    v1::JobEvent ev;
-    v1::JobFinished* f = ev.mutable_finished();
-    f->set_state(record_.state());
-    f->set_exit_code(record_.exit_code());
-    f->set_error(record_.error());
-    f->set_summary(record_.summary());
-    f->set_elapsed_seconds(ElapsedSeconds());
-    EmitLocked(std::move(ev));
+    EmitLocked(FinishedEventLocked(ElapsedSeconds()));
     sinks_.clear();  // nothing follows `finished`
     PersistLocked(common::Durability::kPowerLoss);
   }
@@ -204,17 +197,12 @@ class JobManager::Job final : public JobContext {
         Deliver(sink, std::move(ev));
       }
       if (IsFinished(record_.state())) {
-        v1::JobEvent ev;
-        v1::JobFinished* f = ev.mutable_finished();
-        f->set_state(record_.state());
-        f->set_exit_code(record_.exit_code());
-        f->set_error(record_.error());
-        f->set_summary(record_.summary());
+        double elapsed = 0;
         if (record_.started_unix_ms() && record_.finished_unix_ms()) {
-          f->set_elapsed_seconds(
-              static_cast<double>(record_.finished_unix_ms() - record_.started_unix_ms()) / 1000.0);
+          elapsed =
+              static_cast<double>(record_.finished_unix_ms() - record_.started_unix_ms()) / 1000.0;
         }
-        Deliver(sink, std::move(ev));
+        Deliver(sink, FinishedEventLocked(elapsed));
         return 0;  // nothing more will come
       }
     }
@@ -251,6 +239,18 @@ class JobManager::Job final : public JobContext {
   double ElapsedSeconds() const {
     if (record_.started_unix_ms() == 0) return 0;
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  }
+
+  // The `finished` event for the record's outcome.
+  v1::JobEvent FinishedEventLocked(double elapsed_seconds) const {
+    v1::JobEvent ev;
+    v1::JobFinished* f = ev.mutable_finished();
+    f->set_state(record_.state());
+    f->set_exit_code(record_.exit_code());
+    f->set_error(record_.error());
+    f->set_summary(record_.summary());
+    f->set_elapsed_seconds(elapsed_seconds);
+    return ev;
   }
 
   void EndStepLocked(v1::JobState state, std::string_view detail) {

@@ -57,6 +57,17 @@ def socket_answers(path):
         s.close()
 
 
+def dotenv(path):
+    """The KEY=value lines of a .env file (simple values; for assertions)."""
+    values = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line and not line.lstrip().startswith("#"):
+                k, v = line.rstrip("\n").split("=", 1)
+                values[k.strip()] = v.strip().strip("'\"")
+    return values
+
+
 def run_in_pty(env, args, keys, wait_for_text):
     """Runs ds on a pseudo-terminal, types `keys` once `wait_for_text` shows,
     and returns (exit code, everything it printed)."""

@@ -13,19 +13,9 @@ import threading
 import time
 import unittest
 
-from harness import DsEnv, main, run_in_pty, wait_for
+from harness import DsEnv, dotenv, main, run_in_pty, wait_for
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
-
-
-def dotenv(path):
-    values = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line and not line.lstrip().startswith("#"):
-                k, v = line.rstrip("\n").split("=", 1)
-                values[k.strip()] = v.strip().strip("'\"")
-    return values
 
 
 class LocalProviderTest(unittest.TestCase):

@@ -29,7 +29,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import DsEnv, main, run_in_pty, wait_for
+from harness import DsEnv, dotenv, main, run_in_pty, wait_for
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PEERS = os.environ.get("DS_PEERS_DIR", "")
@@ -45,16 +45,6 @@ def peers_missing():
         if not os.path.isdir(os.path.join(PEERS, "node_modules", mod)):
             return f"{PEERS or 'DS_PEERS_DIR'}/node_modules/{mod} is missing (run npm ci)"
     return None
-
-
-def dotenv(path):
-    values = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line and not line.lstrip().startswith("#"):
-                k, v = line.rstrip("\n").split("=", 1)
-                values[k.strip()] = v.strip().strip("'\"")
-    return values
 
 
 def sha256_file(path):

@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "neon_double"))
 import neon_spec  # noqa: E402
 import test_neon_double as nd  # noqa: E402  (Cluster, SEED and its ids; not its tests)
 
-from harness import DsEnv, main  # noqa: E402
+from harness import DsEnv, dotenv, main  # noqa: E402
 
 PG_BIN = nd.PG_BIN
 KEY = nd.KEY                      # a personal key in ORG_A: sees acme-app (P1) and acme-shop (P2)
@@ -52,16 +52,6 @@ P1, P2 = nd.P1, nd.P2
 P1_MAIN, P1_STAGING, P1_MAIN_EP = nd.P1_MAIN, nd.P1_STAGING, nd.P1_MAIN_EP
 OP_DELAY_MS = 300
 EP_HOST_RX = nd.EP_HOST_RX
-
-
-def dotenv(path):
-    values = {}
-    with open(path) as f:
-        for line in f:
-            if "=" in line and not line.lstrip().startswith("#"):
-                k, v = line.rstrip("\n").split("=", 1)
-                values[k.strip()] = v.strip().strip("'\"")
-    return values
 
 
 def parse_ts(s):
