@@ -272,9 +272,25 @@ std::string ScrubSecrets(std::string_view text) {
       }
       continue;
     }
-    // password=secret, sslpassword = 'se cret', PGPASSWORD=secret
+    // password=secret, sslpassword = 'se cret', PGPASSWORD=secret, and
+    // SQL's PASSWORD 'secret' (CREATE/ALTER ROLE in a migration's text).
     if (StartsWithIgnoreCase(text.substr(i), "password")) {
       size_t j = i + 8;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n')) ++j;
+      if (j > i + 8 && j < text.size() && text[j] == '\'') {
+        out.append(text.substr(i, j - i));
+        size_t k = j + 1;
+        while (k < text.size() && !(text[k] == '\'' && (k + 1 >= text.size() || text[k + 1] != '\''))) {
+          k += text[k] == '\'' ? 2 : 1;  // '' is a quote inside the literal
+        }
+        k = std::min(k + 1, text.size());
+        out.append("'");
+        out.append(kMask);
+        out.append("'");
+        i = k;
+        continue;
+      }
+      j = i + 8;
       while (j < text.size() && text[j] == ' ') ++j;
       if (j < text.size() && (text[j] == '=' || text[j] == ':')) {
         ++j;

@@ -696,3 +696,20 @@ TEST(ScrubSecretsTest, PasswordValueAfterSpaceIsMasked) {
 
 }  // namespace
 }  // namespace ds::common
+
+namespace ds::common {
+namespace {
+
+TEST(ScrubSecretsTest, SqlRolePasswordsInMigrationText) {
+  // A failing migration's statement is shown and recorded: a role's
+  // password in it must not be.
+  EXPECT_EQ(ScrubSecrets("CREATE ROLE app WITH LOGIN PASSWORD 'hunter2';"),
+            "CREATE ROLE app WITH LOGIN PASSWORD '****';");
+  EXPECT_EQ(ScrubSecrets("alter role app encrypted password\n  'it''s secret' valid until 'x'"),
+            "alter role app encrypted password\n  '****' valid until 'x'");
+  EXPECT_EQ(ScrubSecrets("ALTER ROLE app PASSWORD NULL"), "ALTER ROLE app PASSWORD NULL");
+  EXPECT_EQ(ScrubSecrets("SELECT password_hash FROM users"), "SELECT password_hash FROM users");
+}
+
+}  // namespace
+}  // namespace ds::common
