@@ -20,6 +20,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "common/atomic_file.h"
+#include "common/config.h"
 #include "common/version.h"
 #include "common/strings.h"
 
@@ -160,8 +161,19 @@ absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& opti
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  // dsd serves every workspace, so it must not adopt this shell's Neon
+  // credentials as its own ("dsd's environment" is a layer of every
+  // workspace's config): ds forwards them with each request instead.
+  std::vector<char*> envp;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv = *e;
+    std::string_view name = kv.substr(0, kv.find('='));
+    if (name.starts_with("NEON_") && common::FindConfigKeyByEnvVar(name)) continue;
+    envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, dsd.c_str(), &fa, &attr, argv.data(), environ);
+  int rc = ::posix_spawnp(&pid, dsd.c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {

@@ -670,6 +670,17 @@ class NeonTest(unittest.TestCase):
         plain = self.env.workspace("plain")
         cur = self.ds_json("db", "current", ws=plain, key=None)
         self.assertEqual(cur["provider"], "local", cur)
+        # A dsd that ds starts from a shell holding a key does not keep that
+        # key for everyone: the next caller without one gets local.
+        spawned = DsEnv("spawnkey")
+        self.addCleanup(spawned.cleanup)
+        sws = spawned.workspace("ws")
+        p = spawned.ds("db", "current", "--json", "-C", sws, env=self.neon_env(), spawn=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(json.loads(p.stdout)["provider"], "neon", p.stdout)
+        p = spawned.ds("db", "current", "--json", "-C", sws, spawn=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(json.loads(p.stdout)["provider"], "local", p.stdout)
         # The workspace's .env.
         ws = self.env.workspace("dotenv", f"NEON_API_KEY={KEY}\n")
         cur = self.ds_json("db", "current", ws=ws, key=None)
