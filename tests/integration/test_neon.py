@@ -119,22 +119,7 @@ class NeonTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.double and cls.double.poll() is None:
-            cls.double.send_signal(signal.SIGTERM)
-            try:
-                cls.double.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.double.kill()
-                cls.double.wait()
-        if cls.double:
-            cls.double.stdout.close()
-            cls.double_log.close()
-        if cls.cluster:
-            cls.cluster.stop()
-        if os.environ.get("NEON_DOUBLE_KEEP"):
-            print("kept", cls.root)
-        elif cls.root:
-            shutil.rmtree(cls.root, ignore_errors=True)
+        nd.stop_all(cls.double, cls.double_log, cls.cluster, cls.root)
 
     @classmethod
     def control_s(cls, method, path, body=None):

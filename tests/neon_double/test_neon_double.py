@@ -100,6 +100,27 @@ def as_runner(argv):
     return argv
 
 
+def stop_all(double, double_log, cluster, root):
+    """Stops a double started with stdout=PIPE, its cluster, and removes
+    `root` (kept with NEON_DOUBLE_KEEP=1). Each part may be None."""
+    if double and double.poll() is None:
+        double.send_signal(signal.SIGTERM)
+        try:
+            double.wait(10)
+        except subprocess.TimeoutExpired:
+            double.kill()
+            double.wait()
+    if double:
+        double.stdout.close()
+        double_log.close()
+    if cluster:
+        cluster.stop()
+    if os.environ.get("NEON_DOUBLE_KEEP"):
+        print("kept", root)
+    elif root:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 class Cluster:
     """A throw-away PostgreSQL 15 with TLS on 127.0.0.1 and a socket in a temp dir."""
 
@@ -225,22 +246,7 @@ class NeonDoubleTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.double and cls.double.poll() is None:
-            cls.double.send_signal(signal.SIGTERM)
-            try:
-                cls.double.wait(10)
-            except subprocess.TimeoutExpired:
-                cls.double.kill()
-                cls.double.wait()
-        if cls.double:
-            cls.double.stdout.close()
-            cls.double_log.close()
-        if cls.cluster:
-            cls.cluster.stop()
-        if os.environ.get("NEON_DOUBLE_KEEP"):
-            print("kept", cls.root)
-        elif cls.root:
-            shutil.rmtree(cls.root, ignore_errors=True)
+        stop_all(cls.double, cls.double_log, cls.cluster, cls.root)
 
     def setUp(self):
         self.control("DELETE", "faults")
