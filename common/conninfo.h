@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/secrets.h"
 
 namespace ds::common {
 
@@ -44,13 +45,6 @@ std::string RedactedUri(const ConnInfo& info);
 // The redacted form of any connection string, valid or not. Valid strings
 // are re-rendered from libpq's parse; invalid ones are masked by ScrubSecrets.
 std::string RedactConnectionString(std::string_view conn);
-
-// Masks secrets in free text: the password part of `scheme://user:pass@`,
-// `password=...` key/value pairs, Neon API keys (napi_...) and
-// `Bearer <token>`. Used by the logger on every line.
-std::string ScrubSecrets(std::string_view text);
-
-inline constexpr std::string_view kMask = "****";
 
 }  // namespace ds::common
 

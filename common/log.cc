@@ -10,7 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
-#include "common/conninfo.h"
+#include "common/secrets.h"
 #include "common/strings.h"
 
 namespace ds::common {

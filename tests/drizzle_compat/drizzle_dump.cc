@@ -4,7 +4,7 @@
 #include <iostream>
 #include <string>
 
-#include "daemon/drizzle_folder.h"
+#include "daemon/migrate/drizzle_folder.h"
 #include "tests/json_string.h"
 
 using ds::testing::JsonString;

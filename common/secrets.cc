@@ -1,0 +1,111 @@
+#include "common/secrets.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "common/strings.h"
+
+namespace ds::common {
+
+std::string ScrubSecrets(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  auto is_space = [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); };
+  while (i < text.size()) {
+    // scheme://user:secret@host -> scheme://user:****@host. The userinfo
+    // ends at the last '@' before the query, so a password holding '@',
+    // '/', quotes or spaces is still masked whole.
+    if (text.compare(i, 3, "://") == 0) {
+      size_t start = i + 3;
+      // The authority normally ends at the first white space; a password
+      // with spaces in it is recognised by an '@' only after that space.
+      size_t end = start;
+      while (end < text.size() && text[end] != '?' && text[end] != '#' && text[end] != '\n' &&
+             text.compare(end, 3, "://") != 0) {
+        ++end;
+      }
+      std::string_view segment = text.substr(start, end - start);
+      size_t space = 0;
+      while (space < segment.size() && !is_space(segment[space])) ++space;
+      size_t at = segment.substr(0, space).rfind('@');
+      if (at == std::string_view::npos) at = segment.rfind('@');
+      size_t colon = segment.find(':');
+      size_t first_at = segment.find('@');
+      out.append("://");
+      // user:secret@host has its first ':' before its first '@'; a plain
+      // user@host:port does not.
+      if (at != std::string_view::npos && colon != std::string_view::npos && colon < first_at) {
+        out.append(segment.substr(0, colon + 1));
+        out.append(kMask);
+        i = start + at;  // continue at '@': the host part is scanned normally
+      } else {
+        i = start;
+      }
+      continue;
+    }
+    // password=secret, sslpassword = 'se cret', PGPASSWORD=secret, and
+    // SQL's PASSWORD 'secret' (CREATE/ALTER ROLE in a migration's text).
+    if (StartsWithIgnoreCase(text.substr(i), "password")) {
+      size_t j = i + 8;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n')) ++j;
+      if (j > i + 8 && j < text.size() && text[j] == '\'') {
+        out.append(text.substr(i, j - i));
+        size_t k = j + 1;
+        while (k < text.size() && !(text[k] == '\'' && (k + 1 >= text.size() || text[k + 1] != '\''))) {
+          k += text[k] == '\'' ? 2 : 1;  // '' is a quote inside the literal
+        }
+        k = std::min(k + 1, text.size());
+        out.append("'");
+        out.append(kMask);
+        out.append("'");
+        i = k;
+        continue;
+      }
+      j = i + 8;
+      while (j < text.size() && text[j] == ' ') ++j;
+      if (j < text.size() && (text[j] == '=' || text[j] == ':')) {
+        ++j;
+        while (j < text.size() && text[j] == ' ') ++j;
+        out.append(text.substr(i, j - i));
+        size_t k = j;
+        if (k < text.size() && (text[k] == '\'' || text[k] == '"')) {
+          char q = text[k++];
+          while (k < text.size() && text[k] != q) k += (text[k] == '\\') ? 2 : 1;
+          k = std::min(k + 1, text.size());
+        } else {
+          // Unquoted: up to white space (a backslash escapes the next one),
+          // or in a URI query up to the next parameter ('&' is encoded in
+          // query values).
+          const bool in_query = i > 0 && (text[i - 1] == '?' || text[i - 1] == '&');
+          while (k < text.size() && !is_space(text[k]) && !(in_query && text[k] == '&')) {
+            k += (text[k] == '\\') ? 2 : 1;
+          }
+          k = std::min(k, text.size());
+        }
+        if (k > j) out.append(kMask);
+        i = k;
+        continue;
+      }
+    }
+    // Neon API keys and bearer tokens.
+    bool napi = text.compare(i, 5, "napi_") == 0;
+    if (napi || StartsWithIgnoreCase(text.substr(i), "bearer ")) {
+      size_t j = napi ? i : i + 7;
+      out.append(text.substr(i, j - i));
+      size_t k = j;
+      while (k < text.size() && !is_space(text[k]) && text[k] != '"' && text[k] != '\'' &&
+             text[k] != ',') {
+        ++k;
+      }
+      out.append(kMask);
+      i = k;
+      continue;
+    }
+    out.push_back(text[i]);
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace ds::common

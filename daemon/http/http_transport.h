@@ -1,0 +1,49 @@
+// HTTP for dsd's API clients (Neon), behind a small interface: the I/O seam
+// that lets unit tests script responses, while the integration tests run the
+// real implementation against the Neon API double.
+#ifndef DS_DAEMON_HTTP_HTTP_TRANSPORT_H_
+#define DS_DAEMON_HTTP_HTTP_TRANSPORT_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace ds::daemon {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  // Sent as given. Authorization values never reach a log or an error.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{30000};
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // names in lowercase
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // Any HTTP status is a response. Errors: kUnavailable when the server
+  // could not be reached or the connection broke, kDeadlineExceeded when
+  // `timeout` passed.
+  virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
+};
+
+// libcurl: one handle reused across requests, so the TLS connection stays
+// open (keep-alive) and HTTP/2 is used where the server offers it.
+// Thread-safe: requests are serialised on the one connection.
+std::unique_ptr<HttpTransport> NewCurlTransport();
+
+}  // namespace ds::daemon
+
+#endif  // DS_DAEMON_HTTP_HTTP_TRANSPORT_H_

@@ -1,0 +1,149 @@
+// The seam every database provider plugs into (local PostgreSQL, Neon).
+// Commands are written against this interface, never against one provider.
+//
+// Providers never see the RPC layer: they take and return plain structs and
+// absl::Status. Error codes are part of the contract, so the client can word
+// them:
+//   kInvalidArgument     bad branch name
+//   kNotFound            no such project or branch
+//   kAlreadyExists       a branch of that name exists
+//   kPermissionDenied    the branch is protected or the default branch
+//   kFailedPrecondition  busy: sessions are connected (the message lists them)
+//   kUnavailable         the provider cannot be reached or started
+// Implementations must be thread-safe: dsd calls them from many threads.
+#ifndef DS_DAEMON_PROVIDERS_PROVIDER_H_
+#define DS_DAEMON_PROVIDERS_PROVIDER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+#include "common/conninfo.h"
+
+namespace ds::daemon {
+
+struct BranchLocation {
+  std::string provider;
+  std::string project_id;
+  std::string project_name;
+  std::string branch_id;
+  std::string branch_name;
+};
+
+struct ProjectInfo {
+  std::string id;
+  std::string name;
+  std::string region;
+  std::string created_at;  // RFC 3339
+};
+
+struct BranchInfo {
+  std::string id;
+  std::string project_id;
+  std::string name;
+  std::string parent_id;    // empty for a root branch
+  std::string parent_name;
+  std::string created_at;   // RFC 3339
+  std::string created_by;
+  std::string expires_at;   // empty when the branch does not expire
+  std::string last_activity;
+  bool is_protected = false;
+  bool is_default = false;
+  int64_t size_bytes = -1;  // -1 when unknown
+};
+
+struct CreateBranchOptions {
+  std::string parent;      // branch name; empty = the default branch
+  std::string created_by;
+  bool force = false;      // terminate sessions on the parent if needed
+  // Told what the create is doing, while it does it (may be empty).
+  std::function<void(std::string_view)> progress;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  virtual std::string_view Name() const = 0;
+
+  virtual absl::StatusOr<std::vector<ProjectInfo>> ListProjects() = 0;
+  // `project_id` empty = the provider's only or default project.
+  virtual absl::StatusOr<std::vector<BranchInfo>> ListBranches(const std::string& project_id) = 0;
+  virtual absl::StatusOr<BranchInfo> CreateBranch(const std::string& project_id,
+                                                  const std::string& name,
+                                                  const CreateBranchOptions& options) = 0;
+  // Refuses protected and default branches (kPermissionDenied).
+  virtual absl::Status DeleteBranch(const std::string& project_id, const std::string& name,
+                                    bool force) = 0;
+  // Replaces the branch's data with its parent's current data.
+  virtual absl::Status ResetBranch(const std::string& project_id, const std::string& name,
+                                   bool force) = 0;
+  // A connection URI (with password) for a branch; database and role
+  // default to the branch's own.
+  virtual absl::StatusOr<std::string> ConnectionUri(const std::string& project_id,
+                                                    const std::string& branch,
+                                                    const std::string& database = "",
+                                                    const std::string& role = "") = 0;
+  // The branch that owns (host, port, database) of `conn`; nullopt when the
+  // address is not one of this provider's.
+  virtual absl::StatusOr<std::optional<BranchLocation>> Resolve(
+      const common::ConnInfo& conn) = 0;
+  // Messages for the user gathered since the last call (e.g. "PostgreSQL had
+  // stopped; dsd restarted it").
+  virtual std::vector<std::string> TakeNotices() { return {}; }
+  // Called after every change to any branch list, from the changing thread.
+  virtual void SetChangeListener(std::function<void()> listener) { (void)listener; }
+};
+
+struct Resolution {
+  std::optional<BranchLocation> branch;
+  std::string unresolved_reason;  // set when branch is empty
+};
+
+// The providers dsd knows. Fixed ones (local) are added at start; others
+// are made on demand from a workspace's configuration (one Neon provider per
+// API host and key). Thread-safe.
+class ProviderRegistry {
+ public:
+  // `instance` names the provider a config needs (e.g. its API host and
+  // key; an error says what is missing); `make` builds it, once per name.
+  struct Factory {
+    std::function<absl::StatusOr<std::string>(const common::Config&)> instance;
+    std::function<std::unique_ptr<Provider>(const common::Config&)> make;
+  };
+
+  void Add(std::unique_ptr<Provider> provider);
+  void AddFactory(std::string name, Factory factory);
+  // The provider the configuration selects (common::EffectiveProvider),
+  // made on first use. Errors say what to configure.
+  absl::StatusOr<Provider*> ForConfig(const common::Config& config) const;
+  // Asks every provider made so far, in the order they were made.
+  Resolution Resolve(const common::ConnInfo& conn) const;
+  // The fixed provider called `name`, or nullptr.
+  Provider* Find(std::string_view name) const;
+  std::vector<Provider*> All() const;
+  // Told after any branch list of any provider, present or future, changes.
+  void SetChangeListener(std::function<void()> listener);
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::vector<std::unique_ptr<Provider>> providers_;
+  mutable std::map<std::string, Provider*> instances_;  // factory-made, by instance key
+  std::map<std::string, Factory> factories_;
+  std::function<void()> listener_;
+};
+
+// Checks a branch name: not empty, at most 256 characters, no control
+// characters. The error says which rule failed.
+absl::Status ValidateBranchName(std::string_view name);
+
+}  // namespace ds::daemon
+
+#endif  // DS_DAEMON_PROVIDERS_PROVIDER_H_

@@ -1,0 +1,49 @@
+// ds.v1.JobService: starts jobs, streams their events, cancels and lists
+// them. The jobs themselves (jobs.h) and the migrator (migrator.h) know
+// nothing of gRPC; this file converts.
+#ifndef DS_DAEMON_RPC_JOB_SERVICE_H_
+#define DS_DAEMON_RPC_JOB_SERVICE_H_
+
+#include "daemon/migrate/drizzle_folder_cache.h"
+#include "daemon/jobs/jobs.h"
+#include "daemon/pg/pg_pool.h"
+#include "daemon/providers/provider.h"
+#include "daemon/sys/work_pool.h"
+#include "daemon/workspace/workspace.h"
+#include "ds/v1/jobs.grpc.pb.h"
+
+namespace ds::daemon {
+
+class JobServiceImpl final : public v1::JobService::CallbackService {
+ public:
+  JobServiceImpl(JobManager* jobs, WorkspaceResolver* resolver, ProviderRegistry* providers,
+                 PgConnectionPool* pool);
+
+  grpc::ServerWriteReactor<v1::JobEvent>* Migrate(grpc::CallbackServerContext* ctx,
+                                                  const v1::MigrateRequest* req) override;
+  grpc::ServerUnaryReactor* MigrationStatus(grpc::CallbackServerContext* ctx,
+                                            const v1::MigrateRequest* req,
+                                            v1::MigrationStatusResponse* resp) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* Watch(grpc::CallbackServerContext* ctx,
+                                                const v1::WatchJobRequest* req) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* ctx,
+                                   const v1::CancelJobRequest* req,
+                                   v1::CancelJobResponse* resp) override;
+  grpc::ServerUnaryReactor* List(grpc::CallbackServerContext* ctx, const v1::ListJobsRequest* req,
+                                 v1::ListJobsResponse* resp) override;
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetJobRequest* req,
+                                v1::Job* resp) override;
+
+ private:
+  class EventStream;
+  JobManager* jobs_;
+  WorkspaceResolver* resolver_;
+  ProviderRegistry* providers_;
+  PgConnectionPool* pool_;  // idle job connections, reused by the next job
+  DrizzleFolderCache folders_;
+  WorkPool work_{2};
+};
+
+}  // namespace ds::daemon
+
+#endif  // DS_DAEMON_RPC_JOB_SERVICE_H_

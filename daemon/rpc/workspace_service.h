@@ -1,0 +1,37 @@
+// ds.v1.WorkspaceService: GetCurrent and the WatchCurrent stream.
+#ifndef DS_DAEMON_RPC_WORKSPACE_SERVICE_H_
+#define DS_DAEMON_RPC_WORKSPACE_SERVICE_H_
+
+#include <atomic>
+
+#include "daemon/sys/dir_watcher.h"
+#include "daemon/workspace/workspace.h"
+#include "ds/v1/workspace.grpc.pb.h"
+
+namespace ds::daemon {
+
+class WorkspaceServiceImpl final : public v1::WorkspaceService::CallbackService {
+ public:
+  WorkspaceServiceImpl(WorkspaceResolver* resolver, DirWatcher* watcher);
+
+  grpc::ServerUnaryReactor* GetCurrent(grpc::CallbackServerContext* ctx,
+                                       const v1::GetCurrentRequest* req,
+                                       v1::GetCurrentResponse* resp) override;
+  grpc::ServerUnaryReactor* GetConfig(grpc::CallbackServerContext* ctx,
+                                      const v1::GetConfigRequest* req,
+                                      v1::GetConfigResponse* resp) override;
+  grpc::ServerWriteReactor<v1::GetCurrentResponse>* WatchCurrent(
+      grpc::CallbackServerContext* ctx, const v1::GetCurrentRequest* req) override;
+
+  int64_t active_watches() const { return active_watches_.load(); }
+
+ private:
+  class WatchReactor;
+  WorkspaceResolver* resolver_;
+  DirWatcher* watcher_;
+  std::atomic<int64_t> active_watches_{0};
+};
+
+}  // namespace ds::daemon
+
+#endif  // DS_DAEMON_RPC_WORKSPACE_SERVICE_H_

@@ -1,0 +1,93 @@
+// Parsed files kept in memory and revalidated with one stat() per use.
+//
+// GetCurrent must answer in microseconds, so dsd does not re-read and
+// re-parse .env and ds.toml on every call. inotify alone is not enough to
+// keep a cache correct (its events arrive asynchronously: a `ds db current`
+// right after an edit could see the old value), so every hit compares the
+// file's identity (device, inode, size, mtime, ctime) with the cached one.
+#ifndef DS_DAEMON_SYS_FILE_CACHE_H_
+#define DS_DAEMON_SYS_FILE_CACHE_H_
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/atomic_file.h"
+
+namespace ds::daemon {
+
+struct FileIdentity {
+  bool exists = false;
+  bool is_dir = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  timespec mtime{};
+  timespec ctime{};
+
+  bool operator==(const FileIdentity& o) const;
+};
+
+// Stats `path`; a missing file is an identity too (exists = false). A
+// directory is an error.
+absl::StatusOr<FileIdentity> IdentifyFile(const std::filesystem::path& path);
+// The same for a file or a directory (a directory's mtime changes when an
+// entry is added, removed or renamed).
+absl::StatusOr<FileIdentity> IdentifyPath(const std::filesystem::path& path);
+
+// Caches Parse(text) per path. `T` is whatever the parser returns; a missing
+// file is passed to the parser as std::nullopt so it can decide what absence
+// means. Parse errors are cached as well, so a broken file is reported on
+// every call without being re-read until it changes.
+template <typename T>
+class ParsedFileCache {
+ public:
+  using Parser = std::function<absl::StatusOr<T>(const std::filesystem::path&,
+                                                 const std::optional<std::string>&)>;
+
+  explicit ParsedFileCache(Parser parser) : parser_(std::move(parser)) {}
+
+  absl::StatusOr<std::shared_ptr<const T>> Get(const std::filesystem::path& path) {
+    absl::StatusOr<FileIdentity> id = IdentifyFile(path);
+    if (!id.ok()) return id.status();
+    {
+      std::lock_guard lock(mu_);
+      auto it = entries_.find(path.string());
+      if (it != entries_.end() && it->second.identity == *id) return it->second.value;
+    }
+    std::optional<std::string> text;
+    if (id->exists) {
+      absl::StatusOr<std::string> read = common::ReadFile(path);
+      if (!read.ok()) return read.status();
+      text = std::move(*read);
+    }
+    absl::StatusOr<T> parsed = parser_(path, text);
+    absl::StatusOr<std::shared_ptr<const T>> value =
+        parsed.ok() ? absl::StatusOr<std::shared_ptr<const T>>(
+                          std::make_shared<const T>(std::move(*parsed)))
+                    : absl::StatusOr<std::shared_ptr<const T>>(parsed.status());
+    std::lock_guard lock(mu_);
+    entries_[path.string()] = Entry{*id, value};
+    return value;
+  }
+
+ private:
+  struct Entry {
+    FileIdentity identity;
+    absl::StatusOr<std::shared_ptr<const T>> value;
+  };
+  Parser parser_;
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace ds::daemon
+
+#endif  // DS_DAEMON_SYS_FILE_CACHE_H_

@@ -1,0 +1,34 @@
+// Turns a MigrateRequest into what the migrator needs: which database (the
+// --db string, a provider branch, or the workspace's target variable),
+// which folder, which tracking table, and the job's description. Shared by
+// the Migrate job and the read-only MigrationStatus.
+#ifndef DS_DAEMON_TASKS_MIGRATE_REQUEST_H_
+#define DS_DAEMON_TASKS_MIGRATE_REQUEST_H_
+
+#include "absl/status/statusor.h"
+#include "daemon/jobs/jobs.h"
+#include "daemon/migrate/migrator.h"
+#include "daemon/providers/provider.h"
+#include "daemon/workspace/workspace.h"
+#include "ds/v1/jobs.pb.h"
+
+namespace ds::daemon {
+
+struct PreparedMigrate {
+  MigrateOptions options;
+  JobSpec job;
+};
+
+// Errors say what is missing and what to pass: kInvalidArgument for bad
+// request values, kFailedPrecondition for a workspace that says nothing
+// usable (no target variable, no folder).
+absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
+                                               WorkspaceResolver& resolver,
+                                               const ProviderRegistry& providers);
+
+// One job per database: the key names the server and the database.
+std::string DatabaseKey(const common::ConnInfo& info);
+
+}  // namespace ds::daemon
+
+#endif  // DS_DAEMON_TASKS_MIGRATE_REQUEST_H_

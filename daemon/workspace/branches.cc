@@ -1,0 +1,207 @@
+#include "daemon/workspace/branches.h"
+
+#include "common/conninfo.h"
+#include "common/dotenv.h"
+#include "common/strings.h"
+
+namespace ds::daemon {
+namespace {
+
+v1::GetCurrentRequest AsCurrentRequest(const v1::WorkspaceRef& ws) {
+  v1::GetCurrentRequest r;
+  r.set_workspace_dir(ws.workspace_dir());
+  *r.mutable_overrides() = ws.overrides();
+  return r;
+}
+
+template <typename Response>
+void AddNotices(Provider* p, Response* resp) {
+  for (std::string& n : p->TakeNotices()) resp->add_notices(std::move(n));
+}
+
+bool Points(const v1::DatabaseTarget& t, const BranchInfo& b, std::string_view provider) {
+  return t.resolved() && t.branch().provider() == provider && t.branch().branch_id() == b.id;
+}
+
+}  // namespace
+
+BranchManager::BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers)
+    : resolver_(resolver), providers_(providers) {}
+
+absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::WorkspaceRef& ws) {
+  Context ctx;
+  // One pass over the workspace's files gives both the configuration and
+  // which branches .env points at.
+  common::Config config_value;
+  absl::StatusOr<v1::GetCurrentResponse> current =
+      resolver_->GetCurrent(AsCurrentRequest(ws), &config_value);
+  if (!current.ok()) return current.status();
+  ctx.current = std::move(*current);
+  ctx.env_file = ctx.current.env_file();
+  const common::Config* config = &config_value;
+  absl::StatusOr<Provider*> provider = providers_->ForConfig(*config);
+  if (!provider.ok()) {
+    return absl::Status(provider.status().code(),
+                        StrCat(provider.status().message(), " (provider from ",
+                               config->OriginOf("provider").location, ")"));
+  }
+  ctx.provider = *provider;
+  ctx.default_project = config->Get("project");
+  ctx.target_var = config->Get("target_var");
+  ctx.source_var = config->Get("source_var");
+  return ctx;
+}
+
+v1::Branch BranchManager::ToProto(const BranchInfo& b, const Context& ctx) const {
+  v1::Branch out;
+  out.set_provider(std::string(ctx.provider->Name()));
+  out.set_project_id(b.project_id);
+  out.set_id(b.id);
+  out.set_name(b.name);
+  out.set_parent_id(b.parent_id);
+  out.set_parent_name(b.parent_name);
+  out.set_created_at(b.created_at);
+  out.set_created_by(b.created_by);
+  out.set_protected_(b.is_protected);
+  out.set_is_default(b.is_default);
+  out.set_expires_at(b.expires_at);
+  out.set_last_activity(b.last_activity);
+  out.set_size_bytes(b.size_bytes);
+  out.set_is_target(Points(ctx.current.target(), b, ctx.provider->Name()));
+  out.set_is_source(Points(ctx.current.source(), b, ctx.provider->Name()));
+  return out;
+}
+
+absl::StatusOr<std::string> BranchManager::WriteEnv(const Context& ctx, const std::string& project,
+                                                    const std::string& branch,
+                                                    const std::string& variable) {
+  absl::StatusOr<std::string> uri = ctx.provider->ConnectionUri(project, branch);
+  if (!uri.ok()) return uri.status();
+  if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, *uri); !s.ok()) return s;
+  return common::RedactConnectionString(*uri);
+}
+
+absl::StatusOr<v1::ListProjectsResponse> BranchManager::ListProjects(
+    const v1::ListProjectsRequest& req) {
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  v1::ListProjectsResponse resp;
+  // The workspace's provider only: listing another would start it (the
+  // local cluster) or need its credentials.
+  for (Provider* p : {ctx->provider}) {
+    absl::StatusOr<std::vector<ProjectInfo>> projects = p->ListProjects();
+    if (!projects.ok()) return projects.status();
+    for (const ProjectInfo& info : *projects) {
+      v1::Project* out = resp.add_projects();
+      out->set_provider(std::string(p->Name()));
+      out->set_id(info.id);
+      out->set_name(info.name);
+      out->set_region(info.region);
+      out->set_created_at(info.created_at);
+    }
+    AddNotices(p, &resp);
+  }
+  return resp;
+}
+
+absl::StatusOr<v1::ListBranchesResponse> BranchManager::ListBranches(
+    const v1::ListBranchesRequest& req) {
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  absl::StatusOr<std::vector<BranchInfo>> branches =
+      ctx->provider->ListBranches(ctx->Project(req.project()));
+  if (!branches.ok()) return branches.status();
+  v1::ListBranchesResponse resp;
+  for (const BranchInfo& b : *branches) *resp.add_branches() = ToProto(b, *ctx);
+  AddNotices(ctx->provider, &resp);
+  return resp;
+}
+
+absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
+    const v1::CreateBranchRequest& req, std::function<void(std::string_view)> progress) {
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  v1::CreateBranchResponse resp;
+  CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress)};
+  absl::StatusOr<BranchInfo> created =
+      ctx->provider->CreateBranch(ctx->Project(req.project()), req.name(), options);
+  if (created.ok()) {
+    *resp.mutable_branch() = ToProto(*created, *ctx);
+  } else if (created.status().code() == absl::StatusCode::kAlreadyExists && req.switch_env()) {
+    absl::StatusOr<std::vector<BranchInfo>> all =
+        ctx->provider->ListBranches(ctx->Project(req.project()));
+    if (!all.ok()) return all.status();
+    for (const BranchInfo& b : *all) {
+      if (b.name == req.name()) *resp.mutable_branch() = ToProto(b, *ctx);
+    }
+    resp.set_existed(true);
+  } else {
+    return created.status();
+  }
+  if (req.switch_env()) {
+    absl::StatusOr<std::string> written =
+        WriteEnv(*ctx, ctx->Project(req.project()), req.name(), ctx->target_var);
+    if (!written.ok()) return written.status();
+    resp.set_env_file(ctx->env_file.string());
+    resp.set_variable(ctx->target_var);
+    resp.mutable_branch()->set_is_target(true);
+  }
+  AddNotices(ctx->provider, &resp);
+  return resp;
+}
+
+absl::StatusOr<v1::DeleteBranchResponse> BranchManager::DeleteBranch(
+    const v1::DeleteBranchRequest& req) {
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  if (absl::Status s =
+          ctx->provider->DeleteBranch(ctx->Project(req.project()), req.name(), req.force());
+      !s.ok()) {
+    return s;
+  }
+  v1::DeleteBranchResponse resp;
+  for (const v1::DatabaseTarget* t : {&ctx->current.target(), &ctx->current.source()}) {
+    if (t->resolved() && t->branch().branch_name() == req.name() &&
+        t->branch().provider() == ctx->provider->Name()) {
+      resp.add_dangling_variables(t->variable());
+    }
+  }
+  AddNotices(ctx->provider, &resp);
+  return resp;
+}
+
+absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
+    const v1::SetDatabaseRequest& req) {
+  if (req.role() == v1::DATABASE_ROLE_UNSPECIFIED) {
+    return absl::InvalidArgumentError("say which database to set: target or source");
+  }
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  const std::string& variable =
+      req.role() == v1::DATABASE_ROLE_TARGET ? ctx->target_var : ctx->source_var;
+  // The provider finds the branch (a Neon one may look again for a branch
+  // made since its last refresh) before anything is written.
+  absl::StatusOr<std::string> redacted =
+      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
+  if (!redacted.ok()) return redacted.status();
+  absl::StatusOr<std::vector<BranchInfo>> all =
+      ctx->provider->ListBranches(ctx->Project(req.project()));
+  if (!all.ok()) return all.status();
+  const BranchInfo* found = nullptr;
+  for (const BranchInfo& b : *all) {
+    if (b.name == req.branch()) found = &b;
+  }
+  if (!found) {
+    return absl::NotFoundError(
+        StrCat("branch \"", req.branch(), "\" does not exist; `ds db branches` lists them"));
+  }
+  v1::SetDatabaseResponse resp;
+  *resp.mutable_branch() = ToProto(*found, *ctx);
+  resp.set_env_file(ctx->env_file.string());
+  resp.set_variable(variable);
+  resp.set_redacted_uri(*redacted);
+  AddNotices(ctx->provider, &resp);
+  return resp;
+}
+
+}  // namespace ds::daemon

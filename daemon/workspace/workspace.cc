@@ -1,0 +1,251 @@
+#include "daemon/workspace/workspace.h"
+
+#include "absl/strings/str_format.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/conninfo.h"
+#include "common/strings.h"
+
+namespace ds::daemon {
+
+v1::Origin::Kind ToProtoOriginKind(common::OriginKind kind) {
+  switch (kind) {
+    case common::OriginKind::kDefault: return v1::Origin::KIND_DEFAULT;
+    case common::OriginKind::kUserConfig: return v1::Origin::KIND_USER_CONFIG;
+    case common::OriginKind::kWorkspaceToml: return v1::Origin::KIND_WORKSPACE_TOML;
+    case common::OriginKind::kDotenv: return v1::Origin::KIND_DOTENV;
+    case common::OriginKind::kEnvironment: return v1::Origin::KIND_ENVIRONMENT;
+    case common::OriginKind::kFlag: return v1::Origin::KIND_FLAG;
+  }
+  return v1::Origin::KIND_UNSPECIFIED;
+}
+
+namespace {
+
+absl::StatusOr<common::ConfigLayer> ParseToml(common::OriginKind kind,
+                                              const std::filesystem::path& path,
+                                              const std::optional<std::string>& text) {
+  if (!text) return common::ConfigLayer{kind, {}};
+  return common::TomlLayer(*text, path, kind);
+}
+
+std::filesystem::path EnvFilePath(const std::filesystem::path& workspace,
+                                  const common::Config& config) {
+  std::filesystem::path p = config.Get("env_file");
+  return (p.is_absolute() ? p : workspace / p).lexically_normal();
+}
+
+std::map<std::string, std::string> ToMap(const google::protobuf::Map<std::string, std::string>& m) {
+  return {m.begin(), m.end()};
+}
+
+}  // namespace
+
+absl::Status ValidateWorkspaceDir(const std::string& dir) {
+  if (dir.empty()) {
+    return absl::InvalidArgumentError(
+        "the request names no workspace directory; send the absolute path of the folder "
+        "holding .env");
+  }
+  if (dir.front() != '/') {
+    return absl::InvalidArgumentError(StrCat(
+        "workspace directory '", dir, "' is relative; dsd needs an absolute path"));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(
+          StrCat("workspace directory ", dir, " does not exist; check the path"));
+    }
+    return absl::PermissionDeniedError(
+        StrCat("cannot open workspace directory ", dir, ": ", std::strerror(errno)));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        StrCat("workspace ", dir, " is not a directory; pass the folder holding .env"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<common::ConfigLayer> WorkspaceResolver::ParseCredentials(
+    const std::filesystem::path& path, const std::optional<std::string>& text) {
+  common::ConfigLayer layer{common::OriginKind::kUserConfig, {}};
+  if (!text) return layer;
+  // A key readable by others is refused, not used: say how to fix it.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    return absl::PermissionDeniedError(
+        StrCat(path.string(), " holds secrets but other users can read it (mode ",
+               absl::StrFormat("%04o", st.st_mode & 07777), "); run `chmod 600 ", path.string(),
+               "`"));
+  }
+  absl::StatusOr<std::vector<common::DotenvEntry>> entries =
+      common::ParseDotenv(*text, path.string());
+  if (!entries.ok()) return entries.status();
+  for (const common::DotenvEntry& e : *entries) {
+    const common::ConfigKey* k = common::FindConfigKeyByEnvVar(e.key);
+    if (!k || !k->name.starts_with("neon_")) {
+      return absl::InvalidArgumentError(
+          StrCat(path.string(), ":", e.line, ": ", e.key,
+                 " does not belong in the credentials file (it takes NEON_API_KEY and "
+                 "NEON_API_HOST)"));
+    }
+    layer.entries.push_back({std::string(k->name), e.value,
+                             {common::OriginKind::kUserConfig, StrCat(path.string(), ":", e.line)}});
+  }
+  return layer;
+}
+
+common::ConfigLayer WorkspaceResolver::DaemonSecretsLayer() {
+  // Only the Neon settings: dsd's other DS_* variables belong to whoever
+  // started it, not to every workspace it serves.
+  common::ConfigLayer layer{common::OriginKind::kEnvironment, {}};
+  for (const char* var : {"NEON_API_KEY", "NEON_API_HOST"}) {
+    const char* v = std::getenv(var);
+    const common::ConfigKey* k = common::FindConfigKeyByEnvVar(var);
+    if (v && *v && k) {
+      layer.entries.push_back(
+          {std::string(k->name), v, {common::OriginKind::kEnvironment, StrCat("dsd's ", var)}});
+    }
+  }
+  return layer;
+}
+
+WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry* providers)
+    : paths_(std::move(paths)),
+      providers_(providers),
+      dotenv_cache_([](const std::filesystem::path& path,
+                       const std::optional<std::string>& text) -> absl::StatusOr<DotenvEntries> {
+        if (!text) return DotenvEntries{};
+        return common::ParseDotenv(*text, path.string());
+      }),
+      workspace_toml_cache_([](const std::filesystem::path& path,
+                               const std::optional<std::string>& text) {
+        return ParseToml(common::OriginKind::kWorkspaceToml, path, text);
+      }),
+      user_toml_cache_([](const std::filesystem::path& path,
+                          const std::optional<std::string>& text) {
+        return ParseToml(common::OriginKind::kUserConfig, path, text);
+      }),
+      credentials_cache_(ParseCredentials),
+      daemon_secrets_(DaemonSecretsLayer()) {}
+
+absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
+    const v1::GetCurrentRequest& request, std::filesystem::path* env_file_out,
+    std::shared_ptr<const DotenvEntries>* env_out) {
+  if (absl::Status s = ValidateWorkspaceDir(request.workspace_dir()); !s.ok()) return s;
+  std::filesystem::path workspace = request.workspace_dir();
+
+  auto user = user_toml_cache_.Get(paths_.user_config());
+  if (!user.ok()) return user.status();
+  auto ws = workspace_toml_cache_.Get(workspace / "ds.toml");
+  if (!ws.ok()) return ws.status();
+  common::ConfigLayer env_layer =
+      common::EnvironmentLayer(ToMap(request.overrides().environment()));
+  absl::StatusOr<common::ConfigLayer> flag_layer =
+      common::FlagLayer(ToMap(request.overrides().flags()));
+  if (!flag_layer.ok()) return flag_layer.status();
+
+  // The .env location is itself configuration, so it is settled by every
+  // layer except the .env before the .env is read.
+  auto credentials = credentials_cache_.Get(paths_.config_dir / "credentials");
+  if (!credentials.ok()) return credentials.status();
+  // Lowest first. The key may also come from dsd's own environment and the
+  // credentials file, below everything a workspace or its caller says.
+  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer(), **credentials,
+                                             daemon_secrets_, **user, **ws, env_layer,
+                                             *flag_layer};
+  std::filesystem::path env_file = EnvFilePath(workspace, common::Config::Build(layers));
+  auto env = dotenv_cache_.Get(env_file);
+  if (!env.ok()) return env.status();
+  layers.insert(layers.begin() + 5, common::DotenvLayer(**env, env_file));
+  if (env_file_out) *env_file_out = env_file;
+  if (env_out) *env_out = *env;
+  return common::Config::Build(layers);
+}
+
+absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
+    const v1::GetCurrentRequest& request, common::Config* config_out) {
+  std::filesystem::path env_file;
+  std::shared_ptr<const DotenvEntries> env;
+  absl::StatusOr<common::Config> config = LoadConfig(request, &env_file, &env);
+  if (!config.ok()) return config.status();
+
+  v1::GetCurrentResponse out;
+  out.set_workspace_dir(request.workspace_dir());
+  out.set_env_file(env_file.string());
+  absl::StatusOr<FileIdentity> id = IdentifyFile(env_file);
+  out.set_env_file_exists(id.ok() && id->exists);
+  out.set_provider(common::EffectiveProvider(*config));
+  const common::ConfigOrigin& po = config->OriginOf("provider");
+  out.mutable_provider_origin()->set_kind(ToProtoOriginKind(po.kind));
+  out.mutable_provider_origin()->set_location(po.location);
+  // Makes sure the workspace's provider exists (a Neon one is made per API
+  // key on first use), so that it takes part in resolving the targets.
+  (void)providers_->ForConfig(*config);
+  FillTarget(*env, env_file, config->Get("target_var"), out.mutable_target());
+  FillTarget(*env, env_file, config->Get("source_var"), out.mutable_source());
+  if (config_out) *config_out = std::move(*config);
+  return out;
+}
+
+void WorkspaceResolver::FillTarget(const DotenvEntries& env, const std::filesystem::path& env_file,
+                                   const std::string& variable, v1::DatabaseTarget* out) const {
+  out->set_variable(variable);
+  const common::DotenvEntry* e = common::FindDotenvKey(env, variable);
+  if (!e || e->value.empty()) return;  // is_set stays false
+  out->set_is_set(true);
+  out->mutable_origin()->set_kind(v1::Origin::KIND_DOTENV);
+  out->mutable_origin()->set_location(StrCat(env_file.string(), ":", e->line));
+
+  absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(e->value);
+  if (!info.ok()) {
+    out->set_error(StrCat(variable, " in ", env_file.string(), ":", e->line, " is not a valid "
+                                "PostgreSQL connection string (", info.status().message(),
+                                "); fix it or run `ds db set target-db`"));
+    out->mutable_connection()->set_redacted_uri(common::RedactConnectionString(e->value));
+    return;
+  }
+  v1::ConnectionSummary* c = out->mutable_connection();
+  c->set_redacted_uri(common::RedactedUri(*info));
+  c->set_host(info->host);
+  c->set_port(info->port);
+  c->set_database(info->dbname);
+  c->set_user(info->user);
+  c->set_neon_endpoint_id(info->neon_endpoint_id);
+
+  Resolution r = providers_->Resolve(*info);
+  if (r.branch) {
+    out->set_resolved(true);
+    v1::BranchRef* b = out->mutable_branch();
+    b->set_provider(r.branch->provider);
+    b->set_project_id(r.branch->project_id);
+    b->set_project_name(r.branch->project_name);
+    b->set_branch_id(r.branch->branch_id);
+    b->set_branch_name(r.branch->branch_name);
+  } else {
+    out->set_unresolved_reason(r.unresolved_reason);
+  }
+}
+
+absl::StatusOr<std::set<std::filesystem::path>> WorkspaceResolver::WatchedDirs(
+    const v1::GetCurrentRequest& request) {
+  std::filesystem::path env_file;
+  absl::StatusOr<common::Config> config = LoadConfig(request, &env_file);
+  std::set<std::filesystem::path> dirs = {std::filesystem::path(request.workspace_dir())};
+  if (config.ok()) dirs.insert(env_file.parent_path());
+  else if (absl::Status s = ValidateWorkspaceDir(request.workspace_dir()); !s.ok()) return s;
+  // A broken .env is still watched: fixing it must produce a new answer.
+  std::error_code ec;
+  std::set<std::filesystem::path> existing;
+  for (const auto& d : dirs) {
+    if (std::filesystem::is_directory(d, ec)) existing.insert(d);
+  }
+  return existing;
+}
+
+}  // namespace ds::daemon
