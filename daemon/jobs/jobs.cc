@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "common/atomic_file.h"
-#include "common/conninfo.h"
+#include "common/secrets.h"
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/strings.h"
