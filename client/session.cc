@@ -27,16 +27,7 @@ std::string GitUserSlug(const std::string& workspace) {
   char buf[256] = {};
   size_t n = std::fread(buf, 1, sizeof buf - 1, p);
   ::pclose(p);
-  std::string out;
-  for (unsigned char c : std::string_view(buf, n)) {
-    if (std::isalnum(c)) {
-      out.push_back(static_cast<char>(std::tolower(c)));
-    } else if (!out.empty() && out.back() != '-') {
-      out.push_back('-');
-    }
-  }
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
+  return Slug(std::string_view(buf, n));
 }
 
 }  // namespace

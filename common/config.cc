@@ -52,21 +52,6 @@ constexpr ConfigKey kKeys[] = {
     {"log_level", "DS_LOG_LEVEL", "info", "dsd log level: debug, info, warning, error"},
 };
 
-// A developer name usable inside a branch name: lowercase letters, digits
-// and dashes.
-std::string Slug(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (absl::ascii_isalnum(c)) {
-      out.push_back(static_cast<char>(absl::ascii_tolower(c)));
-    } else if (!out.empty() && out.back() != '-') {
-      out.push_back('-');
-    }
-  }
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out;
-}
-
 }  // namespace
 
 std::string UnknownConfigKeyHint() {

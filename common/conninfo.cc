@@ -19,24 +19,6 @@ bool IsUriForm(std::string_view s) {
   return s.starts_with("postgresql://") || s.starts_with("postgres://");
 }
 
-// Percent-encodes everything but RFC 3986 unreserved characters (and any
-// extra characters the caller allows).
-std::string PercentEncode(std::string_view s, std::string_view also_allowed = "") {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
-        also_allowed.find(static_cast<char>(c)) != std::string_view::npos) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 bool IsSecretKeyword(std::string_view k) {
   // sslpassword unlocks a client key; treat it like a password.
   return k == "password" || k == "sslpassword";
@@ -108,26 +90,6 @@ ConnInfo FromOptions(const PQconninfoOption* opts, bool is_uri) {
   if (info.host.empty()) info.host = hostaddr;  // hostaddr alone names the server too
   info.neon_endpoint_id = NeonEndpointId(info.host, info.options);
   return info;
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 // The password of a URI exactly as written, taking the userinfo to end at

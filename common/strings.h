@@ -73,6 +73,17 @@ std::string JsonQuote(std::string_view s);
 std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to);
 std::string Join(const std::vector<std::string_view>& parts, std::string_view sep);
 
+// Percent-encodes every byte but RFC 3986's unreserved characters
+// (A-Z a-z 0-9 - . _ ~) and any in `also_allowed`: URI paths, query values,
+// the parts of a connection URI.
+std::string PercentEncode(std::string_view s, std::string_view also_allowed = "");
+// Decodes %XX escapes; a '%' not followed by two hex digits stays as it is.
+std::string PercentDecode(std::string_view s);
+
+// Lowercase letters, digits and single dashes, no dash at either end:
+// "Jane O'Neil" -> "jane-o-neil". What a name becomes inside a branch name.
+std::string Slug(std::string_view s);
+
 }  // namespace ds
 
 #endif  // DS_COMMON_STRINGS_H_

@@ -224,5 +224,27 @@ TEST(JsonQuoteTest, EscapesWhatJsonRequires) {
   EXPECT_EQ(JsonQuote("é"), "\"é\"");
 }
 
+TEST(PercentEncodeTest, KeepsUnreservedEncodesTheRest) {
+  EXPECT_EQ(PercentEncode("a-Z_0.~"), "a-Z_0.~");
+  EXPECT_EQ(PercentEncode("p@ss/w:rd 100%"), "p%40ss%2Fw%3Ard%20100%25");
+  EXPECT_EQ(PercentEncode("\xC3\xA9"), "%C3%A9");  // UTF-8 bytes one by one
+  EXPECT_EQ(PercentEncode("a/b,c", "/,"), "a/b,c");
+}
+
+TEST(PercentDecodeTest, RoundTripsAndLeavesBrokenEscapes) {
+  EXPECT_EQ(PercentDecode(PercentEncode("p@ss/w:rd 100%\n")), "p@ss/w:rd 100%\n");
+  EXPECT_EQ(PercentDecode("%41%6a"), "Aj");
+  EXPECT_EQ(PercentDecode("100%"), "100%");
+  EXPECT_EQ(PercentDecode("%4"), "%4");
+  EXPECT_EQ(PercentDecode("%zz"), "%zz");
+}
+
+TEST(SlugTest, LowercaseDashesNoEnds) {
+  EXPECT_EQ(Slug("Jane O'Neil"), "jane-o-neil");
+  EXPECT_EQ(Slug("  --Phil--  "), "phil");
+  EXPECT_EQ(Slug("a__b..c"), "a-b-c");
+  EXPECT_EQ(Slug("!!!"), "");
+}
+
 }  // namespace
 }  // namespace ds

@@ -28,7 +28,8 @@ using ::testing::Not;
 constexpr std::string_view kDummyPassword = "npg_DUMMYpassw0rd";
 
 std::string Fixture(std::string_view name) {
-  const fs::path path = fs::path(__FILE__).parent_path() / "testdata" / name;
+  // DS_NEON_TESTDATA is set by CMake: __FILE__ is relative under ccache's base_dir.
+  const fs::path path = fs::path(DS_NEON_TESTDATA) / name;
   std::ifstream in(path, std::ios::binary);
   EXPECT_TRUE(in.good()) << "cannot read " << path;
   std::ostringstream out;
