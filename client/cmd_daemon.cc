@@ -12,6 +12,7 @@
 #include "client/daemon_client.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
+#include "common/clock.h"
 #include "common/version.h"
 #include "common/strings.h"
 
@@ -19,10 +20,7 @@ namespace ds::client {
 namespace {
 
 std::string Uptime(int64_t started_ms) {
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-  int64_t s = std::max<int64_t>(0, (now - started_ms) / 1000);
+  int64_t s = std::max<int64_t>(0, (common::UnixMillisNow() - started_ms) / 1000);
   if (s < 60) return StrCat(s, "s");
   if (s < 3600) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
   return absl::StrFormat("%dh%02dm", s / 3600, (s % 3600) / 60);

@@ -9,6 +9,7 @@
 #include "client/job_stream.h"
 #include "client/output.h"
 #include "client/session.h"
+#include "common/clock.h"
 #include "common/strings.h"
 
 namespace ds::client {
@@ -20,12 +21,7 @@ absl::StatusOr<DaemonClient> Connect(const Invocation& inv) {
 
 std::string LocalTime(int64_t unix_ms, const char* format = "%Y-%m-%d %H:%M:%S") {
   if (unix_ms == 0) return "-";
-  time_t t = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm {};
-  localtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
+  return common::FormatUnixMillis(unix_ms, format);
 }
 
 // "running", "succeeded", ...: the enum's own name without its prefix.
@@ -39,11 +35,7 @@ std::string StateName(v1::JobState s) {
 std::string Duration(const v1::Job& j) {
   if (j.started_unix_ms() == 0) return "-";
   int64_t end = j.finished_unix_ms();
-  if (end == 0) {
-    end = std::chrono::duration_cast<std::chrono::milliseconds>(
-              std::chrono::system_clock::now().time_since_epoch())
-              .count();
-  }
+  if (end == 0) end = common::UnixMillisNow();
   double s = static_cast<double>(end - j.started_unix_ms()) / 1000.0;
   return s < 60 ? absl::StrFormat("%.1fs", s)
                 : absl::StrFormat("%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
