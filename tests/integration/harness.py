@@ -9,6 +9,16 @@ ordinary user, and some tests need a second uid. When the tests run as root,
 ds and dsd therefore run as the unprivileged user DS_TEST_USER (default
 "ds-test", created by scripts/test.sh), from binaries staged in a directory
 that user can read (DS_TEST_BIN_DIR).
+
+Every test can run alone. After one scripts/test.sh (which stages the
+binaries), pick tests by name with DS_TEST_ONLY (comma-separated substrings
+of test names, as unittest's -k), through ctest:
+
+    DS_TEST_ONLY=test_secret_never_in_log ctest --preset release -R integration.current
+
+or run a file directly, with the environment ctest gives it (see
+tests/CMakeLists.txt: DS_TEST_BIN_DIR and friends) and unittest's own
+arguments, e.g. `python3 test_current.py CurrentTest.test_secret_never_in_log`.
 """
 
 import json
@@ -20,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -37,16 +48,36 @@ def runner_ids():
     return os.geteuid(), os.getegid()
 
 
-def wait_for(predicate, timeout=10.0, interval=0.01, what="condition"):
+def poll_until(predicate, timeout, interval=0.01):
+    """True once predicate() holds, False if it still does not at the deadline.
+    The predicate is asked once more at the deadline, so a slow last poll
+    never turns a condition that came true into a timeout."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
         if predicate():
             return True
+        if time.monotonic() >= deadline:
+            return bool(predicate())
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_until(predicate, timeout=10.0, what="condition", interval=0.01):
+    """Waits for a condition instead of sleeping for a guessed time; fails
+    naming `what` when it does not hold within `timeout` seconds."""
+    if not poll_until(predicate, timeout, interval):
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return True
+
+
+def wait_for(predicate, timeout=10.0, interval=0.01, what="condition"):
+    """wait_until under its older name and argument order."""
+    return wait_until(predicate, timeout, what, interval)
 
 
 def socket_answers(path):
+    """Whether something listens on the Unix socket `path`. A connection
+    from root is accepted by the kernel and only then refused by dsd, so
+    this proves a listener, not that dsd serves the test user."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(path)
@@ -68,38 +99,68 @@ def dotenv(path):
     return values
 
 
-def run_in_pty(env, args, keys, wait_for_text):
-    """Runs ds on a pseudo-terminal, types `keys` once `wait_for_text` shows,
-    and returns (exit code, everything it printed)."""
+# ds's picker begins every frame it draws (and its exit) with this.
+PICKER_FRAME = b"\r\x1b[J"
+
+
+def run_in_pty(env, args, keys, wait_for_text, timeout=20):
+    """Runs ds on a pseudo-terminal and returns (exit code, everything it printed).
+
+    Once `wait_for_text` shows, types each (key, then) of `keys` in turn and
+    waits until `then` appears in what ds prints *after* that key: proof that
+    ds has read it. A key must not be typed before ds has read the previous
+    one when that was an escape sequence (an arrow, Esc): the picker reads it
+    together with whatever bytes came with it. With `then` None, a key that
+    another follows waits instead until the picker has drawn a frame for each
+    key typed so far (it draws one per key it reads); the last key waits for
+    nothing. After the last key, ds must exit within `timeout` seconds."""
     pid, fd = pty.fork()
     if pid == 0:
         argv = env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds")] + args)
         os.execvpe(argv[0], argv, {**env.env(), "TERM": "xterm"})
     out = b""
+    closed = False
 
-    def read_until(pattern, timeout):
-        nonlocal out
+    def read_until(done):
+        """Reads until done() (True), or until ds closes the terminal or the
+        timeout passes (False); done None reads to the end."""
+        nonlocal out, closed
         deadline = time.monotonic() + timeout
-        while (pattern is None or pattern not in out) and time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.2)
+        while not closed and time.monotonic() < deadline:
+            if done is not None and done():
+                return True
+            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
             if r:
                 try:
-                    out += os.read(fd, 4096)
-                except OSError:
-                    return False
-        return pattern is not None and pattern in out
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: ds closed its side
+                    chunk = b""
+                out += chunk
+                closed = not chunk
+        return done is not None and done()
 
     try:
-        if not read_until(wait_for_text, 20):
+        if not read_until(lambda: wait_for_text in out):
             raise AssertionError(f"never saw {wait_for_text!r}: {out!r}")
-        for key, then in keys:
+        frames_before = out.count(PICKER_FRAME)
+        typed = 0
+        for i, (key, then) in enumerate(keys):
+            since = len(out)
             os.write(fd, key)
-            if then:
-                read_until(then, 20)
-            else:
-                time.sleep(0.3)
-        read_until(None, 3)  # drain until it exits
+            typed += 1 if key.startswith(b"\x1b") else len(key)
+            if then is not None:
+                if not read_until(lambda: then in out[since:]):
+                    raise AssertionError(f"typed {key!r}, never saw {then!r} after it: {out!r}")
+            elif i + 1 < len(keys):
+                want = frames_before + typed
+                if not read_until(lambda: out.count(PICKER_FRAME) >= want):
+                    raise AssertionError(f"typed {key!r}, the picker did not read it: {out!r}")
+        read_until(None)
+        if not closed:
+            raise AssertionError(f"ds did not exit within {timeout}s of the last key: {out!r}")
     finally:
+        if not closed:
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
@@ -206,8 +267,11 @@ class DsEnv:
                 env=self.env(env), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 cwd=self.root)
         if wait:
-            wait_for(lambda: socket_answers(self.socket) or self.daemon.poll() is not None,
-                     what="dsd to listen")
+            # dsd logs this line once it listens. (Not a probe connection: as
+            # root it would be refused and logged as a refusal.)
+            serving = f" serving on {self.socket} (pid {self.daemon.pid}"
+            wait_until(lambda: serving in self.read_log() or self.daemon.poll() is not None,
+                       what="dsd to listen")
             if self.daemon.poll() is not None:
                 raise AssertionError(f"dsd exited early: {self.daemon_stderr()}")
         return self.daemon
@@ -252,9 +316,7 @@ class DsEnv:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + 5
-        while self.dsd_pids() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        poll_until(lambda: not self.dsd_pids(), 5, interval=0.02)
         for pid in self.dsd_pids():
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -272,4 +334,9 @@ class DsTestCase(unittest.TestCase):
 
 
 def main():
-    unittest.main(verbosity=2)
+    """unittest's runner; DS_TEST_ONLY=a,b runs only the tests whose names
+    contain a or b (what ctest cannot pass as arguments)."""
+    argv = list(sys.argv)
+    for pattern in filter(None, os.environ.get("DS_TEST_ONLY", "").split(",")):
+        argv += ["-k", pattern.strip()]
+    unittest.main(argv=argv, verbosity=2)
