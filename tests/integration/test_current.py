@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 from harness import DsTestCase, main
 
@@ -182,10 +183,32 @@ class CurrentTest(DsTestCase):
         self.assertIn("not running", p.stderr)
 
     def test_secret_never_in_log(self):
-        ws = self.env.workspace("ws", f"DB_CONNECTION_STRING={NEON_URI}\n")
-        self.env.ds("db", "current", "-C", ws, env={"DS_LOG_LEVEL": "debug"})
-        self.env.ds("db", "current", "-C", os.path.join(self.env.root, "nope"))
-        self.assertNoSecret(self.env.read_log(), SECRET)
+        # At debug level dsd logs every connection and every request it
+        # refuses, naming the workspace: the log lines nearest to a secret.
+        self.env.stop_daemon()
+        self.env.start_daemon(env={"DS_LOG_LEVEL": "debug"})
+        ok = self.env.workspace("ok", f"DB_CONNECTION_STRING={NEON_URI}\n")
+        p = self.env.ds("db", "current", "-C", ok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # A value dsd cannot parse, so the request fails and is logged.
+        unterminated = self.env.workspace("unterminated", f'DB_CONNECTION_STRING="{NEON_URI}\n')
+        p = self.env.ds("db", "current", "-C", unterminated)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        bad_uri = self.env.workspace("baduri", "DB_CONNECTION_STRING=postgresql://u:" + SECRET +
+                                     "@host:notaport/db?bogus=1\n")
+        p = self.env.ds("db", "current", "-C", bad_uri)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        # A secret in the request itself.
+        p = self.env.ds("config", "show", "-C", ok, "--set", "neon_api_key=" + SECRET)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNoSecret(p.stdout + p.stderr, SECRET)
+
+        log = self.env.read_log()
+        clients = set(re.findall(r" DEBUG accepted a connection from pid (\d+)\n", log))
+        self.assertGreaterEqual(len(clients), 4, f"one line or more per ds run: {log}")
+        self.assertIn(f"GetCurrent({unterminated}): {unterminated}/.env:1: unterminated", log)
+        self.assertNoSecret(log, SECRET)
+        self.assertNoSecret(self.env.daemon_stderr(), SECRET)
 
 
 if __name__ == "__main__":
