@@ -5,9 +5,8 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
-from harness import IS_ROOT, DsTestCase, main, socket_answers, wait_for
+from harness import IS_ROOT, DsTestCase, main, wait_until
 
 
 class DaemonTest(DsTestCase):
@@ -71,14 +70,20 @@ class DaemonTest(DsTestCase):
                            self.env.socket, ws]),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            wait_for(lambda: "Watches:   1" in self.env.ds("daemon", "status").stdout,
-                     what="the watch to register")
+            wait_until(lambda: "Watches:   1" in self.env.ds("daemon", "status").stdout,
+                       what="the watch to register")
             d.send_signal(signal.SIGINT)
             self.assertEqual(d.wait(10), 0)
+            # dsd ended the stream (the watcher was not left hanging on it).
+            out, err = watcher.communicate(timeout=10)
         finally:
-            watcher.kill()
-            watcher.wait()
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.communicate()
+        self.assertIn('"workspace_dir"', out.splitlines()[0], "the watch got its first answer")
+        self.assertIn("stream ended:", err)
         self.assertFalse(os.path.exists(self.env.socket))
+        self.assertIn("shutting down (SIGINT)", self.env.read_log())
 
     def test_second_daemon_on_same_state_dir_refuses(self):
         self.env.start_daemon()
@@ -88,7 +93,8 @@ class DaemonTest(DsTestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("another dsd (pid", p.stderr)
         self.assertIn("already running", p.stderr)
-        self.assertTrue(socket_answers(self.env.socket), "the first daemon still serves")
+        doc = self.env.ds_json("daemon", "status")
+        self.assertEqual(doc["pid"], str(self.env.daemon.pid), "the first daemon still serves")
 
     def test_daemon_refuses_a_group_writable_socket_dir(self):
         d = self.env.mkdir("run/ds", 0o770)
@@ -119,9 +125,9 @@ class DaemonTest(DsTestCase):
         d.send_signal(signal.SIGKILL)
         d.wait()
         self.assertTrue(os.path.exists(self.env.socket), "kill -9 leaves the socket")
-        self.env.start_daemon()
-        p = self.env.ds("daemon", "status")
-        self.assertEqual(p.returncode, 0, p.stderr)
+        new = self.env.start_daemon()
+        doc = self.env.ds_json("daemon", "status")
+        self.assertEqual(doc["pid"], str(new.pid), "the new daemon serves on the old path")
 
     def test_other_uid_is_refused(self):
         if not IS_ROOT:
@@ -139,8 +145,8 @@ class DaemonTest(DsTestCase):
             except (BrokenPipeError, ConnectionResetError):
                 answer = b""
             self.assertEqual(answer, b"", "connection closed without an answer")
-        wait_for(lambda: "refused a connection from uid 0" in self.env.read_log(),
-                 what="the refusal to be logged")
+        wait_until(lambda: "refused a connection from uid 0" in self.env.read_log(),
+                   what="the refusal to be logged")
         p = self.env.ds("daemon", "status")  # the owner is still served
         self.assertEqual(p.returncode, 0, p.stderr)
 

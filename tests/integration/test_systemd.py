@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess
 
-from harness import BIN_DIR, DsTestCase, main, socket_answers, wait_for
+from harness import BIN_DIR, DsTestCase, main, wait_until
 
 UNIT_DIR = os.environ.get("DS_SYSTEMD_UNIT_DIR", "")
 
@@ -49,15 +49,17 @@ class SystemdTest(DsTestCase):
         self.addCleanup(proc.wait)
         self.addCleanup(proc.terminate)
         activate_log = os.path.join(self.env.root, "activate.log")
-        wait_for(lambda: "Listening on" in open(activate_log).read(),
-                 what="systemd-socket-activate to listen")
+        wait_until(lambda: "Listening on" in open(activate_log).read(),
+                   what="systemd-socket-activate to listen")
         # The first connection starts dsd, which adopts the listening fd.
         doc = self.env.ds_json("daemon", "status")
         self.assertTrue(doc["socket_activated"])
-        wait_for(lambda: "socket-activated" in self.env.read_log(), what="the log line")
+        wait_until(lambda: "socket-activated" in self.env.read_log(), what="the log line")
         p = self.env.ds("db", "current")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertTrue(socket_answers(self.env.socket))
+        self.assertIn("TARGET DB", p.stdout)
+        self.assertEqual(self.env.ds_json("daemon", "status")["pid"], doc["pid"],
+                         "the activated dsd serves both calls")
 
 
 if __name__ == "__main__":
