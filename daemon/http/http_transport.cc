@@ -6,7 +6,7 @@
 
 #include "common/strings.h"
 
-namespace ds::daemon {
+namespace ds::daemon::http {
 namespace {
 
 size_t AppendBody(char* data, size_t size, size_t n, void* out) {
@@ -103,4 +103,4 @@ class CurlTransport final : public HttpTransport {
 
 std::unique_ptr<HttpTransport> NewCurlTransport() { return std::make_unique<CurlTransport>(); }
 
-}  // namespace ds::daemon
+}  // namespace ds::daemon::http

@@ -1,6 +1,7 @@
-// HTTP for dsd's API clients (Neon), behind a small interface: the I/O seam
-// that lets unit tests script responses, while the integration tests run the
-// real implementation against the Neon API double.
+// HTTP for dsd's API clients, behind a small interface: the I/O seam that
+// lets unit tests script responses, while the integration tests run the real
+// implementation against the API doubles. One request, one answer: retries
+// and pacing are http_client.h's.
 #ifndef DS_DAEMON_HTTP_HTTP_TRANSPORT_H_
 #define DS_DAEMON_HTTP_HTTP_TRANSPORT_H_
 
@@ -13,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace ds::daemon {
+namespace ds::daemon::http {
 
 struct HttpRequest {
   std::string method = "GET";
@@ -44,6 +45,6 @@ class HttpTransport {
 // Thread-safe: requests are serialised on the one connection.
 std::unique_ptr<HttpTransport> NewCurlTransport();
 
-}  // namespace ds::daemon
+}  // namespace ds::daemon::http
 
 #endif  // DS_DAEMON_HTTP_HTTP_TRANSPORT_H_

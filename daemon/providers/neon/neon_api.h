@@ -2,53 +2,42 @@
 // org_id), branches (their own pages), endpoints, roles and databases,
 // connection URIs, branch create / delete / restore and their operations.
 //
-// Retries: 423 (an operation is running), 429 (rate limit), 503 and
-// transport errors are retried with jittered exponential backoff, honouring
-// Retry-After, bounded in attempts and in total time. Other errors are
-// mapped to the codes of daemon/provider.h with Neon's message and request
-// id. The API key goes into the Authorization header and nowhere else.
+// Retries and pacing are daemon/http's (http::Client); Neon's part is the
+// policy's numbers: 423 (an operation is running on the project), 429 and
+// 503 are retried; at most 600 requests a minute, 25 ms apart. Errors are
+// mapped to the codes of daemon/providers/provider.h with Neon's message and
+// request id. The API key goes into the Authorization header and nowhere
+// else.
 #ifndef DS_DAEMON_PROVIDERS_NEON_NEON_API_H_
 #define DS_DAEMON_PROVIDERS_NEON_NEON_API_H_
 
-#include <atomic>
 #include <chrono>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "daemon/http/http_transport.h"
+#include "daemon/http/http_client.h"
 #include "daemon/providers/neon/neon_types.h"
 
 namespace ds::daemon::neon {
 
 inline constexpr std::string_view kDefaultApiHost = "https://console.neon.tech/api/v2";
 
+// What Neon asks of a client: the retry policy and pacing below, and an
+// X-Request-ID on every attempt.
+http::ClientOptions NeonClientOptions();
+
 struct ApiOptions {
   std::string base_url = std::string(kDefaultApiHost);  // NEON_API_HOST
   std::string api_key;
-  int max_attempts = 6;
-  std::chrono::milliseconds max_total{45000};  // all attempts of one call
-  std::chrono::milliseconds request_timeout{20000};
-  std::chrono::milliseconds backoff_base{200};
-  std::chrono::milliseconds backoff_cap{5000};
-  // Neon allows 700 requests a minute per account; ds keeps below that,
-  // leaving room for the user's other tools (neonctl, the console).
-  int max_requests_per_minute = 600;
-  std::chrono::milliseconds pace_window{60000};  // "a minute" (tests shorten it)
-  // At least this long between two requests: Neon allows bursts of 40 a
-  // second per route, and a cold load walks one route for every project.
-  std::chrono::milliseconds min_spacing{25};
-  // How to wait between attempts (tests pass one that records).
-  std::function<void(std::chrono::milliseconds)> sleep;
+  std::chrono::milliseconds request_timeout{20000};  // one attempt
+  http::ClientOptions client = NeonClientOptions();
 };
 
 class Api {
  public:
-  Api(ApiOptions options, std::shared_ptr<HttpTransport> transport);
+  Api(ApiOptions options, std::shared_ptr<http::HttpTransport> transport);
 
   // Every project the key sees (all pages). `org_id` narrows to one
   // organization; a personal key in several organizations must give one.
@@ -84,30 +73,22 @@ class Api {
                                          const std::string& operation_id);
 
   // Requests sent so far (attempts included).
-  int64_t requests_sent() const { return requests_.load(); }
+  int64_t requests_sent() const { return client_.requests_sent(); }
 
  private:
   struct Call {
     std::string method = "GET";
     std::string path;  // after the base URL, query included
     std::string body;
-    // Whether a transport error may be retried: a POST may have been
-    // carried out before the connection broke.
-    bool retry_transport_errors = true;
+    http::Idempotency idempotency = http::Idempotency::kByMethod;
   };
-  absl::StatusOr<HttpResponse> Send(const Call& call);
+  absl::StatusOr<http::Reply> Send(const Call& call);
   absl::StatusOr<std::vector<Project>> ListProjectPages(std::string_view path,
                                                         const std::string& org_id);
-  absl::Status ErrorFor(const Call& call, const HttpResponse& r) const;
-
-  // Waits until one more request stays within max_requests_per_minute.
-  void Pace();
+  absl::Status ErrorFor(const Call& call, const http::Reply& reply) const;
 
   ApiOptions options_;
-  std::shared_ptr<HttpTransport> transport_;
-  std::atomic<int64_t> requests_{0};
-  std::mutex pace_mu_;
-  std::deque<std::chrono::steady_clock::time_point> recent_;  // last minute's sends
+  http::Client client_;
 };
 
 // Percent-encodes a query or path component.

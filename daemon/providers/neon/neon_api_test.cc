@@ -2,49 +2,20 @@
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <mutex>
-#include <thread>
-
 #include "common/strings.h"
+#include "daemon/http/scripted_transport.h"
 
 namespace ds::daemon::neon {
 namespace {
 
+using http::HttpRequest;
+using http::ScriptedTransport;
+
 constexpr char kKey[] = "napi_secretkey1234567890";
 
-// Answers requests from a script and records them.
-class ScriptedTransport final : public HttpTransport {
- public:
-  struct Step {
-    absl::Status error;  // when not OK, the transport fails
-    HttpResponse response;
-  };
-  void Add(int status, std::string body, std::map<std::string, std::string> headers = {}) {
-    steps_.push_back({absl::OkStatus(), {status, std::move(body), std::move(headers)}});
-  }
-  void AddError(absl::Status error) { steps_.push_back({std::move(error), {}}); }
-
-  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
-    std::lock_guard lock(mu_);
-    requests.push_back(request);
-    if (steps_.empty()) return HttpResponse{500, "{\"message\":\"script ran out\"}", {}};
-    Step s = std::move(steps_.front());
-    steps_.pop_front();
-    if (!s.error.ok()) return s.error;
-    return s.response;
-  }
-
-  std::vector<HttpRequest> requests;
-
- private:
-  std::mutex mu_;
-  std::deque<Step> steps_;
-};
-
 struct Fixture {
+  http::ManualClock clock;
   std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>();
-  std::vector<std::chrono::milliseconds> sleeps;
   Api api;
 
   Fixture()
@@ -53,11 +24,13 @@ struct Fixture {
               ApiOptions o;
               o.base_url = "http://neon.test/api/v2/";
               o.api_key = kKey;
-              o.sleep = [this](std::chrono::milliseconds d) { sleeps.push_back(d); };
-              o.min_spacing = std::chrono::milliseconds(0);  // only backoff sleeps here
+              o.client.clock = &clock;
+              o.client.pacing.min_spacing = std::chrono::milliseconds(0);  // only backoff sleeps
               return o;
             }(),
             transport) {}
+
+  std::vector<std::chrono::milliseconds> sleeps() const { return clock.sleeps(); }
 };
 
 std::string ProjectJson(const std::string& id) {
@@ -82,8 +55,8 @@ TEST(NeonApiTest, SendsTheKeyOnlyAsABearerToken) {
   Fixture f;
   f.transport->Add(200, StrCat(R"({"projects":[)", ProjectJson("p1"), "]}"));
   ASSERT_TRUE(f.api.ListProjects().ok());
-  ASSERT_EQ(f.transport->requests.size(), 1u);
-  const HttpRequest& r = f.transport->requests[0];
+  ASSERT_EQ(f.transport->requests().size(), 1u);
+  const HttpRequest r = f.transport->requests()[0];
   EXPECT_EQ(r.url, "http://neon.test/api/v2/projects?limit=400");
   bool saw_auth = false;
   for (const auto& [name, value] : r.headers) {
@@ -107,10 +80,26 @@ TEST(NeonApiTest, RetriesRateLimitsAndHonoursRetryAfter) {
   absl::StatusOr<std::vector<Project>> p = f.api.ListProjects();
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->size(), 1u);
-  ASSERT_EQ(f.sleeps.size(), 3u);
-  EXPECT_GE(f.sleeps[0], std::chrono::milliseconds(2000));  // Retry-After wins
-  for (auto d : f.sleeps) EXPECT_LE(d, std::chrono::milliseconds(5000));
+  ASSERT_EQ(f.sleeps().size(), 3u);
+  EXPECT_GE(f.sleeps()[0], std::chrono::milliseconds(2000));  // Retry-After wins
+  for (auto d : f.sleeps()) EXPECT_LE(d, std::chrono::milliseconds(5000));
   EXPECT_EQ(f.api.requests_sent(), 4);
+}
+
+TEST(NeonApiTest, EveryAttemptHasItsOwnRequestId) {
+  // Neon logs X-Request-ID: support can tell a call's attempts apart.
+  Fixture f;
+  f.transport->Add(503, R"({"message":"unavailable"})");
+  f.transport->Add(200, R"({"endpoints":[]})");
+  ASSERT_TRUE(f.api.ListEndpoints("p1").ok());
+  std::vector<std::string> ids;
+  for (const HttpRequest& r : f.transport->requests()) {
+    for (const auto& [name, value] : r.headers) {
+      if (name == "X-Request-ID") ids.push_back(value);
+    }
+  }
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_NE(ids[0], ids[1]);
 }
 
 TEST(NeonApiTest, GivesUpAfterBoundedAttemptsWithAClearError) {
@@ -122,7 +111,7 @@ TEST(NeonApiTest, GivesUpAfterBoundedAttemptsWithAClearError) {
   EXPECT_NE(p.status().message().find("503"), std::string::npos) << p.status();
   EXPECT_NE(p.status().message().find("6 attempts"), std::string::npos) << p.status();
   EXPECT_NE(p.status().message().find("r-9"), std::string::npos) << p.status();
-  EXPECT_EQ(f.transport->requests.size(), 6u);
+  EXPECT_EQ(f.transport->requests().size(), 6u);
   ExpectNoKey(p.status());
 }
 
@@ -136,7 +125,7 @@ TEST(NeonApiTest, TransportErrorsAreRetriedExceptForRestore) {
   g.transport->AddError(absl::UnavailableError("cannot reach http://neon.test: reset"));
   absl::StatusOr<BranchMutation> m = g.api.RestoreBranch("p1", "br-a", "br-parent");
   ASSERT_FALSE(m.ok());
-  EXPECT_EQ(g.transport->requests.size(), 1u);
+  EXPECT_EQ(g.transport->requests().size(), 1u);
   EXPECT_EQ(m.status().code(), absl::StatusCode::kUnavailable);
 }
 
@@ -148,7 +137,7 @@ TEST(NeonApiTest, AnInvalidKeyIsNamed) {
   EXPECT_EQ(p.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_NE(p.status().message().find("NEON_API_KEY is invalid or expired"), std::string::npos);
   EXPECT_NE(p.status().message().find("req-1"), std::string::npos);
-  EXPECT_EQ(f.transport->requests.size(), 1u);  // never retried
+  EXPECT_EQ(f.transport->requests().size(), 1u);  // never retried
   ExpectNoKey(p.status());
 }
 
@@ -174,9 +163,9 @@ TEST(NeonApiTest, FollowsProjectCursorsUntilAnEmptyPage) {
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_EQ(p->size(), 3u);
   EXPECT_EQ((*p)[2].id, "p3");
-  ASSERT_EQ(f.transport->requests.size(), 3u);
-  EXPECT_NE(f.transport->requests[0].url.find("org_id=org-x"), std::string::npos);
-  EXPECT_NE(f.transport->requests[1].url.find("cursor=p2"), std::string::npos);
+  ASSERT_EQ(f.transport->requests().size(), 3u);
+  EXPECT_NE(f.transport->requests()[0].url.find("org_id=org-x"), std::string::npos);
+  EXPECT_NE(f.transport->requests()[1].url.find("cursor=p2"), std::string::npos);
 }
 
 TEST(NeonApiTest, BranchPagesFollowNextAndStopOnARepeatedCursor) {
@@ -194,7 +183,7 @@ TEST(NeonApiTest, BranchPagesFollowNextAndStopOnARepeatedCursor) {
   absl::StatusOr<std::vector<Branch>> b = f.api.ListBranches("p1");
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(b->size(), 2u);
-  EXPECT_EQ(f.transport->requests.size(), 2u);
+  EXPECT_EQ(f.transport->requests().size(), 2u);
 }
 
 TEST(NeonApiTest, CreateAdoptsAnExistingBranchOn409) {
@@ -215,9 +204,9 @@ TEST(NeonApiTest, CreateAdoptsAnExistingBranchOn409) {
   EXPECT_EQ(m->branch.id, "br-2");
   ASSERT_EQ(m->endpoints.size(), 1u);
   EXPECT_EQ(m->endpoints[0].id, "ep-a-b-123456");
-  EXPECT_EQ(f.transport->requests[0].method, "POST");
-  EXPECT_NE(f.transport->requests[0].body.find(R"("name":"dev")"), std::string::npos);
-  EXPECT_NE(f.transport->requests[0].body.find(R"("type":"read_write")"), std::string::npos);
+  EXPECT_EQ(f.transport->requests()[0].method, "POST");
+  EXPECT_NE(f.transport->requests()[0].body.find(R"("name":"dev")"), std::string::npos);
+  EXPECT_NE(f.transport->requests()[0].body.find(R"("type":"read_write")"), std::string::npos);
 }
 
 TEST(NeonApiTest, MalformedJsonIsAnErrorThatNeverQuotesTheBody) {
@@ -247,42 +236,25 @@ TEST(NeonApiTest, DeletingAGoneBranchIsFine) {
   EXPECT_TRUE(m->operations.empty());
 }
 
-TEST(NeonApiTest, StaysWithinTheRequestsPerMinuteBudget) {
+TEST(NeonApiTest, PacesRequestsAsNeonAsks) {
+  // Neon's defaults: 25 ms apart, and at most 600 in a minute.
+  http::ManualClock clock;
   auto transport = std::make_shared<ScriptedTransport>();
-  for (int i = 0; i < 5; ++i) transport->Add(200, R"({"endpoints":[]})");
   ApiOptions o;
   o.base_url = "http://neon.test/api/v2";
   o.api_key = kKey;
-  o.max_requests_per_minute = 3;
-  o.pace_window = std::chrono::milliseconds(300);  // a short "minute"
-  o.min_spacing = std::chrono::milliseconds(0);
+  o.client.clock = &clock;
   Api api(o, transport);
-  auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(api.ListEndpoints("p1").ok());
-  // The fourth send had to wait for the first to leave the window. (A
-  // lower bound only: a slow machine may take longer, never shorter.)
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
-  EXPECT_EQ(transport->requests.size(), 5u);
-}
-
-TEST(NeonApiTest, SpacesRequestsOut) {
-  auto transport = std::make_shared<ScriptedTransport>();
-  for (int i = 0; i < 3; ++i) transport->Add(200, R"({"endpoints":[]})");
-  std::vector<std::chrono::milliseconds> sleeps;
-  ApiOptions o;
-  o.base_url = "http://neon.test/api/v2";
-  o.api_key = kKey;
-  o.min_spacing = std::chrono::milliseconds(25);
-  o.sleep = [&](std::chrono::milliseconds d) { sleeps.push_back(d); };
-  Api api(o, transport);
+  const auto start = clock.Now();
+  for (int i = 0; i < 601; ++i) transport->Add(200, R"({"endpoints":[]})");
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(api.ListEndpoints("p1").ok());
-  // The second and third requests waited for the spacing (the fake sleep
-  // returns at once, so they find the previous send just made).
-  ASSERT_EQ(sleeps.size(), 2u);
-  for (auto d : sleeps) {
-    EXPECT_GT(d, std::chrono::milliseconds(0));
-    EXPECT_LE(d, std::chrono::milliseconds(25));
-  }
+  EXPECT_EQ(clock.sleeps(),
+            (std::vector<std::chrono::milliseconds>(2, std::chrono::milliseconds(25))));
+  for (int i = 3; i < 601; ++i) ASSERT_TRUE(api.ListEndpoints("p1").ok());
+  // 600 requests 25 ms apart take 15 s; the 601st waits for the first to
+  // be a minute old.
+  EXPECT_EQ(clock.Now() - start, std::chrono::minutes(1));
+  EXPECT_EQ(api.requests_sent(), 601);
 }
 
 TEST(NeonApiTest, UrlEncodeKeepsUnreservedCharacters) {

@@ -55,7 +55,7 @@ std::string Fingerprint(const std::vector<neon::Branch>& branches) {
 
 }  // namespace
 
-NeonProvider::NeonProvider(NeonProviderOptions options, std::shared_ptr<HttpTransport> transport)
+NeonProvider::NeonProvider(NeonProviderOptions options, std::shared_ptr<http::HttpTransport> transport)
     : options_(std::move(options)), api_(options_.api, std::move(transport)) {
   // A snapshot from an earlier daemon answers at once; its real age makes
   // it stale, so the first use refreshes it in the background.
@@ -644,7 +644,7 @@ ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {
     if (name.ok() && !cache_dir.empty() && common::EnsurePrivateDir(cache_dir).ok()) {
       o.cache_file = cache_dir / StrCat(*name, ".json");
     }
-    return std::make_unique<NeonProvider>(std::move(o), NewCurlTransport());
+    return std::make_unique<NeonProvider>(std::move(o), http::NewCurlTransport());
   };
   return f;
 }

@@ -38,7 +38,7 @@ struct NeonProviderOptions {
 
 class NeonProvider final : public Provider {
  public:
-  NeonProvider(NeonProviderOptions options, std::shared_ptr<HttpTransport> transport);
+  NeonProvider(NeonProviderOptions options, std::shared_ptr<http::HttpTransport> transport);
   ~NeonProvider() override;
 
   std::string_view Name() const override { return "neon"; }
