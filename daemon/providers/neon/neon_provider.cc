@@ -43,19 +43,45 @@ std::string CloseMatches(const std::vector<std::string>& names, const std::strin
   return Join(close, ", ");
 }
 
-// A change a watcher would see: names, parents, flags of every branch.
-std::string Fingerprint(const std::vector<neon::Branch>& branches) {
+// A change a watcher would see: names, parents, flags of every branch,
+// and which endpoint serves which branch (a connection string that did
+// not resolve before may now).
+std::string Fingerprint(const neon::AccountSnapshot& s) {
   std::string out;
-  for (const neon::Branch& b : branches) {
-    StrAppend(&out, b.id, "|", b.name, "|", b.parent_id, "|", b.is_default, b.is_protected, "|",
-              b.current_state, "\n");
+  for (const neon::ProjectState& p : s.projects) {
+    StrAppend(&out, "project ", p.project.id, "\n");
+    for (const neon::Branch& b : p.branches) {
+      StrAppend(&out, b.id, "|", b.name, "|", b.parent_id, "|", b.is_default, b.is_protected, "|",
+                b.current_state, "\n");
+    }
+    for (const neon::Endpoint& e : p.endpoints) StrAppend(&out, e.id, ">", e.branch_id, "\n");
   }
   return out;
 }
 
+std::optional<BranchLocation> FindEndpoint(const neon::AccountSnapshot& s,
+                                           const std::string& endpoint_id) {
+  for (const neon::ProjectState& p : s.projects) {
+    for (const neon::Endpoint& e : p.endpoints) {
+      if (e.id != endpoint_id) continue;
+      for (const neon::Branch& b : p.branches) {
+        if (b.id == e.branch_id) {
+          return BranchLocation{"neon", p.project.id, p.project.name, b.id, b.name};
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// A lookup that missed triggers at most one refresh per endpoint this often,
+// so a foreign host cannot make every call hit the API.
+constexpr std::chrono::minutes kMissMemory{1};
+
 }  // namespace
 
-NeonProvider::NeonProvider(NeonProviderOptions options, std::shared_ptr<http::HttpTransport> transport)
+NeonProvider::NeonProvider(NeonProviderOptions options,
+                           std::shared_ptr<http::HttpTransport> transport)
     : options_(std::move(options)), api_(options_.api, std::move(transport)) {
   // A snapshot from an earlier daemon answers at once; its real age makes
   // it stale, so the first use refreshes it in the background.
@@ -84,6 +110,7 @@ NeonProvider::~NeonProvider() {
     stopping_ = true;
   }
   cv_.notify_all();
+  refreshed_.notify_all();
   refresher_.join();
 }
 
@@ -97,24 +124,25 @@ std::vector<std::string> NeonProvider::TakeNotices() {
   return std::exchange(notices_, {});
 }
 
-absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Current() {
+std::shared_ptr<const NeonProvider::Snapshot> NeonProvider::Peek() {
   last_use_ms_ = NowMs();
-  {
-    std::lock_guard lock(mu_);
-    if (snapshot_) {
-      // Stale-while-revalidate: serve it; the refresher renews it.
-      auto age = Clock::now() - snapshot_->fetched;
-      if (age > options_.refresh_interval) cv_.notify_all();
-      if (age > 2 * options_.refresh_interval) {
-        auto minutes = std::chrono::duration_cast<std::chrono::minutes>(age).count();
-        notices_.push_back(StrCat(
-            "Neon data is ", minutes < 1 ? "less than a minute" : StrCat(minutes, " min"), " old",
-            last_refresh_error_.empty() ? "; refreshing"
-                                        : StrCat("; refreshing failed: ", last_refresh_error_)));
-      }
-      return snapshot_;
-    }
+  std::lock_guard lock(mu_);
+  if (!snapshot_) return nullptr;
+  // Stale-while-revalidate: serve it; the refresher renews it.
+  auto age = Clock::now() - snapshot_->fetched;
+  if (age > options_.refresh_interval) cv_.notify_all();
+  if (age > 2 * options_.refresh_interval) {
+    auto minutes = std::chrono::duration_cast<std::chrono::minutes>(age).count();
+    notices_.push_back(StrCat(
+        "Neon data is ", minutes < 1 ? "less than a minute" : StrCat(minutes, " min"), " old",
+        last_refresh_error_.empty() ? "; refreshing"
+                                    : StrCat("; refreshing failed: ", last_refresh_error_)));
   }
+  return snapshot_;
+}
+
+absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Current() {
+  if (std::shared_ptr<const Snapshot> s = Peek()) return s;
   // Cold: the project list alone answers at once (one or two requests);
   // a project's branches are fetched when first asked for, and the
   // refresher fills in the rest in the background.
@@ -139,14 +167,9 @@ absl::StatusOr<NeonProvider::ProjectView> NeonProvider::ProjectFor(const std::st
   return ProjectView{*s, *p};
 }
 
-absl::Status NeonProvider::Refresh(bool projects_only) {
-  std::lock_guard refreshing(refresh_mu_);
+absl::StatusOr<std::vector<neon::Project>> NeonProvider::FetchProjectList() {
   absl::StatusOr<std::vector<neon::Project>> projects = api_.ListProjects(options_.org_id);
-  if (!projects.ok()) {
-    std::lock_guard lock(mu_);
-    last_refresh_error_ = std::string(projects.status().message());
-    return projects.status();
-  }
+  if (!projects.ok()) return projects.status();
   // Projects shared with the key's user count too (personal keys). Keys
   // that may not ask (organization keys) are answered 403: nothing shared.
   if (options_.org_id.empty()) {
@@ -159,73 +182,105 @@ absl::Status NeonProvider::Refresh(bool projects_only) {
       }
     } else if (shared.status().code() != absl::StatusCode::kPermissionDenied &&
                shared.status().code() != absl::StatusCode::kNotFound) {
-      std::lock_guard lock(mu_);
-      last_refresh_error_ = std::string(shared.status().message());
       return shared.status();
     }
   }
-  auto next = std::make_shared<Snapshot>();
-  if (projects_only) {
-    std::shared_ptr<const Snapshot> old;
-    {
-      std::lock_guard lock(mu_);
-      old = snapshot_;
-    }
-    for (neon::Project& p : *projects) {
-      ProjectState state;
-      state.loaded = false;
-      for (const ProjectState& known : old ? old->projects : std::vector<ProjectState>{}) {
-        if (known.project.id == p.id) state = known;  // keep what was fetched
-      }
-      state.project = std::move(p);
-      next->projects.push_back(std::move(state));
-    }
-    // The list is fresh; a project not loaded yet makes the refresher run.
-    next->fetched = old ? old->fetched : Clock::now();
-    next->fetched_unix_ms = old ? old->fetched_unix_ms : WallMs();
-    Install(std::move(next));
-    return absl::OkStatus();
-  }
-  for (neon::Project& p : *projects) {
-    ProjectState state;
-    absl::StatusOr<std::vector<neon::Branch>> branches = api_.ListBranches(p.id);
-    if (!branches.ok()) return branches.status();
-    absl::StatusOr<std::vector<neon::Endpoint>> endpoints = api_.ListEndpoints(p.id);
-    if (!endpoints.ok()) return endpoints.status();
-    state.project = std::move(p);
-    state.branches = std::move(*branches);
-    state.endpoints = std::move(*endpoints);
-    next->projects.push_back(std::move(state));
-  }
-  next->fetched = Clock::now();
-  next->fetched_unix_ms = WallMs();
-  Install(std::move(next));
-  return absl::OkStatus();
+  return projects;
 }
 
-absl::Status NeonProvider::RefreshProject(const std::string& project_id) {
-  std::lock_guard refreshing(refresh_mu_);
+absl::StatusOr<NeonProvider::ProjectData> NeonProvider::FetchProject(
+    const std::string& project_id) {
   absl::StatusOr<std::vector<neon::Branch>> branches = api_.ListBranches(project_id);
   if (!branches.ok()) return branches.status();
   absl::StatusOr<std::vector<neon::Endpoint>> endpoints = api_.ListEndpoints(project_id);
   if (!endpoints.ok()) return endpoints.status();
+  return ProjectData{std::move(*branches), std::move(*endpoints)};
+}
+
+void NeonProvider::NoteRefreshError(const absl::Status& s) {
+  std::lock_guard lock(mu_);
+  last_refresh_error_ = std::string(s.message());
+}
+
+absl::Status NeonProvider::Refresh(bool projects_only) {
+  Fetch fetch;
+  fetch.asked = Clock::now();
+  absl::StatusOr<std::vector<neon::Project>> projects = FetchProjectList();
+  if (!projects.ok()) {
+    NoteRefreshError(projects.status());
+    return projects.status();
+  }
+  if (!projects_only) {
+    for (const neon::Project& p : *projects) {
+      absl::StatusOr<ProjectData> data = FetchProject(p.id);
+      if (!data.ok()) {
+        NoteRefreshError(data.status());
+        return data.status();
+      }
+      fetch.data[p.id] = std::move(*data);
+    }
+    fetch.whole_account = true;
+  }
+  fetch.projects = std::move(*projects);
+  Apply(std::move(fetch));
+  return absl::OkStatus();
+}
+
+absl::Status NeonProvider::RefreshProject(const std::string& project_id) {
+  Fetch fetch;
+  fetch.asked = Clock::now();
+  absl::StatusOr<ProjectData> data = FetchProject(project_id);
+  if (!data.ok()) return data.status();
+  fetch.data[project_id] = std::move(*data);
+  Apply(std::move(fetch));
+  return absl::OkStatus();
+}
+
+void NeonProvider::Apply(Fetch fetch) {
+  std::lock_guard installing(install_mu_);
   std::shared_ptr<const Snapshot> old;
   {
     std::lock_guard lock(mu_);
     old = snapshot_;
   }
-  auto next = std::make_shared<Snapshot>(old ? *old : Snapshot{});
-  for (ProjectState& p : next->projects) {
-    if (p.project.id != project_id) continue;
-    p.branches = std::move(*branches);
-    p.endpoints = std::move(*endpoints);
-    p.loaded = true;
+  const Snapshot empty;
+  const Snapshot& was = old ? *old : empty;
+  auto next = std::make_shared<Snapshot>();
+  next->fetched = old ? was.fetched : Clock::now();
+  next->fetched_unix_ms = old ? was.fetched_unix_ms : WallMs();
+  next->list_asked = was.list_asked;
+  // The newer of the two lists says which projects exist.
+  std::vector<neon::Project> list;
+  if (fetch.projects && fetch.asked >= was.list_asked) {
+    list = std::move(*fetch.projects);
+    next->list_asked = fetch.asked;
+  } else {
+    for (const ProjectState& p : was.projects) list.push_back(p.project);
   }
-  Install(std::move(next));
-  return absl::OkStatus();
-}
-
-void NeonProvider::Install(std::shared_ptr<const Snapshot> next) {
+  for (neon::Project& project : list) {
+    ProjectState state;
+    state.loaded = false;
+    for (const ProjectState& known : was.projects) {
+      if (known.project.id == project.id) state = known;  // keep what was fetched
+    }
+    state.project = std::move(project);
+    auto asked = was.project_asked.find(state.project.id);
+    if (asked != was.project_asked.end()) next->project_asked[state.project.id] = asked->second;
+    // A project's data from this fetch, unless a later-asked one is in.
+    auto data = fetch.data.find(state.project.id);
+    if (data != fetch.data.end() &&
+        (asked == was.project_asked.end() || fetch.asked >= asked->second)) {
+      state.branches = std::move(data->second.branches);
+      state.endpoints = std::move(data->second.endpoints);
+      state.loaded = true;
+      next->project_asked[state.project.id] = fetch.asked;
+    }
+    next->projects.push_back(std::move(state));
+  }
+  if (fetch.whole_account) {
+    next->fetched = Clock::now();
+    next->fetched_unix_ms = WallMs();
+  }
   if (!options_.cache_file.empty()) {
     // A cache: losing it to a power cut costs one refresh.
     absl::Status s =
@@ -237,40 +292,72 @@ void NeonProvider::Install(std::shared_ptr<const Snapshot> next) {
   {
     std::lock_guard lock(mu_);
     last_refresh_error_.clear();
-    bool changed = !snapshot_ || snapshot_->projects.size() != next->projects.size();
-    for (size_t i = 0; !changed && i < next->projects.size(); ++i) {
-      changed =
-          Fingerprint(snapshot_->projects[i].branches) != Fingerprint(next->projects[i].branches);
-    }
+    if (!snapshot_ || Fingerprint(*snapshot_) != Fingerprint(*next)) listener = listener_;
     snapshot_ = std::move(next);
-    if (changed) listener = listener_;
   }
   if (listener) listener();
+}
+
+uint64_t NeonProvider::RequestRefreshLocked() {
+  refresh_wanted_ = true;
+  cv_.notify_all();
+  // Whatever run is under way may have fetched before the caller's reason
+  // to ask existed: the next one to start answers.
+  return runs_started_ + 1;
+}
+
+bool NeonProvider::RefreshDueLocked() const {
+  if (!snapshot_) return false;  // nobody asked yet
+  const bool partial = std::any_of(snapshot_->projects.begin(), snapshot_->projects.end(),
+                                   [](const ProjectState& p) { return !p.loaded; });
+  const bool stale = partial || Clock::now() - snapshot_->fetched >= options_.refresh_interval;
+  const bool in_use = NowMs() - last_use_ms_.load() < options_.idle_pause.count();
+  return stale && in_use;
 }
 
 void NeonProvider::RefreshLoop() {
   std::mt19937 rng{std::random_device{}()};
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    // Jitter (±10%) keeps many daemons from refreshing in step.
-    auto base = options_.refresh_interval.count();
-    std::uniform_int_distribution<int64_t> jitter(-base / 10, base / 10);
-    cv_.wait_for(lock, std::chrono::milliseconds(base + jitter(rng)));
-    if (stopping_) break;
-    const bool partial =
-        snapshot_ && std::any_of(snapshot_->projects.begin(), snapshot_->projects.end(),
-                                 [](const ProjectState& p) { return !p.loaded; });
-    const bool stale =
-        partial || (snapshot_ && Clock::now() - snapshot_->fetched >= options_.refresh_interval);
-    const bool in_use = NowMs() - last_use_ms_.load() < options_.idle_pause.count();
-    if (!snapshot_ || !stale || !in_use) continue;
+    if (!refresh_wanted_) {
+      // Jitter (±10%) keeps many daemons from refreshing in step.
+      auto base = options_.refresh_interval.count();
+      std::uniform_int_distribution<int64_t> jitter(-base / 10, base / 10);
+      cv_.wait_for(lock, std::chrono::milliseconds(base + jitter(rng)));
+      if (stopping_) break;
+    }
+    const bool asked = std::exchange(refresh_wanted_, false);
+    if (!asked && !RefreshDueLocked()) continue;
+    const uint64_t run = ++runs_started_;
     lock.unlock();
-    if (absl::Status s = Refresh(); !s.ok()) {
+    absl::Status s = Refresh();
+    if (!s.ok()) {
       // The old snapshot stays; `ds db branches` shows its age.
       common::LogWarning("neon: background refresh failed: ", s.message());
     }
     lock.lock();
+    runs_done_ = run;
+    last_run_ = std::move(s);
+    refreshed_.notify_all();
   }
+}
+
+std::unique_lock<std::mutex> NeonProvider::LockProjectForWrite(
+    const std::string& project_id, const std::function<void(std::string_view)>& progress) {
+  std::shared_ptr<std::mutex> gate;
+  {
+    std::lock_guard lock(mu_);
+    std::shared_ptr<std::mutex>& m = project_writes_[project_id];
+    if (!m) m = std::make_shared<std::mutex>();
+    gate = m;
+  }
+  // The map keeps the mutex alive for as long as the provider.
+  std::unique_lock serial(*gate, std::try_to_lock);
+  if (!serial.owns_lock()) {
+    if (progress) progress(StrCat("waiting for another change to Neon project ", project_id));
+    serial.lock();
+  }
+  return serial;
 }
 
 absl::StatusOr<const NeonProvider::ProjectState*> NeonProvider::FindProject(
@@ -401,6 +488,9 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
   absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
   const std::string project_id = (*p)->project.id;
+  std::unique_lock serial = LockProjectForWrite(project_id, options.progress);
+  p = ProjectFor(project_id);  // as the write before this one left it
+  if (!p.ok()) return p.status();
   std::string parent_id;
   if (!options.parent.empty()) {
     absl::StatusOr<const neon::Branch*> parent = FindBranch(**p, options.parent);
@@ -444,6 +534,9 @@ absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::s
   (void)force;  // Neon ends the branch's sessions itself
   absl::StatusOr<ProjectView> p = ProjectFor(project);
   if (!p.ok()) return p.status();
+  std::unique_lock serial = LockProjectForWrite((*p)->project.id, nullptr);
+  p = ProjectFor((*p)->project.id);  // as the write before this one left it
+  if (!p.ok()) return p.status();
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
   if (!b.ok()) return b.status();
   if ((*b)->is_default) {
@@ -476,6 +569,9 @@ absl::Status NeonProvider::ResetBranch(const std::string& project, const std::st
                                        bool force) {
   (void)force;
   absl::StatusOr<ProjectView> p = ProjectFor(project);
+  if (!p.ok()) return p.status();
+  std::unique_lock serial = LockProjectForWrite((*p)->project.id, nullptr);
+  p = ProjectFor((*p)->project.id);  // as the write before this one left it
   if (!p.ok()) return p.status();
   absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
   if (!b.ok()) return b.status();
@@ -570,40 +666,49 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
 }
 
 absl::StatusOr<std::optional<BranchLocation>> NeonProvider::Resolve(const common::ConnInfo& conn) {
-  if (conn.neon_endpoint_id.empty()) return std::optional<BranchLocation>();
-  auto find = [&](const Snapshot& s) -> std::optional<BranchLocation> {
-    for (const ProjectState& p : s.projects) {
-      for (const neon::Endpoint& e : p.endpoints) {
-        if (e.id != conn.neon_endpoint_id) continue;
-        for (const neon::Branch& b : p.branches) {
-          if (b.id == e.branch_id) {
-            return BranchLocation{"neon", p.project.id, p.project.name, b.id, b.name};
-          }
-        }
-      }
-    }
-    return std::nullopt;
-  };
-  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
-  if (!s.ok()) return s.status();
-  if (std::optional<BranchLocation> found = find(**s)) return found;
-  // An endpoint made since the last refresh: one refresh per endpoint id
-  // and minute, so a foreign host cannot make every call hit the API.
-  {
-    std::lock_guard lock(mu_);
-    auto it = unknown_endpoints_.find(conn.neon_endpoint_id);
-    if (it != unknown_endpoints_.end() && Clock::now() - it->second < std::chrono::minutes(1)) {
-      return absl::NotFoundError(StrCat("Neon endpoint ", conn.neon_endpoint_id,
-                                        " was not found in any project this key can see"));
-    }
-    unknown_endpoints_[conn.neon_endpoint_id] = Clock::now();
+  const std::string& endpoint = conn.neon_endpoint_id;
+  if (endpoint.empty()) return std::optional<BranchLocation>();
+  std::shared_ptr<const Snapshot> s = Peek();
+  if (s) {
+    if (std::optional<BranchLocation> found = FindEndpoint(*s, endpoint)) return found;
   }
-  if (absl::Status r = Refresh(); !r.ok()) return r;
-  s = Current();
-  if (!s.ok()) return s.status();
-  if (std::optional<BranchLocation> found = find(**s)) return found;
-  return absl::NotFoundError(StrCat("Neon endpoint ", conn.neon_endpoint_id,
-                                    " was not found in any project this key can see"));
+  // An endpoint made since the last refresh, or a cold provider: the
+  // refresher looks (once per endpoint and kMissMemory), and this call
+  // waits for it a bounded time. Waiting releases mu_, which no HTTP call
+  // holds.
+  std::unique_lock lock(mu_);
+  const Clock::time_point now = Clock::now();
+  for (auto it = misses_.begin(); it != misses_.end();) {
+    const bool answered = runs_done_ >= it->second.run;
+    it = answered && now - it->second.asked >= kMissMemory ? misses_.erase(it) : std::next(it);
+  }
+  auto miss = misses_.find(endpoint);
+  if (miss == misses_.end()) {
+    miss = misses_.emplace(endpoint, Miss{now, RequestRefreshLocked()}).first;
+  }
+  const Miss m = miss->second;
+  refreshed_.wait_until(lock, m.asked + options_.resolve_wait,
+                        [&] { return stopping_ || runs_done_ >= m.run; });
+  const bool answered = runs_done_ >= m.run;
+  const absl::Status last_run = last_run_;
+  s = snapshot_;
+  lock.unlock();
+  if (s) {
+    if (std::optional<BranchLocation> found = FindEndpoint(*s, endpoint)) return found;
+  }
+  if (!answered) {
+    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - m.asked);
+    return absl::UnavailableError(
+        StrCat("not resolved yet: dsd is still fetching its Neon data "
+               "to look for endpoint ",
+               endpoint, " (asked ", waited.count(), " s ago); ask again in a moment"));
+  }
+  if (!last_run.ok()) {
+    return absl::UnavailableError(
+        StrCat("not resolved yet: refreshing the Neon data failed: ", last_run.message()));
+  }
+  return absl::NotFoundError(
+      StrCat("Neon endpoint ", endpoint, " was not found in any project this key can see"));
 }
 
 ProviderRegistry::Factory NeonProviderFactory(std::filesystem::path cache_dir) {

@@ -6,7 +6,17 @@
 // string never wait on the network once it is loaded: a stale snapshot is
 // served while a background refresh replaces it (every refresh_interval,
 // jittered; paused when nobody asked for a while). Mutations go to the API,
-// wait for their operations, and refresh the project they touched.
+// wait for their operations, and refresh the project they touched; they
+// are serialised per project (Neon runs one operation per project at a
+// time), never across projects.
+//
+// Resolve never runs a refresh itself: a connection string whose endpoint
+// the snapshot does not know (or a cold provider) asks the refresher
+// thread for one and waits at most kResolveWait, then answers "not
+// resolved yet" with the reason. Locks: mu_ guards the snapshot pointer
+// and the bookkeeping and is never held across an HTTP call or a disk
+// write; install_mu_ orders snapshot updates (merge, cache file, swap) and
+// no read takes it; a project's write lock is held by its mutations alone.
 #ifndef DS_DAEMON_PROVIDERS_NEON_NEON_PROVIDER_H_
 #define DS_DAEMON_PROVIDERS_NEON_NEON_PROVIDER_H_
 
@@ -14,15 +24,30 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "daemon/providers/neon/neon_api.h"
 #include "daemon/providers/provider.h"
 
 namespace ds::daemon {
+
+// How long Resolve waits for the refresh that a lookup which missed has
+// scheduled (an endpoint made since the last refresh, or a cold dsd).
+// Long enough for a healthy refresh of a typical account (2 requests, plus
+// 2 per project, 25 ms apart, some 100 ms each to Neon), so the usual case
+// answers in one call; short enough for a shell prompt or an editor's
+// status bar, which would otherwise hang for a whole refresh: up to 45 s a
+// request while Neon is down or rate-limiting. Callers that come later
+// for the same endpoint share the first one's deadline rather than waiting
+// anew.
+inline constexpr std::chrono::milliseconds kResolveWait{2000};
 
 struct NeonProviderOptions {
   neon::ApiOptions api;
@@ -34,6 +59,7 @@ struct NeonProviderOptions {
   std::chrono::milliseconds operation_poll{500};
   // Where the snapshot is kept across restarts ("" = memory only).
   std::filesystem::path cache_file;
+  std::chrono::milliseconds resolve_wait = kResolveWait;
 };
 
 class NeonProvider final : public Provider {
@@ -61,16 +87,54 @@ class NeonProvider final : public Provider {
   int64_t requests_sent() const { return api_.requests_sent(); }
 
  private:
+  using Clock = std::chrono::steady_clock;
   using ProjectState = neon::ProjectState;
   struct Snapshot : neon::AccountSnapshot {
-    std::chrono::steady_clock::time_point fetched;
+    // When the whole account was last fetched: its age makes the
+    // refresher run and the notices speak.
+    Clock::time_point fetched;
+    // When the project list, and each project's branches and endpoints,
+    // were asked for. An update keeps whichever answer was asked for last,
+    // so a slow refresh that started earlier never undoes a newer one (a
+    // mutation's own refresh, say).
+    Clock::time_point list_asked = Clock::time_point::min();
+    std::map<std::string, Clock::time_point> project_asked;
+  };
+  struct ProjectData {
+    std::vector<neon::Branch> branches;
+    std::vector<neon::Endpoint> endpoints;
+  };
+  // What one refresh brought back, to merge into the snapshot.
+  struct Fetch {
+    Clock::time_point asked;
+    std::optional<std::vector<neon::Project>> projects;  // the project list, when fetched
+    std::map<std::string, ProjectData> data;             // by project id
+    bool whole_account = false;  // every project's data: the snapshot is fresh
+  };
+  // A lookup that missed: when it was first asked, and the refresher run
+  // that answers it.
+  struct Miss {
+    Clock::time_point asked;
+    uint64_t run = 0;
   };
 
-  // The snapshot, loading it on first use; marks the provider as in use.
+  // The snapshot as it is (null when cold), for a read: marks the provider
+  // as in use and, when the snapshot is stale, wakes the refresher and
+  // notes its age. Never waits for anything but mu_.
+  std::shared_ptr<const Snapshot> Peek();
+  // The snapshot; when cold, loads the project list on the caller's thread
+  // (listings cannot answer without it).
   absl::StatusOr<std::shared_ptr<const Snapshot>> Current();
   // Fetches everything (or, with projects_only, the project list, keeping
-  // what is known of each) and swaps the snapshot in; one at a time.
+  // what is known of each) and merges it in.
   absl::Status Refresh(bool projects_only = false);
+  // Re-fetches one project's branches and endpoints.
+  absl::Status RefreshProject(const std::string& project_id);
+  absl::StatusOr<std::vector<neon::Project>> FetchProjectList();
+  absl::StatusOr<ProjectData> FetchProject(const std::string& project_id);
+  // Merges `fetch` into the snapshot, saves and swaps it, tells the listener.
+  void Apply(Fetch fetch);
+  void NoteRefreshError(const absl::Status& s);
   // A project with its branches and endpoints loaded, and the snapshot
   // that holds it. `wanted`: an id or a name; empty = the only project.
   struct ProjectView {
@@ -80,9 +144,15 @@ class NeonProvider final : public Provider {
     const ProjectState& operator*() const { return *state; }
   };
   absl::StatusOr<ProjectView> ProjectFor(const std::string& wanted);
-  // Re-fetches one project's branches and endpoints.
-  absl::Status RefreshProject(const std::string& project_id);
-  void Install(std::shared_ptr<const Snapshot> next);
+  // Held by a mutation of `project_id` for its whole course.
+  std::unique_lock<std::mutex> LockProjectForWrite(
+      const std::string& project_id, const std::function<void(std::string_view)>& progress);
+
+  // Asks the refresher for a full refresh; returns the number of the run
+  // that will answer it. mu_ held.
+  uint64_t RequestRefreshLocked();
+  // Whether a periodic refresh is due. mu_ held.
+  bool RefreshDueLocked() const;
   void RefreshLoop();
 
   // `wanted` is an id or a name; empty = the only project.
@@ -100,6 +170,7 @@ class NeonProvider final : public Provider {
   const NeonProviderOptions options_;
   neon::Api api_;
 
+  // Never held across an HTTP call or a disk write.
   mutable std::mutex mu_;
   std::shared_ptr<const Snapshot> snapshot_;
   std::function<void()> listener_;
@@ -107,14 +178,22 @@ class NeonProvider final : public Provider {
   // Connection URIs hold passwords: kept in memory only, per branch,
   // database and role.
   std::map<std::string, std::string> uris_;
-  // Endpoint ids looked up without success, and when (one refresh each).
-  std::map<std::string, std::chrono::steady_clock::time_point> unknown_endpoints_;
-
-  std::string last_refresh_error_;  // guarded by mu_; "" after a success
-  std::mutex refresh_mu_;           // one refresh at a time
-  std::atomic<int64_t> last_use_ms_{0};
-  std::condition_variable cv_;
+  // Endpoint ids looked up without success (one refresh each a minute).
+  std::map<std::string, Miss> misses_;
+  std::string last_refresh_error_;  // "" after a success
+  // The refresher's runs: asked for, started, ended (and how the last went).
+  bool refresh_wanted_ = false;
+  uint64_t runs_started_ = 0;
+  uint64_t runs_done_ = 0;
+  absl::Status last_run_;
+  std::condition_variable cv_;         // wakes the refresher
+  std::condition_variable refreshed_;  // a run ended
   bool stopping_ = false;
+  // One mutex per project, made on first write; never erased.
+  std::map<std::string, std::shared_ptr<std::mutex>> project_writes_;
+
+  std::mutex install_mu_;  // one Apply at a time
+  std::atomic<int64_t> last_use_ms_{0};
   std::thread refresher_;
 };
 
