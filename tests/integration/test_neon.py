@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "neon_double"))
 import neon_spec  # noqa: E402
 import test_neon_double as nd  # noqa: E402  (Cluster, SEED and its ids; not its tests)
 
-from harness import DsEnv, dotenv, main  # noqa: E402
+from harness import DsEnv, dotenv, main, wait_for  # noqa: E402
 
 PG_BIN = nd.PG_BIN
 KEY = nd.KEY                      # a personal key in ORG_A: sees acme-app (P1) and acme-shop (P2)
@@ -834,18 +834,21 @@ class NeonTest(unittest.TestCase):
                                 f'project = "{P1}"\nneon_refresh_seconds = "10"\n')
         self.ds_ok("db", "branches", ws=ws)
         self.wait_quiet()
-        # The API goes down; after two refresh intervals ds still answers
-        # from what it has, and says how old that is and why.
+        # The API goes down; ds still answers from what it has and, once the
+        # data is two refresh intervals (20 s) old and a background refresh
+        # has failed, says how old it is and why. Every answer meanwhile is
+        # served from the snapshot.
         self.fault(route="*", kind="status", status=503, count=-1)
-        time.sleep(20)
-        deadline = time.monotonic() + 40
-        while True:  # until a background refresh has failed and been reported
+        answers = []
+
+        def reported():
             p = self.ds_ok("db", "branches", ws=ws)
             self.assertIn("staging", p.stdout)
-            if "refreshing failed" in p.stderr or time.monotonic() > deadline:
-                break
-            time.sleep(2)
-        self.assertRegex(p.stderr, r"Neon data is .* old; refreshing failed: .*503")
+            answers.append(p)
+            return "refreshing failed" in p.stderr
+
+        wait_for(reported, timeout=90, interval=0.5, what="the failed refresh to be reported")
+        self.assertRegex(answers[-1].stderr, r"Neon data is .* old; refreshing failed: .*503")
         self.control("DELETE", "faults")
         # A branch another client is still creating (operations running)
         # is named as such, not handed out as a URI that cannot connect.
