@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/strings/str_format.h"
 #include "common/strings.h"
 #include "daemon/providers/neon/neon_json.h"
 
@@ -57,18 +56,6 @@ http::ClientOptions NeonClientOptions() {
   o.pacing.min_spacing = std::chrono::milliseconds(25);
   o.request_id_header = "X-Request-ID";
   return o;
-}
-
-std::string UrlEncode(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += absl::StrFormat("%%%02X", c);
-    }
-  }
-  return out;
 }
 
 Api::Api(ApiOptions options, std::shared_ptr<http::HttpTransport> transport)
@@ -150,8 +137,8 @@ absl::StatusOr<std::vector<Project>> Api::ListProjectPages(std::string_view path
   for (int page = 0; page < kMaxPages; ++page) {
     Call call;
     call.path = StrCat(path, "?limit=", kProjectsPageLimit,
-                       org_id.empty() ? "" : StrCat("&org_id=", UrlEncode(org_id)),
-                       cursor.empty() ? "" : StrCat("&cursor=", UrlEncode(cursor)));
+                       org_id.empty() ? "" : StrCat("&org_id=", PercentEncode(org_id)),
+                       cursor.empty() ? "" : StrCat("&cursor=", PercentEncode(cursor)));
     absl::StatusOr<http::Reply> r = Send(call);
     if (!r.ok()) return r.status();
     if (r->response.status != 200) return ErrorFor(call, *r);
@@ -176,7 +163,7 @@ absl::StatusOr<std::vector<Project>> Api::ListProjectPages(std::string_view path
 
 absl::StatusOr<Project> Api::GetProject(const std::string& project_id) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id));
+  call.path = StrCat("/projects/", PercentEncode(project_id));
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->response.status != 200) return ErrorFor(call, *r);
@@ -191,8 +178,9 @@ absl::StatusOr<std::vector<Branch>> Api::ListBranches(const std::string& project
   std::set<std::string> seen;
   for (int page = 0; page < kMaxPages; ++page) {
     Call call;
-    call.path = StrCat("/projects/", UrlEncode(project_id), "/branches?limit=", kBranchesPageLimit,
-                       cursor.empty() ? "" : StrCat("&cursor=", UrlEncode(cursor)));
+    call.path =
+        StrCat("/projects/", PercentEncode(project_id), "/branches?limit=", kBranchesPageLimit,
+               cursor.empty() ? "" : StrCat("&cursor=", PercentEncode(cursor)));
     absl::StatusOr<http::Reply> r = Send(call);
     if (!r.ok()) return r.status();
     if (r->response.status != 200) return ErrorFor(call, *r);
@@ -207,7 +195,7 @@ absl::StatusOr<std::vector<Branch>> Api::ListBranches(const std::string& project
 
 absl::StatusOr<std::vector<Endpoint>> Api::ListEndpoints(const std::string& project_id) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/endpoints");
+  call.path = StrCat("/projects/", PercentEncode(project_id), "/endpoints");
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->response.status != 200) return ErrorFor(call, *r);
@@ -219,8 +207,8 @@ absl::StatusOr<std::vector<Endpoint>> Api::ListEndpoints(const std::string& proj
 absl::StatusOr<std::vector<Role>> Api::ListRoles(const std::string& project_id,
                                                  const std::string& branch_id) {
   Call call;
-  call.path =
-      StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id), "/roles");
+  call.path = StrCat("/projects/", PercentEncode(project_id), "/branches/",
+                     PercentEncode(branch_id), "/roles");
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->response.status != 200) return ErrorFor(call, *r);
@@ -232,8 +220,8 @@ absl::StatusOr<std::vector<Role>> Api::ListRoles(const std::string& project_id,
 absl::StatusOr<std::vector<Database>> Api::ListDatabases(const std::string& project_id,
                                                          const std::string& branch_id) {
   Call call;
-  call.path =
-      StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id), "/databases");
+  call.path = StrCat("/projects/", PercentEncode(project_id), "/branches/",
+                     PercentEncode(branch_id), "/databases");
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->response.status != 200) return ErrorFor(call, *r);
@@ -247,9 +235,9 @@ absl::StatusOr<std::string> Api::GetConnectionUri(const std::string& project_id,
                                                   const std::string& database,
                                                   const std::string& role, bool pooled) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id),
-                     "/connection_uri?branch_id=", UrlEncode(branch_id),
-                     "&database_name=", UrlEncode(database), "&role_name=", UrlEncode(role),
+  call.path = StrCat("/projects/", PercentEncode(project_id),
+                     "/connection_uri?branch_id=", PercentEncode(branch_id),
+                     "&database_name=", PercentEncode(database), "&role_name=", PercentEncode(role),
                      "&pooled=", pooled ? "true" : "false");
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
@@ -265,7 +253,7 @@ absl::StatusOr<BranchMutation> Api::CreateBranch(const std::string& project_id,
   if (adopted) *adopted = false;
   Call call;
   call.method = "POST";
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/branches");
+  call.path = StrCat("/projects/", PercentEncode(project_id), "/branches");
   call.body = StrCat("{\"branch\":{\"name\":", JsonQuote(name),
                      parent_id.empty() ? "" : StrCat(",\"parent_id\":", JsonQuote(parent_id)),
                      "},\"endpoints\":[{\"type\":\"read_write\"}]}");
@@ -300,7 +288,8 @@ absl::StatusOr<BranchMutation> Api::DeleteBranch(const std::string& project_id,
                                                  const std::string& branch_id) {
   Call call;
   call.method = "DELETE";
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id));
+  call.path =
+      StrCat("/projects/", PercentEncode(project_id), "/branches/", PercentEncode(branch_id));
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->response.status == 204) return BranchMutation{};
@@ -315,8 +304,8 @@ absl::StatusOr<BranchMutation> Api::RestoreBranch(const std::string& project_id,
                                                   const std::string& source_branch_id) {
   Call call;
   call.method = "POST";
-  call.path =
-      StrCat("/projects/", UrlEncode(project_id), "/branches/", UrlEncode(branch_id), "/restore");
+  call.path = StrCat("/projects/", PercentEncode(project_id), "/branches/",
+                     PercentEncode(branch_id), "/restore");
   call.body = StrCat("{\"source_branch_id\":", JsonQuote(source_branch_id), "}");
   call.idempotency = http::Idempotency::kNotIdempotent;  // a second restore is a second one
   absl::StatusOr<http::Reply> r = Send(call);
@@ -330,7 +319,8 @@ absl::StatusOr<BranchMutation> Api::RestoreBranch(const std::string& project_id,
 absl::StatusOr<Operation> Api::GetOperation(const std::string& project_id,
                                             const std::string& operation_id) {
   Call call;
-  call.path = StrCat("/projects/", UrlEncode(project_id), "/operations/", UrlEncode(operation_id));
+  call.path =
+      StrCat("/projects/", PercentEncode(project_id), "/operations/", PercentEncode(operation_id));
   absl::StatusOr<http::Reply> r = Send(call);
   if (!r.ok()) return r.status();
   if (r->response.status != 200) return ErrorFor(call, *r);

@@ -91,9 +91,6 @@ class Api {
   http::Client client_;
 };
 
-// Percent-encodes a query or path component.
-std::string UrlEncode(std::string_view s);
-
 }  // namespace ds::daemon::neon
 
 #endif  // DS_DAEMON_PROVIDERS_NEON_NEON_API_H_

@@ -257,10 +257,5 @@ TEST(NeonApiTest, PacesRequestsAsNeonAsks) {
   EXPECT_EQ(api.requests_sent(), 601);
 }
 
-TEST(NeonApiTest, UrlEncodeKeepsUnreservedCharacters) {
-  EXPECT_EQ(UrlEncode("a-b_c.d~e"), "a-b_c.d~e");
-  EXPECT_EQ(UrlEncode("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
-}
-
 }  // namespace
 }  // namespace ds::daemon::neon

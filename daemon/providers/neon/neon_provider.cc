@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/atomic_file.h"
+#include "common/clock.h"
 #include "common/conninfo.h"
 #include "common/log.h"
 #include "common/paths.h"
@@ -14,19 +15,6 @@
 
 namespace ds::daemon {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 // Names close to `wanted` (one contains the other, or they share their
 // first four letters), for "did you mean ...?"; "" when none is.
@@ -92,8 +80,8 @@ NeonProvider::NeonProvider(NeonProviderOptions options,
       if (loaded.ok()) {
         auto s = std::make_shared<Snapshot>();
         static_cast<neon::AccountSnapshot&>(*s) = std::move(*loaded);
-        s->fetched = Clock::now() -
-                     std::chrono::milliseconds(std::max<int64_t>(0, WallMs() - s->fetched_unix_ms));
+        s->fetched = Clock::now() - std::chrono::milliseconds(std::max<int64_t>(
+                                        0, common::UnixMillisNow() - s->fetched_unix_ms));
         snapshot_ = std::move(s);
       } else {
         common::LogWarning("neon: ignoring unreadable cache ", options_.cache_file.string(), ": ",
@@ -125,7 +113,7 @@ std::vector<std::string> NeonProvider::TakeNotices() {
 }
 
 std::shared_ptr<const NeonProvider::Snapshot> NeonProvider::Peek() {
-  last_use_ms_ = NowMs();
+  last_use_ms_ = common::MonotonicMillisNow();
   std::lock_guard lock(mu_);
   if (!snapshot_) return nullptr;
   // Stale-while-revalidate: serve it; the refresher renews it.
@@ -247,7 +235,7 @@ void NeonProvider::Apply(Fetch fetch) {
   const Snapshot& was = old ? *old : empty;
   auto next = std::make_shared<Snapshot>();
   next->fetched = old ? was.fetched : Clock::now();
-  next->fetched_unix_ms = old ? was.fetched_unix_ms : WallMs();
+  next->fetched_unix_ms = old ? was.fetched_unix_ms : common::UnixMillisNow();
   next->list_asked = was.list_asked;
   // The newer of the two lists says which projects exist.
   std::vector<neon::Project> list;
@@ -279,7 +267,7 @@ void NeonProvider::Apply(Fetch fetch) {
   }
   if (fetch.whole_account) {
     next->fetched = Clock::now();
-    next->fetched_unix_ms = WallMs();
+    next->fetched_unix_ms = common::UnixMillisNow();
   }
   if (!options_.cache_file.empty()) {
     // A cache: losing it to a power cut costs one refresh.
@@ -311,7 +299,8 @@ bool NeonProvider::RefreshDueLocked() const {
   const bool partial = std::any_of(snapshot_->projects.begin(), snapshot_->projects.end(),
                                    [](const ProjectState& p) { return !p.loaded; });
   const bool stale = partial || Clock::now() - snapshot_->fetched >= options_.refresh_interval;
-  const bool in_use = NowMs() - last_use_ms_.load() < options_.idle_pause.count();
+  const bool in_use =
+      common::MonotonicMillisNow() - last_use_ms_.load() < options_.idle_pause.count();
   return stale && in_use;
 }
 
