@@ -133,11 +133,18 @@ absl::StatusOr<std::shared_ptr<const NeonProvider::Snapshot>> NeonProvider::Curr
   if (std::shared_ptr<const Snapshot> s = Peek()) return s;
   // Cold: the project list alone answers at once (one or two requests);
   // a project's branches are fetched when first asked for, and the
-  // refresher fills in the rest in the background.
+  // refresher fills in the rest in the background (FillInBehind).
   if (absl::Status s = Refresh(/*projects_only=*/true); !s.ok()) return s;
   std::lock_guard lock(mu_);
-  cv_.notify_all();
   return snapshot_;
+}
+
+void NeonProvider::FillInBehind() {
+  std::lock_guard lock(mu_);
+  if (snapshot_ && std::any_of(snapshot_->projects.begin(), snapshot_->projects.end(),
+                               [](const ProjectState& p) { return !p.loaded; })) {
+    cv_.notify_all();
+  }
 }
 
 absl::StatusOr<NeonProvider::ProjectView> NeonProvider::ProjectFor(const std::string& wanted) {
@@ -148,6 +155,7 @@ absl::StatusOr<NeonProvider::ProjectView> NeonProvider::ProjectFor(const std::st
   if ((*p)->loaded) return ProjectView{*s, *p};
   const std::string id = (*p)->project.id;
   if (absl::Status r = RefreshProject(id); !r.ok()) return r;
+  FillInBehind();
   s = Current();
   if (!s.ok()) return s.status();
   p = FindProject(**s, id);
@@ -413,6 +421,7 @@ BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) co
 absl::StatusOr<std::vector<ProjectInfo>> NeonProvider::ListProjects() {
   absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
   if (!s.ok()) return s.status();
+  FillInBehind();
   std::vector<ProjectInfo> out;
   for (const ProjectState& p : (*s)->projects) {
     out.push_back({p.project.id, p.project.name, p.project.region_id, p.project.created_at});

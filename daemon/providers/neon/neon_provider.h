@@ -125,6 +125,11 @@ class NeonProvider final : public Provider {
   // The snapshot; when cold, loads the project list on the caller's thread
   // (listings cannot answer without it).
   absl::StatusOr<std::shared_ptr<const Snapshot>> Current();
+  // Wakes the refresher when some project is not loaded yet. Called once
+  // the caller has fetched what it needs, so that the caller's requests do
+  // not queue behind the whole account's in the pacer and on the one
+  // connection.
+  void FillInBehind();
   // Fetches everything (or, with projects_only, the project list, keeping
   // what is known of each) and merges it in.
   absl::Status Refresh(bool projects_only = false);
