@@ -5,7 +5,9 @@ One private PostgreSQL 15 cluster (TLS, SCRAM; run as DS_TEST_USER when we
 are root) and one neon_double.py serve the whole class: the double's
 branches are real databases on that cluster, so the URIs ds writes into
 .env work with psql and with `ds db migrate`. Every test starts its own dsd
-on its own temp dirs (DsEnv), so every test begins with a cold cache. ds
+on its own temp dirs (DsEnv), so every test begins with a cold cache, and
+removes what it made in the double: no test depends on another or on their
+order, and any one runs alone (DS_TEST_ONLY=warm_cache, say). ds
 gets NEON_API_HOST and NEON_API_KEY in its environment and forwards them to
 dsd; dsd itself is started without them unless a test says otherwise.
 
@@ -313,7 +315,7 @@ class NeonTest(unittest.TestCase):
 
     # -- tests -------------------------------------------------------------------
 
-    def test_01_projects_branches_and_config(self):
+    def test_projects_branches_and_config(self):
         ws = self.env.workspace("ws", "APP_PORT=3000\n")
         # Projects: what the API has, region and created included.
         st, doc = self.api("GET", "/projects")
@@ -397,7 +399,7 @@ class NeonTest(unittest.TestCase):
         self.assertIn("acme-ap", p.stderr)
         self.assertIn("acme-app", p.stderr, "suggests the close match")
 
-    def test_02_create_current_set_delete(self):
+    def test_create_current_set_delete(self):
         ws = self.env.workspace("ws", "# app\nAPP_PORT=3000\n", 'developer = "phil"\n')
         # create-branch waits for the branch's operations: make them slow.
         self.control("POST", "config", {"op_delay_ms": 1500})
@@ -515,7 +517,7 @@ class NeonTest(unittest.TestCase):
         self.assertIn('branch "stagin" does not exist', p.stderr)
         self.assertIn("staging", p.stderr.replace('"stagin"', ""), "suggests the close match")
 
-    def test_03_migrate_on_a_neon_branch(self):
+    def test_migrate_on_a_neon_branch(self):
         ws = self.env.workspace("ws", None, 'developer = "mig"\n')
         self.ds_ok("db", "create-branch", "mig-x", "--project", P1, ws=ws)
         self.addCleanup(self.delete_via_api, P1, "mig-x")
@@ -535,7 +537,7 @@ class NeonTest(unittest.TestCase):
         self.assertIn("Nothing to apply", p.stdout)
         self.assertEqual(self.psql(uri, 'SELECT count(*) FROM "drizzle"."__drizzle_migrations"'), "1")
 
-    def test_04_warm_cache_asks_the_api_nothing(self):
+    def test_warm_cache_asks_the_api_nothing(self):
         ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
         self.ds_ok("db", "set", "target-db", "--branch", "main", ws=ws)
         self.ds_ok("db", "branches", ws=ws)
@@ -554,7 +556,7 @@ class NeonTest(unittest.TestCase):
         st = self.stats()
         self.assertEqual(st["total"], 0, f"a warm cache asked the API: {st['routes']}")
 
-    def test_05_cache_served_when_the_api_is_down_and_after_a_restart(self):
+    def test_cache_served_when_the_api_is_down_and_after_a_restart(self):
         ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
         self.ds_ok("db", "set", "target-db", "--branch", "main", ws=ws)
         self.ds_ok("db", "branches", ws=ws)
@@ -577,7 +579,7 @@ class NeonTest(unittest.TestCase):
         self.assertTrue(cur["target"]["resolved"], cur)
         self.assertEqual(cur["target"]["branch"]["branch_name"], "main", cur)
 
-    def test_06_retries_429_and_503_then_a_bounded_failure(self):
+    def test_retries_429_and_503_then_a_bounded_failure(self):
         ws = self.env.workspace("ws")
         # A burst of 429 with Retry-After: 1 on a cold dsd.
         self.control("POST", "stats/reset")
@@ -620,7 +622,7 @@ class NeonTest(unittest.TestCase):
         self.assertLess(elapsed, 60, "retries are bounded in time")
         self.assertIsNone(third.daemon.poll(), "dsd is still running")
 
-    def test_07_wrong_key_and_malformed_json(self):
+    def test_wrong_key_and_malformed_json(self):
         ws = self.env.workspace("ws")
         self.control("POST", "stats/reset")
         p = self.ds("db", "list-projects", ws=ws, key=WRONG_KEY)
@@ -650,7 +652,7 @@ class NeonTest(unittest.TestCase):
         projects = self.ds_json("db", "list-projects", ws=ws)["projects"]
         self.assertEqual(sorted(p["id"] for p in projects), sorted([P1, P2]))
 
-    def test_08_where_the_key_comes_from(self):
+    def test_where_the_key_comes_from(self):
         # No key anywhere: the local provider.
         plain = self.env.workspace("plain")
         cur = self.ds_json("db", "current", ws=plain, key=None)
@@ -698,7 +700,7 @@ class NeonTest(unittest.TestCase):
         key_line = next(l for l in p.stdout.splitlines() if " neon_api_key = " in l)
         self.assertTrue(key_line.endswith("neon_api_key = ****"), key_line)
 
-    def test_09_many_pages_and_setup(self):
+    def test_many_pages_and_setup(self):
         # One item per page: ds follows the cursors to the end.
         self.control("POST", "config", {"max_page_size": 1})
         ws = self.env.workspace("ws", None, 'developer = "pat"\nproject = "acme-app"\n')
@@ -720,7 +722,7 @@ class NeonTest(unittest.TestCase):
         cur = self.ds_json("db", "current", ws=ws)
         self.assertEqual(cur["target"]["branch"]["branch_name"], "dev-pat-local", cur)
 
-    def test_10_resolving_endpoints_the_cache_does_not_know(self):
+    def test_resolving_endpoints_the_cache_does_not_know(self):
         ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
         self.ds_ok("db", "branches", ws=ws)  # warm, before the branch below exists
         # A branch made by another client: its endpoint is new to dsd's cache.
@@ -767,7 +769,7 @@ class NeonTest(unittest.TestCase):
         self.assertIn("not found in any project this key can see", t["unresolved_reason"], t)
         self.assertIn("not found in any project this key can see", p.stdout)
 
-    def test_11_organizations_and_refresh_setting(self):
+    def test_organizations_and_refresh_setting(self):
         ws = self.env.workspace("orgs")
         # A personal key in two organizations: Neon wants org_id; ds says how.
         p = self.ds("db", "list-projects", ws=ws, key=nd.MULTI_ORG_KEY)
@@ -795,7 +797,7 @@ class NeonTest(unittest.TestCase):
             self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertIn("neon_refresh_seconds", p.stderr)
 
-    def test_12_watch_branches_sees_changes_from_anywhere(self):
+    def test_watch_branches_sees_changes_from_anywhere(self):
         # An editor plugin sends no environment: the workspace carries the key.
         ws = self.env.workspace(
             "watched", f"NEON_API_KEY={KEY}\nNEON_API_HOST={self.base_url}\n",
@@ -829,7 +831,7 @@ class NeonTest(unittest.TestCase):
             watcher.kill()
             watcher.communicate()
 
-    def test_13_stale_data_says_its_age_and_a_new_branch_is_not_handed_out(self):
+    def test_stale_data_says_its_age_and_a_new_branch_is_not_handed_out(self):
         ws = self.env.workspace("stale", None,
                                 f'project = "{P1}"\nneon_refresh_seconds = "10"\n')
         self.ds_ok("db", "branches", ws=ws)
