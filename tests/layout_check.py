@@ -8,6 +8,9 @@ library, and what it may include: other rows' folders, and third-party
 names from THIRD_PARTY below. A file belongs to the row with the longest
 matching prefix; it may include its own row's headers and those its row
 lists. Anything not listed is refused, with the file, the line and the rule.
+One exception, the same for every row: a unit test (`*_test.cc`) may also
+include the test support in tests/ (e.g. tests/pg_fixture.h, a real
+PostgreSQL); the code beside it may not.
 
 Runs in every build (a wrong-way include fails the build) and as the ctest
 `layout`. `--self-test` proves the check can fail: it plants violations in
@@ -34,6 +37,9 @@ THIRD_PARTY = {
 # Our own folders whose headers are included as "folder/...".
 OWN_ROOTS = ("common/", "daemon/", "client/", "tests/")
 SCANNED = ("common", "daemon", "client")
+# What unit tests, and only they, may include besides their row's rules.
+UNIT_TEST_SUFFIX = "_test.cc"
+TEST_SUPPORT = "tests/"
 SOURCE_SUFFIXES = (".h", ".cc")
 INCLUDE = re.compile(r'^\s*#\s*include\s+([<"][^>"]+[>"])')
 TABLE_HEADING = "## Folders"
@@ -110,6 +116,8 @@ def check_file(root, rel, rows):
             if not m:
                 continue
             target = m.group(1)
+            if rel.endswith(UNIT_TEST_SUFFIX) and target[1:].startswith(TEST_SUPPORT):
+                continue
             why = refusal(target, row, allowed, rows)
             if why:
                 problems.append(f"{rel}:{number}: #include {target}: {why}")
@@ -144,6 +152,11 @@ def self_test(root, doc_path):
         ("daemon/migrate/planted.cc", '#include "daemon/providers/provider.h"\n',
          "`daemon/migrate/` may not include `daemon/providers/`"),
         ("daemon/pg/planted.cc", '#include "daemon/rpc/rpc_status.h"\n', "may not include `daemon/rpc/`"),
+        # Test support is for unit tests only, and lifts no other rule.
+        ("daemon/migrate/planted.cc", '#include "tests/pg_fixture.h"\n',
+         "`daemon/migrate/` may not include `tests/`"),
+        ("daemon/migrate/planted_test.cc", '#include "daemon/providers/provider.h"\n',
+         "`daemon/migrate/` may not include `daemon/providers/`"),
     ]
     failures = 0
     with tempfile.TemporaryDirectory() as scratch:
