@@ -22,8 +22,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "daemon/migrate/drizzle_folder_cache.h"
 #include "daemon/jobs/jobs.h"
+#include "daemon/migrate/drizzle_folder_cache.h"
 #include "daemon/migrate/migration_plan.h"
 #include "daemon/pg/pg_pool.h"
 #include "ds/v1/jobs.pb.h"
@@ -32,7 +32,6 @@ namespace ds::daemon {
 
 inline constexpr std::string_view kDefaultMigrationsSchema = "drizzle";
 inline constexpr std::string_view kDefaultMigrationsTable = "__drizzle_migrations";
-inline constexpr std::string_view kDsLogTable = "__ds_migrations_log";
 
 struct MigrateOptions {
   std::string conninfo;  // holds the password: never logged or stored
@@ -42,7 +41,8 @@ struct MigrateOptions {
   std::string table = std::string(kDefaultMigrationsTable);
   PlanOptions plan;
   std::chrono::milliseconds lock_timeout{60000};
-  std::string job_id;      // for application_name and ds's log table
+  // For ds's log table; the job id there and in application_name is the
+  // context's.
   std::string applied_by;  // "alice via ds (pid 4242)"
   // Reuses idle connections when set; a job that succeeded hands its
   // connection back, a failed or cancelled one closes it.
@@ -54,16 +54,12 @@ struct MigrateOptions {
 // The status of every migration, read-only: creates nothing, takes no lock.
 absl::StatusOr<v1::MigrationStatusResponse> InspectMigrations(const MigrateOptions& options);
 
-// The migrate job: lock, plan, apply, report through `ctx`. Exit codes: 0
-// applied or nothing to do, 1 failed or refused, 130 cancelled.
+// The migrate job: read the folder, connect, lock, read the tracking
+// table, plan, apply, each a step reported through `ctx` (the JobContext
+// seam: a JobManager's job in dsd, a fake in the tests). Cancelling through
+// `ctx` interrupts the running statement. Exit codes: 0 applied or nothing
+// to do, 1 failed or refused, 130 cancelled.
 JobOutcome RunMigrations(const MigrateOptions& options, JobContext& ctx);
-
-// Where PostgreSQL's 1-based character `position` falls in `statement`,
-// counted from `first_line` (the statement's line in its file): "12:5".
-std::string PositionInFile(std::string_view statement, int position, int first_line);
-
-// A statement on one line, whitespace collapsed, cut to `max` characters.
-std::string ShortenStatement(std::string_view statement, size_t max = 160);
 
 }  // namespace ds::daemon
 

@@ -134,15 +134,8 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackSe
     prepared->options.folders = &folders_;
     auto options = std::make_shared<MigrateOptions>(std::move(prepared->options));
     uint64_t token = 0;
-    // The job id is known only once Start returns; the work reads it from
-    // its context instead.
     absl::StatusOr<std::string> id = jobs_->Start(
-        prepared->job,
-        [options](JobContext& job) {
-          MigrateOptions o = *options;
-          o.job_id = job.id();
-          return RunMigrations(o, job);
-        },
+        prepared->job, [options](JobContext& job) { return RunMigrations(*options, job); },
         EventStream::SinkFor(pipe), &token);
     if (!id.ok()) {
       EventStream::Fail(pipe, ToGrpcStatus(id.status()));
