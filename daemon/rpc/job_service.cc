@@ -3,8 +3,6 @@
 #include <deque>
 #include <memory>
 
-#include "daemon/tasks/migrate_request.h"
-#include "daemon/migrate/migrator.h"
 #include "daemon/rpc/rpc_status.h"
 
 namespace ds::daemon {
@@ -125,18 +123,8 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackSe
   std::shared_ptr<EventStream::Pipe> pipe = stream->pipe();
   // Preparing may start the local cluster (a branch's URI): off gRPC's threads.
   work_.Post([this, pipe, request = *req] {
-    absl::StatusOr<PreparedMigrate> prepared = PrepareMigrate(request, *resolver_, *providers_);
-    if (!prepared.ok()) {
-      EventStream::Fail(pipe, ToGrpcStatus(prepared.status()));
-      return;
-    }
-    prepared->options.pool = pool_;
-    prepared->options.folders = &folders_;
-    auto options = std::make_shared<MigrateOptions>(std::move(prepared->options));
     uint64_t token = 0;
-    absl::StatusOr<std::string> id = jobs_->Start(
-        prepared->job, [options](JobContext& job) { return RunMigrations(*options, job); },
-        EventStream::SinkFor(pipe), &token);
+    absl::StatusOr<std::string> id = migrate_.Start(request, EventStream::SinkFor(pipe), &token);
     if (!id.ok()) {
       EventStream::Fail(pipe, ToGrpcStatus(id.status()));
       return;
@@ -149,15 +137,7 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackSe
 grpc::ServerUnaryReactor* JobServiceImpl::MigrationStatus(grpc::CallbackServerContext* ctx,
                                                           const v1::MigrateRequest* req,
                                                           v1::MigrationStatusResponse* resp) {
-  return Offload(work_, ctx, resp, [this, req]() -> absl::StatusOr<v1::MigrationStatusResponse> {
-    absl::StatusOr<PreparedMigrate> prepared = PrepareMigrate(*req, *resolver_, *providers_);
-    if (!prepared.ok()) return prepared.status();
-    prepared->options.pool = pool_;
-    prepared->options.folders = &folders_;
-    absl::StatusOr<v1::MigrationStatusResponse> r = InspectMigrations(prepared->options);
-    if (r.ok()) *r->mutable_branch() = prepared->job.branch;
-    return r;
-  });
+  return Offload(work_, ctx, resp, [this, req] { return migrate_.Status(*req); });
 }
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Watch(grpc::CallbackServerContext* ctx,

@@ -1,14 +1,14 @@
 // ds.v1.JobService: starts jobs, streams their events, cancels and lists
-// them. The jobs themselves (jobs.h) and the migrator (migrator.h) know
-// nothing of gRPC; this file converts.
+// them. The jobs themselves (jobs.h) and the migrate kind (tasks/
+// migrate_task.h) know nothing of gRPC; this file converts and streams.
 #ifndef DS_DAEMON_RPC_JOB_SERVICE_H_
 #define DS_DAEMON_RPC_JOB_SERVICE_H_
 
-#include "daemon/migrate/drizzle_folder_cache.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/pg/pg_pool.h"
 #include "daemon/providers/provider.h"
 #include "daemon/sys/work_pool.h"
+#include "daemon/tasks/migrate_task.h"
 #include "daemon/workspace/workspace.h"
 #include "ds/v1/jobs.grpc.pb.h"
 
@@ -40,7 +40,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;
   PgConnectionPool* pool_;  // idle job connections, reused by the next job
-  DrizzleFolderCache folders_;
+  MigrateTask migrate_{jobs_, resolver_, providers_, pool_};  // after the pointers it takes
   WorkPool work_{2};
 };
 

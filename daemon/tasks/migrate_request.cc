@@ -8,6 +8,90 @@
 namespace ds::daemon {
 namespace {
 
+// The workspace's configuration and .env, as the request's client sees them.
+struct Workspace {
+  std::filesystem::path dir;
+  common::Config config;
+  std::filesystem::path env_file;
+  std::shared_ptr<const WorkspaceResolver::DotenvEntries> env;
+};
+
+absl::StatusOr<Workspace> LoadWorkspace(const v1::MigrateRequest& req,
+                                        WorkspaceResolver& resolver) {
+  v1::GetCurrentRequest ws;
+  ws.set_workspace_dir(req.workspace().workspace_dir());
+  *ws.mutable_overrides() = req.workspace().overrides();
+  Workspace out;
+  absl::StatusOr<common::Config> config = resolver.LoadConfig(ws, &out.env_file, &out.env);
+  if (!config.ok()) return config.status();
+  out.dir = req.workspace().workspace_dir();
+  out.config = std::move(*config);
+  return out;
+}
+
+// The database to migrate and where it came from, for messages.
+struct Target {
+  std::string conninfo;   // holds the password
+  std::string source;     // "--db", "branch dev-x", "DB_CONNECTION_STRING in /w/.env:3"
+  common::ConnInfo info;  // parsed last, by ResolveTarget
+};
+
+Target Unparsed(std::string conninfo, std::string source) {
+  Target t;
+  t.conninfo = std::move(conninfo);
+  t.source = std::move(source);
+  return t;
+}
+
+// --target STAGE (or the picker's choice): the provider's URI of the branch.
+absl::StatusOr<Target> BranchTarget(const v1::MigrateRequest& req, const Workspace& ws,
+                                    const ProviderRegistry& providers) {
+  absl::StatusOr<Provider*> provider = providers.ForConfig(ws.config);
+  if (!provider.ok()) return provider.status();
+  absl::StatusOr<std::string> uri = (*provider)->ConnectionUri(
+      req.project().empty() ? ws.config.Get("project") : req.project(), req.branch());
+  if (!uri.ok()) return uri.status();
+  return Unparsed(*uri, StrCat("branch ", req.branch()));
+}
+
+// Neither --db nor a branch: the workspace's target variable in .env.
+absl::StatusOr<Target> DotenvTarget(const Workspace& ws) {
+  const std::string& var = ws.config.Get("target_var");
+  const common::DotenvEntry* e = common::FindDotenvKey(*ws.env, var);
+  if (!e || e->value.empty()) {
+    return absl::FailedPreconditionError(
+        StrCat(var, " is not set in ", ws.env_file.string(),
+               "; run `ds setup` to create your branch, or pass --db URL or --target STAGE"));
+  }
+  return Unparsed(e->value, StrCat(var, " in ", ws.env_file.string(), ":", e->line));
+}
+
+// --db, else a branch, else .env; parsed, so that a bad string is reported
+// with where it came from.
+absl::StatusOr<Target> ResolveTarget(const v1::MigrateRequest& req, const Workspace& ws,
+                                     const ProviderRegistry& providers) {
+  if (!req.connection_string().empty() && !req.branch().empty()) {
+    return absl::InvalidArgumentError("give --db or a branch (--target), not both");
+  }
+  absl::StatusOr<Target> target;
+  if (!req.connection_string().empty()) {
+    target = Unparsed(req.connection_string(), "--db");
+  } else if (!req.branch().empty()) {
+    target = BranchTarget(req, ws, providers);
+  } else {
+    target = DotenvTarget(ws);
+  }
+  if (!target.ok()) return target.status();
+  absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(target->conninfo);
+  if (!info.ok()) {
+    return absl::InvalidArgumentError(
+        StrCat("the database from ", target->source,
+               " is not a valid connection string: ", info.status().message()));
+  }
+  target->info = std::move(*info);
+  return target;
+}
+
 // The folder: the request's, else config `migrations_dir`, else the first
 // of drizzle/ and backend/drizzle/ that exists.
 absl::StatusOr<std::filesystem::path> MigrationsDir(const std::string& requested,
@@ -30,6 +114,53 @@ absl::StatusOr<std::filesystem::path> MigrationsDir(const std::string& requested
              workspace.string(), "; pass --dir, or set migrations_dir in ds.toml"));
 }
 
+// drizzle's migrationsSchema and migrationsTable: the request's, else config.
+absl::Status SetTrackingTable(const v1::MigrateRequest& req, const common::Config& config,
+                              MigrateOptions* o) {
+  o->schema =
+      req.migrations_schema().empty() ? config.Get("migrations_schema") : req.migrations_schema();
+  o->table =
+      req.migrations_table().empty() ? config.Get("migrations_table") : req.migrations_table();
+  if (o->schema.empty() || o->table.empty()) {
+    return absl::InvalidArgumentError("the migrations schema and table must not be empty");
+  }
+  return absl::OkStatus();
+}
+
+// --lock-timeout; 0 keeps the default.
+absl::Status SetLockTimeout(const v1::MigrateRequest& req, MigrateOptions* o) {
+  if (req.lock_timeout_seconds() < 0 || !std::isfinite(req.lock_timeout_seconds())) {
+    return absl::InvalidArgumentError("--lock-timeout takes a number of seconds, 0 or more");
+  }
+  if (req.lock_timeout_seconds() > 0) {
+    o->lock_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(req.lock_timeout_seconds() * 1000.0));
+  }
+  return absl::OkStatus();
+}
+
+// The job's record: redacted target, database key, branch, who.
+JobSpec MigrateJobSpec(const v1::MigrateRequest& req, const Target& target, const MigrateOptions& o,
+                       const Workspace& ws, const ProviderRegistry& providers) {
+  JobSpec job;
+  job.kind = "migrate";
+  job.target_key = DatabaseKey(target.info);
+  job.target_redacted = o.target_redacted;
+  Resolution r = providers.Resolve(target.info);
+  if (r.branch) {
+    job.branch.set_provider(r.branch->provider);
+    job.branch.set_project_id(r.branch->project_id);
+    job.branch.set_project_name(r.branch->project_name);
+    job.branch.set_branch_id(r.branch->branch_id);
+    job.branch.set_branch_name(r.branch->branch_name);
+  }
+  job.workspace_dir = ws.dir.string();
+  job.started_by = o.applied_by;
+  job.description = StrCat("migrate ", o.dir.string());
+  job.wait = req.wait();
+  return job;
+}
+
 }  // namespace
 
 std::string DatabaseKey(const common::ConnInfo& info) {
@@ -42,91 +173,24 @@ std::string DatabaseKey(const common::ConnInfo& info) {
 absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
                                                WorkspaceResolver& resolver,
                                                const ProviderRegistry& providers) {
-  v1::GetCurrentRequest ws;
-  ws.set_workspace_dir(req.workspace().workspace_dir());
-  *ws.mutable_overrides() = req.workspace().overrides();
-  std::filesystem::path env_file;
-  std::shared_ptr<const WorkspaceResolver::DotenvEntries> env;
-  absl::StatusOr<common::Config> config = resolver.LoadConfig(ws, &env_file, &env);
-  if (!config.ok()) return config.status();
-  const std::filesystem::path workspace = req.workspace().workspace_dir();
-
-  if (!req.connection_string().empty() && !req.branch().empty()) {
-    return absl::InvalidArgumentError("give --db or a branch (--target), not both");
-  }
-  std::string conninfo;
-  std::string source;  // for messages: where the database came from
-  if (!req.connection_string().empty()) {
-    conninfo = req.connection_string();
-    source = "--db";
-  } else if (!req.branch().empty()) {
-    absl::StatusOr<Provider*> provider = providers.ForConfig(*config);
-    if (!provider.ok()) return provider.status();
-    absl::StatusOr<std::string> uri = (*provider)->ConnectionUri(
-        req.project().empty() ? config->Get("project") : req.project(), req.branch());
-    if (!uri.ok()) return uri.status();
-    conninfo = *uri;
-    source = StrCat("branch ", req.branch());
-  } else {
-    const std::string& var = config->Get("target_var");
-    const common::DotenvEntry* e = common::FindDotenvKey(*env, var);
-    if (!e || e->value.empty()) {
-      return absl::FailedPreconditionError(
-          StrCat(var, " is not set in ", env_file.string(),
-                 "; run `ds setup` to create your branch, or pass --db URL or --target STAGE"));
-    }
-    conninfo = e->value;
-    source = StrCat(var, " in ", env_file.string(), ":", e->line);
-  }
-  absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(conninfo);
-  if (!info.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat("the database from ", source,
-               " is not a valid connection string: ", info.status().message()));
-  }
-
-  absl::StatusOr<std::filesystem::path> dir = MigrationsDir(req.dir(), *config, workspace);
+  absl::StatusOr<Workspace> ws = LoadWorkspace(req, resolver);
+  if (!ws.ok()) return ws.status();
+  absl::StatusOr<Target> target = ResolveTarget(req, *ws, providers);
+  if (!target.ok()) return target.status();
+  absl::StatusOr<std::filesystem::path> dir = MigrationsDir(req.dir(), ws->config, ws->dir);
   if (!dir.ok()) return dir.status();
 
   PreparedMigrate out;
   MigrateOptions& o = out.options;
-  o.conninfo = conninfo;
-  o.target_redacted = common::RedactedUri(*info);
+  o.conninfo = target->conninfo;
+  o.target_redacted = common::RedactedUri(target->info);
   o.dir = *dir;
-  o.schema =
-      req.migrations_schema().empty() ? config->Get("migrations_schema") : req.migrations_schema();
-  o.table =
-      req.migrations_table().empty() ? config->Get("migrations_table") : req.migrations_table();
-  if (o.schema.empty() || o.table.empty()) {
-    return absl::InvalidArgumentError("the migrations schema and table must not be empty");
-  }
+  if (absl::Status s = SetTrackingTable(req, ws->config, &o); !s.ok()) return s;
   o.plan.allow_out_of_order = req.allow_out_of_order();
   o.plan.ignore_checksums = req.ignore_checksums();
-  if (req.lock_timeout_seconds() < 0 || !std::isfinite(req.lock_timeout_seconds())) {
-    return absl::InvalidArgumentError("--lock-timeout takes a number of seconds, 0 or more");
-  }
-  if (req.lock_timeout_seconds() > 0) {
-    o.lock_timeout =
-        std::chrono::milliseconds(static_cast<int64_t>(req.lock_timeout_seconds() * 1000.0));
-  }
+  if (absl::Status s = SetLockTimeout(req, &o); !s.ok()) return s;
   o.applied_by = req.started_by().empty() ? "ds" : req.started_by();
-
-  JobSpec& job = out.job;
-  job.kind = "migrate";
-  job.target_key = DatabaseKey(*info);
-  job.target_redacted = o.target_redacted;
-  Resolution r = providers.Resolve(*info);
-  if (r.branch) {
-    job.branch.set_provider(r.branch->provider);
-    job.branch.set_project_id(r.branch->project_id);
-    job.branch.set_project_name(r.branch->project_name);
-    job.branch.set_branch_id(r.branch->branch_id);
-    job.branch.set_branch_name(r.branch->branch_name);
-  }
-  job.workspace_dir = workspace.string();
-  job.started_by = o.applied_by;
-  job.description = StrCat("migrate ", o.dir.string());
-  job.wait = req.wait();
+  out.job = MigrateJobSpec(req, *target, o, *ws, providers);
   return out;
 }
 
