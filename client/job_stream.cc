@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_format.h"
 #include "client/exit_codes.h"
@@ -55,55 +56,34 @@ class Renderer {
 
   void Event(const v1::JobEvent& ev) {
     std::lock_guard lock(mu_);
-    if (ev.has_started()) job_id_ = ev.job_id();
     if (json_) {
-      std::fputs(ToJsonLine(ev).c_str(), stdout);
-      std::fflush(stdout);
+      PrintJsonLocked(ev);
+    } else if (ev.has_started()) {
+      StartedLocked(ev.started());
+    } else if (ev.has_progress()) {
+      ProgressLocked(ev.progress());
+    } else if (ev.has_log()) {
+      LogLocked(ev.log());
+    } else if (ev.has_finished()) {
+      FinishedLocked(ev.job_id(), ev.finished());
+    }
+  }
+
+  // --detach: the `started` event, then how to follow the job, instead of
+  // its events.
+  void Detached(const v1::JobEvent& started) {
+    std::lock_guard lock(mu_);
+    if (json_) {
+      PrintJsonLocked(started);
       return;
     }
-    if (ev.has_started()) {
-      const v1::Job& j = ev.started();
-      std::string line = StrCat("Job ", j.id(), ": ", j.description(), " on ", j.target());
-      if (!j.branch().branch_name().empty())
-        StrAppend(&line, " (branch ", j.branch().branch_name(), ")");
-      if (j.state() == v1::JOB_STATE_QUEUED) {
-        StrAppend(&line, "\nQueued behind another job on this database");
-      }
-      PrintLocked(line);
-      started_ = Clock::now();
-    } else if (ev.has_progress()) {
-      const v1::JobProgress& p = ev.progress();
-      std::string text =
-          p.step() > 0 ? StrCat("[", p.step(), "/", p.total(), "] ", p.name()) : p.message();
-      if (p.step() > 0 && !p.message().empty()) StrAppend(&text, " (", p.message(), ")");
-      started_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
-                                    std::chrono::duration<double>(p.elapsed_seconds()));
-      if (tty_) {
-        live_ = text;
-        DrawLocked();
-      } else if (p.step() > 0) {
-        PrintLocked(text);  // a waiting message arrives as a log line too
-      }
-    } else if (ev.has_log()) {
-      const v1::JobLogLine& l = ev.log();
-      if (l.level() == "info") {
-        PrintLocked(l.text());
-      } else {
-        PrintLocked(StrCat(l.level(), ": ", l.text()), /*to_stderr=*/true);
-      }
-    } else if (ev.has_finished()) {
-      const v1::JobFinished& f = ev.finished();
-      ClearLocked();
-      if (f.state() == v1::JOB_STATE_SUCCEEDED) {
-        PrintLocked(StrCat(Capitalized(f.summary()), " (job ", ev.job_id(), ")"));
-      } else {
-        const char* what = f.state() == v1::JOB_STATE_CANCELLED     ? "was cancelled"
-                           : f.state() == v1::JOB_STATE_INTERRUPTED ? "was interrupted"
-                                                                    : "failed";
-        PrintLocked(StrCat("ds: job ", ev.job_id(), " ", what, ": ", f.error()),
-                    /*to_stderr=*/true);
-      }
-    }
+    const std::string& id = started.job_id();
+    std::printf(
+        "Job %s started: %s on %s\nFollow it with `ds jobs watch %s`; it runs "
+        "on in dsd.\n",
+        id.c_str(), started.started().description().c_str(), started.started().target().c_str(),
+        id.c_str());
+    std::fflush(stdout);
   }
 
   // A line from ds itself (Ctrl-C), on stderr.
@@ -117,12 +97,60 @@ class Renderer {
     if (tty_ && !live_.empty()) DrawLocked();
   }
 
-  std::string job_id() {
-    std::lock_guard lock(mu_);
-    return job_id_;
+ private:
+  void PrintJsonLocked(const v1::JobEvent& ev) {
+    std::fputs(ToJsonLine(ev).c_str(), stdout);
+    std::fflush(stdout);
   }
 
- private:
+  void StartedLocked(const v1::Job& j) {
+    std::string line = StrCat("Job ", j.id(), ": ", j.description(), " on ", j.target());
+    if (!j.branch().branch_name().empty()) {
+      StrAppend(&line, " (branch ", j.branch().branch_name(), ")");
+    }
+    if (j.state() == v1::JOB_STATE_QUEUED) {
+      StrAppend(&line, "\nQueued behind another job on this database");
+    }
+    PrintLocked(line);
+    started_ = Clock::now();
+  }
+
+  // A step ("[2/5] 0001_x") or a waiting message: the live line on a
+  // terminal, else a plain line per step.
+  void ProgressLocked(const v1::JobProgress& p) {
+    std::string text =
+        p.step() > 0 ? StrCat("[", p.step(), "/", p.total(), "] ", p.name()) : p.message();
+    if (p.step() > 0 && !p.message().empty()) StrAppend(&text, " (", p.message(), ")");
+    started_ = Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(p.elapsed_seconds()));
+    if (tty_) {
+      live_ = text;
+      DrawLocked();
+    } else if (p.step() > 0) {
+      PrintLocked(text);  // a waiting message arrives as a log line too
+    }
+  }
+
+  void LogLocked(const v1::JobLogLine& l) {
+    if (l.level() == "info") {
+      PrintLocked(l.text());
+    } else {
+      PrintLocked(StrCat(l.level(), ": ", l.text()), /*to_stderr=*/true);
+    }
+  }
+
+  void FinishedLocked(const std::string& job_id, const v1::JobFinished& f) {
+    ClearLocked();
+    if (f.state() == v1::JOB_STATE_SUCCEEDED) {
+      PrintLocked(StrCat(Capitalized(f.summary()), " (job ", job_id, ")"));
+      return;
+    }
+    const char* what = f.state() == v1::JOB_STATE_CANCELLED     ? "was cancelled"
+                       : f.state() == v1::JOB_STATE_INTERRUPTED ? "was interrupted"
+                                                                : "failed";
+    PrintLocked(StrCat("ds: job ", job_id, " ", what, ": ", f.error()), /*to_stderr=*/true);
+  }
+
   void DrawLocked() {
     std::string line = StrCat(
         live_, "  ", Seconds(std::chrono::duration<double>(Clock::now() - started_).count()));
@@ -152,23 +180,191 @@ class Renderer {
   const bool json_;
   const bool tty_;
   std::mutex mu_;
-  std::string job_id_;
   std::string live_;
   bool shown_ = false;
   Clock::time_point started_ = Clock::now();
 };
 
-void SendCancel(v1::JobService::Stub& jobs, Renderer& renderer, const std::string& id) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  v1::CancelJobRequest req;
-  req.set_id(id);
-  v1::CancelJobResponse resp;
-  grpc::Status st = jobs.Cancel(&ctx, req, &resp);
-  // FAILED_PRECONDITION: it finished meanwhile; the stream tells how.
-  if (!st.ok() && st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
-    renderer.Note(StrCat("could not cancel job ", id, ": ", st.error_message()));
+// Raised when the stream has ended; the helper threads notice at once,
+// since ds's exit waits for them.
+class StopFlag {
+ public:
+  void Raise() {
+    {
+      std::lock_guard lock(mu_);
+      raised_ = true;
+    }
+    cv_.notify_all();
   }
+  bool raised() const { return raised_.load(); }
+  // True once raised; false after `timeout`.
+  bool WaitFor(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return raised_.load(); });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> raised_{false};
+};
+
+// On a terminal: redraws the live line every 100 ms so that its clock
+// moves while a statement runs.
+class Ticker {
+ public:
+  Ticker(Renderer& renderer, StopFlag& stop)
+      : thread_([&renderer, &stop] {
+          while (!stop.WaitFor(std::chrono::milliseconds(100))) renderer.Tick();
+        }) {}
+  ~Ticker() { thread_.join(); }  // after stop.Raise()
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+ private:
+  std::thread thread_;
+};
+
+// Ctrl-C while following a job ds started: the first asks dsd to cancel it
+// (as soon as its id is known), the second stops waiting. A thread of its
+// own reads the bytes the signal handler writes to the pipe.
+class InterruptHandler {
+ public:
+  InterruptHandler(v1::JobService::Stub& jobs, Renderer& renderer, StopFlag& stop)
+      : jobs_(jobs), renderer_(renderer), stop_(stop) {
+    PrepareForInterrupts();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~InterruptHandler() {  // after stop.Raise()
+    char wake = 'w';     // not an interrupt: just ends the poll
+    (void)!::write(g_interrupt_pipe[1], &wake, 1);
+    thread_.join();
+  }
+  InterruptHandler(const InterruptHandler&) = delete;
+  InterruptHandler& operator=(const InterruptHandler&) = delete;
+
+  // The stream's `started` event: sends a cancel asked for before it.
+  void JobStarted(const std::string& id) {
+    bool pending;
+    {
+      std::lock_guard lock(mu_);
+      id_ = id;
+      pending = std::exchange(cancel_pending_, false);
+    }
+    if (pending) SendCancel(id);
+  }
+
+ private:
+  void Run() {
+    int count = 0;
+    while (!stop_.raised()) {
+      struct pollfd p = {g_interrupt_pipe[0], POLLIN, 0};
+      if (::poll(&p, 1, -1) <= 0) continue;
+      char buf[16];
+      ssize_t n = ::read(g_interrupt_pipe[0], buf, sizeof buf);
+      if (n <= 0) continue;
+      for (ssize_t i = 0; i < n; ++i) count += buf[i] == 'i';
+      if (stop_.raised() || count == 0) continue;
+      if (count >= 2) StopWaiting();
+      Cancel();
+    }
+  }
+
+  void Cancel() {
+    std::string id;
+    {
+      std::lock_guard lock(mu_);
+      id = id_;
+      if (id.empty()) cancel_pending_ = true;  // sent once the job id arrives
+    }
+    renderer_.Note(StrCat("cancelling job ", id,
+                          "; waiting for PostgreSQL to roll back (Ctrl-C again to stop "
+                          "waiting)"));
+    if (!id.empty()) SendCancel(id);
+  }
+
+  [[noreturn]] void StopWaiting() {
+    std::string id;
+    {
+      std::lock_guard lock(mu_);
+      id = id_;
+    }
+    renderer_.Note(StrCat("stopped waiting; dsd goes on cancelling job ", id, " (`ds jobs watch ",
+                          id, "` shows how it ends)"));
+    std::fflush(nullptr);
+    ::_exit(kExitCancelled);
+  }
+
+  void SendCancel(const std::string& id) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::CancelJobRequest req;
+    req.set_id(id);
+    v1::CancelJobResponse resp;
+    grpc::Status st = jobs_.Cancel(&ctx, req, &resp);
+    // FAILED_PRECONDITION: it finished meanwhile; the stream tells how.
+    if (!st.ok() && st.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+      renderer_.Note(StrCat("could not cancel job ", id, ": ", st.error_message()));
+    }
+  }
+
+  v1::JobService::Stub& jobs_;
+  Renderer& renderer_;
+  StopFlag& stop_;
+  std::mutex mu_;
+  std::string id_;               // empty until `started`
+  bool cancel_pending_ = false;  // Ctrl-C came before the id
+  std::thread thread_;
+};
+
+// How the stream ended.
+struct StreamEnd {
+  bool started = false;
+  bool detached = false;
+  std::string id;
+  std::optional<v1::JobFinished> finished;
+  grpc::Status status;
+};
+
+StreamEnd ReadEvents(grpc::ClientContext& ctx, grpc::ClientReaderInterface<v1::JobEvent>& reader,
+                     const FollowOptions& options, Renderer& renderer,
+                     InterruptHandler* interrupts) {
+  StreamEnd end;
+  v1::JobEvent ev;
+  while (reader.Read(&ev)) {
+    if (ev.has_started()) {
+      end.started = true;
+      end.id = ev.job_id();
+      if (options.detach) {
+        renderer.Detached(ev);
+        end.detached = true;
+        ctx.TryCancel();
+        break;
+      }
+      if (interrupts) interrupts->JobStarted(end.id);
+    }
+    renderer.Event(ev);
+    if (ev.has_finished()) end.finished = ev.finished();
+  }
+  while (end.detached && reader.Read(&ev)) {
+  }
+  end.status = reader.Finish();
+  return end;
+}
+
+// The job's exit code, or what the stream's error says.
+int ExitCode(const StreamEnd& end) {
+  if (end.detached) return kExitOk;
+  if (end.finished) return end.finished->exit_code();
+  if (!end.started) {
+    if (end.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      return PrintError(end.status.error_message(), kExitUsage);
+    }
+    return ReportRpcError(end.status);
+  }
+  return PrintError(StrCat("lost the stream of job ", end.id, " (", end.status.error_message(),
+                           "); `ds jobs list` shows how it ended"),
+                    kExitFailed);
 }
 
 }  // namespace
@@ -187,108 +383,17 @@ int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
               grpc::ClientReaderInterface<v1::JobEvent>& reader, const FollowOptions& options) {
   const bool tty = !options.json && StdoutIsTerminal();
   Renderer renderer(options.json, tty);
-  std::atomic<bool> done{false};
-  std::atomic<bool> cancel_pending{false};
+  StopFlag stop;
+  std::optional<Ticker> ticker;
+  if (tty) ticker.emplace(renderer, stop);
+  std::optional<InterruptHandler> interrupts;
+  if (options.cancel_on_interrupt) interrupts.emplace(jobs, renderer, stop);
 
-  // Both helper threads must notice `done` at once: ds's exit waits for them.
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  std::thread ticker;
-  if (tty) {
-    ticker = std::thread([&] {
-      std::unique_lock lock(done_mu);
-      while (!done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done.load(); })) {
-        renderer.Tick();
-      }
-    });
-  }
-  std::thread interrupts;
-  if (options.cancel_on_interrupt) {
-    PrepareForInterrupts();
-    interrupts = std::thread([&] {
-      int count = 0;
-      while (!done.load()) {
-        struct pollfd p = {g_interrupt_pipe[0], POLLIN, 0};
-        if (::poll(&p, 1, -1) <= 0) continue;
-        char buf[16];
-        ssize_t n = ::read(g_interrupt_pipe[0], buf, sizeof buf);
-        if (n <= 0) continue;
-        for (ssize_t i = 0; i < n; ++i) count += buf[i] == 'i';
-        if (done.load() || count == 0) continue;
-        std::string id = renderer.job_id();
-        if (count >= 2) {
-          renderer.Note(StrCat("stopped waiting; dsd goes on cancelling job ", id,
-                               " (`ds jobs watch ", id, "` shows how it ends)"));
-          std::fflush(nullptr);
-          ::_exit(kExitCancelled);
-        }
-        renderer.Note(StrCat("cancelling job ", id.empty() ? "" : id,
-                             "; waiting for PostgreSQL to roll back (Ctrl-C again to stop "
-                             "waiting)"));
-        if (id.empty()) {
-          cancel_pending = true;  // sent once the job id arrives
-        } else {
-          SendCancel(jobs, renderer, id);
-        }
-      }
-    });
-  }
-
-  bool started = false;
-  bool detached = false;
-  std::optional<v1::JobFinished> finished;
-  std::string id;
-  v1::JobEvent ev;
-  while (reader.Read(&ev)) {
-    if (ev.has_started()) {
-      started = true;
-      id = ev.job_id();
-      if (options.detach) {
-        if (options.json) {
-          renderer.Event(ev);
-        } else {
-          std::printf(
-              "Job %s started: %s on %s\nFollow it with `ds jobs watch %s`; it runs "
-              "on in dsd.\n",
-              id.c_str(), ev.started().description().c_str(), ev.started().target().c_str(),
-              id.c_str());
-          std::fflush(stdout);
-        }
-        detached = true;
-        ctx.TryCancel();
-        break;
-      }
-      if (cancel_pending.exchange(false)) SendCancel(jobs, renderer, id);
-    }
-    renderer.Event(ev);
-    if (ev.has_finished()) finished = ev.finished();
-  }
-  while (detached && reader.Read(&ev)) {
-  }
-  grpc::Status status = reader.Finish();
-  {
-    std::lock_guard lock(done_mu);
-    done = true;
-  }
-  done_cv.notify_all();
-  if (interrupts.joinable()) {
-    char wake = 'w';  // not an interrupt: just ends the poll
-    (void)!::write(g_interrupt_pipe[1], &wake, 1);
-  }
-  if (ticker.joinable()) ticker.join();
-  if (interrupts.joinable()) interrupts.join();
-
-  if (detached) return kExitOk;
-  if (finished) return finished->exit_code();
-  if (!started) {
-    if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      return PrintError(status.error_message(), kExitUsage);
-    }
-    return ReportRpcError(status);
-  }
-  return PrintError(StrCat("lost the stream of job ", id, " (", status.error_message(),
-                           "); `ds jobs list` shows how it ended"),
-                    kExitFailed);
+  StreamEnd end = ReadEvents(ctx, reader, options, renderer, interrupts ? &*interrupts : nullptr);
+  stop.Raise();
+  ticker.reset();
+  interrupts.reset();
+  return ExitCode(end);
 }
 
 }  // namespace ds::client
