@@ -123,7 +123,6 @@ class JobManager {
   std::map<int64_t, std::shared_ptr<Job>> jobs_;  // by numeric id
   // target key -> ids of jobs holding or queued for it, in order.
   std::map<std::string, std::vector<std::string>> targets_;
-  std::vector<std::thread> threads_;
   int64_t next_id_ = 1;
   bool shutting_down_ = false;
   std::string shutdown_reason_;

@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "common/atomic_file.h"
 #include "common/strings.h"
@@ -15,6 +19,39 @@ namespace ds::daemon {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Opened once, from any thread; waiters see it at once.
+struct Latch {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+  void Open() {
+    std::lock_guard l(mu);
+    open = true;
+    cv.notify_all();
+  }
+  void Wait() {
+    std::unique_lock l(mu);
+    cv.wait(l, [&] { return open; });
+  }
+  bool WaitFor(std::chrono::milliseconds timeout) {
+    std::unique_lock l(mu);
+    return cv.wait_for(l, timeout, [&] { return open; });
+  }
+};
+
+// A job body that blocks until released or cancelled.
+struct Gate {
+  Latch latch;
+  void Open() { latch.Open(); }
+  JobOutcome Run(JobContext& ctx) {
+    ctx.SetInterrupter([this] { Open(); });
+    latch.Wait();
+    ctx.SetInterrupter(nullptr);
+    if (ctx.cancelled()) return {v1::JOB_STATE_CANCELLED, 130, "cancelled", ""};
+    return {v1::JOB_STATE_SUCCEEDED, 0, "", "done"};
+  }
+};
 
 class JobsTest : public ::testing::Test {
  protected:
@@ -38,39 +75,28 @@ class JobsTest : public ::testing::Test {
     return s;
   }
 
-  // Waits until `id` has finished and returns its record.
+  // Waits for `id`'s `finished` event and returns its record.
   v1::Job WaitFinished(JobManager& m, const std::string& id) {
-    for (int i = 0; i < 500; ++i) {
-      absl::StatusOr<v1::Job> j = m.Get(id);
-      if (j.ok() && IsFinished(j->state())) return *j;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto finished = std::make_shared<Latch>();
+    absl::StatusOr<uint64_t> token = m.Subscribe(id, [finished](const v1::JobEvent& ev) {
+      if (ev.has_finished()) finished->Open();
+    });
+    EXPECT_TRUE(token.ok()) << token.status();
+    if (!token.ok()) return {};
+    // A deadline so that a broken job engine fails the test instead of
+    // hanging it; a healthy one finishes in milliseconds.
+    bool done = finished->WaitFor(std::chrono::seconds(10));
+    m.Unsubscribe(id, *token);
+    if (!done) {
+      ADD_FAILURE() << "job " << id << " did not finish";
+      return {};
     }
-    ADD_FAILURE() << "job " << id << " did not finish";
-    return {};
+    absl::StatusOr<v1::Job> job = m.Get(id);
+    EXPECT_TRUE(job.ok()) << job.status();
+    return job.ok() ? *job : v1::Job();
   }
 
   fs::path dir_;
-};
-
-// A job body that blocks until released or cancelled.
-struct Gate {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool open = false;
-  void Open() {
-    std::lock_guard l(mu);
-    open = true;
-    cv.notify_all();
-  }
-  JobOutcome Run(JobContext& ctx) {
-    ctx.SetInterrupter([this] { Open(); });
-    std::unique_lock l(mu);
-    cv.wait(l, [&] { return open; });
-    l.unlock();
-    ctx.SetInterrupter(nullptr);
-    if (ctx.cancelled()) return {v1::JOB_STATE_CANCELLED, 130, "cancelled", ""};
-    return {v1::JOB_STATE_SUCCEEDED, 0, "", "done"};
-  }
 };
 
 TEST_F(JobsTest, StreamsStartedFirstThenProgressThenFinished) {
@@ -96,11 +122,17 @@ TEST_F(JobsTest, StreamsStartedFirstThenProgressThenFinished) {
   EXPECT_EQ(done.state(), v1::JOB_STATE_SUCCEEDED);
   EXPECT_EQ(done.summary(), "applied 2 migrations");
   std::lock_guard l(mu);
-  ASSERT_GE(events.size(), 5u);
-  EXPECT_TRUE(events.front().has_started());
-  EXPECT_EQ(events.front().started().id(), *id);
-  EXPECT_TRUE(events.back().has_finished());
-  EXPECT_EQ(events.back().finished().exit_code(), 0);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_TRUE(events[0].has_started());
+  EXPECT_EQ(events[0].started().id(), *id);
+  EXPECT_EQ(events[1].progress().step(), 1);
+  EXPECT_EQ(events[1].progress().name(), "0000_a");
+  EXPECT_TRUE(events[2].has_log());
+  EXPECT_EQ(events[3].progress().step(), 2);
+  EXPECT_EQ(events[3].progress().total(), 2);
+  EXPECT_TRUE(events[4].has_finished());
+  EXPECT_EQ(events[4].finished().summary(), "applied 2 migrations");
+  EXPECT_EQ(events[4].finished().exit_code(), 0);
   for (const v1::JobEvent& ev : events) {
     EXPECT_EQ(ev.job_id(), *id);
     EXPECT_EQ(ev.DebugString().find("hunter2"), std::string::npos);
@@ -120,11 +152,6 @@ TEST_F(JobsTest, RecordsSurviveAndRunningOnesBecomeInterrupted) {
     WaitFinished(m, *id);
   }
   // A record left "running" by a daemon that died.
-  v1::Job stale;
-  stale.set_id("7");
-  stale.set_kind("migrate");
-  stale.set_state(v1::JOB_STATE_RUNNING);
-  stale.set_started_unix_ms(1);
   ASSERT_TRUE(
       common::ReplaceFileAtomically(
           dir_ / "7.json",
@@ -148,11 +175,12 @@ TEST_F(JobsTest, RecordsSurviveAndRunningOnesBecomeInterrupted) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(*next, "9");
   WaitFinished(m, *next);
-  // Newest first.
+  // Newest first; the unreadable records are not jobs.
   std::vector<v1::Job> list = m.List(10);
-  ASSERT_GE(list.size(), 3u);
+  ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0].id(), "9");
   EXPECT_EQ(list[1].id(), "7");
+  EXPECT_EQ(list[2].id(), finished_id);
 }
 
 TEST_F(JobsTest, SecondJobOnTheSameDatabaseIsRefusedNamingTheFirst) {
@@ -180,23 +208,35 @@ TEST_F(JobsTest, WaitQueuesBehindTheRunningJob) {
   JobManager m(dir_);
   ASSERT_TRUE(m.Load().ok());
   Gate gate;
+  std::atomic<bool> first_done{false};
   std::atomic<bool> second_ran{false};
-  absl::StatusOr<std::string> first =
-      m.Start(Spec(), [&](JobContext& ctx) { return gate.Run(ctx); });
+  std::atomic<bool> second_saw_first_done{false};
+  v1::JobState second_state_while_first_ran = v1::JOB_STATE_UNSPECIFIED;
+  std::string second_id;
+  absl::StatusOr<std::string> first = m.Start(Spec(), [&](JobContext& ctx) {
+    JobOutcome outcome = gate.Run(ctx);
+    // Still holding the database: the second job must still be waiting.
+    second_state_while_first_ran = m.Get(second_id)->state();
+    first_done = true;
+    return outcome;
+  });
   ASSERT_TRUE(first.ok());
   JobSpec waiting = Spec();
   waiting.wait = true;
   absl::StatusOr<std::string> second = m.Start(waiting, [&](JobContext&) {
     second_ran = true;
+    second_saw_first_done = first_done.load();
     return JobOutcome{};
   });
   ASSERT_TRUE(second.ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  second_id = *second;
+  // Start returns with the second job's state decided.
   EXPECT_EQ(m.Get(*second)->state(), v1::JOB_STATE_QUEUED);
-  EXPECT_FALSE(second_ran);
   gate.Open();
   EXPECT_EQ(WaitFinished(m, *second).state(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(second_state_while_first_ran, v1::JOB_STATE_QUEUED);
   EXPECT_TRUE(second_ran);
+  EXPECT_TRUE(second_saw_first_done) << "the second job ran before the first had finished";
 }
 
 TEST_F(JobsTest, CancelInterruptsTheWorkAndIsReported) {
@@ -222,6 +262,7 @@ TEST_F(JobsTest, CancelOfAQueuedJobEndsItWithoutRunning) {
   Gate gate;
   absl::StatusOr<std::string> first =
       m.Start(Spec(), [&](JobContext& ctx) { return gate.Run(ctx); });
+  ASSERT_TRUE(first.ok());
   JobSpec waiting = Spec();
   waiting.wait = true;
   std::atomic<bool> ran{false};
@@ -234,7 +275,7 @@ TEST_F(JobsTest, CancelOfAQueuedJobEndsItWithoutRunning) {
   EXPECT_EQ(WaitFinished(m, *second).state(), v1::JOB_STATE_CANCELLED);
   EXPECT_FALSE(ran);
   gate.Open();
-  WaitFinished(m, *first);
+  EXPECT_EQ(WaitFinished(m, *first).state(), v1::JOB_STATE_SUCCEEDED);
 }
 
 TEST_F(JobsTest, WatchReplaysAFinishedJob) {
@@ -285,11 +326,15 @@ TEST_F(JobsTest, KeepsOnlyTheNewestRecords) {
     WaitFinished(m, *id);
   }
   absl::StatusOr<std::string> last = m.Start(Spec(""), [](JobContext&) { return JobOutcome{}; });
+  ASSERT_TRUE(last.ok());
   WaitFinished(m, *last);
-  size_t files = 0;
-  for (const auto& e : fs::directory_iterator(dir_)) files += e.path().extension() == ".json";
-  EXPECT_LE(files, 4u);
-  EXPECT_FALSE(m.Get("1").ok());
+  // Each Start prunes the oldest finished jobs down to `keep`: 5, 6, 7 stay.
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir_)) files.push_back(e.path().filename());
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{"5.json", "6.json", "7.json"}));
+  for (const char* gone : {"1", "2", "3", "4"}) EXPECT_FALSE(m.Get(gone).ok()) << gone;
+  EXPECT_TRUE(m.Get("5").ok());
 }
 
 }  // namespace
