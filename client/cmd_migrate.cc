@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <ctime>
 #include <iostream>
 
 #include "client/commands.h"
@@ -12,6 +11,7 @@
 #include "client/output.h"
 #include "client/picker.h"
 #include "client/session.h"
+#include "common/clock.h"
 #include "common/strings.h"
 
 namespace ds::client {
@@ -22,15 +22,6 @@ std::string StartedBy() {
   const char* user = std::getenv("USER");
   std::string who = user && *user ? user : StrCat("uid ", ::getuid());
   return StrCat(who, " via ds (pid ", ::getpid(), ")");
-}
-
-std::string UtcDate(int64_t unix_ms) {
-  time_t t = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
 }
 
 // On a terminal, without --db or --yes: the branch picker shows which
@@ -115,7 +106,9 @@ int PrintStatus(const v1::MigrationStatusResponse& resp, bool dry_run, bool json
   std::vector<std::vector<std::string>> rows = {{"STATE", "MIGRATION", "CREATED (UTC)"}};
   std::map<std::string, int> counts;
   for (const v1::MigrationEntry& e : resp.migrations()) {
-    rows.push_back({e.state(), e.tag(), UtcDate(e.when())});
+    rows.push_back(
+        {e.state(), e.tag(),
+         common::FormatUnixMillis(e.when(), "%Y-%m-%d %H:%M:%S", common::TimeZone::kUtc)});
     ++counts[e.state()];
   }
   std::cout << "Migrations in " << resp.dir() << " on " << where << "\n";

@@ -5,9 +5,10 @@
 #include <cstdlib>
 
 #include "common/atomic_file.h"
-#include "common/secrets.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/paths.h"
+#include "common/secrets.h"
 #include "common/strings.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -19,21 +20,6 @@ constexpr int kMaxLogLines = 2000;
 constexpr int kMaxProgress = 1000;
 // Progress rewrites the record at most this often; state changes at once.
 constexpr int64_t kPersistIntervalMs = 250;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string ClockTime(int64_t unix_ms) {
-  time_t t = static_cast<time_t>(unix_ms / 1000);
-  struct tm tm {};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-  return buf;
-}
 
 }  // namespace
 
@@ -74,7 +60,7 @@ class JobManager::Job final : public JobContext {
     v1::JobStep* step = record_.add_steps();
     step->set_name(common::ScrubSecrets(name));
     step->set_state(v1::JOB_STATE_RUNNING);
-    step->set_started_unix_ms(NowMs());
+    step->set_started_unix_ms(common::UnixMillisNow());
     MaybePersistLocked();
   }
 
@@ -93,7 +79,7 @@ class JobManager::Job final : public JobContext {
     p->set_name(common::ScrubSecrets(name));
     p->set_message(common::ScrubSecrets(message));
     p->set_elapsed_seconds(ElapsedSeconds());
-    p->set_unix_ms(NowMs());
+    p->set_unix_ms(common::UnixMillisNow());
     if (record_.progress_size() >= kMaxProgress) {
       record_.mutable_progress()->DeleteSubrange(0, kMaxProgress / 4);
     }
@@ -107,7 +93,7 @@ class JobManager::Job final : public JobContext {
     common::LogInfo("job ", record_.id(), ": ", clean);
     std::lock_guard lock(mu_);
     v1::JobLogLine line;
-    line.set_unix_ms(NowMs());
+    line.set_unix_ms(common::UnixMillisNow());
     line.set_level(std::string(level));
     line.set_text(clean);
     if (record_.log_size() >= kMaxLogLines) {
@@ -141,14 +127,14 @@ class JobManager::Job final : public JobContext {
     EndStepLocked(v1::JOB_STATE_INTERRUPTED, "");
     record_.set_state(v1::JOB_STATE_INTERRUPTED);
     record_.set_exit_code(1);
-    if (record_.finished_unix_ms() == 0) record_.set_finished_unix_ms(NowMs());
+    if (record_.finished_unix_ms() == 0) record_.set_finished_unix_ms(common::UnixMillisNow());
     PersistLocked(common::Durability::kPowerLoss);
   }
 
   void SetRunning() {
     std::lock_guard lock(mu_);
     record_.set_state(v1::JOB_STATE_RUNNING);
-    record_.set_started_unix_ms(NowMs());
+    record_.set_started_unix_ms(common::UnixMillisNow());
     started_ = std::chrono::steady_clock::now();
     PersistLocked(common::Durability::kProcessCrash);
   }
@@ -161,7 +147,7 @@ class JobManager::Job final : public JobContext {
     record_.set_exit_code(outcome.exit_code);
     record_.set_error(common::ScrubSecrets(outcome.error));
     record_.set_summary(common::ScrubSecrets(outcome.summary));
-    record_.set_finished_unix_ms(NowMs());
+    record_.set_finished_unix_ms(common::UnixMillisNow());
     EmitLocked(FinishedEventLocked(ElapsedSeconds()));
     sinks_.clear();  // nothing follows `finished`
     PersistLocked(common::Durability::kPowerLoss);
@@ -258,30 +244,30 @@ class JobManager::Job final : public JobContext {
     v1::JobStep* step = record_.mutable_steps(record_.steps_size() - 1);
     if (step->state() != v1::JOB_STATE_RUNNING) return;
     step->set_state(state);
-    step->set_finished_unix_ms(NowMs());
+    step->set_finished_unix_ms(common::UnixMillisNow());
     if (!detail.empty()) step->set_detail(common::ScrubSecrets(detail));
   }
 
   void Deliver(const Sink& sink, v1::JobEvent ev) const {
     ev.set_job_id(record_.id());
-    if (ev.unix_ms() == 0) ev.set_unix_ms(NowMs());
+    if (ev.unix_ms() == 0) ev.set_unix_ms(common::UnixMillisNow());
     sink(ev);
   }
 
   void EmitLocked(v1::JobEvent ev) {
     ev.set_job_id(record_.id());
-    ev.set_unix_ms(NowMs());
+    ev.set_unix_ms(common::UnixMillisNow());
     for (const auto& [token, sink] : sinks_) sink(ev);
   }
 
   void MaybePersistLocked() {
-    int64_t now = NowMs();
+    int64_t now = common::UnixMillisNow();
     if (now - last_persist_ms_ < kPersistIntervalMs) return;
     PersistLocked(common::Durability::kProcessCrash);
   }
 
   void PersistLocked(common::Durability durability) {
-    last_persist_ms_ = NowMs();
+    last_persist_ms_ = common::UnixMillisNow();
     google::protobuf::util::JsonPrintOptions options;
     options.preserve_proto_field_names = true;
     std::string json;
@@ -364,11 +350,12 @@ absl::StatusOr<std::string> JobManager::Start(JobSpec spec, JobWork work, Sink s
       if (!holders.empty() && !spec.wait) {
         std::shared_ptr<Job> running = FindLocked(holders.front());
         v1::Job r = running ? running->Snapshot() : v1::Job();
-        return absl::FailedPreconditionError(StrCat(
-            "job ", holders.front(), " (", r.kind(), ", started by ", r.started_by(), " at ",
-            ClockTime(r.created_unix_ms()), ", ", JobStateName(r.state()),
-            ") is already working on ", spec.target_redacted, "; follow it with `ds jobs watch ",
-            holders.front(), "`, or pass --wait to run after it"));
+        return absl::FailedPreconditionError(
+            StrCat("job ", holders.front(), " (", r.kind(), ", started by ", r.started_by(), " at ",
+                   common::FormatUnixMillis(r.created_unix_ms(), "%H:%M:%S"), ", ",
+                   JobStateName(r.state()), ") is already working on ", spec.target_redacted,
+                   "; follow it with `ds jobs watch ", holders.front(),
+                   "`, or pass --wait to run after it"));
       }
     }
     std::string id = std::to_string(next_id_++);
@@ -380,7 +367,7 @@ absl::StatusOr<std::string> JobManager::Start(JobSpec spec, JobWork work, Sink s
     record.set_workspace_dir(spec.workspace_dir);
     record.set_started_by(spec.started_by);
     record.set_description(common::ScrubSecrets(spec.description));
-    record.set_created_unix_ms(NowMs());
+    record.set_created_unix_ms(common::UnixMillisNow());
     record.set_state(v1::JOB_STATE_QUEUED);
     job = std::make_shared<Job>(std::move(record), dir_ / (id + ".json"));
     job->set_target_key(spec.target_key);
