@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <charconv>
 #include <cstdlib>
 
 #include "common/conninfo.h"
@@ -35,9 +36,28 @@ bool PgResult::ok() const {
 }
 
 int PgResult::rows() const { return r_ ? PQntuples(r_) : 0; }
+int PgResult::columns() const { return r_ ? PQnfields(r_) : 0; }
 bool PgResult::IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
 std::string_view PgResult::Get(int row, int col) const {
   return std::string_view(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+}
+bool PgResult::GetBool(int row, int col) const { return Get(row, col) == "t"; }
+
+namespace {
+int64_t ParseInt(std::string_view s, int64_t fallback) {
+  int64_t v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (r.ec == std::errc() && r.ptr == s.data() + s.size()) ? v : fallback;
+}
+}  // namespace
+
+int64_t PgResult::GetInt(int row, int col, int64_t fallback) const {
+  return IsNull(row, col) ? fallback : ParseInt(Get(row, col), fallback);
+}
+int64_t PgResult::affected_rows() const {
+  if (!r_) return -1;
+  const char* n = PQcmdTuples(r_);
+  return (n && *n) ? ParseInt(n, -1) : -1;
 }
 
 namespace {
@@ -120,6 +140,122 @@ PgResult PgConnection::ExecParams(const std::string& sql,
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   return PgResult(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                values.data(), nullptr, nullptr, 0));
+}
+
+std::string PgConnection::ErrorText(const PgResult& r) const {
+  std::string m = r.message();
+  return m.empty() ? ErrorMessage() : m;
+}
+
+absl::Status PgConnection::ErrorStatus(const PgResult& r, std::string_view doing) const {
+  if (r.ok()) return absl::OkStatus();
+  std::string message = StrCat(doing, ": ", ErrorText(r));
+  const std::string code = r.sqlstate();
+  if (Broken() || code.starts_with("08")) return absl::UnavailableError(message);
+  if (code == "57014") return absl::CancelledError(message);
+  if (code.starts_with("53")) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
+}
+
+namespace {
+// Reads the results left after a COPY (or any statement) until libpq has
+// none; returns the last one, which holds the outcome.
+PgResult DrainResults(pg_conn* conn) {
+  PgResult last;
+  while (pg_result* r = PQgetResult(conn)) {
+    ExecStatusType status = PQresultStatus(r);
+    last = PgResult(r);
+    // A COPY state here means the caller's protocol went wrong; reading on
+    // would never end.
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) break;
+  }
+  return last;
+}
+}  // namespace
+
+absl::StatusOr<int64_t> PgConnection::CopyOut(
+    const std::string& sql, const std::function<absl::Status(std::string_view)>& sink) {
+  PgResult started(PQexec(conn_, sql.c_str()));
+  if (!started.r_ || PQresultStatus(started.r_) != PGRES_COPY_OUT) {
+    if (!started.ok()) return ErrorStatus(started, "COPY TO STDOUT failed");
+    return absl::InvalidArgumentError("CopyOut needs a COPY ... TO STDOUT statement");
+  }
+  absl::Status stopped;
+  for (;;) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(conn_, &buf, /*async=*/0);
+    if (n < 0) break;  // -1: done, -2: failed; the result says which
+    if (stopped.ok()) {
+      stopped = sink(std::string_view(buf, static_cast<size_t>(n)));
+      // The server stops sending once the cancel arrives; what it sent
+      // before is read and dropped below, so the connection stays usable.
+      if (!stopped.ok()) Cancel();
+    }
+    PQfreemem(buf);
+  }
+  PgResult done = DrainResults(conn_);
+  if (!stopped.ok()) return stopped;
+  if (!done.ok()) return ErrorStatus(done, "COPY TO STDOUT failed");
+  return done.affected_rows();
+}
+
+absl::Status PgConnection::BeginCopyIn(const std::string& sql) {
+  PgResult started(PQexec(conn_, sql.c_str()));
+  if (started.r_ && PQresultStatus(started.r_) == PGRES_COPY_IN) return absl::OkStatus();
+  if (!started.ok()) return ErrorStatus(started, "COPY FROM STDIN failed");
+  return absl::InvalidArgumentError("BeginCopyIn needs a COPY ... FROM STDIN statement");
+}
+
+absl::Status PgConnection::PutCopyData(std::string_view data) {
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) == 1) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(StrCat("COPY FROM STDIN: sending failed: ", ErrorMessage()));
+}
+
+absl::StatusOr<int64_t> PgConnection::EndCopyIn(std::string_view abort) {
+  const std::string reason(abort);
+  if (PQputCopyEnd(conn_, reason.empty() ? nullptr : reason.c_str()) != 1) {
+    (void)DrainResults(conn_);
+    return absl::UnavailableError(StrCat("COPY FROM STDIN: ending failed: ", ErrorMessage()));
+  }
+  PgResult done = DrainResults(conn_);
+  if (!done.ok()) return ErrorStatus(done, "COPY FROM STDIN failed");
+  if (!reason.empty()) return absl::InternalError("COPY FROM STDIN: the abort was ignored");
+  return done.affected_rows();
+}
+
+std::string PgConnection::QuoteLiteral(std::string_view text) const {
+  char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+  if (!quoted) return "";
+  std::string out = quoted;
+  PQfreemem(quoted);
+  return out;
+}
+
+absl::StatusOr<std::string> PgConnection::ScramVerifier(const std::string& role,
+                                                        const std::string& password) {
+  char* verifier = PQencryptPasswordConn(conn_, password.c_str(), role.c_str(), "scram-sha-256");
+  if (!verifier) {
+    return absl::InternalError(
+        StrCat("libpq could not compute a SCRAM verifier: ", ErrorMessage()));
+  }
+  std::string out = verifier;
+  PQfreemem(verifier);
+  return out;
+}
+
+absl::StatusOr<int64_t> CopyBetween(PgConnection& from, const std::string& copy_out_sql,
+                                    PgConnection& to, const std::string& copy_in_sql) {
+  if (absl::Status s = to.BeginCopyIn(copy_in_sql); !s.ok()) return s;
+  absl::StatusOr<int64_t> sent =
+      from.CopyOut(copy_out_sql, [&to](std::string_view chunk) { return to.PutCopyData(chunk); });
+  if (!sent.ok()) {
+    // The target keeps nothing; its own error (if any) is the same story.
+    (void)to.EndCopyIn("the source of this COPY failed");
+    return sent.status();
+  }
+  return to.EndCopyIn();
 }
 
 void PgConnection::Cancel() {
