@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries named on the design card
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libpqxx-dev libpq-dev libcurl4-openssl-dev libsimdjson-dev libabsl-dev
+  libpq-dev libcurl4-openssl-dev libsimdjson-dev libabsl-dev
   libcli11-dev libtomlplusplus-dev libssl-dev libgtest-dev libgmock-dev
   # PostgreSQL 15 server for the embedded provider and the tests
   postgresql-15 postgresql-client-15

@@ -136,14 +136,17 @@ std::string LocalCluster::SuperuserConninfo(const std::string& dbname) const {
 }
 
 absl::Status LocalCluster::LoadSecrets() {
+  absl::StatusOr<std::string> port = common::ReadFile(options_.data_dir / "pg.port");
+  port_ = port.ok() ? ParsePort(*port) : 0;
+  // Read once: other threads read the passwords without mu_ once
+  // EnsureRunning has returned (they never change for a cluster).
+  if (!superuser_password_.empty()) return absl::OkStatus();
   absl::StatusOr<std::string> su = common::ReadFile(options_.data_dir / "pg.superuser");
   if (!su.ok()) return su.status();
   absl::StatusOr<std::string> owner = common::ReadFile(options_.data_dir / "pg.owner");
   if (!owner.ok()) return owner.status();
   superuser_password_ = std::string(TrimAsciiWhitespace(*su));
   owner_password_ = std::string(TrimAsciiWhitespace(*owner));
-  absl::StatusOr<std::string> port = common::ReadFile(options_.data_dir / "pg.port");
-  port_ = port.ok() ? ParsePort(*port) : 0;
   return absl::OkStatus();
 }
 
@@ -159,6 +162,9 @@ absl::Status LocalCluster::Initialize() {
       return s;
     }
   }
+  // New passwords for a new cluster (no one can have read the old ones:
+  // there was no cluster to use them with).
+  superuser_password_.clear();
   if (absl::Status s = LoadSecrets(); !s.ok()) return s;
   // initdb reads the password from a file; pg.superuser is that file.
   absl::StatusOr<ProcessResult> r = RunProcess(

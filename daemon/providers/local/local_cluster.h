@@ -65,6 +65,7 @@ class LocalCluster {
   std::mutex mu_;
   std::filesystem::path bin_dir_;
   std::atomic<int> port_{0};  // read without mu_ by Resolve
+  // Set once under mu_ (LoadSecrets); read without it after EnsureRunning.
   std::string superuser_password_;
   std::string owner_password_;
   bool started_once_ = false;  // a later "not running" is a crash to report

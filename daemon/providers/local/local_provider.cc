@@ -1,10 +1,7 @@
 #include "daemon/providers/local/local_provider.h"
 
-#include <libpq-fe.h>
-
 #include <chrono>
 #include <fstream>
-#include <pqxx/pqxx>
 #include <thread>
 
 #include "common/log.h"
@@ -16,6 +13,9 @@ namespace {
 
 constexpr const char* kMetaDatabase = "ds_meta";
 constexpr const char* kMainBranch = "main";
+// Idle metadata connections kept: one per concurrent write or listing is
+// plenty; more only hold backends.
+constexpr size_t kMaxIdleConnections = 4;
 
 // Timestamps as RFC 3339 in UTC, formatted by PostgreSQL.
 constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
@@ -34,37 +34,16 @@ absl::Status NoSuchBranch(const std::string& name) {
       StrCat("branch \"", name, "\" does not exist; `ds db branches` lists them"));
 }
 
-// The SCRAM verifier of a password, computed by libpq on the client side, so
-// that the plain password never appears in SQL text (which PostgreSQL would
-// write to its log if the statement failed).
-absl::StatusOr<std::string> ScramVerifier(const std::string& conninfo, const char* role,
-                                          const std::string& password) {
-  PGconn* conn = PQconnectdb(conninfo.c_str());
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string why(TrimAsciiWhitespace(PQerrorMessage(conn)));
-    PQfinish(conn);
-    return absl::UnavailableError(StrCat("local PostgreSQL is unreachable: ", why));
+// A failed statement as a Status the client can word.
+absl::Status FromPg(const PgConnection& conn, const PgResult& r, std::string_view doing) {
+  const std::string what = conn.ErrorText(r);
+  if (conn.Broken()) {
+    return absl::UnavailableError(
+        StrCat("local PostgreSQL is unreachable while ", doing, ": ", what));
   }
-  char* encrypted = PQencryptPasswordConn(conn, password.c_str(), role, "scram-sha-256");
-  std::string out = encrypted ? encrypted : "";
-  if (encrypted) PQfreemem(encrypted);
-  PQfinish(conn);
-  if (out.empty()) return absl::InternalError("libpq could not compute a SCRAM verifier");
-  return out;
-}
-
-// Turns a libpqxx exception into a Status the client can word.
-absl::Status FromPqxx(const std::exception& e, std::string_view doing) {
-  std::string what(TrimAsciiWhitespace(e.what()));
-  if (dynamic_cast<const pqxx::broken_connection*>(&e)) {
-    return absl::UnavailableError(StrCat("local PostgreSQL is unreachable while ", doing, ": ",
-                                         what));
-  }
-  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    if (sql->sqlstate() == "53100") {
-      return absl::ResourceExhaustedError(StrCat("the disk is full while ", doing,
-                                                 "; nothing was changed (", what, ")"));
-    }
+  if (r.sqlstate() == "53100") {
+    return absl::ResourceExhaustedError(
+        StrCat("the disk is full while ", doing, "; nothing was changed (", what, ")"));
   }
   return absl::InternalError(StrCat("local PostgreSQL failed while ", doing, ": ", what));
 }
@@ -86,16 +65,6 @@ std::string PercentEncodePath(std::string_view s) {
 
 }  // namespace
 
-struct LocalProvider::MetaConnection {
-  explicit MetaConnection(const std::string& conninfo) : conn(conninfo) {}
-  pqxx::connection conn;
-};
-
-struct LocalProvider::Row {
-  BranchInfo info;
-  std::string database;
-};
-
 std::string DatabaseNameForBranch(const std::string& branch_name, const std::string& branch_id) {
   static const char* kReserved[] = {"postgres", "template0", "template1", kMetaDatabase};
   bool reserved = false;
@@ -109,293 +78,468 @@ std::string DatabaseNameForBranch(const std::string& branch_name, const std::str
   return StrCat(branch_name.substr(0, cut), "_", branch_id);
 }
 
-LocalProvider::LocalProvider(LocalClusterOptions cluster_options, std::string project_name)
-    : cluster_(std::move(cluster_options)), project_name_(std::move(project_name)) {}
+// --- snapshot ---------------------------------------------------------------
 
-LocalProvider::~LocalProvider() = default;
-
-absl::Status LocalProvider::BootstrapLocked() {
-  common::LogInfo("setting up the local project: owner role, main branch, metadata");
-  try {
-    pqxx::connection admin(cluster_.SuperuserConninfo("postgres"));
-    pqxx::nontransaction n(admin);
-    if (n.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", LocalCluster::kOwnerRole)
-            .empty()) {
-      absl::StatusOr<std::string> verifier = ScramVerifier(
-          cluster_.SuperuserConninfo("postgres"), LocalCluster::kOwnerRole,
-          cluster_.owner_password());
-      if (!verifier.ok()) return verifier.status();
-      n.exec0(StrCat("CREATE ROLE ", LocalCluster::kOwnerRole, " LOGIN CREATEDB PASSWORD ",
-                     n.quote(*verifier)));
-    }
-    for (const char* db : {kMainBranch, kMetaDatabase}) {
-      if (n.exec_params("SELECT 1 FROM pg_database WHERE datname = $1", db).empty()) {
-        n.exec0(StrCat("CREATE DATABASE ", n.quote_name(db),
-                       db == kMetaDatabase ? "" : StrCat(" OWNER ", LocalCluster::kOwnerRole)));
-      }
-    }
-    pqxx::connection meta(cluster_.SuperuserConninfo(kMetaDatabase));
-    pqxx::work w(meta);
-    w.exec0(
-        "CREATE TABLE IF NOT EXISTS project ("
-        " id text PRIMARY KEY, name text NOT NULL,"
-        " created_at timestamptz NOT NULL DEFAULT now())");
-    w.exec0(
-        "CREATE TABLE IF NOT EXISTS branches ("
-        " id text PRIMARY KEY,"
-        " name text NOT NULL UNIQUE,"
-        " database text NOT NULL UNIQUE,"
-        " parent_id text REFERENCES branches(id) ON DELETE SET NULL,"
-        " created_at timestamptz NOT NULL DEFAULT now(),"
-        " created_by text NOT NULL DEFAULT '',"
-        " protected boolean NOT NULL DEFAULT false,"
-        " is_default boolean NOT NULL DEFAULT false,"
-        " expires_at timestamptz,"
-        " last_activity timestamptz)");
-    if (w.exec("SELECT 1 FROM project").empty()) {
-      w.exec_params0("INSERT INTO project (id, name) VALUES ($1, $2)",
-                     StrCat("local-", RandomId(8)), project_name_);
-    }
-    w.exec_params0(
-        "INSERT INTO branches (id, name, database, protected, is_default, created_by)"
-        " VALUES ($1, $2, $2, true, true, 'ds') ON CONFLICT (name) DO NOTHING",
-        StrCat("br-", RandomId(12)), kMainBranch);
-    w.commit();
-  } catch (const std::exception& e) {
-    return FromPqxx(e, "setting up the local project");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status LocalProvider::ReadyLocked() {
-  absl::StatusOr<std::string> notice = cluster_.EnsureRunning();
-  if (!notice.ok()) {
-    meta_holder_.reset();
-    return notice.status();
-  }
-  if (!notice->empty()) {
-    notices_.push_back(*notice);
-    meta_holder_.reset();  // a restarted server dropped our connection
-    listed_.clear();
-  }
-  if (meta_holder_ && meta_holder_->conn.is_open()) return absl::OkStatus();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    try {
-      meta_holder_ = std::make_unique<MetaConnection>(cluster_.SuperuserConninfo(kMetaDatabase));
-      pqxx::nontransaction n(meta_holder_->conn);
-      pqxx::row p = n.exec1(StrCat("SELECT id, to_char(created_at AT TIME ZONE 'UTC', ", kIso,
-                                   ") FROM project"));
-      project_id_ = p[0].as<std::string>();
-      project_created_at_ = p[1].as<std::string>();
-      break;
-    } catch (const std::exception& e) {
-      meta_holder_.reset();
-      if (attempt > 0) return FromPqxx(e, "opening the branch metadata");
-      // First use (or an interrupted first use): create what is missing.
-      if (absl::Status s = BootstrapLocked(); !s.ok()) return s;
-    }
-  }
-  absl::StatusOr<std::vector<Row>> rows = LoadRowsLocked();
-  return rows.status();
-}
-
-absl::StatusOr<std::vector<LocalProvider::Row>> LocalProvider::LoadRowsLocked() {
-  std::vector<Row> rows;
-  try {
-    pqxx::nontransaction n(meta_holder_->conn);
-    pqxx::result r = n.exec(StrCat(
-        "SELECT b.id, b.name, b.database, coalesce(b.parent_id, ''), coalesce(p.name, ''),"
-        " to_char(b.created_at AT TIME ZONE 'UTC', ", kIso, "), b.created_by,"
-        " b.protected, b.is_default,"
-        " coalesce(to_char(b.expires_at AT TIME ZONE 'UTC', ", kIso, "), ''),"
-        " coalesce(to_char(greatest(b.last_activity,"
-        "   (SELECT max(a.state_change) FROM pg_stat_activity a WHERE a.datname = b.database))"
-        "   AT TIME ZONE 'UTC', ", kIso, "), ''),"
-        " coalesce((SELECT pg_database_size(d.oid) FROM pg_database d"
-        "   WHERE d.datname = b.database), -1)"
-        " FROM branches b LEFT JOIN branches p ON p.id = b.parent_id"
-        " ORDER BY b.created_at, b.name"));
-    for (const pqxx::row& row : r) {
-      Row out;
-      out.info.id = row[0].as<std::string>();
-      out.info.name = row[1].as<std::string>();
-      out.database = row[2].as<std::string>();
-      out.info.parent_id = row[3].as<std::string>();
-      out.info.parent_name = row[4].as<std::string>();
-      out.info.created_at = row[5].as<std::string>();
-      out.info.created_by = row[6].as<std::string>();
-      out.info.is_protected = row[7].as<bool>();
-      out.info.is_default = row[8].as<bool>();
-      out.info.expires_at = row[9].as<std::string>();
-      out.info.last_activity = row[10].as<std::string>();
-      out.info.size_bytes = row[11].as<int64_t>();
-      out.info.project_id = project_id_;
-      rows.push_back(std::move(out));
-    }
-  } catch (const std::exception& e) {
-    meta_holder_.reset();
-    return FromPqxx(e, "reading the branch list");
-  }
-  by_database_.clear();
-  listed_.clear();
-  for (const Row& r : rows) {
-    by_database_.push_back({r.database, {r.info.id, r.info.name}});
-    listed_.push_back(r.info);
-  }
-  listed_at_ = std::chrono::steady_clock::now();
-  return rows;
-}
-
-absl::Status LocalProvider::CheckProjectLocked(const std::string& project_id) const {
-  if (project_id.empty() || project_id == project_id_ || project_id == project_name_) {
-    return absl::OkStatus();
-  }
-  return absl::NotFoundError(StrCat("project \"", project_id, "\" does not exist; the local "
-                                    "provider has one project, \"", project_name_, "\" (",
-                                    project_id_, ")"));
-}
-
-absl::Status LocalProvider::BusyErrorLocked(const std::string& database,
-                                            const std::string& branch) {
-  std::vector<std::string> sessions;
-  try {
-    pqxx::nontransaction n(meta_holder_->conn);
-    // dsd's own idle job connections (pg_pool.h) never make a branch busy:
-    // they are closed, and the caller's retry finds them gone.
-    const std::string idle(kIdleApplicationName);
-    n.exec_params(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-        " WHERE datname = $1 AND application_name = $2 AND state = 'idle'",
-        database, idle);
-    pqxx::result r = n.exec_params(
-        "SELECT pid, coalesce(nullif(application_name, ''), 'unnamed client'),"
-        " coalesce(host(client_addr), 'local socket'),"
-        " to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
-        " FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
-        " AND application_name <> $2 ORDER BY backend_start",
-        database, idle);
-    for (const pqxx::row& row : r) {
-      sessions.push_back(StrCat(row[1].as<std::string>(), " from ", row[2].as<std::string>(),
-                                " since ", row[3].as<std::string>(), " UTC (pid ",
-                                row[0].as<std::string>(), ")"));
-    }
-  } catch (const std::exception& e) {
-    return FromPqxx(e, "listing sessions");
-  }
-  if (sessions.empty()) return absl::OkStatus();
-  std::vector<std::string_view> views(sessions.begin(), sessions.end());
-  return absl::FailedPreconditionError(StrCat(
-      "branch \"", branch, "\" is in use by ", sessions.size(),
-      sessions.size() == 1 ? " session: " : " sessions: ", Join(views, "; "),
-      ". Close them, or pass --force to terminate them"));
-}
-
-absl::Status LocalProvider::TerminateSessionsLocked(const std::string& database) {
-  try {
-    pqxx::nontransaction n(meta_holder_->conn);
-    pqxx::result r = n.exec_params(
-        "SELECT pg_terminate_backend(pid), pid, coalesce(application_name, '')"
-        " FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-        database);
-    for (const pqxx::row& row : r) {
-      common::LogWarning("--force: terminated session pid ", row[1].as<std::string>(), " (",
-                         row[2].as<std::string>(), ") on database ", database);
-    }
-  } catch (const std::exception& e) {
-    return FromPqxx(e, "terminating sessions");
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> LocalProvider::CreateDatabaseLocked(const std::string& database,
-                                                                const std::string& template_db,
-                                                                const std::string& parent_branch,
-                                                                bool force) {
-  // Terminated sessions take a moment to go away: retry for up to 5 s.
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    try {
-      pqxx::nontransaction n(meta_holder_->conn);
-      n.exec0(StrCat("CREATE DATABASE ", n.quote_name(database), " TEMPLATE ",
-                     n.quote_name(template_db), " STRATEGY FILE_COPY OWNER ",
-                     LocalCluster::kOwnerRole));
-      return database;
-    } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() != "55006") return FromPqxx(e, StrCat("copying branch \"", parent_branch, "\""));
-      if (!force) {
-        absl::Status busy = BusyErrorLocked(template_db, parent_branch);
-        if (!busy.ok()) return busy;
-      } else if (absl::Status s = TerminateSessionsLocked(template_db); !s.ok()) {
-        return s;
-      }
-    } catch (const std::exception& e) {
-      meta_holder_.reset();
-      return FromPqxx(e, StrCat("copying branch \"", parent_branch, "\""));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return absl::FailedPreconditionError(StrCat("branch \"", parent_branch,
-                                              "\" stayed busy for 5 s; try again"));
-}
-
-void LocalProvider::NotifyChanged() {
-  std::function<void()> listener;
-  {
-    // Called with mu_ held by the mutating method; copy under it.
-    listener = listener_;
-  }
-  if (listener) listener();
-}
-
-absl::StatusOr<std::vector<LocalProvider::Row>> LocalProvider::ReadyRowsLocked(
-    const std::string& project_id) {
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-  return LoadRowsLocked();
-}
-
-const LocalProvider::Row* LocalProvider::FindRow(const std::vector<Row>& rows,
-                                                 const std::string& name) {
+const LocalProvider::Row* LocalProvider::Snapshot::Find(std::string_view name) const {
   for (const Row& r : rows) {
     if (r.info.name == name) return &r;
   }
   return nullptr;
 }
 
+const LocalProvider::Row* LocalProvider::Snapshot::FindId(std::string_view id) const {
+  for (const Row& r : rows) {
+    if (r.info.id == id) return &r;
+  }
+  return nullptr;
+}
+
+const LocalProvider::Row* LocalProvider::Snapshot::Default() const {
+  for (const Row& r : rows) {
+    if (r.info.is_default) return &r;
+  }
+  return nullptr;
+}
+
+LocalProvider::LocalProvider(LocalClusterOptions cluster_options, std::string project_name)
+    : cluster_(std::move(cluster_options)), project_name_(std::move(project_name)) {}
+
+LocalProvider::~LocalProvider() {
+  if (first_loader_.joinable()) first_loader_.join();
+}
+
+LocalProvider::SnapshotPtr LocalProvider::Current() const {
+  std::lock_guard lock(snapshot_mu_);
+  return snapshot_;
+}
+
+void LocalProvider::Install(SnapshotPtr next) {
+  SnapshotPtr old;  // freed outside the lock
+  {
+    std::lock_guard lock(snapshot_mu_);
+    old = std::move(snapshot_);
+    snapshot_ = std::move(next);
+  }
+  snapshot_cv_.notify_all();
+}
+
+// --- metadata connections ---------------------------------------------------
+
+LocalProvider::Lease::~Lease() {
+  if (owner_ && conn_) owner_->GiveBack(std::move(conn_), generation_);
+}
+
+absl::StatusOr<LocalProvider::Lease> LocalProvider::Connection() {
+  uint64_t generation;
+  {
+    std::lock_guard lock(idle_mu_);
+    generation = generation_;
+    if (!idle_.empty()) {
+      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(conn), generation);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<PgConnection>> opened =
+      PgConnection::Open(cluster_.SuperuserConninfo(kMetaDatabase), "dsd");
+  if (!opened.ok()) return opened.status();
+  return Lease(this, std::move(*opened), generation);
+}
+
+void LocalProvider::GiveBack(std::unique_ptr<PgConnection> conn, uint64_t generation) {
+  // A connection not kept closes when `conn` goes, after the lock.
+  if (conn->Broken() || conn->InTransaction()) return;
+  std::lock_guard lock(idle_mu_);
+  if (generation != generation_ || idle_.size() >= kMaxIdleConnections) return;
+  idle_.push_back(std::move(conn));
+}
+
+void LocalProvider::DropConnections() {
+  std::vector<std::unique_ptr<PgConnection>> closing;
+  {
+    std::lock_guard lock(idle_mu_);
+    closing.swap(idle_);
+    ++generation_;
+  }
+}
+
+// --- loading ----------------------------------------------------------------
+
+absl::Status LocalProvider::Bootstrap() {
+  common::LogInfo("setting up the local project: owner role, main branch, metadata");
+  absl::StatusOr<std::unique_ptr<PgConnection>> admin =
+      PgConnection::Open(cluster_.SuperuserConninfo("postgres"), "dsd");
+  if (!admin.ok()) return admin.status();
+  PgConnection& a = **admin;
+  const std::string doing = "setting up the local project";
+  PgResult r =
+      a.ExecParams("SELECT 1 FROM pg_roles WHERE rolname = $1", {LocalCluster::kOwnerRole});
+  if (!r.ok()) return FromPg(a, r, doing);
+  if (r.rows() == 0) {
+    absl::StatusOr<std::string> verifier =
+        a.ScramVerifier(LocalCluster::kOwnerRole, cluster_.owner_password());
+    if (!verifier.ok()) return verifier.status();
+    r = a.Exec(StrCat("CREATE ROLE ", LocalCluster::kOwnerRole, " LOGIN CREATEDB PASSWORD ",
+                      a.QuoteLiteral(*verifier)));
+    if (!r.ok()) return FromPg(a, r, doing);
+  }
+  for (const char* db : {kMainBranch, kMetaDatabase}) {
+    r = a.ExecParams("SELECT 1 FROM pg_database WHERE datname = $1", {db});
+    if (!r.ok()) return FromPg(a, r, doing);
+    if (r.rows() > 0) continue;
+    r = a.Exec(StrCat("CREATE DATABASE ", QuoteIdent(db),
+                      db == kMetaDatabase ? "" : StrCat(" OWNER ", LocalCluster::kOwnerRole)));
+    if (!r.ok()) return FromPg(a, r, doing);
+  }
+  absl::StatusOr<std::unique_ptr<PgConnection>> meta =
+      PgConnection::Open(cluster_.SuperuserConninfo(kMetaDatabase), "dsd");
+  if (!meta.ok()) return meta.status();
+  PgConnection& m = **meta;
+  // One transaction: a half-made metadata schema is never seen.
+  for (const auto& [sql, params] :
+       std::vector<std::pair<std::string, std::vector<std::optional<std::string>>>>{
+           {"BEGIN", {}},
+           {"CREATE TABLE IF NOT EXISTS project ("
+            " id text PRIMARY KEY, name text NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now())",
+            {}},
+           {"CREATE TABLE IF NOT EXISTS branches ("
+            " id text PRIMARY KEY,"
+            " name text NOT NULL UNIQUE,"
+            " database text NOT NULL UNIQUE,"
+            " parent_id text REFERENCES branches(id) ON DELETE SET NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now(),"
+            " created_by text NOT NULL DEFAULT '',"
+            " protected boolean NOT NULL DEFAULT false,"
+            " is_default boolean NOT NULL DEFAULT false,"
+            " expires_at timestamptz,"
+            " last_activity timestamptz)",
+            {}},
+           {"INSERT INTO project (id, name) SELECT $1, $2"
+            " WHERE NOT EXISTS (SELECT 1 FROM project)",
+            {StrCat("local-", RandomId(8)), project_name_}},
+           {"INSERT INTO branches (id, name, database, protected, is_default, created_by)"
+            " VALUES ($1, $2, $2, true, true, 'ds') ON CONFLICT (name) DO NOTHING",
+            {StrCat("br-", RandomId(12)), kMainBranch}},
+           {"COMMIT", {}}}) {
+    r = params.empty() ? m.Exec(sql) : m.ExecParams(sql, params);
+    if (!r.ok()) return FromPg(m, r, doing);  // closing the connection rolls back
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
+  std::lock_guard lock(load_mu_);
+  absl::StatusOr<Lease> conn = Connection();
+  if (!conn.ok()) return conn.status();
+  PgConnection& c = **conn;
+  auto next = std::make_shared<Snapshot>();
+  PgResult p =
+      c.Exec(StrCat("SELECT id, to_char(created_at AT TIME ZONE 'UTC', ", kIso, ") FROM project"));
+  if (!p.ok()) return FromPg(c, p, "opening the branch metadata");
+  if (p.rows() != 1) {
+    return absl::FailedPreconditionError("the local project's metadata holds no project");
+  }
+  next->project_id = std::string(p.Get(0, 0));
+  next->project_created_at = std::string(p.Get(0, 1));
+  PgResult r = c.Exec(
+      StrCat("SELECT b.id, b.name, b.database, coalesce(b.parent_id, ''), coalesce(p.name, ''),"
+             " to_char(b.created_at AT TIME ZONE 'UTC', ",
+             kIso,
+             "), b.created_by,"
+             " b.protected, b.is_default,"
+             " coalesce(to_char(b.expires_at AT TIME ZONE 'UTC', ",
+             kIso,
+             "), ''),"
+             " coalesce(to_char(greatest(b.last_activity,"
+             "   (SELECT max(a.state_change) FROM pg_stat_activity a WHERE a.datname = b.database))"
+             "   AT TIME ZONE 'UTC', ",
+             kIso,
+             "), ''),"
+             " coalesce((SELECT pg_database_size(d.oid) FROM pg_database d"
+             "   WHERE d.datname = b.database), -1)"
+             " FROM branches b LEFT JOIN branches p ON p.id = b.parent_id"
+             " ORDER BY b.created_at, b.name"));
+  if (!r.ok()) return FromPg(c, r, "reading the branch list");
+  for (int i = 0; i < r.rows(); ++i) {
+    Row out;
+    out.info.id = std::string(r.Get(i, 0));
+    out.info.name = std::string(r.Get(i, 1));
+    out.database = std::string(r.Get(i, 2));
+    out.info.parent_id = std::string(r.Get(i, 3));
+    out.info.parent_name = std::string(r.Get(i, 4));
+    out.info.created_at = std::string(r.Get(i, 5));
+    out.info.created_by = std::string(r.Get(i, 6));
+    out.info.is_protected = r.GetBool(i, 7);
+    out.info.is_default = r.GetBool(i, 8);
+    out.info.expires_at = std::string(r.Get(i, 9));
+    out.info.last_activity = std::string(r.Get(i, 10));
+    out.info.size_bytes = r.GetInt(i, 11, -1);
+    out.info.project_id = next->project_id;
+    next->by_database[out.database] = next->rows.size();
+    next->rows.push_back(std::move(out));
+  }
+  next->loaded_at = std::chrono::steady_clock::now();
+  Install(next);
+  return SnapshotPtr(std::move(next));
+}
+
+absl::Status LocalProvider::Ready() {
+  absl::StatusOr<std::string> notice = cluster_.EnsureRunning();
+  if (!notice.ok()) return notice.status();
+  if (!notice->empty()) {
+    AddNotice(*notice);
+    DropConnections();  // a restarted server dropped them
+    // Sizes and activity may have changed while it was down; the branches
+    // did not (they change only through here).
+    if (Current()) return Reload().status();
+  }
+  if (Current()) return absl::OkStatus();
+  std::lock_guard lock(first_load_mu_);
+  if (Current()) return absl::OkStatus();
+  if (Reload().ok()) return absl::OkStatus();
+  // First use (or an interrupted first use): create what is missing.
+  if (absl::Status s = Bootstrap(); !s.ok()) return s;
+  return Reload().status();
+}
+
+LocalProvider::SnapshotPtr LocalProvider::WaitForFirstLoad(absl::Status* why_not) {
+  std::unique_lock lock(snapshot_mu_);
+  if (!snapshot_ && !first_loading_) {
+    // An earlier attempt that failed has finished (it cleared the flag as
+    // its last step); join it before starting the next.
+    if (first_loader_.joinable()) first_loader_.join();
+    first_loading_ = true;
+    first_loader_ = std::thread([this] {
+      absl::Status loaded = Ready();
+      {
+        std::lock_guard done(snapshot_mu_);
+        first_loading_ = false;
+        first_load_error_ = loaded;
+      }
+      snapshot_cv_.notify_all();
+    });
+  }
+  snapshot_cv_.wait_for(lock, kFirstLoadWait, [this] { return snapshot_ || !first_loading_; });
+  if (!snapshot_) {
+    *why_not = first_loading_
+                   ? absl::UnavailableError(StrCat(
+                         "the local branches are not loaded yet (local PostgreSQL is starting; "
+                         "waited ",
+                         kFirstLoadWait.count(), " s); ask again in a moment"))
+                   : first_load_error_;
+  }
+  return snapshot_;
+}
+
+absl::Status LocalProvider::CheckProject(const Snapshot& s, const std::string& project_id) const {
+  if (project_id.empty() || project_id == s.project_id || project_id == project_name_) {
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(StrCat("project \"", project_id,
+                                    "\" does not exist; the local "
+                                    "provider has one project, \"",
+                                    project_name_, "\""));
+}
+
+// --- sessions and copies ----------------------------------------------------
+
+absl::Status LocalProvider::BusyError(PgConnection& conn, const std::string& database,
+                                      const std::string& branch) {
+  const std::string idle(kIdleApplicationName);
+  // dsd's own idle job connections (pg_pool.h) never make a branch busy:
+  // they are closed, and the caller's retry finds them gone.
+  PgResult r = conn.ExecParams(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+      " WHERE datname = $1 AND application_name = $2 AND state = 'idle'",
+      {database, idle});
+  if (!r.ok()) return FromPg(conn, r, "listing sessions");
+  r = conn.ExecParams(
+      "SELECT pid, coalesce(nullif(application_name, ''), 'unnamed client'),"
+      " coalesce(host(client_addr), 'local socket'),"
+      " to_char(backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+      " FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()"
+      " AND application_name <> $2 ORDER BY backend_start",
+      {database, idle});
+  if (!r.ok()) return FromPg(conn, r, "listing sessions");
+  if (r.rows() == 0) return absl::OkStatus();
+  std::vector<std::string> sessions;
+  for (int i = 0; i < r.rows(); ++i) {
+    sessions.push_back(StrCat(r.Get(i, 1), " from ", r.Get(i, 2), " since ", r.Get(i, 3),
+                              " UTC (pid ", r.Get(i, 0), ")"));
+  }
+  std::vector<std::string_view> views(sessions.begin(), sessions.end());
+  return absl::FailedPreconditionError(
+      StrCat("branch \"", branch, "\" is in use by ", sessions.size(),
+             sessions.size() == 1 ? " session: " : " sessions: ", Join(views, "; "),
+             ". Close them, or pass --force to terminate them"));
+}
+
+absl::Status LocalProvider::TerminateSessions(PgConnection& conn, const std::string& database) {
+  PgResult r = conn.ExecParams(
+      "SELECT pg_terminate_backend(pid), pid, coalesce(application_name, '')"
+      " FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+      {database});
+  if (!r.ok()) return FromPg(conn, r, "terminating sessions");
+  for (int i = 0; i < r.rows(); ++i) {
+    common::LogWarning("--force: terminated session pid ", r.Get(i, 1), " (", r.Get(i, 2),
+                       ") on database ", database);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalProvider::CreateDatabase(const std::string& database,
+                                           const std::string& template_db,
+                                           const std::string& parent_branch, bool force) {
+  absl::StatusOr<Lease> conn = Connection();
+  if (!conn.ok()) return conn.status();
+  PgConnection& c = **conn;
+  const std::string sql =
+      StrCat("CREATE DATABASE ", QuoteIdent(database), " TEMPLATE ", QuoteIdent(template_db),
+             " STRATEGY FILE_COPY OWNER ", LocalCluster::kOwnerRole);
+  // PostgreSQL refuses a template others are connected to (55006).
+  // Terminated sessions take a moment to go away: retry for up to 5 s.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    PgResult r = c.Exec(sql);
+    if (r.ok()) return absl::OkStatus();
+    if (r.sqlstate() != "55006") {
+      return FromPg(c, r, StrCat("copying branch \"", parent_branch, "\""));
+    }
+    if (!force) {
+      if (absl::Status busy = BusyError(c, template_db, parent_branch); !busy.ok()) return busy;
+    } else if (absl::Status s = TerminateSessions(c, template_db); !s.ok()) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return absl::FailedPreconditionError(
+      StrCat("branch \"", parent_branch, "\" stayed busy for 5 s; try again"));
+}
+
+void LocalProvider::AddNotice(std::string notice) {
+  std::lock_guard lock(notes_mu_);
+  notices_.push_back(std::move(notice));
+}
+
+void LocalProvider::NotifyChanged() {
+  std::function<void()> listener;
+  {
+    std::lock_guard lock(notes_mu_);
+    listener = listener_;
+  }
+  if (listener) listener();
+}
+
+// --- reads ------------------------------------------------------------------
+
 absl::StatusOr<std::vector<ProjectInfo>> LocalProvider::ListProjects() {
-  std::lock_guard lock(mu_);
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  return std::vector<ProjectInfo>{{project_id_, project_name_, "local", project_created_at_}};
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  SnapshotPtr s = Current();
+  return std::vector<ProjectInfo>{{s->project_id, project_name_, "local", s->project_created_at}};
 }
 
 absl::StatusOr<std::vector<BranchInfo>> LocalProvider::ListBranches(const std::string& project_id) {
-  std::lock_guard lock(mu_);
-  // Branches change only through this provider, which reloads the list on
-  // every change; what the cache can miss is sizes and activity, and a
-  // couple of seconds' staleness there is worth answering without a query.
-  if (!listed_.empty() && std::chrono::steady_clock::now() - listed_at_ < kListFreshFor) {
-    if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-    if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-    if (!listed_.empty()) return listed_;  // ReadyLocked may have dropped it
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  SnapshotPtr s = Current();
+  if (absl::Status bad = CheckProject(*s, project_id); !bad.ok()) return bad;
+  // Branches change only through this provider, which reloads on every
+  // change; what the snapshot can miss is sizes and activity, and a couple
+  // of seconds' staleness there is worth answering without a query.
+  if (std::chrono::steady_clock::now() - s->loaded_at >= kListFreshFor) {
+    absl::StatusOr<SnapshotPtr> fresh = Reload();
+    if (!fresh.ok()) return fresh.status();
+    s = *fresh;
   }
-  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
-  if (!rows.ok()) return rows.status();
-  return listed_;
+  std::vector<BranchInfo> out;
+  out.reserve(s->rows.size());
+  for (const Row& r : s->rows) out.push_back(r.info);
+  return out;
 }
+
+absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& project_id,
+                                                         const std::string& branch,
+                                                         const std::string& database,
+                                                         const std::string& role) {
+  // Ready starts the cluster when it is down: whoever asks for a URI is
+  // about to connect. When it runs, that is one stat() and no query.
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  SnapshotPtr s = Current();
+  if (absl::Status bad = CheckProject(*s, project_id); !bad.ok()) return bad;
+  if (!role.empty() && role != LocalCluster::kOwnerRole) {
+    return absl::NotFoundError(StrCat("role \"", role,
+                                      "\" does not exist on local branches; "
+                                      "every branch is owned by ",
+                                      LocalCluster::kOwnerRole));
+  }
+  const Row* row = s->Find(branch);
+  if (!row) return NoSuchBranch(branch);
+  return StrCat("postgresql://", LocalCluster::kOwnerRole, ":", cluster_.owner_password(),
+                "@127.0.0.1:", cluster_.port(), "/",
+                PercentEncodePath(database.empty() ? row->database : database));
+}
+
+absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(const common::ConnInfo& conn) {
+  // Decide from the address alone before anything else: most strings are
+  // not ours, and the host says so without reading a file.
+  const bool our_host = conn.host == "127.0.0.1" || conn.host == "localhost" ||
+                        conn.host == "::1" || conn.host == cluster_.socket_dir().string();
+  if (!our_host) return std::nullopt;
+  // The port in memory once the cluster ran; the file only before that.
+  const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
+  if (port == 0 || conn.port != std::to_string(port)) return std::nullopt;
+  SnapshotPtr s = Current();
+  if (!s) {
+    absl::Status why_not;
+    s = WaitForFirstLoad(&why_not);
+    if (!s) {
+      return why_not.ok() ? absl::UnavailableError("the local branches are not loaded yet")
+                          : why_not;
+    }
+  }
+  auto it = s->by_database.find(conn.dbname);
+  if (it == s->by_database.end()) {
+    return absl::NotFoundError(
+        StrCat("database \"", conn.dbname, "\" on the local cluster is not a ds branch"));
+  }
+  const Row& row = s->rows[it->second];
+  return BranchLocation{"local", s->project_id, project_name_, row.info.id, row.info.name};
+}
+
+std::vector<std::string> LocalProvider::TakeNotices() {
+  std::lock_guard lock(notes_mu_);
+  std::vector<std::string> out;
+  out.swap(notices_);
+  return out;
+}
+
+void LocalProvider::SetChangeListener(std::function<void()> listener) {
+  std::lock_guard lock(notes_mu_);
+  listener_ = std::move(listener);
+}
+
+// --- writes -----------------------------------------------------------------
 
 absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& project_id,
                                                        const std::string& name,
                                                        const CreateBranchOptions& options) {
   if (absl::Status s = ValidateBranchName(name); !s.ok()) return s;
-  std::unique_lock lock(mu_);
-  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
-  if (!rows.ok()) return rows.status();
-  const Row* parent = nullptr;
-  for (const Row& r : *rows) {
-    if (r.info.name == name) {
-      return absl::AlreadyExistsError(StrCat("branch \"", name, "\" already exists"));
-    }
-    if (options.parent.empty() ? r.info.is_default : r.info.name == options.parent) parent = &r;
-  }
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  SnapshotPtr s = Current();
+  if (absl::Status bad = CheckProject(*s, project_id); !bad.ok()) return bad;
+  // The default branch is never deleted, so its name read here holds.
+  std::string parent_name = options.parent;
+  if (parent_name.empty() && s->Default()) parent_name = s->Default()->info.name;
+
+  std::shared_lock writing(writes_);
+  NameLocks::Held held = names_.Lock({name}, {parent_name});
+  // With the names held, what the metadata says about them cannot change
+  // until we are done; read it as it is now.
+  absl::StatusOr<SnapshotPtr> fresh = Reload();
+  if (!fresh.ok()) return fresh.status();
+  s = *fresh;
+  if (s->Find(name))
+    return absl::AlreadyExistsError(StrCat("branch \"", name, "\" already exists"));
+  const Row* parent = s->Find(parent_name);
   if (!parent) {
     return absl::NotFoundError(StrCat("parent branch \"", options.parent,
                                       "\" does not exist; `ds db branches` lists them"));
@@ -409,42 +553,51 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
                                 : "",
                             " to ", name));
   }
-  absl::StatusOr<std::string> created =
-      CreateDatabaseLocked(database, parent->database, parent->info.name, options.force);
-  if (!created.ok()) return created.status();
-  try {
-    pqxx::work w(meta_holder_->conn);
-    w.exec_params0(
-        "INSERT INTO branches (id, name, database, parent_id, created_by)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        id, name, database, parent->info.id, options.created_by);
-    w.commit();
-  } catch (const std::exception& e) {
-    // No metadata without a database, and no database without metadata.
-    try {
-      pqxx::nontransaction n(meta_holder_->conn);
-      n.exec0(StrCat("DROP DATABASE IF EXISTS ", n.quote_name(database)));
-    } catch (const std::exception&) {
+  if (absl::Status copied =
+          CreateDatabase(database, parent->database, parent->info.name, options.force);
+      !copied.ok()) {
+    return copied;
+  }
+  {
+    absl::StatusOr<Lease> conn = Connection();
+    PgResult r;
+    if (conn.ok()) {
+      r = (*conn)->ExecParams(
+          "INSERT INTO branches (id, name, database, parent_id, created_by)"
+          " VALUES ($1, $2, $3, $4, $5)",
+          {id, name, database, parent->info.id, options.created_by});
     }
-    return FromPqxx(e, StrCat("recording branch \"", name, "\""));
+    if (!conn.ok() || !r.ok()) {
+      // No database without metadata: drop the copy (on a connection that
+      // works, if the failure was the connection).
+      absl::Status failed =
+          conn.ok() ? FromPg(**conn, r, StrCat("recording branch \"", name, "\"")) : conn.status();
+      if (absl::StatusOr<Lease> c = Connection(); c.ok()) {
+        (void)(*c)->Exec(StrCat("DROP DATABASE IF EXISTS ", QuoteIdent(database)));
+      }
+      return failed;
+    }
   }
   common::LogInfo("created branch ", name, " (", id, ") from ", parent->info.name);
-  rows = LoadRowsLocked();
-  if (!rows.ok()) return rows.status();
-  BranchInfo result;
-  for (Row& r : *rows) {
-    if (r.info.id == id) result = r.info;
-  }
+  fresh = Reload();
+  if (!fresh.ok()) return fresh.status();
+  const Row* made = (*fresh)->FindId(id);
+  if (!made) return absl::InternalError(StrCat("branch \"", name, "\" vanished after creation"));
+  BranchInfo result = made->info;
   NotifyChanged();
   return result;
 }
 
 absl::Status LocalProvider::DeleteBranch(const std::string& project_id, const std::string& name,
                                          bool force) {
-  std::lock_guard lock(mu_);
-  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
-  if (!rows.ok()) return rows.status();
-  const Row* row = FindRow(*rows, name);
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  if (absl::Status bad = CheckProject(*Current(), project_id); !bad.ok()) return bad;
+  std::shared_lock writing(writes_);
+  // Waits for a create of this name, and for copies that use it as parent.
+  NameLocks::Held held = names_.Lock({name}, {});
+  absl::StatusOr<SnapshotPtr> s = Reload();
+  if (!s.ok()) return s.status();
+  const Row* row = (*s)->Find(name);
   if (!row) return NoSuchBranch(name);
   if (row->info.is_default) {
     return absl::PermissionDeniedError(
@@ -454,142 +607,101 @@ absl::Status LocalProvider::DeleteBranch(const std::string& project_id, const st
     return absl::PermissionDeniedError(
         StrCat("branch \"", name, "\" is protected; ds never deletes protected branches"));
   }
+  absl::StatusOr<Lease> conn = Connection();
+  if (!conn.ok()) return conn.status();
+  PgConnection& c = **conn;
   if (!force) {
-    if (absl::Status busy = BusyErrorLocked(row->database, name); !busy.ok()) return busy;
+    if (absl::Status busy = BusyError(c, row->database, name); !busy.ok()) return busy;
   }
+  const std::string doing = StrCat("deleting branch \"", name, "\"");
   // Sessions that were just terminated take a moment to go: retry for 5 s.
   for (int attempt = 0;; ++attempt) {
-    try {
-      pqxx::nontransaction n(meta_holder_->conn);
-      n.exec0(StrCat("DROP DATABASE IF EXISTS ", n.quote_name(row->database),
-                     force ? " WITH (FORCE)" : ""));
-      n.exec_params0("DELETE FROM branches WHERE id = $1", row->info.id);
-      break;
-    } catch (const pqxx::sql_error& e) {
-      if (e.sqlstate() != "55006") return FromPqxx(e, StrCat("deleting branch \"", name, "\""));
-      if (absl::Status busy = BusyErrorLocked(row->database, name); !busy.ok()) return busy;
-      if (attempt == 50) {
-        return absl::FailedPreconditionError(
-            StrCat("branch \"", name, "\" stayed busy for 5 s; try again"));
-      }
-    } catch (const std::exception& e) {
-      meta_holder_.reset();
-      return FromPqxx(e, StrCat("deleting branch \"", name, "\""));
+    PgResult r = c.Exec(StrCat("DROP DATABASE IF EXISTS ", QuoteIdent(row->database),
+                               force ? " WITH (FORCE)" : ""));
+    if (r.ok()) break;
+    if (r.sqlstate() != "55006") return FromPg(c, r, doing);
+    if (absl::Status busy = BusyError(c, row->database, name); !busy.ok()) return busy;
+    if (attempt == 50) {
+      return absl::FailedPreconditionError(
+          StrCat("branch \"", name, "\" stayed busy for 5 s; try again"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  PgResult r = c.ExecParams("DELETE FROM branches WHERE id = $1", {row->info.id});
+  if (!r.ok()) return FromPg(c, r, doing);
   common::LogInfo("deleted branch ", name, " (", row->info.id, ")");
-  (void)LoadRowsLocked();
+  (void)Reload();
   NotifyChanged();
   return absl::OkStatus();
 }
 
 absl::Status LocalProvider::ResetBranch(const std::string& project_id, const std::string& name,
                                         bool force) {
-  std::lock_guard lock(mu_);
-  absl::StatusOr<std::vector<Row>> rows = ReadyRowsLocked(project_id);
-  if (!rows.ok()) return rows.status();
-  const Row* row = FindRow(*rows, name);
-  const Row* parent = nullptr;
-  if (!row) return NoSuchBranch(name);
-  if (row->info.is_default || row->info.is_protected) {
-    return absl::PermissionDeniedError(StrCat("branch \"", name, "\" is ",
-                                              row->info.is_default ? "the default branch"
-                                                                   : "protected",
-                                              "; ds never resets it"));
-  }
-  for (const Row& r : *rows) {
-    if (r.info.id == row->info.parent_id) parent = &r;
-  }
-  if (!parent) {
-    return absl::FailedPreconditionError(
-        StrCat("branch \"", name, "\" has no parent to reset from"));
-  }
-  // Copy the parent first; only once that worked is the old data dropped,
-  // so a failed copy leaves the branch as it was.
-  const std::string fresh = StrCat("ds_reset_", row->info.id);
-  absl::StatusOr<std::string> copied =
-      CreateDatabaseLocked(fresh, parent->database, parent->info.name, force);
-  if (!copied.ok()) return copied.status();
-  try {
-    pqxx::nontransaction n(meta_holder_->conn);
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  if (absl::Status bad = CheckProject(*Current(), project_id); !bad.ok()) return bad;
+  std::shared_lock writing(writes_);
+  // The parent is known only from the metadata, which may change between
+  // reading it and holding its name (it was deleted, say): read again with
+  // the names held and start over if it did.
+  for (int attempt = 0;; ++attempt) {
+    SnapshotPtr before = Current();
+    const Row* row = before->Find(name);
+    if (!row) return NoSuchBranch(name);
+    const Row* parent_before = before->FindId(row->info.parent_id);
+    const std::string parent_name = parent_before ? parent_before->info.name : "";
+    NameLocks::Held held = names_.Lock({name}, {parent_name});
+    absl::StatusOr<SnapshotPtr> s = Reload();
+    if (!s.ok()) return s.status();
+    row = (*s)->Find(name);
+    if (!row) return NoSuchBranch(name);
+    if (row->info.is_default || row->info.is_protected) {
+      return absl::PermissionDeniedError(StrCat(
+          "branch \"", name, "\" is ", row->info.is_default ? "the default branch" : "protected",
+          "; ds never resets it"));
+    }
+    const Row* parent = (*s)->FindId(row->info.parent_id);
+    if (!parent) {
+      return absl::FailedPreconditionError(
+          StrCat("branch \"", name, "\" has no parent to reset from"));
+    }
+    if (parent->info.name != parent_name) {
+      if (attempt < 3) continue;
+      return absl::AbortedError(
+          StrCat("the parent of branch \"", name, "\" kept changing; try again"));
+    }
+    // Copy the parent first; only once that worked is the old data dropped,
+    // so a failed copy leaves the branch as it was.
+    const std::string fresh = StrCat("ds_reset_", row->info.id);
+    if (absl::Status copied = CreateDatabase(fresh, parent->database, parent->info.name, force);
+        !copied.ok()) {
+      return copied;
+    }
+    absl::StatusOr<Lease> conn = Connection();
+    if (!conn.ok()) return conn.status();
+    PgConnection& c = **conn;
+    const std::string doing = StrCat("resetting branch \"", name, "\"");
     if (!force) {
-      if (absl::Status busy = BusyErrorLocked(row->database, name); !busy.ok()) {
-        n.exec0(StrCat("DROP DATABASE ", n.quote_name(fresh)));
+      if (absl::Status busy = BusyError(c, row->database, name); !busy.ok()) {
+        (void)c.Exec(StrCat("DROP DATABASE ", QuoteIdent(fresh)));
         return busy;
       }
     }
-    n.exec0(StrCat("DROP DATABASE ", n.quote_name(row->database), force ? " WITH (FORCE)" : ""));
-    n.exec0(StrCat("ALTER DATABASE ", n.quote_name(fresh), " RENAME TO ",
-                   n.quote_name(row->database)));
-  } catch (const std::exception& e) {
-    return FromPqxx(e, StrCat("resetting branch \"", name, "\""));
+    PgResult r =
+        c.Exec(StrCat("DROP DATABASE ", QuoteIdent(row->database), force ? " WITH (FORCE)" : ""));
+    if (!r.ok()) return FromPg(c, r, doing);
+    r = c.Exec(
+        StrCat("ALTER DATABASE ", QuoteIdent(fresh), " RENAME TO ", QuoteIdent(row->database)));
+    if (!r.ok()) return FromPg(c, r, doing);
+    common::LogInfo("reset branch ", name, " to the current data of ", parent->info.name);
+    (void)Reload();
+    NotifyChanged();
+    return absl::OkStatus();
   }
-  common::LogInfo("reset branch ", name, " to the current data of ", parent->info.name);
-  NotifyChanged();
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& project_id,
-                                                         const std::string& branch,
-                                                         const std::string& database,
-                                                         const std::string& role) {
-  std::lock_guard lock(mu_);
-  if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  if (absl::Status s = CheckProjectLocked(project_id); !s.ok()) return s;
-  if (!role.empty() && role != LocalCluster::kOwnerRole) {
-    return absl::NotFoundError(StrCat("role \"", role, "\" does not exist on local branches; "
-                                      "every branch is owned by ", LocalCluster::kOwnerRole));
-  }
-  for (const auto& [db, who] : by_database_) {
-    if (who.second == branch) {
-      return StrCat("postgresql://", LocalCluster::kOwnerRole, ":", cluster_.owner_password(),
-                    "@127.0.0.1:", cluster_.port(), "/",
-                    PercentEncodePath(database.empty() ? db : database));
-    }
-  }
-  return NoSuchBranch(branch);
-}
-
-absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(
-    const common::ConnInfo& conn) {
-  // Decide from the address alone before starting anything: most strings
-  // are not ours, and the host says so without reading a file.
-  const bool our_host = conn.host == "127.0.0.1" || conn.host == "localhost" ||
-                        conn.host == "::1" || conn.host == cluster_.socket_dir().string();
-  if (!our_host) return std::nullopt;
-  // The port in memory once the cluster ran; the file only before that.
-  const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
-  if (port == 0 || conn.port != std::to_string(port)) return std::nullopt;
-  std::lock_guard lock(mu_);
-  if (by_database_.empty() || !meta_holder_) {
-    if (absl::Status s = ReadyLocked(); !s.ok()) return s;
-  }
-  for (const auto& [db, who] : by_database_) {
-    if (db == conn.dbname) {
-      return BranchLocation{"local", project_id_, project_name_, who.first, who.second};
-    }
-  }
-  return absl::NotFoundError(StrCat("database \"", conn.dbname,
-                                    "\" on the local cluster is not a ds branch"));
-}
-
-std::vector<std::string> LocalProvider::TakeNotices() {
-  std::lock_guard lock(mu_);
-  std::vector<std::string> out;
-  out.swap(notices_);
-  return out;
-}
-
-void LocalProvider::SetChangeListener(std::function<void()> listener) {
-  std::lock_guard lock(mu_);
-  listener_ = std::move(listener);
 }
 
 absl::Status LocalProvider::StopCluster() {
-  std::lock_guard lock(mu_);
-  meta_holder_.reset();
-  by_database_.clear();
+  std::unique_lock writing(writes_);
+  DropConnections();
   return cluster_.Stop();
 }
 

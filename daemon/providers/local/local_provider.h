@@ -6,16 +6,40 @@
 // owner role (ds_owner, password in pg.owner) owns every branch database
 // and its objects, so a template copy is usable by the same role at once.
 // Branch metadata lives in the cluster's ds_meta database.
+//
+// Reads never wait for writes. Resolve, ConnectionUri, ListProjects and a
+// fresh ListBranches answer from an immutable Snapshot (project, branches,
+// database -> branch), swapped whole after every change. Who holds what:
+//   snapshot_mu_  the snapshot pointer, for a copy or a swap; nothing else.
+//   load_mu_      one metadata read (two queries, milliseconds) and the
+//                 swap after it, so snapshots are installed in the order
+//                 they were read. Never held during a copy.
+//   first_load_mu_ the first load (cluster start, bootstrap); Resolve never
+//                 takes it (see Resolve).
+//   names_        per branch name, for a whole create, delete or reset, the
+//                 copy included: the new or changed name exclusively, the
+//                 parent that is copied shared (name_locks.h).
+//   writes_       shared by every write, exclusive for StopCluster, which
+//                 so waits for a copy in flight rather than cut it short.
+//   LocalCluster's mutex: while the server starts or stops.
+// PostgreSQL lets two copies of one template run at once (each takes a
+// share lock on it), so copies of the same parent are not serialised.
 #ifndef DS_DAEMON_PROVIDERS_LOCAL_LOCAL_PROVIDER_H_
 #define DS_DAEMON_PROVIDERS_LOCAL_LOCAL_PROVIDER_H_
 
 #include <chrono>
+#include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "daemon/pg/pg_conn.h"
 #include "daemon/providers/local/local_cluster.h"
+#include "daemon/providers/local/name_locks.h"
 #include "daemon/providers/provider.h"
 
 namespace ds::daemon {
@@ -28,6 +52,8 @@ class LocalProvider final : public Provider {
 
   std::string_view Name() const override { return "local"; }
   absl::StatusOr<std::vector<ProjectInfo>> ListProjects() override;
+  // From the snapshot when it is at most kListFreshFor old; else reads the
+  // metadata again (sizes and last activity change behind ds's back).
   absl::StatusOr<std::vector<BranchInfo>> ListBranches(const std::string& project_id) override;
   absl::StatusOr<BranchInfo> CreateBranch(const std::string& project_id, const std::string& name,
                                           const CreateBranchOptions& options) override;
@@ -36,56 +62,106 @@ class LocalProvider final : public Provider {
   absl::Status ResetBranch(const std::string& project_id, const std::string& name,
                            bool force) override;
   absl::StatusOr<std::string> ConnectionUri(const std::string& project_id,
-                                            const std::string& branch,
-                                            const std::string& database,
+                                            const std::string& branch, const std::string& database,
                                             const std::string& role) override;
+  // Answers from the snapshot, without a lock anyone else holds for longer
+  // than a pointer copy. Before the first load (a fresh dsd) it starts the
+  // load on a thread of its own (which starts the cluster if it is down)
+  // and waits for it at most kFirstLoadWait; then it answers "not loaded
+  // yet" (kUnavailable) and the next call finds the snapshot.
   absl::StatusOr<std::optional<BranchLocation>> Resolve(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
   void SetChangeListener(std::function<void()> listener) override;
 
-  // Stops the cluster (for `ds daemon stop`).
+  // Stops the cluster (for `ds daemon stop`), after the writes in flight.
   absl::Status StopCluster();
 
+  static constexpr std::chrono::seconds kFirstLoadWait{3};
+  static constexpr std::chrono::seconds kListFreshFor{2};
+
  private:
-  struct Row;
-  // Starts the cluster and opens the metadata connection; bootstraps the
-  // metadata, owner role and `main` on first use. Caller holds mu_.
-  absl::Status ReadyLocked();
-  absl::Status BootstrapLocked();
-  absl::StatusOr<std::vector<Row>> LoadRowsLocked();
-  // ReadyLocked, the project check, then LoadRowsLocked.
-  absl::StatusOr<std::vector<Row>> ReadyRowsLocked(const std::string& project_id);
-  static const Row* FindRow(const std::vector<Row>& rows, const std::string& name);
-  absl::Status CheckProjectLocked(const std::string& project_id) const;
+  struct Row {
+    BranchInfo info;
+    std::string database;
+  };
+  struct Snapshot {
+    std::string project_id;
+    std::string project_created_at;
+    std::vector<Row> rows;                                   // by creation time
+    std::map<std::string, size_t, std::less<>> by_database;  // -> index in rows
+    std::chrono::steady_clock::time_point loaded_at;
+    const Row* Find(std::string_view name) const;
+    const Row* FindId(std::string_view id) const;
+    const Row* Default() const;
+  };
+  using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+  // A metadata connection (superuser on ds_meta), handed back when done.
+  class Lease {
+   public:
+    Lease(LocalProvider* owner, std::unique_ptr<PgConnection> conn, uint64_t generation)
+        : owner_(owner), conn_(std::move(conn)), generation_(generation) {}
+    Lease(Lease&&) = default;
+    ~Lease();
+    PgConnection* operator->() const { return conn_.get(); }
+    PgConnection& operator*() const { return *conn_; }
+
+   private:
+    LocalProvider* owner_;
+    std::unique_ptr<PgConnection> conn_;
+    uint64_t generation_;
+  };
+
+  SnapshotPtr Current() const;
+  void Install(SnapshotPtr next);
+  // The cluster runs and a snapshot exists (the first call starts the
+  // cluster, bootstraps the metadata on first use and loads it).
+  absl::Status Ready();
+  // Reads the metadata and installs it as the snapshot.
+  absl::StatusOr<SnapshotPtr> Reload();
+  absl::Status Bootstrap();
+  // Resolve's bounded wait for the first snapshot (see Resolve).
+  SnapshotPtr WaitForFirstLoad(absl::Status* why_not);
+  absl::Status CheckProject(const Snapshot& s, const std::string& project_id) const;
+
+  absl::StatusOr<Lease> Connection();
+  void GiveBack(std::unique_ptr<PgConnection> conn, uint64_t generation);
+  // Closes the idle connections and makes leased ones close when given
+  // back (after a server restart).
+  void DropConnections();
+
   // A FailedPrecondition naming who is connected to `database`, or OK when
   // nobody is.
-  absl::Status BusyErrorLocked(const std::string& database, const std::string& branch);
-  absl::Status TerminateSessionsLocked(const std::string& database);
-  absl::StatusOr<std::string> CreateDatabaseLocked(const std::string& database,
-                                                   const std::string& template_db,
-                                                   const std::string& parent_branch, bool force);
+  absl::Status BusyError(PgConnection& conn, const std::string& database,
+                         const std::string& branch);
+  absl::Status TerminateSessions(PgConnection& conn, const std::string& database);
+  absl::Status CreateDatabase(const std::string& database, const std::string& template_db,
+                              const std::string& parent_branch, bool force);
+  void AddNotice(std::string notice);
   void NotifyChanged();
 
   LocalCluster cluster_;
   const std::string project_name_;
-  // One mutex for everything: branch operations are rare and short next
-  // to the template copies they wrap, and serialising them removes every
-  // race between two creates or a create and a delete.
-  std::mutex mu_;
-  // The superuser's connection to ds_meta (a pqxx::connection; kept out of
-  // this header, which many files include).
-  struct MetaConnection;
-  std::unique_ptr<MetaConnection> meta_holder_;
-  std::string project_id_;
-  std::string project_created_at_;
+
+  mutable std::mutex snapshot_mu_;
+  std::condition_variable snapshot_cv_;  // a snapshot was installed or a load ended
+  SnapshotPtr snapshot_;
+  bool first_loading_ = false;  // Resolve's loader thread runs
+  absl::Status first_load_error_;
+  std::thread first_loader_;
+
+  std::mutex load_mu_;
+  std::mutex first_load_mu_;
+  NameLocks names_;
+  std::shared_mutex writes_;
+
+  std::mutex idle_mu_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;
+  uint64_t generation_ = 0;
+
+  std::mutex notes_mu_;
   std::vector<std::string> notices_;
   std::function<void()> listener_;
-  // The last branch list read, and when (see ListBranches).
-  static constexpr std::chrono::seconds kListFreshFor{2};
-  std::vector<BranchInfo> listed_;
-  std::chrono::steady_clock::time_point listed_at_;
-  // Database name -> (branch id, branch name), for Resolve.
-  std::vector<std::pair<std::string, std::pair<std::string, std::string>>> by_database_;
 };
 
 // The database that holds a branch: the branch name itself when it is a
