@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 import unittest
 
 from harness import DsEnv, dotenv, main, run_in_pty, wait_for
@@ -146,7 +145,11 @@ class LocalProviderTest(unittest.TestCase):
             env={**self.env.env(), "PGAPPNAME": "busy-holder"},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(1)
+            postgres_uri = main_uri.rsplit("/", 1)[0] + "/postgres"
+            wait_for(lambda: self.psql(postgres_uri, "select count(*) from pg_stat_activity"
+                                                     " where datname = 'main'"
+                                                     " and application_name = 'busy-holder'")
+                     == "1", timeout=30, what="the holder to connect to main")
             p = self.ds("db", "create-branch", "busy-copy")
             self.assertEqual(p.returncode, 1, p.stdout)
             self.assertIn("in use by 1 session", p.stderr)
