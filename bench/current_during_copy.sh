@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# Benchmarks "reads never wait": `ds db current` while the local provider
+# copies a ~1 GB branch, next to the same calls with nothing else running.
+# One run; prints a markdown table on stdout (progress goes to stderr) and
+# writes nothing else: copy the table into docs/benchmarks.md by hand.
+#
+# Usage: cmake --build --preset release --target ds dsd ds_rpc_bench &&
+#        bench/current_during_copy.sh
+#
+# Environment:
+#   BUILD_DIR      build tree whose bin/ holds ds and dsd, and ds_rpc_bench for
+#                  the RPC table (skipped without it)
+#                  (default build/release, relative to the repository)
+#   BENCH_MAIN_MB  size of the branch that is copied, in MiB (default 1024)
+#   BENCH_CALLS    calls per column (default 200): idle, and during copies
+#                  (as many copies as it takes to collect them)
+#   DS_TEST_USER   user that runs dsd, ds, psql and postgres when run as root
+#                  (default ds-test; created if missing)
+#
+# Each call is timed on its own (bash's $EPOCHREALTIME around one `ds db
+# current`, in a shell of the run user, so setpriv is outside the timing).
+# A call counts as "during a copy" only when the `ds db create-branch` doing
+# the copy was alive both before it started and after it ended. The copies
+# are made from a second workspace, so the measured workspace's .env never
+# changes. A control column times the same calls while psql makes the same
+# copy itself, without dsd: what the calls lose there is the machine's.
+# The RPC table isolates dsd from process start-up: GetCurrent
+# back to back from ds_rpc_bench (one client) for 2 s idle, and for 1 s
+# right after a copy was started, kept only when the copy outlived it.
+# Everything runs in a private temp root that is removed on exit;
+# the only server is the local cluster dsd creates there.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-build/release}
+[[ $build_dir == /* ]] || build_dir=$repo/$build_dir
+test_user=${DS_TEST_USER:-ds-test}
+main_mb=${BENCH_MAIN_MB:-1024}
+calls=${BENCH_CALLS:-200}
+pg_bin=/usr/lib/postgresql/15/bin
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+[[ $main_mb =~ ^[1-9][0-9]*$ ]] || die "BENCH_MAIN_MB must be a positive integer (MiB)"
+[[ $calls =~ ^[1-9][0-9]*$ ]] || die "BENCH_CALLS must be a positive integer"
+for b in ds dsd; do
+  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
+done
+for t in setpriv timeout jq; do
+  command -v "$t" >/dev/null || die "$t is not installed"
+done
+have_rpc=0
+[[ -x $build_dir/bin/ds_rpc_bench ]] && have_rpc=1
+for b in initdb pg_ctl postgres psql; do
+  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
+done
+
+bench_start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- private root, and the user that runs everything ----------------------
+dsd_pid=
+copy_pid=
+root=$(mktemp -d /tmp/ds-bc-XXXXXX)   # short: socket paths must fit in 108 bytes
+chmod 755 "$root"
+
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+choose_run_user "$test_user"
+
+cleanup() {
+  local rc=$?
+  set +e
+  trap - INT TERM
+  [[ -n $copy_pid ]] && kill -TERM "$copy_pid" 2>/dev/null && wait "$copy_pid" 2>/dev/null
+  if [[ -n $dsd_pid ]] && kill -0 "$dsd_pid" 2>/dev/null; then
+    # dsd stops its PostgreSQL before it exits.
+    timeout 120 "${as_user[@]}" ds daemon stop >/dev/null 2>&1
+    for _ in $(seq 200); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$dsd_pid" 2>/dev/null
+    wait "$dsd_pid" 2>/dev/null
+  fi
+  local pid_file=$root/data/ds/pg/postmaster.pid pg_pid
+  if [[ -f $pid_file ]]; then
+    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w -t 10 stop \
+      >/dev/null 2>&1
+    if [[ -f $pid_file ]]; then
+      pg_pid=$(head -n1 "$pid_file")
+      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
+    fi
+  fi
+  rm -rf "$root"
+  exit "$rc"
+}
+install_cleanup_traps
+
+bin=$root/bin
+mkdir -p "$bin"
+chmod 755 "$bin"
+install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+((have_rpc)) && install -m 755 "$build_dir/bin/ds_rpc_bench" "$bin/"
+for d in run state config home out data; do mkpriv "$root/$d" 700; done
+
+workspace() {  # workspace DIR: provider local, developer "bench", empty .env
+  mkpriv "$1" 755
+  printf 'provider = "local"\ndeveloper = "bench"\n' >"$1/ds.toml"
+  : >"$1/.env"
+  chown "$run_uid:$run_gid" "$1/ds.toml" "$1/.env"
+}
+ws=$root/ws          # measured: .env -> dev-bench-local
+copier=$root/copier  # makes the copies
+workspace "$ws"
+workspace "$copier"
+
+export PATH="$bin:$pg_bin:/usr/bin:/bin"
+export HOME=$root/home
+USER=$(id -un "$run_uid")
+export USER
+export XDG_RUNTIME_DIR=$root/run
+export XDG_STATE_HOME=$root/xdg-state
+export XDG_CONFIG_HOME=$root/config
+export XDG_DATA_HOME=$root/data
+export DS_STATE_DIR=$root/state
+export DS_NO_SPAWN=1
+export DS_PG_BIN=$pg_bin
+export LANG=C.UTF-8
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
+  DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE DS_TARGET_VAR \
+  DS_SOURCE_VAR DS_PROJECT || true
+sock=$XDG_RUNTIME_DIR/ds/dsd.sock
+cd "$root"
+
+as() { timeout 900 "${as_user[@]}" "$@"; }
+
+# --- dsd, the cluster, a large main ---------------------------------------
+log "starting dsd in $root"
+"${as_user[@]}" "$bin/dsd" --foreground >"$root/dsd.stderr" 2>&1 </dev/null &
+dsd_pid=$!   # setpriv execs, so this is dsd itself
+for _ in $(seq 500); do
+  [[ -S $sock ]] && break
+  kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/dsd.stderr")"
+  sleep 0.02
+done
+[[ -S $sock ]] || die "dsd did not create $sock within 10 s"
+as ds setup -C "$ws" >&2 || die "ds setup failed"
+as ds db set source-db --branch main -C "$copier" >&2 || die "ds db set source-db failed"
+main_uri=$(sed -n 's/^SOURCE_DB_CONNECTION_STRING=//p' "$copier/.env" | tail -n1 | tr -d "'\"")
+[[ $main_uri =~ ^postgresql://[^@]+@127\.0\.0\.1:[0-9]+/main$ ]] ||
+  die "SOURCE_DB_CONNECTION_STRING is not a loopback URI to main"
+
+# ~298 bytes a row (see branches.sh); the table reports the real size.
+rows=$(( main_mb * 1024 * 1024 / 298 ))
+log "filling main with $rows rows (~$main_mb MiB)"
+as psql -X -q -v ON_ERROR_STOP=1 "$main_uri" \
+  -c "create table big as select g as id, md5(g::text) || repeat('x', 200) as payload
+      from generate_series(1, $rows) g" \
+  -c "alter table big add primary key (id)" -c "vacuum (analyze) big" >&2 ||
+  die "filling main failed"
+main_mib=$(as psql -X -At "$main_uri" -c "select pg_database_size('main') / 1048576")
+log "main: $main_mib MiB"
+# An untimed copy first: its checkpoint writes out the freshly loaded main.
+as ds db create-branch bench-warmup -C "$copier" >&2 || die "warm-up copy failed"
+as ds db delete-branch bench-warmup --yes -C "$copier" >&2 || die "deleting the warm-up failed"
+as ds db current -C "$ws" | grep 'Branch:   dev-bench-local' >/dev/null ||
+  die "ds db current does not resolve dev-bench-local"
+
+# sample N [PID]: times `ds db current -C $ws` N times, or, with PID, until
+# PID ends or N calls were made; prints "ms alive_before alive_after" lines.
+sample() {
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  as bash -c '
+    n=$1 pid=${2:-}
+    alive() { [[ -z $pid ]] || kill -0 "$pid" 2>/dev/null; }
+    for ((i = 0; i < n; i++)); do
+      alive || break
+      s=$EPOCHREALTIME
+      ds db current -C "$3" >/dev/null || { echo "ds db current failed" >&2; exit 1; }
+      e=$EPOCHREALTIME
+      if alive; then after=1; else after=0; fi
+      awk -v s="$s" -v e="$e" -v a="$after" "BEGIN { printf \"%.3f 1 %d\\n\", (e - s) * 1000, a }"
+    done' _ "$1" "${2:-}" "$ws"
+}
+
+# --- idle -----------------------------------------------------------------
+load_idle=$(cut -d' ' -f1 /proc/loadavg)
+log "idle: $calls calls"
+sample "$calls" | awk '{ print $1 }' >"$root/out/idle.ms" || die "idle sampling failed"
+
+# --- during copies --------------------------------------------------------
+load_copy=$(cut -d' ' -f1 /proc/loadavg)
+: >"$root/out/copy.ms"
+copy_s=()
+copies=0
+while (( $(wc -l <"$root/out/copy.ms") < calls )); do
+  copies=$((copies + 1))
+  (( copies <= 20 )) || die "20 copies gave fewer than $calls calls during a copy"
+  name=bench-copy-$copies
+  log "copy $copies: ds db create-branch $name (parent main), sampling meanwhile"
+  t0=$EPOCHREALTIME
+  "${as_user[@]}" ds db create-branch "$name" -C "$copier" >"$root/out/$name.log" 2>&1 &
+  copy_pid=$!   # setpriv execs, so this is ds itself
+  left=$(( calls - $(wc -l <"$root/out/copy.ms") ))
+  sample "$left" "$copy_pid" | awk '$3 == 1 { print $1 }' >>"$root/out/copy.ms" ||
+    die "sampling during copy $copies failed"
+  wait "$copy_pid" || die "copy $copies failed: $(cat "$root/out/$name.log")"
+  copy_pid=
+  copy_s+=("$(awk -v s="$t0" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", e - s }')")
+  log "  ${copy_s[-1]} s; $(wc -l <"$root/out/copy.ms") calls during copies so far"
+  as ds db delete-branch "$name" --yes -C "$copier" >&2 || die "deleting $name failed"
+done
+# --- GetCurrent RPC, idle and during a copy -------------------------------
+rpc() {  # rpc SECONDS: ds_rpc_bench's JSON, one client
+  as ds_rpc_bench --socket "$sock" --workspace "$ws" --clients 1 --seconds "$1"
+}
+rpc_idle=
+rpc_copy=
+if ((have_rpc)); then
+  log "GetCurrent RPC idle, 2 s"
+  rpc_idle=$(rpc 2) || die "ds_rpc_bench failed"
+  for attempt in 1 2 3 4 5; do
+    name=bench-rpc-$attempt
+    log "GetCurrent RPC for 1 s during ds db create-branch $name"
+    "${as_user[@]}" ds db create-branch "$name" -C "$copier" >"$root/out/$name.log" 2>&1 &
+    copy_pid=$!
+    during=$(rpc 1) || die "ds_rpc_bench failed"
+    outlived=0
+    kill -0 "$copy_pid" 2>/dev/null && outlived=1
+    wait "$copy_pid" || die "copy $name failed: $(cat "$root/out/$name.log")"
+    copy_pid=
+    as ds db delete-branch "$name" --yes -C "$copier" >&2 || die "deleting $name failed"
+    if ((outlived)); then
+      rpc_copy=$during
+      break
+    fi
+    log "  the copy ended within the second; again"
+  done
+fi
+# --- control: the same copy without dsd ------------------------------------
+# psql runs the same CREATE DATABASE ... TEMPLATE main STRATEGY FILE_COPY
+# as the owner role, so dsd takes no part in the copy: what the calls lose
+# here to the copy's disk and CPU use, they lose anywhere on this machine.
+: >"$root/out/control.ms"
+control_s=()
+controls=0
+postgres_uri=${main_uri%/main}/postgres
+while (( $(wc -l <"$root/out/control.ms") < calls )); do
+  controls=$((controls + 1))
+  (( controls <= 20 )) || die "20 copies by psql gave fewer than $calls calls during a copy"
+  name=bench_control_$controls
+  log "control $controls: psql create database $name template main, sampling meanwhile"
+  t0=$EPOCHREALTIME
+  "${as_user[@]}" psql -X -q -v ON_ERROR_STOP=1 "$postgres_uri" \
+    -c "create database $name template main strategy file_copy" >"$root/out/$name.log" 2>&1 &
+  copy_pid=$!
+  left=$(( calls - $(wc -l <"$root/out/control.ms") ))
+  sample "$left" "$copy_pid" | awk '$3 == 1 { print $1 }' >>"$root/out/control.ms" ||
+    die "sampling during control copy $controls failed"
+  wait "$copy_pid" || die "control copy $controls failed: $(cat "$root/out/$name.log")"
+  copy_pid=
+  control_s+=("$(awk -v s="$t0" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", e - s }')")
+  as psql -X -q "$postgres_uri" -c "drop database $name" >&2 || die "dropping $name failed"
+done
+
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$(( $(date +%s) - bench_start ))
+
+# --- table ----------------------------------------------------------------
+stats() {  # stats FILE: "count median p95 worst" in ms
+  sort -g "$1" | awk '{ v[NR] = $1 } END {
+    printf "%d %.1f %.1f %.1f", NR, v[int((NR + 1) / 2)], v[int(NR * 0.95 + 0.999)], v[NR] }'
+}
+read -r idle_n idle_med idle_p95 idle_max <<<"$(stats "$root/out/idle.ms")"
+read -r copy_n copy_med copy_p95 copy_max <<<"$(stats "$root/out/copy.ms")"
+copy_list=$(printf '%s / ' "${copy_s[@]}")
+copy_list=${copy_list% / }
+read -r control_n control_med control_p95 control_max <<<"$(stats "$root/out/control.ms")"
+control_list=$(printf '%s / ' "${control_s[@]}")
+control_list=${control_list% / }
+verdict() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "met" : "**not met**") }'; }
+
+cat <<EOF
+Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when the idle calls began: $load_idle; when the copies began: $load_copy.
+Copied branch: \`main\`, $main_mib MiB (\`pg_database_size\`); copies made while sampling: $copy_list s (\`ds db create-branch\`, start to exit); control copies by psql: $control_list s.
+
+| \`ds db current\` | calls | median | p95 | worst | target |
+|---|---|---|---|---|---|
+| idle | $idle_n | $idle_med ms | $idle_p95 ms | $idle_max ms | |
+| while \`ds db create-branch\` copies $main_mib MiB | $copy_n | $copy_med ms | $copy_p95 ms | $copy_max ms | worst ≤ 50 ms: $(verdict "$copy_max" 50) |
+| control: while psql runs the same copy (dsd not involved) | $control_n | $control_med ms | $control_p95 ms | $control_max ms | |
+EOF
+
+j() { jq -r "$2" <<<"$1"; }
+us() { awk -v x="$1" 'BEGIN { printf "%.0f µs", x }'; }
+rpc_row() {  # rpc_row LABEL JSON
+  if [[ -z $2 ]]; then
+    echo "| $1 | not measured | | | |"
+  else
+    echo "| $1 | $(j "$2" .calls) | $(us "$(j "$2" .p50_us)") | $(us "$(j "$2" .p99_us)") | $(us "$(j "$2" .max_us)") |"
+  fi
+}
+if ((have_rpc)); then
+  echo
+  echo "| GetCurrent RPC, 1 client (\`ds_rpc_bench\`) | calls | p50 | p99 | max |"
+  echo "|---|---|---|---|---|"
+  rpc_row "idle, 2 s" "$rpc_idle"
+  rpc_row "during a copy of $main_mib MiB, 1 s" "$rpc_copy"
+fi
