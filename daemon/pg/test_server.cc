@@ -1,12 +1,21 @@
 #include "daemon/pg/test_server.h"
 
+#include <fcntl.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include "common/strings.h"
-#include "daemon/sys/subprocess.h"
+
+extern char** environ;
 
 namespace ds::daemon {
 
@@ -14,15 +23,31 @@ namespace fs = std::filesystem;
 
 TestServer::~TestServer() { Stop(); }
 
+// Runs argv (through setpriv when root) with its output in run.log.
+// (daemon/sys's RunProcess is not for daemon/pg to include.)
 absl::Status TestServer::Run(std::vector<std::string> argv) {
   argv.insert(argv.begin(), as_user_.begin(), as_user_.end());
-  absl::StatusOr<ProcessResult> r = RunProcess(argv);
-  if (!r.ok()) return r.status();
-  if (r->exit_code != 0) {
-    return absl::InternalError(StrCat(argv[as_user_.size()], " failed (exit ", r->exit_code,
-                                      "): ", TrimAsciiWhitespace(r->output)));
+  const fs::path log = root_ / "run.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int err = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) return absl::InternalError(StrCat("cannot run ", argv[0], ": ", strerror(err)));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return absl::OkStatus();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
+  std::ostringstream output;
+  output << std::ifstream(log).rdbuf();
+  return absl::InternalError(StrCat(argv[as_user_.size()], " failed (status ", status,
+                                    "): ", TrimAsciiWhitespace(output.str())));
 }
 
 absl::Status TestServer::Start() {
