@@ -48,21 +48,6 @@ absl::Status FromPg(const PgConnection& conn, const PgResult& r, std::string_vie
   return absl::InternalError(StrCat("local PostgreSQL failed while ", doing, ": ", what));
 }
 
-std::string PercentEncodePath(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string DatabaseNameForBranch(const std::string& branch_name, const std::string& branch_id) {
@@ -475,7 +460,7 @@ absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& proj
   if (!row) return NoSuchBranch(branch);
   return StrCat("postgresql://", LocalCluster::kOwnerRole, ":", cluster_.owner_password(),
                 "@127.0.0.1:", cluster_.port(), "/",
-                PercentEncodePath(database.empty() ? row->database : database));
+                PercentEncode(database.empty() ? row->database : database));
 }
 
 absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(const common::ConnInfo& conn) {
