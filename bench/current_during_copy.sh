@@ -19,8 +19,9 @@
 #
 # Each call is timed on its own (bash's $EPOCHREALTIME around one `ds db
 # current`, in a shell of the run user, so setpriv is outside the timing).
-# A call counts as "during a copy" only when the `ds db create-branch` doing
-# the copy was alive both before it started and after it ended. The copies
+# A call counts as "during a copy" when the `ds db create-branch` doing the
+# copy was alive when the call started (a call that waited for the copy to
+# end is one of those, and its wait counts). The copies
 # are made from a second workspace, so the measured workspace's .env never
 # changes. A control column times the same calls while psql makes the same
 # copy itself, without dsd: what the calls lose there is the machine's.
@@ -165,8 +166,9 @@ as ds db delete-branch bench-warmup --yes -C "$copier" >&2 || die "deleting the 
 as ds db current -C "$ws" | grep 'Branch:   dev-bench-local' >/dev/null ||
   die "ds db current does not resolve dev-bench-local"
 
-# sample N [PID]: times `ds db current -C $ws` N times, or, with PID, until
-# PID ends or N calls were made; prints "ms alive_before alive_after" lines.
+# sample N [PID]: times `ds db current -C $ws` N times, or, with PID, as
+# long as PID lives (looked at before each call) and at most N calls;
+# prints one figure in ms a line.
 sample() {
   # shellcheck disable=SC2016  # expanded by the inner shell
   as bash -c '
@@ -177,15 +179,14 @@ sample() {
       s=$EPOCHREALTIME
       ds db current -C "$3" >/dev/null || { echo "ds db current failed" >&2; exit 1; }
       e=$EPOCHREALTIME
-      if alive; then after=1; else after=0; fi
-      awk -v s="$s" -v e="$e" -v a="$after" "BEGIN { printf \"%.3f 1 %d\\n\", (e - s) * 1000, a }"
+      awk -v s="$s" -v e="$e" "BEGIN { printf \"%.3f\\n\", (e - s) * 1000 }"
     done' _ "$1" "${2:-}" "$ws"
 }
 
 # --- idle -----------------------------------------------------------------
 load_idle=$(cut -d' ' -f1 /proc/loadavg)
 log "idle: $calls calls"
-sample "$calls" | awk '{ print $1 }' >"$root/out/idle.ms" || die "idle sampling failed"
+sample "$calls" >"$root/out/idle.ms" || die "idle sampling failed"
 
 # --- during copies --------------------------------------------------------
 load_copy=$(cut -d' ' -f1 /proc/loadavg)
@@ -201,7 +202,7 @@ while (( $(wc -l <"$root/out/copy.ms") < calls )); do
   "${as_user[@]}" ds db create-branch "$name" -C "$copier" >"$root/out/$name.log" 2>&1 &
   copy_pid=$!   # setpriv execs, so this is ds itself
   left=$(( calls - $(wc -l <"$root/out/copy.ms") ))
-  sample "$left" "$copy_pid" | awk '$3 == 1 { print $1 }' >>"$root/out/copy.ms" ||
+  sample "$left" "$copy_pid" >>"$root/out/copy.ms" ||
     die "sampling during copy $copies failed"
   wait "$copy_pid" || die "copy $copies failed: $(cat "$root/out/$name.log")"
   copy_pid=
@@ -254,7 +255,7 @@ while (( $(wc -l <"$root/out/control.ms") < calls )); do
     -c "create database $name template main strategy file_copy" >"$root/out/$name.log" 2>&1 &
   copy_pid=$!
   left=$(( calls - $(wc -l <"$root/out/control.ms") ))
-  sample "$left" "$copy_pid" | awk '$3 == 1 { print $1 }' >>"$root/out/control.ms" ||
+  sample "$left" "$copy_pid" >>"$root/out/control.ms" ||
     die "sampling during control copy $controls failed"
   wait "$copy_pid" || die "control copy $controls failed: $(cat "$root/out/$name.log")"
   copy_pid=
