@@ -1,4 +1,4 @@
-// PgConnection against a real PostgreSQL 15 (test_server.h): typed reads,
+// PgConnection against a real PostgreSQL 15 (tests/pg_fixture.h): typed reads,
 // error statuses, COPY out and in, and streaming one into the other.
 #include "daemon/pg/pg_conn.h"
 
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/strings.h"
-#include "daemon/pg/test_server.h"
+#include "tests/pg_fixture.h"
 
 namespace ds::daemon {
 namespace {
@@ -18,32 +18,22 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-class PgConnTest : public ::testing::Test {
+// Each test gets its own database (conn_) and a second one (target_) for
+// copies between databases.
+class PgConnTest : public test_pg::PostgresTest {
  protected:
-  static void SetUpTestSuite() {
-    server_ = new TestServer();
-    start_status_ = new absl::Status(server_->Start());
-    if (start_status_->ok()) {
-      std::unique_ptr<PgConnection> admin = Open("postgres");
-      PgResult r = admin->Exec("CREATE DATABASE target");
-      if (!r.ok()) *start_status_ = absl::InternalError(r.message());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete start_status_;
-  }
-
   void SetUp() override {
-    if (absl::IsNotFound(*start_status_)) GTEST_SKIP() << start_status_->message();
-    ASSERT_TRUE(start_status_->ok()) << start_status_->message();
-    conn_ = Open("postgres");
-    target_ = Open("target");
+    PostgresTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    conn_ = Open(conninfo());
+    absl::StatusOr<std::string> target = cluster().CreateDatabase("target");
+    ASSERT_TRUE(target.ok()) << target.status();
+    target_ = Open(cluster().ConnInfo(*target));
+    ASSERT_TRUE(conn_ && target_);
   }
 
-  static std::unique_ptr<PgConnection> Open(const std::string& db) {
-    absl::StatusOr<std::unique_ptr<PgConnection>> c =
-        PgConnection::Open(server_->Conninfo(db), "pg_conn_test");
+  static std::unique_ptr<PgConnection> Open(const std::string& conninfo) {
+    absl::StatusOr<std::unique_ptr<PgConnection>> c = PgConnection::Open(conninfo, "pg_conn_test");
     EXPECT_TRUE(c.ok()) << c.status().message();
     return c.ok() ? std::move(*c) : nullptr;
   }
@@ -59,14 +49,9 @@ class PgConnTest : public ::testing::Test {
     return r.rows() == 1 ? std::string(r.Get(0, 0)) : "<no single row>";
   }
 
-  static TestServer* server_;
-  static absl::Status* start_status_;
   std::unique_ptr<PgConnection> conn_;
   std::unique_ptr<PgConnection> target_;
 };
-
-TestServer* PgConnTest::server_ = nullptr;
-absl::Status* PgConnTest::start_status_ = nullptr;
 
 TEST_F(PgConnTest, ParametersAndTypedReads) {
   PgResult r = conn_->ExecParams("SELECT $1::int8 * 2, $2::text IS NULL, $3::text, NULL::int",
@@ -102,7 +87,7 @@ TEST_F(PgConnTest, ErrorStatusNamesWhatFailedAndPicksTheCode) {
 
   // A connection the server ended: no SQLSTATE in the result, the
   // connection's own message, kUnavailable.
-  std::unique_ptr<PgConnection> victim = Open("postgres");
+  std::unique_ptr<PgConnection> victim = Open(conninfo());
   Must(*conn_, StrCat("SELECT pg_terminate_backend(", victim->BackendPid(), ")"));
   r = victim->Exec("SELECT 1");
   ASSERT_FALSE(r.ok());
