@@ -49,7 +49,10 @@ constexpr ConfigKey kKeys[] = {
      "schema of the migrations tracking table (drizzle's migrationsSchema)"},
     {"migrations_table", "DS_MIGRATIONS_TABLE", "__drizzle_migrations",
      "name of the migrations tracking table (drizzle's migrationsTable)"},
-    {"log_level", "DS_LOG_LEVEL", "info", "dsd log level: debug, info, warning, error"},
+    {"log_level", "DS_LOG_LEVEL", "info",
+     "dsd's log level: debug, info, warning, error (dsd reads it at start from the user config "
+     "or its own environment; one dsd serves every workspace, so ds.toml, .env and --set do not "
+     "change it)"},
 };
 
 }  // namespace

@@ -26,12 +26,13 @@ int main(int argc, char** argv) {
   bool foreground = false;
   bool version = false;
   std::string state_dir;
-  std::string log_level = "info";
+  std::string log_level;
   app.add_flag("--foreground", foreground, "Also log to stderr");
   app.add_option("--state-dir", state_dir, "State directory (default: $DS_STATE_DIR, else "
                                            "$XDG_STATE_HOME/ds)");
-  app.add_option("--log-level", log_level, "debug, info, warning or error")
-      ->envname("DS_LOG_LEVEL");
+  app.add_option("--log-level", log_level,
+                 "debug, info, warning or error (default: config log_level, from "
+                 "$DS_LOG_LEVEL or the user's config.toml, else info)");
   app.add_flag("--version", version, "Print the version and exit");
   try {
     app.parse(argc, argv);
@@ -42,13 +43,16 @@ int main(int argc, char** argv) {
     std::cout << "dsd " << ds::common::Version() << "\n";
     return 0;
   }
-  std::optional<ds::common::LogLevel> level = ds::common::ParseLogLevel(log_level);
-  if (!level) {
-    std::cerr << "dsd: unknown log level '" << log_level
-              << "'; use debug, info, warning or error\n";
-    return 2;
+  std::optional<ds::common::LogLevel> level;
+  if (!log_level.empty()) {
+    level = ds::common::ParseLogLevel(log_level);
+    if (!level) {
+      std::cerr << "dsd: unknown log level '" << log_level
+                << "'; use debug, info, warning or error\n";
+      return 2;
+    }
   }
   return ds::daemon::RunServer({.paths = ds::common::ResolvePaths(state_dir),
                                 .foreground = foreground,
-                                .log_level = *level});
+                                .log_level = level});
 }

@@ -3,6 +3,7 @@
 #ifndef DS_DAEMON_SERVER_H_
 #define DS_DAEMON_SERVER_H_
 
+#include <optional>
 #include <string>
 
 #include "common/log.h"
@@ -13,7 +14,9 @@ namespace ds::daemon {
 struct ServerOptions {
   common::Paths paths;
   bool foreground = false;  // also log to stderr
-  common::LogLevel log_level = common::LogLevel::kInfo;
+  // --log-level; without it, config `log_level` from the user's
+  // config.toml or dsd's environment (DS_LOG_LEVEL), read at start.
+  std::optional<common::LogLevel> log_level;
 };
 
 // Runs dsd until SIGTERM, SIGINT or a Shutdown RPC; returns the exit code.

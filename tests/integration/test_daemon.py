@@ -150,6 +150,48 @@ class DaemonTest(DsTestCase):
         p = self.env.ds("daemon", "status")  # the owner is still served
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    # log_level: dsd reads it at start (--log-level, else DS_LOG_LEVEL in its
+    # environment, else the user's config.toml). Each accepted connection is
+    # logged at debug, so one `ds` call shows whether debug lines are on.
+    def debug_lines_after_one_call(self):
+        ws = self.env.workspace("ws", "A=1\n")
+        p = self.env.ds("db", "current", "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        log = self.env.read_log()
+        self.assertIn("serving on", log)
+        return [line for line in log.splitlines() if " DEBUG " in line]
+
+    def test_log_level_default_logs_no_debug_lines(self):
+        self.env.start_daemon()
+        self.assertEqual(self.debug_lines_after_one_call(), [])
+
+    def test_log_level_from_dsd_environment(self):
+        self.env.start_daemon(env={"DS_LOG_LEVEL": "debug"})
+        lines = self.debug_lines_after_one_call()
+        self.assertTrue(any("accepted a connection from pid" in line for line in lines), lines)
+
+    def test_log_level_from_user_config(self):
+        self.env.mkdir("config/ds", 0o700)
+        self.env.write("config/ds/config.toml", 'log_level = "debug"\n')
+        self.env.start_daemon()
+        lines = self.debug_lines_after_one_call()
+        self.assertTrue(any("accepted a connection from pid" in line for line in lines), lines)
+
+    def test_log_level_flag_wins_over_the_environment(self):
+        self.env.start_daemon(extra_args=["--log-level", "info"], env={"DS_LOG_LEVEL": "debug"})
+        self.assertEqual(self.debug_lines_after_one_call(), [])
+
+    def test_unknown_log_level_in_user_config_is_refused(self):
+        self.env.mkdir("config/ds", 0o700)
+        path = self.env.write("config/ds/config.toml", 'log_level = "loud"\n')
+        d = self.env.start_daemon(wait=False)
+        self.assertEqual(d.wait(10), 1)
+        stderr = self.env.daemon_stderr()
+        self.assertIn('log_level "loud"', stderr)
+        self.assertIn(path, stderr)
+        self.assertIn("use debug, info, warning or error", stderr)
+        self.assertFalse(os.path.exists(self.env.socket))
+
 
 if __name__ == "__main__":
     main()
