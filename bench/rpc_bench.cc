@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
   }
 
   ds::v1::GetCurrentRequest req;
-  req.set_workspace_dir(o.workspace);
+  req.mutable_workspace()->set_workspace_dir(o.workspace);
 
   std::vector<ClientResult> results(static_cast<size_t>(o.clients));
   std::vector<std::thread> threads;

@@ -27,17 +27,14 @@ std::string_view KindName(v1::Origin::Kind kind) {
 }  // namespace
 
 int RunConfigShow(const Invocation& inv) {
-  absl::StatusOr<std::string> workspace = ResolveWorkspaceDir(inv.global.workspace);
+  absl::StatusOr<v1::WorkspaceRef> workspace = BuildWorkspaceRef(inv.global);
   if (!workspace.ok()) return ReportStatus(workspace.status());
-  absl::StatusOr<v1::ClientOverrides> overrides = BuildOverrides(inv.global);
-  if (!overrides.ok()) return ReportStatus(overrides.status());
   absl::StatusOr<DaemonClient> client =
       DaemonClient::Connect(inv.paths, {.state_dir_override = inv.global.state_dir});
   if (!client.ok()) return ReportStatus(client.status());
 
   v1::GetConfigRequest req;
-  req.set_workspace_dir(*workspace);
-  *req.mutable_overrides() = std::move(*overrides);
+  *req.mutable_workspace() = std::move(*workspace);
   v1::GetConfigResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(UnaryDeadline());

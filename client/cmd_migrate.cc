@@ -29,8 +29,7 @@ std::string StartedBy() {
 // another. Returns false when the user aborted.
 absl::StatusOr<bool> ConfirmTarget(Session& s, const Invocation& inv, v1::MigrateRequest* req) {
   v1::GetCurrentRequest creq;
-  creq.set_workspace_dir(s.workspace.workspace_dir());
-  *creq.mutable_overrides() = s.workspace.overrides();
+  *creq.mutable_workspace() = s.workspace;
   v1::GetCurrentResponse current;
   {
     grpc::ClientContext ctx;

@@ -56,8 +56,7 @@ int ReportBranchError(const grpc::Status& s) {
 
 absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
   v1::GetConfigRequest req;
-  req.set_workspace_dir(s.workspace.workspace_dir());
-  *req.mutable_overrides() = s.workspace.overrides();
+  *req.mutable_workspace() = s.workspace;
   v1::GetConfigResponse resp;
   grpc::ClientContext ctx;
   ctx.set_deadline(UnaryDeadline());

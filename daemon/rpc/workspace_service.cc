@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/log.h"
+#include "daemon/rpc/requested_workspace.h"
 #include "daemon/rpc/rpc_status.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -18,17 +19,17 @@ namespace ds::daemon {
 class WorkspaceServiceImpl::WatchReactor final
     : public grpc::ServerWriteReactor<v1::GetCurrentResponse> {
  public:
-  WatchReactor(WorkspaceServiceImpl* service, const v1::GetCurrentRequest& request)
-      : service_(service), request_(request) {
+  WatchReactor(WorkspaceServiceImpl* service, v1::WorkspaceRef workspace)
+      : service_(service), workspace_(std::move(workspace)) {
     ++service_->active_watches_;
-    absl::StatusOr<v1::GetCurrentResponse> first = service_->resolver_->GetCurrent(request_);
+    absl::StatusOr<v1::GetCurrentResponse> first = service_->resolver_->GetCurrent(workspace_);
     if (!first.ok() && first.status().code() != absl::StatusCode::kInvalidArgument) {
       // A workspace that does not exist cannot be watched: end at once.
       FinishOnce(ToGrpcStatus(first.status()));
       return;
     }
     absl::StatusOr<std::set<std::filesystem::path>> dirs =
-        service_->resolver_->WatchedDirs(request_);
+        service_->resolver_->WatchedDirs(workspace_);
     if (!dirs.ok()) {
       FinishOnce(ToGrpcStatus(dirs.status()));
       return;
@@ -91,8 +92,7 @@ class WorkspaceServiceImpl::WatchReactor final
 
   // Runs on the watcher thread.
   void Recompute() {
-    v1::GetCurrentResponse next = AsUpdate(service_->resolver_->GetCurrent(request_));
-    if (next.error().empty()) next.set_workspace_dir(request_.workspace_dir());
+    v1::GetCurrentResponse next = AsUpdate(service_->resolver_->GetCurrent(workspace_));
     std::lock_guard lock(mu_);
     if (finished_) return;
     if (google::protobuf::util::MessageDifferencer::Equals(next, last_queued_)) return;
@@ -122,7 +122,7 @@ class WorkspaceServiceImpl::WatchReactor final
   }
 
   WorkspaceServiceImpl* service_;
-  const v1::GetCurrentRequest request_;
+  const v1::WorkspaceRef workspace_;
   std::mutex mu_;
   uint64_t token_ = 0;
   bool writing_ = false;
@@ -139,13 +139,14 @@ grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerC
                                                            v1::GetCurrentResponse* resp) {
   // Served inline: on a warm cache this is a few stat() calls and no reads,
   // far below what would justify handing it to another thread.
-  absl::StatusOr<v1::GetCurrentResponse> r = resolver_->GetCurrent(*req);
+  v1::WorkspaceRef ws = RequestedWorkspace(*req);
+  absl::StatusOr<v1::GetCurrentResponse> r = resolver_->GetCurrent(ws);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (r.ok()) {
     resp->Swap(&*r);
     reactor->Finish(grpc::Status::OK);
   } else {
-    common::LogDebug("GetCurrent(", req->workspace_dir(), "): ", r.status().message());
+    common::LogDebug("GetCurrent(", ws.workspace_dir(), "): ", r.status().message());
     reactor->Finish(ToGrpcStatus(r.status()));
   }
   return reactor;
@@ -154,10 +155,7 @@ grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerC
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerContext* ctx,
                                                           const v1::GetConfigRequest* req,
                                                           v1::GetConfigResponse* resp) {
-  v1::GetCurrentRequest as_current;
-  as_current.set_workspace_dir(req->workspace_dir());
-  *as_current.mutable_overrides() = req->overrides();
-  absl::StatusOr<common::Config> config = resolver_->LoadConfig(as_current);
+  absl::StatusOr<common::Config> config = resolver_->LoadConfig(RequestedWorkspace(*req));
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!config.ok()) {
     reactor->Finish(ToGrpcStatus(config.status()));
@@ -178,7 +176,7 @@ grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerCo
 
 grpc::ServerWriteReactor<v1::GetCurrentResponse>* WorkspaceServiceImpl::WatchCurrent(
     grpc::CallbackServerContext*, const v1::GetCurrentRequest* req) {
-  return new WatchReactor(this, *req);
+  return new WatchReactor(this, RequestedWorkspace(*req));
 }
 
 }  // namespace ds::daemon

@@ -18,11 +18,9 @@ struct Workspace {
 
 absl::StatusOr<Workspace> LoadWorkspace(const v1::MigrateRequest& req,
                                         WorkspaceResolver& resolver) {
-  v1::GetCurrentRequest ws;
-  ws.set_workspace_dir(req.workspace().workspace_dir());
-  *ws.mutable_overrides() = req.workspace().overrides();
   Workspace out;
-  absl::StatusOr<common::Config> config = resolver.LoadConfig(ws, &out.env_file, &out.env);
+  absl::StatusOr<common::Config> config =
+      resolver.LoadConfig(req.workspace(), &out.env_file, &out.env);
   if (!config.ok()) return config.status();
   out.dir = req.workspace().workspace_dir();
   out.config = std::move(*config);
@@ -147,13 +145,7 @@ JobSpec MigrateJobSpec(const v1::MigrateRequest& req, const Target& target, cons
   job.target_key = DatabaseKey(target.info);
   job.target_redacted = o.target_redacted;
   Resolution r = providers.Resolve(target.info);
-  if (r.branch) {
-    job.branch.set_provider(r.branch->provider);
-    job.branch.set_project_id(r.branch->project_id);
-    job.branch.set_project_name(r.branch->project_name);
-    job.branch.set_branch_id(r.branch->branch_id);
-    job.branch.set_branch_name(r.branch->branch_name);
-  }
+  if (r.branch) job.branch = ToBranchRef(*r.branch);
   job.workspace_dir = ws.dir.string();
   job.started_by = o.applied_by;
   job.description = StrCat("migrate ", o.dir.string());

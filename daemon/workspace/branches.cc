@@ -7,13 +7,6 @@
 namespace ds::daemon {
 namespace {
 
-v1::GetCurrentRequest AsCurrentRequest(const v1::WorkspaceRef& ws) {
-  v1::GetCurrentRequest r;
-  r.set_workspace_dir(ws.workspace_dir());
-  *r.mutable_overrides() = ws.overrides();
-  return r;
-}
-
 template <typename Response>
 void AddNotices(Provider* p, Response* resp) {
   for (std::string& n : p->TakeNotices()) resp->add_notices(std::move(n));
@@ -32,23 +25,21 @@ absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::Works
   Context ctx;
   // One pass over the workspace's files gives both the configuration and
   // which branches .env points at.
-  common::Config config_value;
-  absl::StatusOr<v1::GetCurrentResponse> current =
-      resolver_->GetCurrent(AsCurrentRequest(ws), &config_value);
+  common::Config config;
+  absl::StatusOr<v1::GetCurrentResponse> current = resolver_->GetCurrent(ws, &config);
   if (!current.ok()) return current.status();
   ctx.current = std::move(*current);
   ctx.env_file = ctx.current.env_file();
-  const common::Config* config = &config_value;
-  absl::StatusOr<Provider*> provider = providers_->ForConfig(*config);
+  absl::StatusOr<Provider*> provider = providers_->ForConfig(config);
   if (!provider.ok()) {
     return absl::Status(provider.status().code(),
                         StrCat(provider.status().message(), " (provider from ",
-                               config->OriginOf("provider").location, ")"));
+                               config.OriginOf("provider").location, ")"));
   }
   ctx.provider = *provider;
-  ctx.default_project = config->Get("project");
-  ctx.target_var = config->Get("target_var");
-  ctx.source_var = config->Get("source_var");
+  ctx.default_project = config.Get("project");
+  ctx.target_var = config.Get("target_var");
+  ctx.source_var = config.Get("source_var");
   return ctx;
 }
 
@@ -85,22 +76,21 @@ absl::StatusOr<v1::ListProjectsResponse> BranchManager::ListProjects(
     const v1::ListProjectsRequest& req) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  v1::ListProjectsResponse resp;
   // The workspace's provider only: listing another would start it (the
   // local cluster) or need its credentials.
-  for (Provider* p : {ctx->provider}) {
-    absl::StatusOr<std::vector<ProjectInfo>> projects = p->ListProjects();
-    if (!projects.ok()) return projects.status();
-    for (const ProjectInfo& info : *projects) {
-      v1::Project* out = resp.add_projects();
-      out->set_provider(std::string(p->Name()));
-      out->set_id(info.id);
-      out->set_name(info.name);
-      out->set_region(info.region);
-      out->set_created_at(info.created_at);
-    }
-    AddNotices(p, &resp);
+  Provider* p = ctx->provider;
+  absl::StatusOr<std::vector<ProjectInfo>> projects = p->ListProjects();
+  if (!projects.ok()) return projects.status();
+  v1::ListProjectsResponse resp;
+  for (const ProjectInfo& info : *projects) {
+    v1::Project* out = resp.add_projects();
+    out->set_provider(std::string(p->Name()));
+    out->set_id(info.id);
+    out->set_name(info.name);
+    out->set_region(info.region);
+    out->set_created_at(info.created_at);
   }
+  AddNotices(p, &resp);
   return resp;
 }
 

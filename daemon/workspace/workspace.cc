@@ -24,6 +24,16 @@ v1::Origin::Kind ToProtoOriginKind(common::OriginKind kind) {
   return v1::Origin::KIND_UNSPECIFIED;
 }
 
+v1::BranchRef ToBranchRef(const BranchLocation& location) {
+  v1::BranchRef out;
+  out.set_provider(location.provider);
+  out.set_project_id(location.project_id);
+  out.set_project_name(location.project_name);
+  out.set_branch_id(location.branch_id);
+  out.set_branch_name(location.branch_name);
+  return out;
+}
+
 namespace {
 
 absl::StatusOr<common::ConfigLayer> ParseToml(common::OriginKind kind,
@@ -135,19 +145,18 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
       daemon_secrets_(DaemonSecretsLayer()) {}
 
 absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
-    const v1::GetCurrentRequest& request, std::filesystem::path* env_file_out,
+    const v1::WorkspaceRef& ref, std::filesystem::path* env_file_out,
     std::shared_ptr<const DotenvEntries>* env_out) {
-  if (absl::Status s = ValidateWorkspaceDir(request.workspace_dir()); !s.ok()) return s;
-  std::filesystem::path workspace = request.workspace_dir();
+  if (absl::Status s = ValidateWorkspaceDir(ref.workspace_dir()); !s.ok()) return s;
+  std::filesystem::path workspace = ref.workspace_dir();
 
   auto user = user_toml_cache_.Get(paths_.user_config());
   if (!user.ok()) return user.status();
   auto ws = workspace_toml_cache_.Get(workspace / "ds.toml");
   if (!ws.ok()) return ws.status();
-  common::ConfigLayer env_layer =
-      common::EnvironmentLayer(ToMap(request.overrides().environment()));
+  common::ConfigLayer env_layer = common::EnvironmentLayer(ToMap(ref.overrides().environment()));
   absl::StatusOr<common::ConfigLayer> flag_layer =
-      common::FlagLayer(ToMap(request.overrides().flags()));
+      common::FlagLayer(ToMap(ref.overrides().flags()));
   if (!flag_layer.ok()) return flag_layer.status();
 
   // The .env location is itself configuration, so it is settled by every
@@ -169,14 +178,14 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 }
 
 absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
-    const v1::GetCurrentRequest& request, common::Config* config_out) {
+    const v1::WorkspaceRef& ref, common::Config* config_out) {
   std::filesystem::path env_file;
   std::shared_ptr<const DotenvEntries> env;
-  absl::StatusOr<common::Config> config = LoadConfig(request, &env_file, &env);
+  absl::StatusOr<common::Config> config = LoadConfig(ref, &env_file, &env);
   if (!config.ok()) return config.status();
 
   v1::GetCurrentResponse out;
-  out.set_workspace_dir(request.workspace_dir());
+  out.set_workspace_dir(ref.workspace_dir());
   out.set_env_file(env_file.string());
   absl::StatusOr<FileIdentity> id = IdentifyFile(env_file);
   out.set_env_file_exists(id.ok() && id->exists);
@@ -221,24 +230,22 @@ void WorkspaceResolver::FillTarget(const DotenvEntries& env, const std::filesyst
   Resolution r = providers_->Resolve(*info);
   if (r.branch) {
     out->set_resolved(true);
-    v1::BranchRef* b = out->mutable_branch();
-    b->set_provider(r.branch->provider);
-    b->set_project_id(r.branch->project_id);
-    b->set_project_name(r.branch->project_name);
-    b->set_branch_id(r.branch->branch_id);
-    b->set_branch_name(r.branch->branch_name);
+    *out->mutable_branch() = ToBranchRef(*r.branch);
   } else {
     out->set_unresolved_reason(r.unresolved_reason);
   }
 }
 
 absl::StatusOr<std::set<std::filesystem::path>> WorkspaceResolver::WatchedDirs(
-    const v1::GetCurrentRequest& request) {
+    const v1::WorkspaceRef& ref) {
   std::filesystem::path env_file;
-  absl::StatusOr<common::Config> config = LoadConfig(request, &env_file);
-  std::set<std::filesystem::path> dirs = {std::filesystem::path(request.workspace_dir())};
-  if (config.ok()) dirs.insert(env_file.parent_path());
-  else if (absl::Status s = ValidateWorkspaceDir(request.workspace_dir()); !s.ok()) return s;
+  absl::StatusOr<common::Config> config = LoadConfig(ref, &env_file);
+  std::set<std::filesystem::path> dirs = {std::filesystem::path(ref.workspace_dir())};
+  if (config.ok()) {
+    dirs.insert(env_file.parent_path());
+  } else if (absl::Status s = ValidateWorkspaceDir(ref.workspace_dir()); !s.ok()) {
+    return s;
+  }
   // A broken .env is still watched: fixing it must produce a new answer.
   std::error_code ec;
   std::set<std::filesystem::path> existing;

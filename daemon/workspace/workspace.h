@@ -23,20 +23,19 @@ class WorkspaceResolver {
   WorkspaceResolver(common::Paths paths, const ProviderRegistry* providers);
 
   // `config` (optional) receives the configuration the answer was built with.
-  absl::StatusOr<v1::GetCurrentResponse> GetCurrent(const v1::GetCurrentRequest& request,
+  absl::StatusOr<v1::GetCurrentResponse> GetCurrent(const v1::WorkspaceRef& ref,
                                                     common::Config* config = nullptr);
 
   // The directories whose entries can change GetCurrent's answer (the
   // workspace and the .env's directory), for WatchCurrent.
-  absl::StatusOr<std::set<std::filesystem::path>> WatchedDirs(
-      const v1::GetCurrentRequest& request);
+  absl::StatusOr<std::set<std::filesystem::path>> WatchedDirs(const v1::WorkspaceRef& ref);
 
   // The effective configuration of a workspace, as GetCurrent sees it.
   using DotenvEntries = std::vector<common::DotenvEntry>;
   // `env_file` and `env` receive the .env path and its parsed entries.
-  absl::StatusOr<common::Config> LoadConfig(
-      const v1::GetCurrentRequest& request, std::filesystem::path* env_file = nullptr,
-      std::shared_ptr<const DotenvEntries>* env = nullptr);
+  absl::StatusOr<common::Config> LoadConfig(const v1::WorkspaceRef& ref,
+                                            std::filesystem::path* env_file = nullptr,
+                                            std::shared_ptr<const DotenvEntries>* env = nullptr);
 
  private:
   common::Paths paths_;
@@ -57,6 +56,10 @@ class WorkspaceResolver {
 };
 
 v1::Origin::Kind ToProtoOriginKind(common::OriginKind kind);
+
+// The wire form of a branch a provider located (GetCurrent's targets, a
+// job's record).
+v1::BranchRef ToBranchRef(const BranchLocation& location);
 
 // Checks the workspace path of a request: non-empty, absolute, an existing
 // directory. The error says which and what to send instead.

@@ -118,13 +118,13 @@ class WorkspaceTest : public ::testing::Test {
     ASSERT_EQ(::rename(tmp.c_str(), p.c_str()), 0);
   }
 
-  v1::GetCurrentRequest Request() const {
-    v1::GetCurrentRequest r;
+  v1::WorkspaceRef Request() const {
+    v1::WorkspaceRef r;
     r.set_workspace_dir(ws_.string());
     return r;
   }
 
-  absl::StatusOr<v1::GetCurrentResponse> Get(const v1::GetCurrentRequest& r) {
+  absl::StatusOr<v1::GetCurrentResponse> Get(const v1::WorkspaceRef& r) {
     return resolver_->GetCurrent(r);
   }
   absl::StatusOr<v1::GetCurrentResponse> Get() { return Get(Request()); }
@@ -344,7 +344,7 @@ TEST_F(WorkspaceTest, TargetVarOverrideViaEnvironment) {
   Write(ws_ / ".env",
         "FROM_TOML=postgresql://u@toml.example.com/db\n"
         "FROM_ENV=postgresql://u@env.example.com/db\n");
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_environment())["DS_TARGET_VAR"] = "FROM_ENV";
   absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -354,7 +354,7 @@ TEST_F(WorkspaceTest, TargetVarOverrideViaEnvironment) {
 
 TEST_F(WorkspaceTest, EnvironmentMapUsesVariableNamesNotKeys) {
   Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@default.example.com/db\n");
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_environment())["target_var"] = "NOPE";
   (*req.mutable_overrides()->mutable_environment())["DS_SOMETHING_UNKNOWN"] = "x";
   absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
@@ -366,7 +366,7 @@ TEST_F(WorkspaceTest, FlagOverrideWinsOverEnvironment) {
   Write(ws_ / ".env",
         "FROM_ENV=postgresql://u@env.example.com/db\n"
         "FROM_FLAG=postgresql://u@flag.example.com/db\n");
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_environment())["DS_TARGET_VAR"] = "FROM_ENV";
   (*req.mutable_overrides()->mutable_flags())["target_var"] = "FROM_FLAG";
   absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
@@ -377,7 +377,7 @@ TEST_F(WorkspaceTest, FlagOverrideWinsOverEnvironment) {
 
 TEST_F(WorkspaceTest, SourceVarOverride) {
   Write(ws_ / ".env", "PROD=postgresql://u@prod.example.com/db\n");
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_flags())["source_var"] = "PROD";
   absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -386,7 +386,7 @@ TEST_F(WorkspaceTest, SourceVarOverride) {
 }
 
 TEST_F(WorkspaceTest, FlagsMapUsesConfigKeys) {
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_flags())["DS_TARGET_VAR"] = "X";
   absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
   ASSERT_FALSE(r.ok());
@@ -396,7 +396,7 @@ TEST_F(WorkspaceTest, FlagsMapUsesConfigKeys) {
 
 TEST_F(WorkspaceTest, EnvFileOverrideViaFlag) {
   Write(ws_ / "alt.env", "DB_CONNECTION_STRING=postgresql://u@alt.example.com/db\n");
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_flags())["env_file"] = "alt.env";
   absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -435,7 +435,7 @@ TEST_F(WorkspaceTest, ProviderOrigins) {
     EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_DOTENV);
     EXPECT_EQ(r->provider_origin().location(), StrCat((ws_ / ".env").string(), ":2"));
   }
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_environment())["DS_PROVIDER"] = "env-choice";
   {
     absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
@@ -504,7 +504,7 @@ TEST_F(WorkspaceTest, SecondCallSeesDeletion) {
 
 TEST_F(WorkspaceTest, SecondCallSeesNewDsToml) {
   Write(ws_ / ".env", "A=postgresql://u@a.example.com/db\nB=postgresql://u@b.example.com/db\n");
-  v1::GetCurrentRequest req = Request();
+  v1::WorkspaceRef req = Request();
   (*req.mutable_overrides()->mutable_flags())["target_var"] = "A";
   absl::StatusOr<v1::GetCurrentResponse> r1 = Get(req);
   ASSERT_TRUE(r1.ok()) << r1.status();
@@ -635,7 +635,7 @@ TEST_F(WorkspaceTest, ValidateWorkspaceDirFile) {
 }
 
 TEST_F(WorkspaceTest, GetCurrentValidatesWorkspaceDir) {
-  v1::GetCurrentRequest req;
+  v1::WorkspaceRef req;
   EXPECT_EQ(Get(req).status().code(), absl::StatusCode::kInvalidArgument);
   req.set_workspace_dir("relative/dir");
   EXPECT_EQ(Get(req).status().code(), absl::StatusCode::kInvalidArgument);
