@@ -1,114 +1,55 @@
 #include "daemon/rpc/branch_service.h"
 
-#include <deque>
+#include <memory>
 #include <set>
+#include <vector>
 
-#include "daemon/rpc/queued_writer.h"
 #include "daemon/rpc/rpc_status.h"
+#include "daemon/rpc/stream_writer.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace ds::daemon {
 
 // One WatchBranches stream: the list at once, then after every change that
-// alters it. Same write discipline as WorkspaceService's watcher.
-class BranchServiceImpl::WatchReactor final
-    : public grpc::ServerWriteReactor<v1::BranchListUpdate> {
- public:
-  WatchReactor(BranchServiceImpl* service, const v1::WatchBranchesRequest& req)
-      : service_(service), request_(req) {
-    token_ = service_->Subscribe(this);
-    // The first list may take a while (cluster start): the notifier thread
-    // builds it, like every later one, so Unsubscribe can wait it out.
-    service_->OnProviderChanged();
-  }
+// alters it. Held by the service's registry while the stream lasts.
+struct BranchServiceImpl::Watch {
+  Watch(const v1::WatchBranchesRequest& request, StreamWriter<v1::BranchListUpdate>::Handle out)
+      : request(request), out(std::move(out)) {}
 
-  // Called on the notifier thread or the pool.
-  void Refresh() {
-    v1::ListBranchesRequest list;
-    *list.mutable_workspace() = request_.workspace();
-    list.set_project(request_.project());
-    absl::StatusOr<v1::ListBranchesResponse> r = service_->manager_->ListBranches(list);
-    std::lock_guard lock(mu_);
-    if (finished_) return;
-    if (!r.ok()) {
-      if (!sent_any_) FinishLocked(ToGrpcStatus(r.status()));
-      return;  // a passing failure: keep the stream, try on the next change
-    }
-    v1::BranchListUpdate update;
-    std::set<std::string> now;
-    for (const v1::Branch& b : r->branches()) now.insert(b.name());
-    for (const std::string& n : now) {
-      if (!names_.count(n)) update.add_added(n);
-    }
-    for (const std::string& n : names_) {
-      if (!now.count(n)) update.add_removed(n);
-    }
-    *update.mutable_branches() = r->branches();
-    r->clear_notices();
-    if (sent_any_ && google::protobuf::util::MessageDifferencer::Equals(*r, last_)) return;
-    names_ = std::move(now);
-    last_ = std::move(*r);
-    sent_any_ = true;
-    queue_.push_back(std::move(update));
-    if (!writing_) {
-      writing_ = true;
-      StartWrite(&queue_.front());
-    }
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    writing_ = false;
-    if (!ok) {
-      FinishLocked(grpc::Status::CANCELLED);
-      return;
-    }
-    queue_.pop_front();
-    if (!queue_.empty()) {
-      writing_ = true;
-      StartWrite(&queue_.front());
-    }
-  }
-
-  void OnCancel() override {
-    Detach();
-    std::lock_guard lock(mu_);
-    FinishLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    Detach();
-    delete this;
-  }
-
- private:
-  void Detach() {
-    uint64_t token;
-    {
-      std::lock_guard lock(mu_);
-      token = token_;
-      token_ = 0;
-    }
-    if (token) service_->Unsubscribe(token);
-  }
-
-  void FinishLocked(const grpc::Status& s) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(s);
-  }
-
-  BranchServiceImpl* service_;
-  const v1::WatchBranchesRequest request_;
-  std::mutex mu_;
-  uint64_t token_ = 0;
-  bool writing_ = false;
-  bool finished_ = false;
-  bool sent_any_ = false;
-  std::set<std::string> names_;
-  v1::ListBranchesResponse last_;
-  std::deque<v1::BranchListUpdate> queue_;
+  const v1::WatchBranchesRequest request;
+  const StreamWriter<v1::BranchListUpdate>::Handle out;
+  // Only the notifier thread reads and writes these.
+  bool sent_any = false;
+  std::set<std::string> names;
+  v1::ListBranchesResponse last;  // without notices
 };
+
+void BranchServiceImpl::Refresh(Watch& w) {
+  v1::ListBranchesRequest list;
+  *list.mutable_workspace() = w.request.workspace();
+  list.set_project(w.request.project());
+  absl::StatusOr<v1::ListBranchesResponse> r = manager_->ListBranches(list);
+  if (!r.ok()) {
+    if (!w.sent_any) w.out.Finish(ToGrpcStatus(r.status()));
+    return;  // a passing failure: keep the stream, try on the next change
+  }
+  r->clear_notices();
+  if (w.sent_any && google::protobuf::util::MessageDifferencer::Equals(*r, w.last)) return;
+  v1::BranchListUpdate update;
+  std::set<std::string> now;
+  for (const v1::Branch& b : r->branches()) now.insert(b.name());
+  for (const std::string& n : now) {
+    if (!w.names.count(n)) update.add_added(n);
+  }
+  for (const std::string& n : w.names) {
+    if (!now.count(n)) update.add_removed(n);
+  }
+  *update.mutable_branches() = r->branches();
+  w.names = std::move(now);
+  w.last = std::move(*r);
+  w.sent_any = true;
+  w.out.Write(std::move(update));
+}
 
 BranchServiceImpl::BranchServiceImpl(BranchManager* manager, ProviderRegistry* providers)
     : manager_(manager) {
@@ -139,29 +80,27 @@ void BranchServiceImpl::NotifierLoop() {
     cv_.wait(lock, [this] { return stopping_ || changed_; });
     if (stopping_) return;
     changed_ = false;
-    // Tell watchers without holding mu_ (Refresh calls providers, which
-    // may report more changes), but under delivering_ so Unsubscribe can
-    // wait until no Refresh of a leaving watcher is running.
-    std::lock_guard deliver(delivering_);
-    std::vector<WatchReactor*> watchers;
-    for (auto& [token, w] : watchers_) watchers.push_back(w);
+    // Refresh without holding mu_: it calls providers, which may report
+    // more changes, and streams come and go meanwhile. A stream that ends
+    // during its Refresh drops what Refresh writes.
+    std::vector<std::shared_ptr<Watch>> watches;
+    for (auto& [token, w] : watches_) watches.push_back(w);
     lock.unlock();
-    for (WatchReactor* w : watchers) w->Refresh();
+    for (const std::shared_ptr<Watch>& w : watches) Refresh(*w);
     lock.lock();
   }
 }
 
-uint64_t BranchServiceImpl::Subscribe(WatchReactor* r) {
+uint64_t BranchServiceImpl::Subscribe(std::shared_ptr<Watch> w) {
   std::lock_guard lock(mu_);
   uint64_t token = next_token_++;
-  watchers_[token] = r;
+  watches_[token] = std::move(w);
   return token;
 }
 
 void BranchServiceImpl::Unsubscribe(uint64_t token) {
-  std::lock_guard deliver(delivering_);
   std::lock_guard lock(mu_);
-  watchers_.erase(token);
+  watches_.erase(token);
 }
 
 grpc::ServerUnaryReactor* BranchServiceImpl::ListProjects(grpc::CallbackServerContext* ctx,
@@ -178,7 +117,7 @@ grpc::ServerUnaryReactor* BranchServiceImpl::ListBranches(grpc::CallbackServerCo
 
 grpc::ServerWriteReactor<v1::CreateBranchEvent>* BranchServiceImpl::CreateBranchStream(
     grpc::CallbackServerContext*, const v1::CreateBranchRequest* req) {
-  auto* stream = new QueuedWriter<v1::CreateBranchEvent>();
+  auto* stream = new StreamWriter<v1::CreateBranchEvent>();
   pool_.Post([this, out = stream->handle(), request = *req] {
     absl::StatusOr<v1::CreateBranchResponse> r =
         manager_->CreateBranch(request, [&out](std::string_view line) {
@@ -217,7 +156,13 @@ grpc::ServerUnaryReactor* BranchServiceImpl::SetDatabase(grpc::CallbackServerCon
 
 grpc::ServerWriteReactor<v1::BranchListUpdate>* BranchServiceImpl::WatchBranches(
     grpc::CallbackServerContext*, const v1::WatchBranchesRequest* req) {
-  return new WatchReactor(this, *req);
+  auto* stream = new StreamWriter<v1::BranchListUpdate>();
+  uint64_t token = Subscribe(std::make_shared<Watch>(*req, stream->handle()));
+  stream->handle().OnEnd([this, token] { Unsubscribe(token); });
+  // The first list may take a while (cluster start): the notifier thread
+  // builds it, like every later one.
+  OnProviderChanged();
+  return stream;
 }
 
 }  // namespace ds::daemon

@@ -3,9 +3,9 @@
 #ifndef DS_DAEMON_RPC_BRANCH_SERVICE_H_
 #define DS_DAEMON_RPC_BRANCH_SERVICE_H_
 
-#include <atomic>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -41,13 +41,14 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
       grpc::CallbackServerContext* ctx, const v1::WatchBranchesRequest* req) override;
 
  private:
-  class WatchReactor;
-  // Providers report changes from inside their own locks; watchers are
-  // told on this service's notifier thread instead, where they may call
-  // back into the providers.
+  struct Watch;
+  // Providers report changes from inside their own locks; watches are
+  // refreshed on this service's notifier thread instead, where they may
+  // call back into the providers.
   void OnProviderChanged();
   void NotifierLoop();
-  uint64_t Subscribe(WatchReactor* r);
+  void Refresh(Watch& w);  // on the notifier thread
+  uint64_t Subscribe(std::shared_ptr<Watch> w);
   void Unsubscribe(uint64_t token);
 
   BranchManager* manager_;
@@ -57,8 +58,7 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
   bool changed_ = false;
   bool stopping_ = false;
   uint64_t next_token_ = 1;
-  std::map<uint64_t, WatchReactor*> watchers_;
-  std::mutex delivering_;  // held while watchers are being told
+  std::map<uint64_t, std::shared_ptr<Watch>> watches_;
   std::thread notifier_;
 };
 

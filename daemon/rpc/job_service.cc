@@ -1,116 +1,39 @@
 #include "daemon/rpc/job_service.h"
 
-#include <deque>
 #include <memory>
+#include <string>
 
 #include "daemon/rpc/rpc_status.h"
+#include "daemon/rpc/stream_writer.h"
 
 namespace ds::daemon {
 
-// One stream of a job's events (Migrate, Watch). Jobs deliver events from
-// their own threads through a Pipe that outlives the reactor: once gRPC is
-// done with the stream, the pipe drops what still arrives and the
-// subscription is removed, whichever of the two happens last.
-class JobServiceImpl::EventStream final : public grpc::ServerWriteReactor<v1::JobEvent> {
- public:
-  struct Pipe {
-    std::mutex mu;
-    EventStream* stream = nullptr;  // null once gRPC is done with it
-    JobManager* jobs = nullptr;
-    std::string job_id;
-    uint64_t token = 0;
+namespace {
+
+using EventWriter = StreamWriter<v1::JobEvent>;
+
+// Jobs deliver events from their own threads; `finished` is always the
+// last, so the stream ends with OK once it is written. If the client goes
+// away first (Ctrl-C with --detach, a closed terminal) the job carries on.
+JobManager::Sink SinkFor(EventWriter::Handle out) {
+  return [out](const v1::JobEvent& ev) {
+    if (ev.has_finished()) {
+      out.WriteLast(ev);
+    } else {
+      out.Write(ev);
+    }
   };
+}
 
-  explicit EventStream(JobManager* jobs) : pipe_(std::make_shared<Pipe>()) {
-    pipe_->stream = this;
-    pipe_->jobs = jobs;
-  }
+// Drops the job subscription when the stream ends (at once if it already
+// has). JobManager::Unsubscribe takes the job's lock, under which the job
+// calls the sink: the stream writer calls this outside its own lock.
+void UnsubscribeOnEnd(const EventWriter::Handle& out, JobManager* jobs, std::string id,
+                      uint64_t token) {
+  out.OnEnd([jobs, id = std::move(id), token] { jobs->Unsubscribe(id, token); });
+}
 
-  std::shared_ptr<Pipe> pipe() const { return pipe_; }
-
-  static JobManager::Sink SinkFor(std::shared_ptr<Pipe> pipe) {
-    return [pipe](const v1::JobEvent& ev) {
-      std::lock_guard lock(pipe->mu);
-      if (pipe->stream) pipe->stream->EnqueueLocked(ev);
-    };
-  }
-
-  // Records the subscription; drops it at once if the stream already ended.
-  static void Subscribed(const std::shared_ptr<Pipe>& pipe, const std::string& id, uint64_t token) {
-    bool gone;
-    {
-      std::lock_guard lock(pipe->mu);
-      pipe->job_id = id;
-      pipe->token = token;
-      gone = pipe->stream == nullptr;
-    }
-    if (gone) pipe->jobs->Unsubscribe(id, token);
-  }
-
-  static void Fail(const std::shared_ptr<Pipe>& pipe, const grpc::Status& status) {
-    std::lock_guard lock(pipe->mu);
-    if (pipe->stream) pipe->stream->FinishLocked(status);
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(pipe_->mu);
-    writing_ = false;
-    if (!ok) {
-      FinishLocked(grpc::Status::CANCELLED);
-      return;
-    }
-    queue_.pop_front();
-    if (!queue_.empty()) {
-      writing_ = true;
-      StartWrite(&queue_.front());
-    } else if (saw_finished_) {
-      FinishLocked(grpc::Status::OK);
-    }
-  }
-
-  // The client went away (Ctrl-C with --detach, a closed terminal): the
-  // job carries on.
-  void OnCancel() override {
-    std::lock_guard lock(pipe_->mu);
-    FinishLocked(grpc::Status::CANCELLED);
-  }
-
-  void OnDone() override {
-    std::string id;
-    uint64_t token;
-    {
-      std::lock_guard lock(pipe_->mu);
-      pipe_->stream = nullptr;
-      id = pipe_->job_id;
-      token = pipe_->token;
-    }
-    if (token) pipe_->jobs->Unsubscribe(id, token);
-    delete this;
-  }
-
- private:
-  void EnqueueLocked(const v1::JobEvent& ev) {
-    if (finished_ || saw_finished_) return;
-    queue_.push_back(ev);
-    if (ev.has_finished()) saw_finished_ = true;
-    if (!writing_) {
-      writing_ = true;
-      StartWrite(&queue_.front());
-    }
-  }
-
-  void FinishLocked(const grpc::Status& s) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(s);
-  }
-
-  std::shared_ptr<Pipe> pipe_;
-  std::deque<v1::JobEvent> queue_;
-  bool writing_ = false;
-  bool saw_finished_ = false;
-  bool finished_ = false;
-};
+}  // namespace
 
 JobServiceImpl::JobServiceImpl(JobManager* jobs, WorkspaceResolver* resolver,
                                ProviderRegistry* providers, PgConnectionPool* pool)
@@ -119,17 +42,16 @@ JobServiceImpl::JobServiceImpl(JobManager* jobs, WorkspaceResolver* resolver,
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackServerContext* ctx,
                                                                 const v1::MigrateRequest* req) {
   (void)ctx;
-  auto* stream = new EventStream(jobs_);
-  std::shared_ptr<EventStream::Pipe> pipe = stream->pipe();
+  auto* stream = new EventWriter();
   // Preparing may start the local cluster (a branch's URI): off gRPC's threads.
-  work_.Post([this, pipe, request = *req] {
+  work_.Post([this, out = stream->handle(), request = *req] {
     uint64_t token = 0;
-    absl::StatusOr<std::string> id = migrate_.Start(request, EventStream::SinkFor(pipe), &token);
+    absl::StatusOr<std::string> id = migrate_.Start(request, SinkFor(out), &token);
     if (!id.ok()) {
-      EventStream::Fail(pipe, ToGrpcStatus(id.status()));
+      out.Finish(ToGrpcStatus(id.status()));
       return;
     }
-    EventStream::Subscribed(pipe, *id, token);
+    UnsubscribeOnEnd(out, jobs_, *id, token);
   });
   return stream;
 }
@@ -143,13 +65,13 @@ grpc::ServerUnaryReactor* JobServiceImpl::MigrationStatus(grpc::CallbackServerCo
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Watch(grpc::CallbackServerContext* ctx,
                                                               const v1::WatchJobRequest* req) {
   (void)ctx;
-  auto* stream = new EventStream(jobs_);
-  std::shared_ptr<EventStream::Pipe> pipe = stream->pipe();
-  absl::StatusOr<uint64_t> token = jobs_->Subscribe(req->id(), EventStream::SinkFor(pipe));
+  auto* stream = new EventWriter();
+  EventWriter::Handle out = stream->handle();
+  absl::StatusOr<uint64_t> token = jobs_->Subscribe(req->id(), SinkFor(out));
   if (!token.ok()) {
-    EventStream::Fail(pipe, ToGrpcStatus(token.status()));
+    out.Finish(ToGrpcStatus(token.status()));
   } else {
-    EventStream::Subscribed(pipe, req->id(), *token);
+    UnsubscribeOnEnd(out, jobs_, req->id(), *token);
   }
   return stream;
 }

@@ -35,7 +35,6 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
                                 v1::Job* resp) override;
 
  private:
-  class EventStream;
   JobManager* jobs_;
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;

@@ -1,134 +1,118 @@
 #include "daemon/rpc/workspace_service.h"
 
-#include "common/conninfo.h"
-
-#include <deque>
+#include <memory>
 #include <mutex>
 
+#include "common/conninfo.h"
 #include "common/log.h"
 #include "daemon/rpc/requested_workspace.h"
 #include "daemon/rpc/rpc_status.h"
-#include "google/protobuf/util/message_differencer.h"
+#include "daemon/rpc/stream_writer.h"
 
 namespace ds::daemon {
+namespace {
 
-// One WatchCurrent stream. The first answer is written at once; then every
-// change in a watched directory recomputes the answer on the watcher thread
-// and queues it when it differs from the last one sent. One write is in
-// flight at a time (gRPC's rule); the rest wait in `queue_`.
-class WorkspaceServiceImpl::WatchReactor final
-    : public grpc::ServerWriteReactor<v1::GetCurrentResponse> {
+// WatchCurrent's answer: an error travels in the message, not as the end
+// of the stream, so the stream can recover when the file is fixed.
+v1::GetCurrentResponse AsUpdate(absl::StatusOr<v1::GetCurrentResponse> r) {
+  if (r.ok()) return std::move(*r);
+  v1::GetCurrentResponse out;
+  out.set_error(std::string(r.status().message()));
+  return out;
+}
+
+}  // namespace
+
+// What feeds one WatchCurrent stream. The first answer is computed on the
+// pool; then every change in a watched directory computes a new one there,
+// written when it differs from the last. One computation runs at a time
+// per stream and changes that arrive meanwhile fold into one more, so
+// answers are written in the order they were computed.
+class WorkspaceServiceImpl::CurrentWatch
+    : public std::enable_shared_from_this<WorkspaceServiceImpl::CurrentWatch> {
  public:
-  WatchReactor(WorkspaceServiceImpl* service, v1::WorkspaceRef workspace)
-      : service_(service), workspace_(std::move(workspace)) {
+  using Writer = StreamWriter<v1::GetCurrentResponse>;
+
+  CurrentWatch(WorkspaceServiceImpl* service, v1::WorkspaceRef workspace, Writer::Handle out)
+      : service_(service), workspace_(std::move(workspace)), out_(std::move(out)) {}
+
+  // On gRPC's thread: counts the watch and hands the rest to the pool.
+  void Start() {
     ++service_->active_watches_;
+    out_.OnEnd([service = service_] { --service->active_watches_; });
+    running_ = true;
+    service_->pool_.Post([self = shared_from_this()] { self->Begin(); });
+  }
+
+ private:
+  // On the pool: the first answer, then the subscription.
+  void Begin() {
     absl::StatusOr<v1::GetCurrentResponse> first = service_->resolver_->GetCurrent(workspace_);
     if (!first.ok() && first.status().code() != absl::StatusCode::kInvalidArgument) {
       // A workspace that does not exist cannot be watched: end at once.
-      FinishOnce(ToGrpcStatus(first.status()));
+      out_.Finish(ToGrpcStatus(first.status()));
       return;
     }
     absl::StatusOr<std::set<std::filesystem::path>> dirs =
         service_->resolver_->WatchedDirs(workspace_);
     if (!dirs.ok()) {
-      FinishOnce(ToGrpcStatus(dirs.status()));
+      out_.Finish(ToGrpcStatus(dirs.status()));
       return;
     }
+    // The callback runs on the watcher thread, which serves every watch:
+    // it only schedules.
     absl::StatusOr<uint64_t> token = service_->watcher_->Subscribe(
-        *dirs, [this](const std::filesystem::path&, const std::string&) { Recompute(); });
+        *dirs, [self = shared_from_this()](const std::filesystem::path&, const std::string&) {
+          self->Changed();
+        });
     if (!token.ok()) {
-      FinishOnce(ToGrpcStatus(token.status()));
+      out_.Finish(ToGrpcStatus(token.status()));
       return;
     }
-    std::lock_guard lock(mu_);
-    token_ = *token;
-    QueueLocked(AsUpdate(first));
+    // Unsubscribe waits for a running callback; the writer calls it
+    // outside its lock, before Finish when the client cancels.
+    out_.OnEnd([watcher = service_->watcher_, t = *token] { watcher->Unsubscribe(t); });
+    out_.WriteIfChanged(AsUpdate(std::move(first)));
+    if (TakeChange()) Recompute();
   }
 
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    writing_ = false;
-    if (!ok) {  // the client went away; OnDone unsubscribes
-      FinishLocked(grpc::Status::CANCELLED);
-      return;
-    }
-    queue_.pop_front();
-    if (!queue_.empty()) StartWriteLocked();
-  }
-
-  void OnCancel() override {
-    // Unsubscribe without holding mu_: a running callback may be waiting
-    // for mu_, and Unsubscribe waits for running callbacks.
-    uint64_t token;
+  // On the watcher thread.
+  void Changed() {
     {
       std::lock_guard lock(mu_);
-      token = token_;
-      token_ = 0;
+      if (running_) {
+        changed_ = true;
+        return;
+      }
+      running_ = true;
     }
-    if (token) service_->watcher_->Unsubscribe(token);
-    std::lock_guard lock(mu_);
-    FinishLocked(grpc::Status::CANCELLED);
+    service_->pool_.Post([self = shared_from_this()] { self->Recompute(); });
   }
 
-  void OnDone() override {
-    uint64_t token;
-    {
-      std::lock_guard lock(mu_);
-      token = token_;
-      token_ = 0;
-    }
-    if (token) service_->watcher_->Unsubscribe(token);
-    --service_->active_watches_;
-    delete this;
-  }
-
- private:
-  static v1::GetCurrentResponse AsUpdate(const absl::StatusOr<v1::GetCurrentResponse>& r) {
-    if (r.ok()) return *r;
-    v1::GetCurrentResponse out;
-    out.set_error(std::string(r.status().message()));
-    return out;
-  }
-
-  // Runs on the watcher thread.
+  // On the pool, while running_.
   void Recompute() {
-    v1::GetCurrentResponse next = AsUpdate(service_->resolver_->GetCurrent(workspace_));
+    do {
+      out_.WriteIfChanged(AsUpdate(service_->resolver_->GetCurrent(workspace_)));
+    } while (TakeChange());
+  }
+
+  // Whether a change arrived while computing; clears running_ if not.
+  bool TakeChange() {
     std::lock_guard lock(mu_);
-    if (finished_) return;
-    if (google::protobuf::util::MessageDifferencer::Equals(next, last_queued_)) return;
-    QueueLocked(std::move(next));
+    if (!changed_) {
+      running_ = false;
+      return false;
+    }
+    changed_ = false;
+    return true;
   }
 
-  void QueueLocked(v1::GetCurrentResponse response) {
-    last_queued_ = response;
-    queue_.push_back(std::move(response));
-    if (!writing_) StartWriteLocked();
-  }
-
-  void StartWriteLocked() {
-    writing_ = true;
-    StartWrite(&queue_.front());
-  }
-
-  void FinishLocked(const grpc::Status& status) {
-    if (finished_) return;
-    finished_ = true;
-    Finish(status);
-  }
-
-  void FinishOnce(const grpc::Status& status) {
-    std::lock_guard lock(mu_);
-    FinishLocked(status);
-  }
-
-  WorkspaceServiceImpl* service_;
+  WorkspaceServiceImpl* const service_;
   const v1::WorkspaceRef workspace_;
+  const Writer::Handle out_;
   std::mutex mu_;
-  uint64_t token_ = 0;
-  bool writing_ = false;
-  bool finished_ = false;
-  std::deque<v1::GetCurrentResponse> queue_;
-  v1::GetCurrentResponse last_queued_;
+  bool running_ = false;  // a computation is scheduled or running
+  bool changed_ = false;  // a change arrived meanwhile
 };
 
 WorkspaceServiceImpl::WorkspaceServiceImpl(WorkspaceResolver* resolver, DirWatcher* watcher)
@@ -137,24 +121,21 @@ WorkspaceServiceImpl::WorkspaceServiceImpl(WorkspaceResolver* resolver, DirWatch
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerContext* ctx,
                                                            const v1::GetCurrentRequest* req,
                                                            v1::GetCurrentResponse* resp) {
-  // Served inline: on a warm cache this is a few stat() calls and no reads,
-  // far below what would justify handing it to another thread.
-  v1::WorkspaceRef ws = RequestedWorkspace(*req);
-  absl::StatusOr<v1::GetCurrentResponse> r = resolver_->GetCurrent(ws);
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (r.ok()) {
-    resp->Swap(&*r);
-    reactor->Finish(grpc::Status::OK);
-  } else {
-    common::LogDebug("GetCurrent(", ws.workspace_dir(), "): ", r.status().message());
-    reactor->Finish(ToGrpcStatus(r.status()));
-  }
-  return reactor;
+  // Always on the pool: whether a provider's lookup would wait is known
+  // only inside the provider, and the hop costs some 40 µs a call (see
+  // docs/architecture.md, "How a request flows").
+  return Offload(pool_, ctx, resp, [this, req] {
+    v1::WorkspaceRef ws = RequestedWorkspace(*req);
+    absl::StatusOr<v1::GetCurrentResponse> r = resolver_->GetCurrent(ws);
+    if (!r.ok()) common::LogDebug("GetCurrent(", ws.workspace_dir(), "): ", r.status().message());
+    return r;
+  });
 }
 
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerContext* ctx,
                                                           const v1::GetConfigRequest* req,
                                                           v1::GetConfigResponse* resp) {
+  // Configuration only (cached files, no provider): served inline.
   absl::StatusOr<common::Config> config = resolver_->LoadConfig(RequestedWorkspace(*req));
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (!config.ok()) {
@@ -176,7 +157,9 @@ grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerCo
 
 grpc::ServerWriteReactor<v1::GetCurrentResponse>* WorkspaceServiceImpl::WatchCurrent(
     grpc::CallbackServerContext*, const v1::GetCurrentRequest* req) {
-  return new WatchReactor(this, RequestedWorkspace(*req));
+  auto* stream = new CurrentWatch::Writer();
+  std::make_shared<CurrentWatch>(this, RequestedWorkspace(*req), stream->handle())->Start();
+  return stream;
 }
 
 }  // namespace ds::daemon

@@ -1,10 +1,11 @@
-// ds.v1.WorkspaceService: GetCurrent and the WatchCurrent stream.
+// ds.v1.WorkspaceService: GetCurrent, GetConfig and the WatchCurrent stream.
 #ifndef DS_DAEMON_RPC_WORKSPACE_SERVICE_H_
 #define DS_DAEMON_RPC_WORKSPACE_SERVICE_H_
 
 #include <atomic>
 
 #include "daemon/sys/dir_watcher.h"
+#include "daemon/sys/work_pool.h"
 #include "daemon/workspace/workspace.h"
 #include "ds/v1/workspace.grpc.pb.h"
 
@@ -26,10 +27,15 @@ class WorkspaceServiceImpl final : public v1::WorkspaceService::CallbackService 
   int64_t active_watches() const { return active_watches_.load(); }
 
  private:
-  class WatchReactor;
+  class CurrentWatch;
   WorkspaceResolver* resolver_;
   DirWatcher* watcher_;
   std::atomic<int64_t> active_watches_{0};
+  // Resolving asks the providers, which may wait a bounded time for a
+  // refresh: GetCurrent and WatchCurrent answers are computed here, never
+  // on gRPC's callback threads or the directory watcher's thread. Last, so
+  // that it is joined before the rest goes.
+  WorkPool pool_{4};
 };
 
 }  // namespace ds::daemon
