@@ -76,6 +76,24 @@ Resolution ProviderRegistry::Resolve(const common::ConnInfo& conn) const {
   return r;
 }
 
+bool ProviderRegistry::ResolveMayWait(const common::ConnInfo& conn) const {
+  // Under the lock (no copy of the list): providers answer this at once.
+  std::lock_guard lock(mu_);
+  for (const auto& p : providers_) {
+    if (p->ResolveMayWait(conn)) return true;
+  }
+  return false;
+}
+
+bool ProviderRegistry::WouldMake(const common::Config& config) const {
+  const std::string name = common::EffectiveProvider(config);
+  std::lock_guard lock(mu_);
+  auto f = factories_.find(name);
+  if (f == factories_.end()) return false;
+  absl::StatusOr<std::string> instance = f->second.instance(config);
+  return instance.ok() && !instances_.count(*instance);
+}
+
 Provider* ProviderRegistry::Find(std::string_view name) const {
   std::lock_guard lock(mu_);
   for (const auto& p : providers_) {

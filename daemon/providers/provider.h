@@ -95,6 +95,14 @@ class Provider {
   // address is not one of this provider's.
   virtual absl::StatusOr<std::optional<BranchLocation>> Resolve(
       const common::ConnInfo& conn) = 0;
+  // Whether Resolve(conn) may wait (for a first load, a refresh, a lock a
+  // write holds) rather than answer from memory at once. dsd answers
+  // GetCurrent on gRPC's callback threads only when no provider says yes,
+  // so a provider that cannot tell says yes. Must itself answer at once.
+  virtual bool ResolveMayWait(const common::ConnInfo& conn) {
+    (void)conn;
+    return true;
+  }
   // Messages for the user gathered since the last call (e.g. "PostgreSQL had
   // stopped; dsd restarted it").
   virtual std::vector<std::string> TakeNotices() { return {}; }
@@ -126,6 +134,11 @@ class ProviderRegistry {
   absl::StatusOr<Provider*> ForConfig(const common::Config& config) const;
   // Asks every provider made so far, in the order they were made.
   Resolution Resolve(const common::ConnInfo& conn) const;
+  // Whether Resolve(conn) may wait: a provider made so far says it may.
+  bool ResolveMayWait(const common::ConnInfo& conn) const;
+  // Whether ForConfig(config) would make a provider (a Neon one for a key
+  // not seen yet), which takes more than a lookup.
+  bool WouldMake(const common::Config& config) const;
   // The fixed provider called `name`, or nullptr.
   Provider* Find(std::string_view name) const;
   std::vector<Provider*> All() const;

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "common/conninfo.h"
 #include "common/log.h"
@@ -121,14 +122,23 @@ WorkspaceServiceImpl::WorkspaceServiceImpl(WorkspaceResolver* resolver, DirWatch
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerContext* ctx,
                                                            const v1::GetCurrentRequest* req,
                                                            v1::GetCurrentResponse* resp) {
-  // Always on the pool: whether a provider's lookup would wait is known
-  // only inside the provider, and the hop costs some 40 µs a call (see
-  // docs/architecture.md, "How a request flows").
-  return Offload(pool_, ctx, resp, [this, req] {
-    v1::WorkspaceRef ws = RequestedWorkspace(*req);
-    absl::StatusOr<v1::GetCurrentResponse> r = resolver_->GetCurrent(ws);
-    if (!r.ok()) common::LogDebug("GetCurrent(", ws.workspace_dir(), "): ", r.status().message());
+  v1::WorkspaceRef ws = RequestedWorkspace(*req);
+  auto logged = [dir = ws.workspace_dir()](absl::StatusOr<v1::GetCurrentResponse> r) {
+    if (!r.ok()) common::LogDebug("GetCurrent(", dir, "): ", r.status().message());
     return r;
+  };
+  // Inline when no provider may wait: a warm answer is a few stat() calls,
+  // and handing it to the pool would cost more than computing it.
+  if (std::optional<absl::StatusOr<v1::GetCurrentResponse>> now =
+          resolver_->GetCurrentWithoutWaiting(ws)) {
+    absl::StatusOr<v1::GetCurrentResponse> r = logged(std::move(*now));
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (r.ok()) resp->Swap(&*r);
+    reactor->Finish(ToGrpcStatus(r.status()));
+    return reactor;
+  }
+  return Offload(pool_, ctx, resp, [this, ws = std::move(ws), logged] {
+    return logged(resolver_->GetCurrent(ws));
   });
 }
 

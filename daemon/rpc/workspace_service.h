@@ -31,10 +31,11 @@ class WorkspaceServiceImpl final : public v1::WorkspaceService::CallbackService 
   WorkspaceResolver* resolver_;
   DirWatcher* watcher_;
   std::atomic<int64_t> active_watches_{0};
-  // Resolving asks the providers, which may wait a bounded time for a
-  // refresh: GetCurrent and WatchCurrent answers are computed here, never
-  // on gRPC's callback threads or the directory watcher's thread. Last, so
-  // that it is joined before the rest goes.
+  // Resolving asks the providers, which may wait a bounded time (a first
+  // load, a refresh): GetCurrent answers that may wait, and every
+  // WatchCurrent answer, are computed here, never on gRPC's callback
+  // threads or the directory watcher's thread. Last, so that it is joined
+  // before the rest goes.
   WorkPool pool_{4};
 };
 

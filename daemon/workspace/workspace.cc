@@ -177,57 +177,94 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   return common::Config::Build(layers);
 }
 
-absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
-    const v1::WorkspaceRef& ref, common::Config* config_out) {
-  std::filesystem::path env_file;
-  std::shared_ptr<const DotenvEntries> env;
-  absl::StatusOr<common::Config> config = LoadConfig(ref, &env_file, &env);
-  if (!config.ok()) return config.status();
+WorkspaceResolver::Target WorkspaceResolver::ReadTarget(const DotenvEntries& env,
+                                                        const std::string& variable) {
+  Target t{variable, common::FindDotenvKey(env, variable), absl::UnknownError("not set")};
+  if (t.entry && t.entry->value.empty()) t.entry = nullptr;
+  if (t.entry) t.info = common::ParseConnInfo(t.entry->value);
+  return t;
+}
 
+absl::StatusOr<WorkspaceResolver::Read> WorkspaceResolver::ReadWorkspace(
+    const v1::WorkspaceRef& ref) {
+  Read r;
+  absl::StatusOr<common::Config> config = LoadConfig(ref, &r.env_file, &r.env);
+  if (!config.ok()) return config.status();
+  r.config = std::move(*config);
+  r.target = ReadTarget(*r.env, r.config.Get("target_var"));
+  r.source = ReadTarget(*r.env, r.config.Get("source_var"));
+  return r;
+}
+
+bool WorkspaceResolver::MayWait(const Read& read) const {
+  if (providers_->WouldMake(read.config)) return true;
+  for (const Target* t : {&read.target, &read.source}) {
+    if (t->info.ok() && providers_->ResolveMayWait(*t->info)) return true;
+  }
+  return false;
+}
+
+v1::GetCurrentResponse WorkspaceResolver::Answer(const v1::WorkspaceRef& ref, const Read& read) {
   v1::GetCurrentResponse out;
   out.set_workspace_dir(ref.workspace_dir());
-  out.set_env_file(env_file.string());
-  absl::StatusOr<FileIdentity> id = IdentifyFile(env_file);
+  out.set_env_file(read.env_file.string());
+  absl::StatusOr<FileIdentity> id = IdentifyFile(read.env_file);
   out.set_env_file_exists(id.ok() && id->exists);
-  out.set_provider(common::EffectiveProvider(*config));
-  const common::ConfigOrigin& po = config->OriginOf("provider");
+  out.set_provider(common::EffectiveProvider(read.config));
+  const common::ConfigOrigin& po = read.config.OriginOf("provider");
   out.mutable_provider_origin()->set_kind(ToProtoOriginKind(po.kind));
   out.mutable_provider_origin()->set_location(po.location);
   // Makes sure the workspace's provider exists (a Neon one is made per API
   // key on first use), so that it takes part in resolving the targets.
-  (void)providers_->ForConfig(*config);
-  FillTarget(*env, env_file, config->Get("target_var"), out.mutable_target());
-  FillTarget(*env, env_file, config->Get("source_var"), out.mutable_source());
-  if (config_out) *config_out = std::move(*config);
+  (void)providers_->ForConfig(read.config);
+  FillTarget(read.target, read.env_file, out.mutable_target());
+  FillTarget(read.source, read.env_file, out.mutable_source());
   return out;
 }
 
-void WorkspaceResolver::FillTarget(const DotenvEntries& env, const std::filesystem::path& env_file,
-                                   const std::string& variable, v1::DatabaseTarget* out) const {
-  out->set_variable(variable);
-  const common::DotenvEntry* e = common::FindDotenvKey(env, variable);
-  if (!e || e->value.empty()) return;  // is_set stays false
+absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
+    const v1::WorkspaceRef& ref, common::Config* config_out) {
+  absl::StatusOr<Read> read = ReadWorkspace(ref);
+  if (!read.ok()) return read.status();
+  v1::GetCurrentResponse out = Answer(ref, *read);
+  if (config_out) *config_out = std::move(read->config);
+  return out;
+}
+
+std::optional<absl::StatusOr<v1::GetCurrentResponse>> WorkspaceResolver::GetCurrentWithoutWaiting(
+    const v1::WorkspaceRef& ref) {
+  absl::StatusOr<Read> read = ReadWorkspace(ref);
+  if (!read.ok()) return read.status();
+  if (MayWait(*read)) return std::nullopt;
+  return Answer(ref, *read);
+}
+
+void WorkspaceResolver::FillTarget(const Target& t, const std::filesystem::path& env_file,
+                                   v1::DatabaseTarget* out) const {
+  out->set_variable(t.variable);
+  if (!t.entry) return;  // is_set stays false
+  const common::DotenvEntry* e = t.entry;
   out->set_is_set(true);
   out->mutable_origin()->set_kind(v1::Origin::KIND_DOTENV);
   out->mutable_origin()->set_location(StrCat(env_file.string(), ":", e->line));
 
-  absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(e->value);
-  if (!info.ok()) {
-    out->set_error(StrCat(variable, " in ", env_file.string(), ":", e->line, " is not a valid "
-                                "PostgreSQL connection string (", info.status().message(),
-                                "); fix it or run `ds db set target-db`"));
+  if (!t.info.ok()) {
+    out->set_error(StrCat(t.variable, " in ", env_file.string(), ":", e->line,
+                          " is not a valid PostgreSQL connection string (",
+                          t.info.status().message(), "); fix it or run `ds db set target-db`"));
     out->mutable_connection()->set_redacted_uri(common::RedactConnectionString(e->value));
     return;
   }
+  const common::ConnInfo& info = *t.info;
   v1::ConnectionSummary* c = out->mutable_connection();
-  c->set_redacted_uri(common::RedactedUri(*info));
-  c->set_host(info->host);
-  c->set_port(info->port);
-  c->set_database(info->dbname);
-  c->set_user(info->user);
-  c->set_neon_endpoint_id(info->neon_endpoint_id);
+  c->set_redacted_uri(common::RedactedUri(info));
+  c->set_host(info.host);
+  c->set_port(info.port);
+  c->set_database(info.dbname);
+  c->set_user(info.user);
+  c->set_neon_endpoint_id(info.neon_endpoint_id);
 
-  Resolution r = providers_->Resolve(*info);
+  Resolution r = providers_->Resolve(info);
   if (r.branch) {
     out->set_resolved(true);
     *out->mutable_branch() = ToBranchRef(*r.branch);

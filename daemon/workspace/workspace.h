@@ -5,6 +5,8 @@
 #define DS_DAEMON_WORKSPACE_WORKSPACE_H_
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -25,6 +27,15 @@ class WorkspaceResolver {
   // `config` (optional) receives the configuration the answer was built with.
   absl::StatusOr<v1::GetCurrentResponse> GetCurrent(const v1::WorkspaceRef& ref,
                                                     common::Config* config = nullptr);
+
+  // GetCurrent when it answers at once: reading the workspace's files is
+  // (a stat per cached file), but a provider may wait a bounded time to
+  // resolve (a first load, a Neon refresh after a miss) or have to be made
+  // first. Then this returns nullopt, having asked no provider, and the
+  // caller runs GetCurrent where waiting is allowed. (A provider made by
+  // another request in between is asked too; it waits at most its bound.)
+  std::optional<absl::StatusOr<v1::GetCurrentResponse>> GetCurrentWithoutWaiting(
+      const v1::WorkspaceRef& ref);
 
   // The directories whose entries can change GetCurrent's answer (the
   // workspace and the .env's directory), for WatchCurrent.
@@ -51,8 +62,27 @@ class WorkspaceResolver {
       const std::filesystem::path& path, const std::optional<std::string>& text);
   static common::ConfigLayer DaemonSecretsLayer();
 
-  void FillTarget(const DotenvEntries& env, const std::filesystem::path& env_file,
-                  const std::string& variable, v1::DatabaseTarget* out) const;
+  // A .env variable naming a database, parsed.
+  struct Target {
+    std::string variable;
+    const common::DotenvEntry* entry = nullptr;  // null when absent or empty
+    absl::StatusOr<common::ConnInfo> info;       // when entry is set
+  };
+  // What GetCurrent reads from the workspace before asking any provider.
+  struct Read {
+    common::Config config;
+    std::filesystem::path env_file;
+    std::shared_ptr<const DotenvEntries> env;  // owns what the targets point at
+    Target target;
+    Target source;
+  };
+  static Target ReadTarget(const DotenvEntries& env, const std::string& variable);
+  absl::StatusOr<Read> ReadWorkspace(const v1::WorkspaceRef& ref);
+  // Whether answering may wait for a provider.
+  bool MayWait(const Read& read) const;
+  v1::GetCurrentResponse Answer(const v1::WorkspaceRef& ref, const Read& read);
+  void FillTarget(const Target& t, const std::filesystem::path& env_file,
+                  v1::DatabaseTarget* out) const;
 };
 
 v1::Origin::Kind ToProtoOriginKind(common::OriginKind kind);

@@ -75,6 +75,13 @@ class FakeProvider : public StubProvider {
   std::shared_ptr<int> calls_ = std::make_shared<int>(0);
 };
 
+// A FakeProvider that answers from memory: Resolve never waits.
+class QuickProvider : public FakeProvider {
+ public:
+  using FakeProvider::FakeProvider;
+  bool ResolveMayWait(const common::ConnInfo&) override { return false; }
+};
+
 // A provider whose API is down.
 class FailingProvider : public StubProvider {
  public:
@@ -591,6 +598,83 @@ TEST_F(WorkspaceTest, ProviderNotAskedForInvalidString) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->target().resolved());
   EXPECT_EQ(*calls, 0);
+}
+
+// ---------------------------------------------------------------------------
+// GetCurrentWithoutWaiting: answers at once, or defers before any provider
+// is asked
+// ---------------------------------------------------------------------------
+
+TEST_F(WorkspaceTest, WithoutWaitingAnswersWhenNoProviderMayWait) {
+  auto quick = std::make_unique<QuickProvider>("quick", "db.example.com",
+                                               BranchLocation{"quick", "p", "", "b", "n"});
+  std::shared_ptr<int> calls = quick->calls();
+  registry_.Add(std::move(quick));
+  Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@db.example.com/app\n");
+  std::optional<absl::StatusOr<v1::GetCurrentResponse>> r =
+      resolver_->GetCurrentWithoutWaiting(Request());
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->status();
+  EXPECT_TRUE((*r)->target().resolved());
+  EXPECT_EQ((*r)->target().branch().branch_id(), "b");
+  EXPECT_EQ(*calls, 1);
+}
+
+TEST_F(WorkspaceTest, WithoutWaitingDefersWhenAProviderMayWait) {
+  auto fake = std::make_unique<FakeProvider>("fake", "db.example.com",
+                                             BranchLocation{"fake", "p", "", "b", "n"});
+  std::shared_ptr<int> calls = fake->calls();
+  registry_.Add(std::move(fake));  // says nothing: may wait for any address
+  Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@db.example.com/app\n");
+  EXPECT_FALSE(resolver_->GetCurrentWithoutWaiting(Request()).has_value());
+  EXPECT_EQ(*calls, 0) << "deferred before any provider was asked";
+  absl::StatusOr<v1::GetCurrentResponse> r = Get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->target().resolved());
+}
+
+TEST_F(WorkspaceTest, WithoutWaitingAnswersWhenNothingIsToResolve) {
+  registry_.Add(std::make_unique<FakeProvider>("fake", "db.example.com",
+                                               BranchLocation{"fake", "p", "", "b", "n"}));
+  Write(ws_ / ".env", "DB_CONNECTION_STRING=\nOTHER=1\n");
+  std::optional<absl::StatusOr<v1::GetCurrentResponse>> r =
+      resolver_->GetCurrentWithoutWaiting(Request());
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->status();
+  EXPECT_FALSE((*r)->target().is_set());
+}
+
+TEST_F(WorkspaceTest, WithoutWaitingAnswersErrorsAtOnce) {
+  v1::WorkspaceRef req;
+  req.set_workspace_dir("relative/dir");
+  std::optional<absl::StatusOr<v1::GetCurrentResponse>> r =
+      resolver_->GetCurrentWithoutWaiting(req);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(WorkspaceTest, WithoutWaitingDefersWhileTheWorkspacesProviderIsToBeMade) {
+  int made = 0;
+  registry_.AddFactory(
+      "lazy", {.instance = [](const common::Config&) -> absl::StatusOr<std::string> {
+                 return std::string("only");
+               },
+               .make = [&made](const common::Config&) -> std::unique_ptr<Provider> {
+                 ++made;
+                 return std::make_unique<QuickProvider>(
+                     "lazy", "db.example.com", BranchLocation{"lazy", "p", "", "b", "n"});
+               }});
+  Write(ws_ / "ds.toml", "provider = \"lazy\"\n");
+  Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@db.example.com/app\n");
+  EXPECT_FALSE(resolver_->GetCurrentWithoutWaiting(Request()).has_value());
+  EXPECT_EQ(made, 0);
+  ASSERT_TRUE(Get().ok());  // makes it
+  EXPECT_EQ(made, 1);
+  std::optional<absl::StatusOr<v1::GetCurrentResponse>> r =
+      resolver_->GetCurrentWithoutWaiting(Request());
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(r->ok()) << r->status();
+  EXPECT_EQ((*r)->target().branch().provider(), "lazy");
 }
 
 // ---------------------------------------------------------------------------
