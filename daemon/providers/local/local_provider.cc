@@ -463,12 +463,19 @@ absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& proj
                 PercentEncode(database.empty() ? row->database : database));
 }
 
+bool LocalProvider::OurHost(const common::ConnInfo& conn) const {
+  return conn.host == "127.0.0.1" || conn.host == "localhost" || conn.host == "::1" ||
+         conn.host == cluster_.socket_dir().string();
+}
+
+bool LocalProvider::ResolveMayWait(const common::ConnInfo& conn) {
+  return OurHost(conn) && !Current();
+}
+
 absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(const common::ConnInfo& conn) {
   // Decide from the address alone before anything else: most strings are
   // not ours, and the host says so without reading a file.
-  const bool our_host = conn.host == "127.0.0.1" || conn.host == "localhost" ||
-                        conn.host == "::1" || conn.host == cluster_.socket_dir().string();
-  if (!our_host) return std::nullopt;
+  if (!OurHost(conn)) return std::nullopt;
   // The port in memory once the cluster ran; the file only before that.
   const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
   if (port == 0 || conn.port != std::to_string(port)) return std::nullopt;

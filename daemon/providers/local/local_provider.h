@@ -70,6 +70,8 @@ class LocalProvider final : public Provider {
   // and waits for it at most kFirstLoadWait; then it answers "not loaded
   // yet" (kUnavailable) and the next call finds the snapshot.
   absl::StatusOr<std::optional<BranchLocation>> Resolve(const common::ConnInfo& conn) override;
+  // Only an address of the cluster's, before the first snapshot is loaded.
+  bool ResolveMayWait(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
   void SetChangeListener(std::function<void()> listener) override;
 
@@ -80,6 +82,9 @@ class LocalProvider final : public Provider {
   static constexpr std::chrono::seconds kListFreshFor{2};
 
  private:
+  // Loopback or the cluster's socket dir: an address Resolve may claim.
+  bool OurHost(const common::ConnInfo& conn) const;
+
   struct Row {
     BranchInfo info;
     std::string database;

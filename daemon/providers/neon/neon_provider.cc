@@ -663,6 +663,16 @@ absl::StatusOr<std::string> NeonProvider::ConnectionUri(const std::string& proje
   return *uri;
 }
 
+bool NeonProvider::ResolveMayWait(const common::ConnInfo& conn) {
+  if (conn.neon_endpoint_id.empty()) return false;
+  std::shared_ptr<const Snapshot> s;
+  {
+    std::lock_guard lock(mu_);
+    s = snapshot_;
+  }
+  return !s || !FindEndpoint(*s, conn.neon_endpoint_id);
+}
+
 absl::StatusOr<std::optional<BranchLocation>> NeonProvider::Resolve(const common::ConnInfo& conn) {
   const std::string& endpoint = conn.neon_endpoint_id;
   if (endpoint.empty()) return std::optional<BranchLocation>();

@@ -80,6 +80,8 @@ class NeonProvider final : public Provider {
                                             const std::string& database,
                                             const std::string& role) override;
   absl::StatusOr<std::optional<BranchLocation>> Resolve(const common::ConnInfo& conn) override;
+  // Only a Neon endpoint that the snapshot does not know (yet) may wait.
+  bool ResolveMayWait(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
   void SetChangeListener(std::function<void()> listener) override;
 

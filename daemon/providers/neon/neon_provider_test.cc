@@ -287,6 +287,19 @@ TEST_F(NeonProviderTest, AnUnknownEndpointWaitsABoundedTimeThenResolvesAfterTheR
   EXPECT_EQ((*r)->project_id, "p1");
 }
 
+TEST_F(NeonProviderTest, ResolveMayWaitOnlyForAnEndpointTheSnapshotLacks) {
+  std::unique_ptr<NeonProvider> cold = Provider(kShortWait);
+  EXPECT_TRUE(cold->ResolveMayWait(Endpoint("ep-main-p1")));
+  WriteFreshCache({"p1"});
+  std::unique_ptr<NeonProvider> provider = Provider(kShortWait);
+  EXPECT_FALSE(provider->ResolveMayWait(Endpoint("ep-main-p1")));
+  EXPECT_TRUE(provider->ResolveMayWait(Endpoint("ep-new")));
+  common::ConnInfo elsewhere;
+  elsewhere.host = "db.example.com";
+  EXPECT_FALSE(provider->ResolveMayWait(elsewhere));
+  EXPECT_EQ(neon_->requests(), 0) << "asking sends nothing";
+}
+
 TEST_F(NeonProviderTest, AColdProviderLoadsOnTheRefresherNotOnTheCallersThread) {
   neon_->AddBranch("p1", "main");
   std::unique_ptr<NeonProvider> provider = Provider(kShortWait);
