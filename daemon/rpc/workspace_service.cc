@@ -46,14 +46,9 @@ class WorkspaceServiceImpl::CurrentWatch
   }
 
  private:
-  // On the pool: the first answer, then the subscription.
+  // On the pool: the subscription, then the first answer, so that a change
+  // while it is computed makes one more.
   void Begin() {
-    absl::StatusOr<v1::GetCurrentResponse> first = service_->resolver_->GetCurrent(workspace_);
-    if (!first.ok() && first.status().code() != absl::StatusCode::kInvalidArgument) {
-      // A workspace that does not exist cannot be watched: end at once.
-      out_.Finish(ToGrpcStatus(first.status()));
-      return;
-    }
     absl::StatusOr<std::set<std::filesystem::path>> dirs =
         service_->resolver_->WatchedDirs(workspace_);
     if (!dirs.ok()) {
@@ -73,6 +68,13 @@ class WorkspaceServiceImpl::CurrentWatch
     // Unsubscribe waits for a running callback; the writer calls it
     // outside its lock, before Finish when the client cancels.
     out_.OnEnd([watcher = service_->watcher_, t = *token] { watcher->Unsubscribe(t); });
+    absl::StatusOr<v1::GetCurrentResponse> first = service_->resolver_->GetCurrent(workspace_);
+    if (!first.ok() && first.status().code() != absl::StatusCode::kInvalidArgument) {
+      // A workspace whose configuration cannot be read at all (a
+      // credentials file others can read, say) cannot be watched.
+      out_.Finish(ToGrpcStatus(first.status()));
+      return;
+    }
     out_.WriteIfChanged(AsUpdate(std::move(first)));
     if (TakeChange()) Recompute();
   }
@@ -137,9 +139,8 @@ grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerC
     reactor->Finish(ToGrpcStatus(r.status()));
     return reactor;
   }
-  return Offload(pool_, ctx, resp, [this, ws = std::move(ws), logged] {
-    return logged(resolver_->GetCurrent(ws));
-  });
+  return Offload(pool_, ctx, resp,
+                 [this, ws = std::move(ws), logged] { return logged(resolver_->GetCurrent(ws)); });
 }
 
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerContext* ctx,
