@@ -240,6 +240,9 @@ void Stop(const StopRequest& stop, Listener& listener, grpc::Server& server, Cor
   server.Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server.Wait();
   core.watcher.Stop();
+  // Providers outlive the services and may report a change from their own
+  // threads (Neon's refresher) until they are destroyed: tell no one.
+  core.providers.SetChangeListener([] {});
   if (!stop.keep_databases) {
     if (absl::Status s = core.local->StopCluster(); !s.ok()) {
       common::LogError("stopping local PostgreSQL: ", s.message());
