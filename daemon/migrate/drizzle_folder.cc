@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/atomic_file.h"
+#include "common/clock.h"
 #include "common/strings.h"
 
 namespace ds::daemon {
@@ -173,13 +174,9 @@ std::vector<std::string> SplitStatements(std::string_view sql) {
 }
 
 std::string DerivedFolderName(int64_t when, std::string_view tag) {
-  std::time_t seconds = static_cast<std::time_t>(when / 1000);
-  std::tm tm{};
-  ::gmtime_r(&seconds, &tm);
   size_t underscore = tag.find('_');
   std::string_view rest = underscore == std::string_view::npos ? tag : tag.substr(underscore + 1);
-  return absl::StrFormat("%04d%02d%02d%02d%02d%02d_%s", tm.tm_year + 1900, tm.tm_mon + 1,
-                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, std::string(rest));
+  return StrCat(common::FormatUnixMillis(when, "%Y%m%d%H%M%S", common::TimeZone::kUtc), "_", rest);
 }
 
 absl::StatusOr<DrizzleFolder> ReadDrizzleFolder(const fs::path& dir) {
