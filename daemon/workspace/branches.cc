@@ -156,8 +156,8 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   }
   if (req.switch_env()) {
     if (uri.empty()) {
-      return absl::InternalError(
-          StrCat("provider ", ctx->provider->Name(), " gave no connection string for ", req.name()));
+      return absl::InternalError(StrCat("provider ", ctx->provider->Name(),
+                                        " gave no connection string for ", req.name()));
     }
     absl::StatusOr<std::string> written = WriteEnvUri(*ctx, ctx->target_var, uri);
     if (!written.ok()) return written.status();
