@@ -159,12 +159,20 @@ struct Core {
         resolver(paths, &providers),
         workspace_service(&resolver, &watcher),
         branch_manager(&resolver, &providers),
-        branch_service(&branch_manager, &providers),
+        branch_service(&branch_manager),
         jobs(paths.jobs_dir()),
         job_service(&jobs, &resolver, &providers, &job_connections),
         daemon_service(
             std::move(identity), [this] { return workspace_service.active_watches(); },
-            RequestStop) {}
+            RequestStop) {
+    // One listener slot: both kinds of stream hear every provider change
+    // (a branch list for WatchBranches, an endpoint a .env names for
+    // WatchCurrent). Stop replaces it before the services go.
+    providers.SetChangeListener([this] {
+      branch_service.OnProviderChanged();
+      workspace_service.OnProviderChanged();
+    });
+  }
 
   absl::Status Start() {
     if (absl::Status s = watcher.Start(); !s.ok()) return s;

@@ -58,6 +58,9 @@ struct BranchInfo {
   bool is_protected = false;
   bool is_default = false;
   int64_t size_bytes = -1;  // -1 when unknown
+  // Set by CreateBranch when options.connection_uri asks for it: computed
+  // before the create lets go of the name, so a delete cannot come between.
+  std::string connection_uri;
 };
 
 struct CreateBranchOptions {
@@ -66,6 +69,8 @@ struct CreateBranchOptions {
   bool force = false;      // terminate sessions on the parent if needed
   // Told what the create is doing, while it does it (may be empty).
   std::function<void(std::string_view)> progress;
+  // Fill in BranchInfo::connection_uri (the branch's own database and role).
+  bool connection_uri = false;
 };
 
 class Provider {

@@ -51,10 +51,8 @@ void BranchServiceImpl::Refresh(Watch& w) {
   w.out.Write(std::move(update));
 }
 
-BranchServiceImpl::BranchServiceImpl(BranchManager* manager, ProviderRegistry* providers)
-    : manager_(manager) {
+BranchServiceImpl::BranchServiceImpl(BranchManager* manager) : manager_(manager) {
   notifier_ = std::thread([this] { NotifierLoop(); });
-  providers->SetChangeListener([this] { OnProviderChanged(); });
 }
 
 BranchServiceImpl::~BranchServiceImpl() {

@@ -17,8 +17,15 @@ namespace ds::daemon {
 
 class BranchServiceImpl final : public v1::BranchService::CallbackService {
  public:
-  BranchServiceImpl(BranchManager* manager, ProviderRegistry* providers);
+  explicit BranchServiceImpl(BranchManager* manager);
   ~BranchServiceImpl() override;
+
+  // A provider's branch list changed: WatchBranches streams refresh. The
+  // wiring connects it to ProviderRegistry::SetChangeListener. Providers
+  // report changes from inside their own locks; watches are refreshed on
+  // this service's notifier thread instead, where they may call back into
+  // the providers.
+  void OnProviderChanged();
 
   grpc::ServerUnaryReactor* ListProjects(grpc::CallbackServerContext* ctx,
                                          const v1::ListProjectsRequest* req,
@@ -42,10 +49,6 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
 
  private:
   struct Watch;
-  // Providers report changes from inside their own locks; watches are
-  // refreshed on this service's notifier thread instead, where they may
-  // call back into the providers.
-  void OnProviderChanged();
   void NotifierLoop();
   void Refresh(Watch& w);  // on the notifier thread
   uint64_t Subscribe(std::shared_ptr<Watch> w);

@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "common/conninfo.h"
 #include "common/log.h"
@@ -25,7 +26,8 @@ v1::GetCurrentResponse AsUpdate(absl::StatusOr<v1::GetCurrentResponse> r) {
 }  // namespace
 
 // What feeds one WatchCurrent stream. The first answer is computed on the
-// pool; then every change in a watched directory computes a new one there,
+// pool; then every change in a watched directory, and every change a
+// provider reports, computes a new one there,
 // written when it differs from the last. One computation runs at a time
 // per stream and changes that arrive meanwhile fold into one more, so
 // answers are written in the order they were computed.
@@ -33,6 +35,7 @@ class WorkspaceServiceImpl::CurrentWatch
     : public std::enable_shared_from_this<WorkspaceServiceImpl::CurrentWatch> {
  public:
   using Writer = StreamWriter<v1::GetCurrentResponse>;
+  friend class WorkspaceServiceImpl;  // OnProviderChanged calls Changed
 
   CurrentWatch(WorkspaceServiceImpl* service, v1::WorkspaceRef workspace, Writer::Handle out)
       : service_(service), workspace_(std::move(workspace)), out_(std::move(out)) {}
@@ -68,6 +71,17 @@ class WorkspaceServiceImpl::CurrentWatch
     // Unsubscribe waits for a running callback; the writer calls it
     // outside its lock, before Finish when the client cancels.
     out_.OnEnd([watcher = service_->watcher_, t = *token] { watcher->Unsubscribe(t); });
+    // Providers' changes too: what a watched .env names may resolve now.
+    uint64_t id;
+    {
+      std::lock_guard lock(service_->watches_mu_);
+      id = service_->next_watch_++;
+      service_->watches_[id] = weak_from_this();
+    }
+    out_.OnEnd([service = service_, id] {
+      std::lock_guard lock(service->watches_mu_);
+      service->watches_.erase(id);
+    });
     absl::StatusOr<v1::GetCurrentResponse> first = service_->resolver_->GetCurrent(workspace_);
     if (!first.ok() && first.status().code() != absl::StatusCode::kInvalidArgument) {
       // A workspace whose configuration cannot be read at all (a
@@ -79,7 +93,7 @@ class WorkspaceServiceImpl::CurrentWatch
     if (TakeChange()) Recompute();
   }
 
-  // On the watcher thread.
+  // On the watcher thread, or a provider's changing thread.
   void Changed() {
     {
       std::lock_guard lock(mu_);
@@ -120,6 +134,18 @@ class WorkspaceServiceImpl::CurrentWatch
 
 WorkspaceServiceImpl::WorkspaceServiceImpl(WorkspaceResolver* resolver, DirWatcher* watcher)
     : resolver_(resolver), watcher_(watcher) {}
+
+void WorkspaceServiceImpl::OnProviderChanged() {
+  std::vector<std::shared_ptr<CurrentWatch>> live;
+  {
+    std::lock_guard lock(watches_mu_);
+    for (auto& [id, w] : watches_) {
+      if (std::shared_ptr<CurrentWatch> s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  // Outside watches_mu_, which a stream's end takes.
+  for (const std::shared_ptr<CurrentWatch>& w : live) w->Changed();
+}
 
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerContext* ctx,
                                                            const v1::GetCurrentRequest* req,

@@ -68,8 +68,14 @@ absl::StatusOr<std::string> BranchManager::WriteEnv(const Context& ctx, const st
                                                     const std::string& variable) {
   absl::StatusOr<std::string> uri = ctx.provider->ConnectionUri(project, branch);
   if (!uri.ok()) return uri.status();
-  if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, *uri); !s.ok()) return s;
-  return common::RedactConnectionString(*uri);
+  return WriteEnvUri(ctx, variable, *uri);
+}
+
+absl::StatusOr<std::string> BranchManager::WriteEnvUri(const Context& ctx,
+                                                       const std::string& variable,
+                                                       const std::string& uri) {
+  if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, uri); !s.ok()) return s;
+  return common::RedactConnectionString(uri);
 }
 
 absl::StatusOr<v1::ListProjectsResponse> BranchManager::ListProjects(
@@ -112,25 +118,48 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
   v1::CreateBranchResponse resp;
-  CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress)};
-  absl::StatusOr<BranchInfo> created =
-      ctx->provider->CreateBranch(ctx->Project(req.project()), req.name(), options);
-  if (created.ok()) {
-    *resp.mutable_branch() = ToProto(*created, *ctx);
-  } else if (created.status().code() == absl::StatusCode::kAlreadyExists && req.switch_env()) {
-    absl::StatusOr<std::vector<BranchInfo>> all =
-        ctx->provider->ListBranches(ctx->Project(req.project()));
-    if (!all.ok()) return all.status();
-    for (const BranchInfo& b : *all) {
-      if (b.name == req.name()) *resp.mutable_branch() = ToProto(b, *ctx);
+  const std::string project = ctx->Project(req.project());
+  // The URI comes from the create itself: asked for afterwards, a delete
+  // of the same name in between would make a successful create fail.
+  CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress),
+                              req.switch_env()};
+  std::string uri;
+  // A branch that exists is switched to instead; a delete may take it
+  // between the create's answer and the lookup, and then the name is free
+  // to create again.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    absl::StatusOr<BranchInfo> created = ctx->provider->CreateBranch(project, req.name(), options);
+    if (created.ok()) {
+      uri = std::move(created->connection_uri);
+      *resp.mutable_branch() = ToProto(*created, *ctx);
+      break;
     }
+    if (created.status().code() != absl::StatusCode::kAlreadyExists || !req.switch_env()) {
+      return created.status();
+    }
+    absl::StatusOr<std::string> existing = ctx->provider->ConnectionUri(project, req.name());
+    const bool gone = !existing.ok() && existing.status().code() == absl::StatusCode::kNotFound;
+    if (gone && attempt < kAttempts) continue;
+    if (!existing.ok()) return existing.status();
+    absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(project);
+    if (!all.ok()) return all.status();
+    const BranchInfo* found = nullptr;
+    for (const BranchInfo& b : *all) {
+      if (b.name == req.name()) found = &b;
+    }
+    if (!found && attempt < kAttempts) continue;
+    if (found) *resp.mutable_branch() = ToProto(*found, *ctx);
+    uri = std::move(*existing);
     resp.set_existed(true);
-  } else {
-    return created.status();
+    break;
   }
   if (req.switch_env()) {
-    absl::StatusOr<std::string> written =
-        WriteEnv(*ctx, ctx->Project(req.project()), req.name(), ctx->target_var);
+    if (uri.empty()) {
+      return absl::InternalError(StrCat("provider ", ctx->provider->Name(),
+                                        " gave no connection string for ", req.name()));
+    }
+    absl::StatusOr<std::string> written = WriteEnvUri(*ctx, ctx->target_var, uri);
     if (!written.ok()) return written.status();
     resp.set_env_file(ctx->env_file.string());
     resp.set_variable(ctx->target_var);

@@ -44,6 +44,9 @@ class BranchManager {
   // Writes `provider`'s URI for `branch` into .env as `variable`.
   absl::StatusOr<std::string> WriteEnv(const Context& ctx, const std::string& project,
                                        const std::string& branch, const std::string& variable);
+  // Writes `uri` into .env as `variable`; returns it redacted.
+  absl::StatusOr<std::string> WriteEnvUri(const Context& ctx, const std::string& variable,
+                                          const std::string& uri);
 
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;

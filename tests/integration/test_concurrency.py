@@ -205,11 +205,13 @@ class ConcurrencyTest(unittest.TestCase):
             # (had it not waited, it would have found no branch and failed).
             delete = self.start_ds("db", "delete-branch", "turns", "--yes")
         self.finish(delete)
-        # The create made the branch; it reports "does not exist" when the
-        # delete took it before the create switched .env to it (a step after
-        # the provider's write; see test_racing_...).
-        out, err = create.communicate(timeout=120)
-        self.assertTrue(create.returncode == 0 or "does not exist" in err, err)
+        # The create made the branch and got its connection string before
+        # letting go of the name: it succeeds and .env names the branch,
+        # although the delete has taken it since.
+        out = self.finish(create)
+        self.assertIn("points to it", out)
+        self.assertEqual(dotenv(os.path.join(self.ws, ".env"))["DB_CONNECTION_STRING"],
+                         self.uri("turns"))
         self.assertNotIn("turns", self.branches())
         self.assert_consistent()
 
@@ -242,13 +244,18 @@ class ConcurrencyTest(unittest.TestCase):
                 t.join()
             self.assert_consistent()
         for args, p in results:
-            # A create made the branch or found it; a delete deleted it or
-            # found none. A create may also report "does not exist": it made
-            # or found the branch, and a delete took it before the create
-            # switched .env to it (that step runs after the provider's
-            # write, outside its locks); .env is then left as it was.
-            self.assertTrue(p.returncode == 0 or "does not exist" in p.stderr,
-                            f"{args}: {p.stderr}")
+            # A create made the branch or found it, and switched .env to it
+            # either way (one that found it gone again makes it anew); a
+            # delete deleted it or found none.
+            if args[1] == "create-branch":
+                self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
+                self.assertRegex(p.stdout, r"points to it|switched .* to it", args)
+            else:
+                self.assertTrue(p.returncode == 0 or "does not exist" in p.stderr,
+                                f"{args}: {p.stderr}")
+        # The creates wrote the branch's URI; deletes leave .env alone.
+        self.assertEqual(dotenv(os.path.join(self.ws, ".env"))["DB_CONNECTION_STRING"],
+                         self.uri("racer"))
         self.assertEqual(self.superuser("postgres", "select count(*) from pg_database"
                                                     " where datname like 'ds_reset_%'"), "0")
 

@@ -831,6 +831,52 @@ class NeonTest(unittest.TestCase):
             watcher.kill()
             watcher.communicate()
 
+    def test_watch_current_resolves_when_a_refresh_finds_the_endpoint(self):
+        # dsd knows the project, then cannot see endpoints for a while: a
+        # branch made meanwhile by another client has an endpoint dsd does
+        # not know, so a .env naming it is not resolved.
+        keys = f"NEON_API_KEY={KEY}\nNEON_API_HOST={self.base_url}\n"
+        ws = self.env.workspace("watch-current", keys,
+                                f'project = "{P1}"\nneon_refresh_seconds = "10"\n')
+        self.ds_ok("db", "branches", ws=ws)
+        self.wait_quiet()
+        self.fault(route="GET /projects/{project_id}/endpoints", kind="status", status=503,
+                   count=-1)
+        st, doc = self.api("POST", f"/projects/{P1}/branches",
+                           body={"branch": {"name": "watch-later", "parent_id": P1_MAIN},
+                                 "endpoints": [{"type": "read_write"}]})
+        self.assertIn(st, (200, 201), doc)
+        self.addCleanup(self.delete_via_api, P1, "watch-later")
+        ep = doc["endpoints"][0]["id"]
+        self.env.write(os.path.join("watch-current", ".env"),
+                       keys + f"DB_CONNECTION_STRING={doc['connection_uris'][0]['connection_uri']}\n")
+        watcher = subprocess.Popen(
+            self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds_watch_for_test"),
+                           self.env.socket, ws]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = json.loads(watcher.stdout.readline())
+            self.assertFalse(first.get("target", {}).get("resolved", False), first)
+            # The endpoints come back; no file changes. The next refresh finds
+            # the endpoint and the stream answers again on its own.
+            self.control("DELETE", "faults")
+            deadline = time.monotonic() + 60
+            update = first
+            while (not update.get("target", {}).get("resolved", False)
+                   and time.monotonic() < deadline):
+                line = watcher.stdout.readline()
+                if not line:
+                    watcher.kill()
+                    self.fail(f"the stream ended after {update}: {watcher.communicate()[1]}")
+                update = json.loads(line)
+            t = update.get("target", {})
+            self.assertTrue(t.get("resolved", False), f"still not resolved: {update}")
+            self.assertEqual((t["branch"]["branch_name"], t["connection"]["neon_endpoint_id"]),
+                             ("watch-later", ep), t)
+        finally:
+            watcher.kill()
+            watcher.communicate()
+
     def test_stale_data_says_its_age_and_a_new_branch_is_not_handed_out(self):
         ws = self.env.workspace("stale", None,
                                 f'project = "{P1}"\nneon_refresh_seconds = "10"\n')

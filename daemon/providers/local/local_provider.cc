@@ -458,9 +458,12 @@ absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& proj
   }
   const Row* row = s->Find(branch);
   if (!row) return NoSuchBranch(branch);
+  return UriFor(database.empty() ? row->database : database);
+}
+
+std::string LocalProvider::UriFor(const std::string& database) const {
   return StrCat("postgresql://", LocalCluster::kOwnerRole, ":", cluster_.owner_password(),
-                "@127.0.0.1:", cluster_.port(), "/",
-                PercentEncode(database.empty() ? row->database : database));
+                "@127.0.0.1:", cluster_.port(), "/", PercentEncode(database));
 }
 
 bool LocalProvider::OurHost(const common::ConnInfo& conn) const {
@@ -576,6 +579,7 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
   const Row* made = (*fresh)->FindId(id);
   if (!made) return absl::InternalError(StrCat("branch \"", name, "\" vanished after creation"));
   BranchInfo result = made->info;
+  if (options.connection_uri) result.connection_uri = UriFor(made->database);
   NotifyChanged();
   return result;
 }

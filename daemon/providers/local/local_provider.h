@@ -84,6 +84,8 @@ class LocalProvider final : public Provider {
  private:
   // Loopback or the cluster's socket dir: an address Resolve may claim.
   bool OurHost(const common::ConnInfo& conn) const;
+  // The owner's URI for one of the cluster's databases.
+  std::string UriFor(const std::string& database) const;
 
   struct Row {
     BranchInfo info;

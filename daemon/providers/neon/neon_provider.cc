@@ -524,7 +524,15 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
   absl::StatusOr<const neon::Branch*> b = FindBranch(**pa, name);
   if (!b.ok()) return b.status();
   common::LogInfo("neon: created branch ", name, " (", (*b)->id, ") in ", project_id);
-  return ToInfo(**b, **pa);
+  BranchInfo result = ToInfo(**b, **pa);
+  if (options.connection_uri) {
+    // Still holding the project's write lock, so no delete of `name` can
+    // come between the create and this.
+    absl::StatusOr<std::string> uri = ConnectionUri(project_id, name, "", "");
+    if (!uri.ok()) return uri.status();
+    result.connection_uri = std::move(*uri);
+  }
+  return result;
 }
 
 absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::string& name,
