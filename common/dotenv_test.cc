@@ -315,6 +315,36 @@ TEST(SetDotenvValue, RandomValuesRoundTrip) {
 
 // ---- Writing files ----
 
+// Root reads and writes regardless of file modes, and CI runs as root: for
+// the call under test, a test that needs modes to apply drops its effective
+// uid and gid to 65534 (nobody) and hands `dir` to that user, so the test
+// runs (and can fail) there too. Effective capabilities go with the uid.
+class UnprivilegedScope {
+ public:
+  explicit UnprivilegedScope(const fs::path& dir) {
+    if (::geteuid() != 0) return;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+      EXPECT_EQ(::lchown(e.path().c_str(), kNobody, kNobody), 0) << e.path();
+    }
+    EXPECT_EQ(::chown(dir.c_str(), kNobody, kNobody), 0) << dir;
+    EXPECT_EQ(::setegid(kNobody), 0);
+    EXPECT_EQ(::seteuid(kNobody), 0);
+    dropped_ = ::geteuid() == kNobody;
+    EXPECT_TRUE(dropped_) << "could not drop to uid " << kNobody;
+  }
+  ~UnprivilegedScope() {
+    if (!dropped_) return;
+    EXPECT_EQ(::seteuid(0), 0);
+    EXPECT_EQ(::setegid(0), 0);
+  }
+  UnprivilegedScope(const UnprivilegedScope&) = delete;
+  UnprivilegedScope& operator=(const UnprivilegedScope&) = delete;
+
+ private:
+  static constexpr uid_t kNobody = 65534;
+  bool dropped_ = false;
+};
+
 class WriteDotenvValueTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -398,7 +428,7 @@ TEST_F(WriteDotenvValueTest, UnreadableNamesTheFile) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find(f.string()), absl::string_view::npos) << s;
 
-  if (::geteuid() == 0) GTEST_SKIP() << "root reads files regardless of their mode";
+  UnprivilegedScope unprivileged(dir_);
   fs::path g = dir_ / ".env";
   Write(g, "A=1\n");
   ASSERT_EQ(::chmod(g.c_str(), 0), 0);
@@ -409,9 +439,9 @@ TEST_F(WriteDotenvValueTest, UnreadableNamesTheFile) {
 }
 
 TEST_F(WriteDotenvValueTest, UnwritableDirectoryLeavesFileAlone) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root writes into read-only directories";
   fs::path f = dir_ / ".env";
   Write(f, "A=1\n");
+  UnprivilegedScope unprivileged(dir_);
   ASSERT_EQ(::chmod(dir_.c_str(), 0500), 0);
   EXPECT_FALSE(WriteDotenvValue(f, "A", "2").ok());
   ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
