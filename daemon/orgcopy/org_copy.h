@@ -170,10 +170,12 @@ std::string FormatOrgCopyReport(const OrgCopyReport& report);
 // listing them), then copies in one target transaction: user triggers of
 // the loaded tables disabled and restored to their exact state, tables in
 // load order, cycles as planned, sequences set past each fed column's
-// maximum, commit. Steps and per-table progress go through `ctx`; a cancel
-// interrupts the running statement and returns kCancelled. Any error
-// (kCancelled included) rolls the target back: the message says the
-// target's tables were left as they were.
+// maximum, commit. Per-table progress goes through ctx.Progress (table i
+// of n, rows and bytes) and phases through ctx.Log; BeginStep/EndStep are
+// left to the caller, whose step the copy is. A cancel interrupts the
+// running statement and returns kCancelled. Any error (kCancelled
+// included) rolls the target back: the message says the target's tables
+// were left as they were.
 absl::StatusOr<OrgCopyReport> RunOrgCopy(const OrgCopyEndpoints& endpoints, const OrgCopySpec& spec,
                                          JobContext& ctx);
 
