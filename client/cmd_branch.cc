@@ -1,12 +1,11 @@
 // `ds setup` and the branch commands: `ds db create-branch | delete-branch |
 // list-projects | branches | set target-db | set source-db`.
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
 #include <map>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
@@ -62,7 +61,8 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
   const char* what = role == v1::DATABASE_ROLE_TARGET ? "target-db" : "source-db";
   if (name->empty()) {
     if (!Interactive()) {
-      return PrintError(StrCat("`ds db set ", what, "` needs --branch NAME when not run on a "
+      return PrintError(StrCat("`ds db set ", what,
+                               "` needs --branch NAME when not run on a "
                                "terminal"),
                         kExitUsage);
     }
@@ -74,14 +74,12 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
       const v1::Branch& b = (*all)[i];
       bool current = role == v1::DATABASE_ROLE_TARGET ? b.is_target() : b.is_source();
       if (current) initial = i;
-      items.push_back({b.name(), StrCat(b.provider(), " · ", b.project_id(),
-                                        current ? " · current" : "")});
+      items.push_back(
+          {b.name(), StrCat(b.provider(), " · ", b.project_id(), current ? " · current" : "")});
     }
-    std::optional<size_t> chosen = Pick(StrCat("Choose the ", what == std::string("target-db")
-                                                                  ? "target"
-                                                                  : "source",
-                                               " database"),
-                                        items, initial);
+    std::optional<size_t> chosen = Pick(
+        StrCat("Choose the ", what == std::string("target-db") ? "target" : "source", " database"),
+        items, initial);
     if (!chosen) {
       std::cerr << "ds: aborted; .env was not changed\n";
       return kExitFailed;
@@ -97,7 +95,7 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
   v1::SetDatabaseResponse resp;
   if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::SetDatabase, req, &resp);
       !st.ok()) {
-    return ReportBranchError(st);
+    return ReportRpcError(st);
   }
   if (inv.options.json) {
     std::cout << ToJson(resp);
@@ -136,7 +134,7 @@ int CreateAndSwitch(Session& s, const Invocation& inv, const v1::CreateBranchReq
       }
     }
     if (shown) std::cout << "\r\x1b[K" << std::flush;
-    if (grpc::Status st = reader->Finish(); !st.ok()) return ReportBranchError(st);
+    if (grpc::Status st = reader->Finish(); !st.ok()) return ReportRpcError(st);
     PrintNotices(resp);
   }
   if (inv.options.json) {
@@ -145,8 +143,8 @@ int CreateAndSwitch(Session& s, const Invocation& inv, const v1::CreateBranchReq
   }
   const v1::Branch& b = resp.branch();
   if (resp.existed()) {
-    std::cout << "Branch " << b.name() << " already exists; switched " << resp.variable()
-              << " in " << resp.env_file() << " to it\n";
+    std::cout << "Branch " << b.name() << " already exists; switched " << resp.variable() << " in "
+              << resp.env_file() << " to it\n";
   } else {
     std::cout << "Created branch " << b.name() << " from " << b.parent_name() << " ("
               << b.provider() << " project " << b.project_id() << ")\n"
@@ -218,8 +216,10 @@ int RunDeleteBranch(const Invocation& inv) {
       items.push_back({b.name(), StrCat(b.project_id(), b.is_target() ? " · in .env" : "")});
     }
     if (items.empty()) {
-      return PrintError("there is no branch that may be deleted (main and protected branches "
-                        "never are)", kExitFailed);
+      return PrintError(
+          "there is no branch that may be deleted (main and protected branches "
+          "never are)",
+          kExitFailed);
     }
     std::optional<size_t> chosen = Pick("Delete which branch?", items);
     if (!chosen) {
@@ -242,14 +242,16 @@ int RunDeleteBranch(const Invocation& inv) {
   v1::DeleteBranchResponse resp;
   if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::DeleteBranch, req, &resp);
       !st.ok()) {
-    return ReportBranchError(st);
+    return ReportRpcError(st);
   }
   std::cout << "Deleted branch " << *name << "\n";
-  for (const std::string& v : resp.dangling_variables()) {
-    std::cerr << "ds: warning: " << v << " in .env still points to the deleted branch; run "
-              << (v == "SOURCE_DB_CONNECTION_STRING" ? "`ds db set source-db`"
-                                                     : "`ds db set target-db`")
-              << "\n";
+  for (int i = 0; i < resp.dangling_variables_size(); ++i) {
+    const bool source =
+        i < resp.dangling_roles_size() && resp.dangling_roles(i) == v1::DATABASE_ROLE_SOURCE;
+    std::cerr << "ds: warning: " << resp.dangling_variables(i)
+              << " in .env still points to the deleted branch; run `"
+              << common::SetDbCommand(source ? common::DbRole::kSource : common::DbRole::kTarget)
+              << "`\n";
   }
   return kExitOk;
 }
@@ -262,7 +264,7 @@ int RunListProjects(const Invocation& inv) {
   v1::ListProjectsResponse resp;
   if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::ListProjects, req, &resp);
       !st.ok()) {
-    return ReportBranchError(st);
+    return ReportRpcError(st);
   }
   if (inv.options.json) {
     std::cout << ToJson(resp);
@@ -285,7 +287,7 @@ int RunBranches(const Invocation& inv) {
   v1::ListBranchesResponse resp;
   if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::ListBranches, req, &resp);
       !st.ok()) {
-    return ReportBranchError(st);
+    return ReportRpcError(st);
   }
   if (inv.options.json) {
     std::cout << ToJson(resp);

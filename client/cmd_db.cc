@@ -7,6 +7,7 @@
 #include "client/daemon_client.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
+#include "common/config.h"
 #include "common/strings.h"
 
 namespace ds::client {
@@ -27,15 +28,13 @@ std::string HostLine(const v1::ConnectionSummary& c) {
 }
 
 // One "TARGET DB (VAR)" block; returns false when the value is unusable.
-bool PrintTarget(std::string_view title, const v1::DatabaseTarget& t,
+bool PrintTarget(std::string_view title, common::DbRole role, const v1::DatabaseTarget& t,
                  const v1::GetCurrentResponse& r, std::string& out) {
   StrAppend(&out, Bold(StrCat(title, " (", t.variable(), ")")), "\n");
   if (!t.is_set()) {
-    std::string where = r.env_file_exists()
-                            ? StrCat("not set in ", r.env_file())
-                            : StrCat("not set: ", r.env_file(), " does not exist");
-    StrAppend(&out, where, "; run `ds db set ",
-                    title == "TARGET DB" ? "target-db" : "source-db", "` to choose one\n");
+    std::string where = r.env_file_exists() ? StrCat("not set in ", r.env_file())
+                                            : StrCat("not set: ", r.env_file(), " does not exist");
+    StrAppend(&out, where, "; run `", common::SetDbCommand(role), "` to choose one\n");
     return true;
   }
   if (!t.error().empty()) {
@@ -44,9 +43,9 @@ bool PrintTarget(std::string_view title, const v1::DatabaseTarget& t,
   }
   const v1::ConnectionSummary& c = t.connection();
   if (t.resolved()) {
-    StrAppend(&out, Field("Project", t.branch().project_name().empty()
-                                               ? t.branch().project_id()
-                                               : t.branch().project_name()));
+    StrAppend(&out,
+              Field("Project", t.branch().project_name().empty() ? t.branch().project_id()
+                                                                 : t.branch().project_name()));
     StrAppend(&out, Field("Branch", t.branch().branch_name()));
     StrAppend(&out, Field("Host", HostLine(c)));
     StrAppend(&out, Field("Provider", t.branch().provider()));
@@ -88,9 +87,9 @@ int RunDbCurrent(const Invocation& inv) {
     return usable ? kExitOk : kExitFailed;
   }
   std::string out;
-  PrintTarget("TARGET DB", resp.target(), resp, out);
+  PrintTarget("TARGET DB", common::DbRole::kTarget, resp.target(), resp, out);
   out.push_back('\n');
-  PrintTarget("SOURCE DB", resp.source(), resp, out);
+  PrintTarget("SOURCE DB", common::DbRole::kSource, resp.source(), resp, out);
   std::cout << out;
   return usable ? kExitOk : kExitFailed;
 }

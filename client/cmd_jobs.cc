@@ -5,6 +5,7 @@
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
 #include "client/daemon_client.h"
+#include "client/display_width.h"
 #include "client/exit_codes.h"
 #include "client/job_stream.h"
 #include "client/output.h"
@@ -68,7 +69,7 @@ int RunJobsList(const Invocation& inv) {
     std::string db = j.branch().branch_name().empty() ? j.target() : j.branch().branch_name();
     std::string summary = j.error().empty() ? j.summary() : j.error();
     if (size_t nl = summary.find('\n'); nl != std::string::npos) summary = summary.substr(0, nl);
-    if (summary.size() > 60) summary = StrCat(summary.substr(0, 59), "…");
+    summary = TruncateToWidth(summary, 60);
     rows.push_back({j.id(), j.kind(), StateName(j.state()), db, LocalTime(j.created_unix_ms()),
                     Duration(j), summary});
   }

@@ -10,6 +10,7 @@
 #include "client/job_stream.h"
 #include "client/output.h"
 #include "client/picker.h"
+#include "client/secret_args.h"
 #include "client/session.h"
 #include "common/clock.h"
 #include "common/strings.h"
@@ -35,7 +36,7 @@ absl::StatusOr<bool> ConfirmTarget(Session& s, const Invocation& inv, v1::Migrat
     grpc::ClientContext ctx;
     ctx.set_deadline(UnaryDeadline());
     grpc::Status st = s.client.workspace().GetCurrent(&ctx, creq, &current);
-    if (!st.ok()) return absl::FailedPreconditionError(st.error_message());
+    if (!st.ok()) return FromRpc(st);
   }
   absl::StatusOr<std::vector<v1::Branch>> branches = AllBranches(s, inv.options.project);
   if (!branches.ok()) return branches.status();
@@ -135,6 +136,13 @@ int RunMigrate(const Invocation& inv) {
   if (!o.db.empty() && !o.target.empty()) {
     return PrintError("give --db or --target, not both", kExitUsage);
   }
+  // --db URL, --db - (stdin), else $DS_DB unless --target names the branch.
+  std::string db;
+  if (o.target.empty()) {
+    absl::StatusOr<std::string> resolved = ResolveConnectionOption(kDbOption, o.db);
+    if (!resolved.ok()) return ReportStatus(resolved.status());
+    db = std::move(*resolved);
+  }
   if (o.detach && (o.status || o.dry_run)) {
     return PrintError("--detach starts a job; --status and --dry-run do not", kExitUsage);
   }
@@ -143,7 +151,7 @@ int RunMigrate(const Invocation& inv) {
 
   v1::MigrateRequest req;
   *req.mutable_workspace() = s->workspace;
-  req.set_connection_string(o.db);
+  req.set_connection_string(db);
   req.set_dir(o.dir);
   req.set_migrations_schema(o.schema);
   req.set_migrations_table(o.table);
@@ -157,7 +165,7 @@ int RunMigrate(const Invocation& inv) {
     if (!branch.ok()) return ReportStatus(branch.status());
     req.set_project(o.project);
     req.set_branch(*branch);
-  } else if (o.db.empty() && !o.yes && !o.status && !o.dry_run && !o.json && Interactive()) {
+  } else if (db.empty() && !o.yes && !o.status && !o.dry_run && !o.json && Interactive()) {
     absl::StatusOr<bool> confirmed = ConfirmTarget(*s, inv, &req);
     if (!confirmed.ok()) return ReportStatus(confirmed.status());
     if (!*confirmed) {
@@ -171,7 +179,7 @@ int RunMigrate(const Invocation& inv) {
     grpc::ClientContext ctx;
     SlowDeadline(ctx);
     grpc::Status st = s->client.jobs().MigrationStatus(&ctx, req, &resp);
-    if (!st.ok()) return ReportBranchError(st);
+    if (!st.ok()) return ReportRpcError(st);
     return PrintStatus(resp, o.dry_run, o.json);
   }
 

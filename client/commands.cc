@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 
+#include "client/secret_args.h"
+#include "client/usage.h"
 #include "common/config.h"
 #include "common/strings.h"
 
@@ -16,7 +18,7 @@ void JsonFlag(CLI::App& app, CommandOptions& o) {
 }
 
 void LogsOptions(CLI::App& app, CommandOptions& o) {
-  app.add_option("-n,--lines", o.lines, "How many lines to show")->check(CLI::NonNegativeNumber);
+  app.add_option("-n,--lines", o.lines, "How many lines to show")->check(WholeNumberAtLeast(0));
   app.add_flag("-f,--follow", o.follow, "Keep printing lines as dsd writes them");
 }
 
@@ -50,14 +52,13 @@ void SetDbOptions(CLI::App& app, CommandOptions& o) {
 }
 
 void StopOptions(CLI::App& app, CommandOptions& o) {
-  app.add_flag("--keep-databases", o.keep_databases,
-               "Leave the local PostgreSQL cluster running");
+  app.add_flag("--keep-databases", o.keep_databases, "Leave the local PostgreSQL cluster running");
 }
 
 void MigrateOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("--db", o.db,
-                 "Connection string of the database to migrate (default: the workspace's "
-                 "DB_CONNECTION_STRING)");
+                 "Connection string of the database to migrate; - reads it from stdin "
+                 "(default: $DS_DB, else the workspace's DB_CONNECTION_STRING)");
   app.add_option("--target", o.target, "Migrate the stage's branch: dev-{developer}-<stage>");
   app.add_option("--project", o.project, "Project id or name (with --target)");
   app.add_option("--dir", o.dir,
@@ -76,7 +77,7 @@ void MigrateOptions(CLI::App& app, CommandOptions& o) {
   app.add_flag("--detach", o.detach, "Start the job, print its id and return; it runs on in dsd");
   app.add_option("--lock-timeout", o.lock_timeout,
                  "Seconds to wait for another migrator's lock (default 60)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(NonNegativeSeconds());
   app.add_flag("-y,--yes", o.yes, "Do not ask which database on a terminal");
   JsonFlag(app, o);
 }
@@ -92,7 +93,7 @@ void JobIdOnly(CLI::App& app, CommandOptions& o) {
 
 void JobsListOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("-n,--limit", o.limit, "How many jobs to show, newest first")
-      ->check(CLI::PositiveNumber);
+      ->check(WholeNumberAtLeast(1));
   JsonFlag(app, o);
 }
 
@@ -103,11 +104,9 @@ constexpr Command kCommands[] = {
      RunCreateBranch},
     {"db", "delete-branch", "Delete a branch (never main or protected ones)", DeleteOptions,
      RunDeleteBranch},
-    {"db", "list-projects", "List projects: name, region, id, created", JsonFlag,
-     RunListProjects},
+    {"db", "list-projects", "List projects: name, region, id, created", JsonFlag, RunListProjects},
     {"db", "branches", "List the branches of a project", ProjectOption, RunBranches},
-    {"db set", "target-db", "Point DB_CONNECTION_STRING at a branch", SetDbOptions,
-     RunSetTargetDb},
+    {"db set", "target-db", "Point DB_CONNECTION_STRING at a branch", SetDbOptions, RunSetTargetDb},
     {"db set", "source-db", "Point SOURCE_DB_CONNECTION_STRING at a branch", SetDbOptions,
      RunSetSourceDb},
     {"db", "current", "Show which databases this workspace's .env points at", JsonFlag,
@@ -151,8 +150,7 @@ absl::StatusOr<std::string> ResolveWorkspaceDir(const std::string& flag) {
   }
   std::filesystem::path cwd = std::filesystem::current_path(ec);
   if (ec) {
-    return absl::InvalidArgumentError(
-        StrCat("cannot read the current directory: ", ec.message()));
+    return absl::InvalidArgumentError(StrCat("cannot read the current directory: ", ec.message()));
   }
   for (std::filesystem::path dir = cwd;; dir = dir.parent_path()) {
     if (std::filesystem::exists(dir / "ds.toml", ec) || std::filesystem::exists(dir / ".env", ec)) {
@@ -179,18 +177,18 @@ absl::StatusOr<v1::WorkspaceRef> BuildWorkspaceRef(const GlobalOptions& global) 
 absl::StatusOr<v1::ClientOverrides> BuildOverrides(const GlobalOptions& global) {
   v1::ClientOverrides o;
   for (const auto& [name, value] : common::ProcessDsEnvironment()) {
+    if (IsConnectionEnvVar(name)) continue;  // a secret, and no config key
     (*o.mutable_environment())[name] = value;
   }
   for (const std::string& kv : global.settings) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          StrCat("--set takes key=value, got '", kv, "'"));
+      return absl::InvalidArgumentError(StrCat("--set takes key=value, got '", kv, "'"));
     }
     std::string key = kv.substr(0, eq);
     if (!common::FindConfigKey(key)) {
-      return absl::InvalidArgumentError(StrCat(
-          "unknown config key '", key, "' in --set; `ds config show` lists them"));
+      return absl::InvalidArgumentError(
+          StrCat("unknown config key '", key, "' in --set; `ds config show` lists them"));
     }
     (*o.mutable_flags())[key] = kv.substr(eq + 1);
   }

@@ -1,10 +1,13 @@
 #include "client/daemon_client.h"
 
 #include <fcntl.h>
+#include <grpc/grpc.h>
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,13 +19,11 @@
 #include <thread>
 #include <vector>
 
-#include <grpc/grpc.h>
-#include <grpcpp/grpcpp.h>
-
+#include "absl/strings/str_format.h"
 #include "common/atomic_file.h"
 #include "common/config.h"
-#include "common/version.h"
 #include "common/strings.h"
+#include "common/version.h"
 
 extern char** environ;
 
@@ -31,18 +32,66 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A plain connect() tells "nobody listens" in microseconds, where a gRPC
-// channel would sit in its reconnect backoff.
-bool SocketAnswers(const std::filesystem::path& path) {
+enum class SocketState { kAnswers, kNobody, kOtherUser };
+
+// Who owns what, when Probe finds another user's socket.
+struct Foreign {
+  std::filesystem::path path;  // the socket or its directory
+  uid_t uid = 0;
+};
+
+// Whose dsd is behind `path`: another user's when the socket or its
+// directory belongs to another uid (seen before connecting: without root,
+// connecting would only fail with EACCES), or when the listener's
+// credentials say so (SO_PEERCRED; root may connect anywhere, and that dsd
+// would then close the connection unanswered). A plain connect() also
+// tells "nobody listens" in microseconds, where a gRPC channel would sit in
+// its reconnect backoff.
+SocketState Probe(const std::filesystem::path& path, Foreign* foreign = nullptr) {
+  const uid_t me = ::geteuid();
+  struct stat st;
+  // Another user's runtime directory (0700) hides what is inside it: then
+  // the directory that shuts us out is the one to name.
+  const std::filesystem::path dir = path.parent_path();
+  for (const std::filesystem::path& p : {dir.parent_path(), dir, path}) {
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    const bool shuts_us_out =
+        p == dir.parent_path() && ::access(dir.c_str(), F_OK) != 0 && errno == EACCES;
+    if (st.st_uid != me && (p != dir.parent_path() || shuts_us_out)) {
+      if (foreign) *foreign = {p, st.st_uid};
+      return SocketState::kOtherUser;
+    }
+  }
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.native().size() >= sizeof addr.sun_path) return false;
+  if (path.native().size() >= sizeof addr.sun_path) return SocketState::kNobody;
   std::memcpy(addr.sun_path, path.c_str(), path.native().size());
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd < 0) return SocketState::kNobody;
+  SocketState state = SocketState::kNobody;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    state = SocketState::kAnswers;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid != me) {
+      if (foreign) *foreign = {path, cred.uid};
+      state = SocketState::kOtherUser;
+    }
+  }
   ::close(fd);
-  return ok;
+  return state;
+}
+
+bool SocketAnswers(const std::filesystem::path& path) {
+  return Probe(path) == SocketState::kAnswers;
+}
+
+absl::Status OtherUsersSocket(const Foreign& foreign) {
+  return absl::UnavailableError(absl::StrFormat(
+      "%s belongs to another user (uid %d), not to you (uid %d): that is not your dsd, and "
+      "ds talks only to your own. Unset XDG_RUNTIME_DIR or point it at your own runtime "
+      "directory",
+      foreign.path.string(), foreign.uid, ::geteuid()));
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::filesystem::path& socket) {
@@ -154,8 +203,8 @@ absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& opti
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) sigaddset(&defaults, sig);
   posix_spawnattr_setsigmask(&attr, &empty);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -177,9 +226,8 @@ absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& opti
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    return absl::UnavailableError(StrCat(
-        "cannot start dsd (", dsd, "): ", std::strerror(rc),
-        "; install dsd beside ds or on PATH"));
+    return absl::UnavailableError(StrCat("cannot start dsd (", dsd, "): ", std::strerror(rc),
+                                         "; install dsd beside ds or on PATH"));
   }
 
   // Poll from 5 ms, doubling to 100 ms, for up to 10 s.
@@ -189,15 +237,14 @@ absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& opti
     if (SocketAnswers(paths.socket())) return absl::OkStatus();
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
-      return absl::UnavailableError(StrCat("dsd exited during start-up; its log says:",
-                                                 LogTail(paths, 5)));
+      return absl::UnavailableError(
+          StrCat("dsd exited during start-up; its log says:", LogTail(paths, 5)));
     }
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(100));
   }
-  return absl::UnavailableError(StrCat("dsd did not start listening on ",
-                                             paths.socket().string(), " within 10 s; see ",
-                                             paths.log_file().string()));
+  return absl::UnavailableError(StrCat("dsd did not start listening on ", paths.socket().string(),
+                                       " within 10 s; see ", paths.log_file().string()));
 }
 
 // flock on the spawn lock, released by the destructor.
@@ -211,8 +258,8 @@ class SpawnLock {
     if (fd < 0 || ::flock(fd, LOCK_EX) != 0) {
       int err = errno;
       if (fd >= 0) ::close(fd);
-      return absl::UnavailableError(StrCat("cannot lock ", paths.spawn_lock().string(),
-                                                 ": ", std::strerror(err)));
+      return absl::UnavailableError(
+          StrCat("cannot lock ", paths.spawn_lock().string(), ": ", std::strerror(err)));
     }
     return SpawnLock(fd);
   }
@@ -237,9 +284,12 @@ bool SpawnDisabledByEnvironment() {
   return v && *v && std::string_view(v) != "0";
 }
 
-absl::Status StopDaemon(const common::Paths& paths, const std::string& reason,
-                        bool keep_databases, int timeout_ms) {
-  if (!SocketAnswers(paths.socket())) return absl::OkStatus();
+absl::Status StopDaemon(const common::Paths& paths, const std::string& reason, bool keep_databases,
+                        int timeout_ms) {
+  Foreign foreign;
+  SocketState state = Probe(paths.socket(), &foreign);
+  if (state == SocketState::kOtherUser) return OtherUsersSocket(foreign);
+  if (state == SocketState::kNobody) return absl::OkStatus();
   auto channel = MakeChannel(paths.socket());
   auto stub = v1::DaemonService::NewStub(channel);
   absl::StatusOr<v1::PingResponse> ping = Ping(*stub);
@@ -261,8 +311,8 @@ absl::Status StopDaemon(const common::Paths& paths, const std::string& reason,
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!PidLockFree(pid_file)) {
     if (Clock::now() > deadline) {
-      return absl::DeadlineExceededError(StrCat(
-          "dsd (pid ", ping->pid(), ") did not exit within ", timeout_ms / 1000, " s"));
+      return absl::DeadlineExceededError(
+          StrCat("dsd (pid ", ping->pid(), ") did not exit within ", timeout_ms / 1000, " s"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -273,11 +323,16 @@ absl::StatusOr<DaemonClient> DaemonClient::Connect(const common::Paths& paths,
                                                    const ConnectOptions& options) {
   const bool may_spawn = options.spawn && !SpawnDisabledByEnvironment();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!SocketAnswers(paths.socket())) {
+    Foreign foreign;
+    SocketState state = Probe(paths.socket(), &foreign);
+    if (state == SocketState::kOtherUser) return OtherUsersSocket(foreign);
+    if (state == SocketState::kNobody) {
       if (!may_spawn) {
-        return absl::UnavailableError(StrCat(
-            "dsd is not running (no daemon on ", paths.socket().string(), "); start it with "
-            "`ds daemon start`", SpawnDisabledByEnvironment() ? " or unset DS_NO_SPAWN" : ""));
+        return absl::UnavailableError(
+            StrCat("dsd is not running (no daemon on ", paths.socket().string(),
+                   "); start it with "
+                   "`ds daemon start`",
+                   SpawnDisabledByEnvironment() ? " or unset DS_NO_SPAWN" : ""));
       }
       absl::StatusOr<SpawnLock> lock = SpawnLock::Take(paths);
       if (!lock.ok()) return lock.status();
@@ -297,9 +352,9 @@ absl::StatusOr<DaemonClient> DaemonClient::Connect(const common::Paths& paths,
     if (!ping.ok()) return ping.status();
     if (ping->version() != common::Version()) {
       if (!options.restart_on_skew || !may_spawn || attempt > 0) {
-        return absl::FailedPreconditionError(StrCat(
-            "dsd ", ping->version(), " is running but this ds is ", common::Version(),
-            "; restart it with `ds daemon stop` (the next ds call starts the new one)"));
+        return absl::FailedPreconditionError(
+            StrCat("dsd ", ping->version(), " is running but this ds is ", common::Version(),
+                   "; restart it with `ds daemon stop` (the next ds call starts the new one)"));
       }
       absl::StatusOr<SpawnLock> lock = SpawnLock::Take(paths);
       if (!lock.ok()) return lock.status();
@@ -308,9 +363,8 @@ absl::StatusOr<DaemonClient> DaemonClient::Connect(const common::Paths& paths,
       auto fresh = v1::DaemonService::NewStub(MakeChannel(paths.socket()));
       absl::StatusOr<v1::PingResponse> again = Ping(*fresh);
       if (again.ok() && again->version() != common::Version()) {
-        if (absl::Status s = StopDaemon(paths, StrCat("version skew: ds ",
-                                                            common::Version(), " replaces dsd ",
-                                                            again->version()));
+        if (absl::Status s = StopDaemon(paths, StrCat("version skew: ds ", common::Version(),
+                                                      " replaces dsd ", again->version()));
             !s.ok()) {
           return s;
         }

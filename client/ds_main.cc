@@ -3,23 +3,30 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
 
 #include "client/commands.h"
 #include "client/exit_codes.h"
+#include "client/output.h"
+#include "client/secret_args.h"
+#include "client/usage.h"
 #include "common/strings.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
   using namespace ds::client;
+  // Before anything else: other users see argv in `ps` for as long as ds
+  // runs. ds parses its own copy.
+  std::vector<std::string> args = CopyAndScrubArgs(argc, argv);
   // gRPC would print connection noise on stderr; ds reports errors itself.
   gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
 
-
-  CLI::App app{"ds: per-developer PostgreSQL branches.\n"
-               "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 dsd unreachable."};
+  CLI::App app{
+      "ds: per-developer PostgreSQL branches.\n"
+      "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 dsd unreachable, 130 cancelled."};
   app.require_subcommand(1);
   // Global options (-C, --set, ...) may follow the subcommand too.
   app.fallthrough();
@@ -50,8 +57,8 @@ int main(int argc, char** argv) {
       auto [it, fresh] = groups.try_emplace(path, nullptr);
       if (fresh) {
         auto help = kGroupHelp.find(path);
-        it->second = parent->add_subcommand(std::string(word),
-                                            help == kGroupHelp.end() ? "" : help->second);
+        it->second =
+            parent->add_subcommand(std::string(word), help == kGroupHelp.end() ? "" : help->second);
         it->second->require_subcommand(1);
       }
       parent = it->second;
@@ -63,11 +70,16 @@ int main(int argc, char** argv) {
 
   int rc = kExitOk;
   try {
-    app.parse(argc, argv);
+    app.name("ds");
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    app.parse(std::move(args));
   } catch (const CLI::ParseError& e) {
-    rc = app.exit(e);
-    std::fflush(stdout);
-    _exit(rc == 0 ? kExitOk : kExitUsage);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      app.exit(e);  // --help, --version: printed on stdout
+      std::fflush(stdout);
+      _exit(kExitOk);
+    }
+    _exit(PrintError(DescribeParseError(app, e), kExitUsage));
   }
   for (const auto& [sub, command] : leaves) {
     if (sub->parsed()) {

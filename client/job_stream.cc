@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "client/display_width.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
 #include "common/strings.h"
@@ -155,7 +156,9 @@ class Renderer {
     std::string line = StrCat(
         live_, "  ", Seconds(std::chrono::duration<double>(Clock::now() - started_).count()));
     size_t width = TerminalWidth();
-    if (line.size() >= width) line = StrCat(line.substr(0, width > 2 ? width - 2 : 0), "…");
+    // Keep the live line within one terminal row (a wrapped line could not
+    // be redrawn in place), cutting at a character boundary.
+    line = TruncateToWidth(line, width > 1 ? width - 1 : 0);
     std::fputs(StrCat("\r\x1b[K", line).c_str(), stdout);
     std::fflush(stdout);
     shown_ = true;
@@ -356,12 +359,7 @@ StreamEnd ReadEvents(grpc::ClientContext& ctx, grpc::ClientReaderInterface<v1::J
 int ExitCode(const StreamEnd& end) {
   if (end.detached) return kExitOk;
   if (end.finished) return end.finished->exit_code();
-  if (!end.started) {
-    if (end.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-      return PrintError(end.status.error_message(), kExitUsage);
-    }
-    return ReportRpcError(end.status);
-  }
+  if (!end.started) return ReportRpcError(end.status);
   return PrintError(StrCat("lost the stream of job ", end.id, " (", end.status.error_message(),
                            "); `ds jobs list` shows how it ended"),
                     kExitFailed);

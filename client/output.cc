@@ -1,14 +1,13 @@
 #include "client/output.h"
 
+#include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/support/status.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-#include <google/protobuf/message.h>
-#include <google/protobuf/util/json_util.h>
-#include <grpcpp/support/status.h>
 
 #include "client/exit_codes.h"
 #include "common/strings.h"
@@ -76,26 +75,10 @@ int PrintError(std::string_view message, int exit_code) {
   return exit_code;
 }
 
-int ReportRpcError(const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return PrintError(StrCat("lost the connection to dsd: ", status.error_message(),
-                                   "; see `ds daemon logs`"),
-                      kExitUnreachable);
-  }
-  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-    return PrintError("dsd did not answer in time; see `ds daemon logs`", kExitUnreachable);
-  }
-  return PrintError(status.error_message(), kExitFailed);
-}
+int ReportRpcError(const grpc::Status& status) { return ReportStatus(FromRpc(status)); }
 
 int ReportStatus(const absl::Status& status) {
-  if (status.code() == absl::StatusCode::kUnavailable) {
-    return PrintError(ToStd(status.message()), kExitUnreachable);
-  }
-  if (status.code() == absl::StatusCode::kInvalidArgument) {
-    return PrintError(ToStd(status.message()), kExitUsage);
-  }
-  return PrintError(ToStd(status.message()), kExitFailed);
+  return PrintError(ToStd(status.message()), ExitCodeFor(status.code()));
 }
 
 }  // namespace ds::client

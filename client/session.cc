@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "client/display_width.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
 #include "common/config.h"
@@ -45,15 +46,6 @@ void SlowDeadline(grpc::ClientContext& ctx) {
   ctx.set_deadline(std::chrono::system_clock::now() + kSlowDeadline);
 }
 
-// Provider errors carry codes chosen for wording (daemon/provider.h); the
-// messages already say what to do.
-int ReportBranchError(const grpc::Status& s) {
-  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
-    return PrintError(s.error_message(), kExitUsage);
-  }
-  return ReportRpcError(s);
-}
-
 absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
   v1::GetConfigRequest req;
   *req.mutable_workspace() = s.workspace;
@@ -61,7 +53,7 @@ absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
   grpc::ClientContext ctx;
   ctx.set_deadline(UnaryDeadline());
   grpc::Status st = s.client.workspace().GetConfig(&ctx, req, &resp);
-  if (!st.ok()) return absl::FailedPreconditionError(st.error_message());
+  if (!st.ok()) return FromRpc(st);
   NamingConfig n;
   for (const v1::ConfigValue& v : resp.values()) {
     if (v.key() == "developer") {
@@ -84,20 +76,19 @@ absl::StatusOr<NamingConfig> LoadNaming(Session& s) {
   return n;
 }
 
-// Prints rows as columns padded to the widest cell.
+// Prints rows as columns padded to the widest cell, measured in terminal
+// columns (not bytes), so non-ASCII names line up.
 void PrintTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> width;
   for (const auto& row : rows) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], DisplayWidth(row[i]));
   }
   std::string out;
   for (size_t r = 0; r < rows.size(); ++r) {
     std::string line;
     for (size_t i = 0; i < rows[r].size(); ++i) {
-      std::string cell = rows[r][i];
-      if (i + 1 < rows[r].size()) cell.resize(width[i] + 2, ' ');
-      line += cell;
+      line += i + 1 < rows[r].size() ? PadToWidth(rows[r][i], width[i] + 2) : rows[r][i];
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     StrAppend(&out, r == 0 ? Bold(line) : line, "\n");
@@ -117,7 +108,7 @@ absl::StatusOr<std::vector<v1::Branch>> AllBranches(Session& s, const std::strin
     grpc::ClientContext ctx;
     SlowDeadline(ctx);
     if (grpc::Status st = s.client.branches().ListProjects(&ctx, req, &resp); !st.ok()) {
-      return absl::FailedPreconditionError(st.error_message());
+      return FromRpc(st);
     }
     for (const v1::Project& p : resp.projects()) projects.push_back(p.id());
   }
@@ -129,7 +120,7 @@ absl::StatusOr<std::vector<v1::Branch>> AllBranches(Session& s, const std::strin
     grpc::ClientContext ctx;
     SlowDeadline(ctx);
     if (grpc::Status st = s.client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
-      return absl::FailedPreconditionError(st.error_message());
+      return FromRpc(st);
     }
     for (const v1::Branch& b : resp.branches()) out.push_back(b);
   }

@@ -26,10 +26,6 @@ absl::StatusOr<Session> Open(const Invocation& inv);
 // Branch operations and jobs may copy databases or start the cluster first.
 void SlowDeadline(grpc::ClientContext& ctx);
 
-// Provider errors carry codes chosen for wording (daemon/provider.h); the
-// messages already say what to do.
-int ReportBranchError(const grpc::Status& s);
-
 // The settings the branch commands need on the client side.
 struct NamingConfig {
   std::string developer;

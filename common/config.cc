@@ -29,11 +29,9 @@ constexpr ConfigKey kKeys[] = {
      "Neon organization to list projects from (needed when a personal key belongs to several)"},
     {"neon_refresh_seconds", "DS_NEON_REFRESH_SECONDS", "60",
      "how often dsd refreshes its Neon snapshot while in use (seconds, 10 or more)"},
-    {"developer", "DS_DEVELOPER", "",
-     "your name in branch names (default: $USER, slugged)"},
+    {"developer", "DS_DEVELOPER", "", "your name in branch names (default: $USER, slugged)"},
     {"stage", "DS_STAGE", "local", "default stage for --target"},
-    {"branch_pattern", "DS_BRANCH_PATTERN", "dev-{developer}-{stage}",
-     "branch name for a stage"},
+    {"branch_pattern", "DS_BRANCH_PATTERN", "dev-{developer}-{stage}", "branch name for a stage"},
     {"env_file", "DS_ENV_FILE", ".env", ".env file of the workspace, relative to it"},
     {"target_var", "DS_TARGET_VAR", "DB_CONNECTION_STRING",
      ".env variable holding the target database"},
@@ -116,8 +114,9 @@ ConfigLayer DotenvLayer(const std::vector<DotenvEntry>& entries,
   ConfigLayer layer{OriginKind::kDotenv, {}};
   for (const DotenvEntry& e : entries) {
     if (const ConfigKey* k = FindConfigKeyByEnvVar(e.key)) {
-      layer.entries.push_back(
-          {std::string(k->name), e.value, {OriginKind::kDotenv, StrCat(file.string(), ":", e.line)}});
+      layer.entries.push_back({std::string(k->name),
+                               e.value,
+                               {OriginKind::kDotenv, StrCat(file.string(), ":", e.line)}});
     }
   }
   return layer;
@@ -157,6 +156,10 @@ std::map<std::string, std::string> ProcessDsEnvironment() {
     out.emplace(std::string(name), std::string(kv.substr(eq + 1)));
   }
   return out;
+}
+
+std::string_view SetDbCommand(DbRole role) {
+  return role == DbRole::kSource ? "ds db set source-db" : "ds db set target-db";
 }
 
 std::string EffectiveProvider(const Config& config) {

@@ -54,6 +54,16 @@ struct ConfigKey {
 // in which case "neon" when a Neon API key is set, else "local".
 std::string EffectiveProvider(const class Config& config);
 
+// The two databases a workspace's .env names: the target
+// (DB_CONNECTION_STRING, `target_var`) and the source
+// (SOURCE_DB_CONNECTION_STRING, `source_var`).
+enum class DbRole { kTarget, kSource };
+
+// The command that points a role's variable at a branch, for hints:
+// "ds db set target-db" or "ds db set source-db". Every hint about a
+// variable is built from its role, never from a fixed name.
+std::string_view SetDbCommand(DbRole role);
+
 // The table of every configuration key ds knows.
 std::span<const ConfigKey> ConfigKeys();
 const ConfigKey* FindConfigKey(std::string_view name);
@@ -74,15 +84,13 @@ struct ConfigLayer {
 ConfigLayer DefaultsLayer();
 // Parses a TOML file's text. Unknown keys and non-scalar values are errors
 // naming the file and line; `kind` is kUserConfig or kWorkspaceToml.
-absl::StatusOr<ConfigLayer> TomlLayer(std::string_view text,
-                                      const std::filesystem::path& file,
+absl::StatusOr<ConfigLayer> TomlLayer(std::string_view text, const std::filesystem::path& file,
                                       OriginKind kind);
 // "known keys: a, b, ..." for error messages.
 std::string UnknownConfigKeyHint();
 
 // DS_* assignments found in a workspace .env (other keys are ignored).
-ConfigLayer DotenvLayer(const std::vector<DotenvEntry>& entries,
-                        const std::filesystem::path& file);
+ConfigLayer DotenvLayer(const std::vector<DotenvEntry>& entries, const std::filesystem::path& file);
 // DS_* variables (name -> value) from a caller's environment; unknown DS_*
 // names are ignored so that unrelated tools' variables do not break ds.
 ConfigLayer EnvironmentLayer(const std::map<std::string, std::string>& vars);

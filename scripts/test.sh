@@ -15,6 +15,9 @@ scripts/install-deps.sh
 
 test_user=${DS_TEST_USER:-ds-test}
 scripts/ensure-test-user.sh "$test_user"
+# A second unprivileged user for the hostile-user cases (another user's ds
+# pointed at your socket): tests/integration/test_cli.py.
+scripts/ensure-test-user.sh "${test_user}2"
 
 build_dir=build/release
 hash=$(printf '%s' "$PWD/$build_dir" | md5sum | cut -c1-8)

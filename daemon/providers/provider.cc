@@ -1,6 +1,7 @@
 #include "daemon/providers/provider.h"
-#include "common/strings.h"
 
+#include "common/strings.h"
+#include "common/usage_error.h"
 
 namespace ds::daemon {
 
@@ -36,8 +37,8 @@ absl::StatusOr<Provider*> ProviderRegistry::ForConfig(const common::Config& conf
     for (const auto& p : providers_) {
       if (p->Name() == name) return p.get();
     }
-    return absl::InvalidArgumentError(StrCat("unknown provider \"", name,
-                                             "\"; set provider to local, neon or auto"));
+    return absl::InvalidArgumentError(
+        StrCat("unknown provider \"", name, "\"; set provider to local, neon or auto"));
   }
   absl::StatusOr<std::string> instance = f->second.instance(config);
   if (!instance.ok()) return instance.status();
@@ -104,19 +105,19 @@ Provider* ProviderRegistry::Find(std::string_view name) const {
 
 absl::Status ValidateBranchName(std::string_view name) {
   if (name.empty()) {
-    return absl::InvalidArgumentError("the branch name is empty; give a name");
+    return common::UsageError("the branch name is empty; give a name");
   }
   size_t chars = 0;
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) {
-      return absl::InvalidArgumentError(
+      return common::UsageError(
           "the branch name contains a control character; use printable characters only");
     }
     if ((c & 0xC0) != 0x80) ++chars;  // count UTF-8 code points, not bytes
   }
   if (chars > 256) {
-    return absl::InvalidArgumentError(StrCat("the branch name is ", chars,
-                                             " characters long; the limit is 256"));
+    return common::UsageError(
+        StrCat("the branch name is ", chars, " characters long; the limit is 256"));
   }
   return absl::OkStatus();
 }

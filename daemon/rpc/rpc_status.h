@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/usage_error.h"
 #include "daemon/sys/work_pool.h"
 
 namespace ds::daemon {
@@ -19,7 +20,16 @@ inline grpc::Status ToGrpcStatus(const absl::Status& s) {
   // On the wire UNAVAILABLE means "dsd cannot be reached" (gRPC's own code
   // for a dead socket), and ds words it so. Something dsd cannot reach (a
   // database, the cluster, Neon) is a failed precondition of the request.
-  if (s.code() == absl::StatusCode::kUnavailable) {
+  // DEADLINE_EXCEEDED likewise is the caller's own deadline passing.
+  if (s.code() == absl::StatusCode::kUnavailable ||
+      s.code() == absl::StatusCode::kDeadlineExceeded) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(s.message()));
+  }
+  // INVALID_ARGUMENT on the wire means the request itself is wrong (gRPC:
+  // "regardless of the state of the system"), and ds exits 2 for it. A
+  // malformed file that dsd read (.env, ds.toml, a journal) is state: a
+  // failed precondition, exit 1. See common/usage_error.h.
+  if (s.code() == absl::StatusCode::kInvalidArgument && !common::IsUsageError(s)) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(s.message()));
   }
   // absl and gRPC share the canonical code numbering.
@@ -29,8 +39,8 @@ inline grpc::Status ToGrpcStatus(const absl::Status& s) {
 // Runs `work` (returning absl::StatusOr<Response>) on the pool and finishes
 // the call with its result: callback reactors must never block.
 template <typename Response, typename Work>
-grpc::ServerUnaryReactor* Offload(WorkPool& pool, grpc::CallbackServerContext* ctx,
-                                  Response* resp, Work work) {
+grpc::ServerUnaryReactor* Offload(WorkPool& pool, grpc::CallbackServerContext* ctx, Response* resp,
+                                  Work work) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   pool.Post([reactor, resp, work = std::move(work)] {
     absl::StatusOr<Response> r = work();

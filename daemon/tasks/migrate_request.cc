@@ -4,6 +4,7 @@
 
 #include "common/conninfo.h"
 #include "common/strings.h"
+#include "common/usage_error.h"
 
 namespace ds::daemon {
 namespace {
@@ -69,7 +70,7 @@ absl::StatusOr<Target> DotenvTarget(const Workspace& ws) {
 absl::StatusOr<Target> ResolveTarget(const v1::MigrateRequest& req, const Workspace& ws,
                                      const ProviderRegistry& providers) {
   if (!req.connection_string().empty() && !req.branch().empty()) {
-    return absl::InvalidArgumentError("give --db or a branch (--target), not both");
+    return common::UsageError("give --db or a branch (--target), not both");
   }
   absl::StatusOr<Target> target;
   if (!req.connection_string().empty()) {
@@ -82,9 +83,11 @@ absl::StatusOr<Target> ResolveTarget(const v1::MigrateRequest& req, const Worksp
   if (!target.ok()) return target.status();
   absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(target->conninfo);
   if (!info.ok()) {
-    return absl::InvalidArgumentError(
-        StrCat("the database from ", target->source,
-               " is not a valid connection string: ", info.status().message()));
+    // A bad --db is the command line's fault; a bad .env value the file's.
+    std::string message = StrCat("the database from ", target->source,
+                                 " is not a valid connection string: ", info.status().message());
+    return req.connection_string().empty() ? absl::FailedPreconditionError(message)
+                                           : common::UsageError(message);
   }
   target->info = std::move(*info);
   return target;
@@ -128,7 +131,7 @@ absl::Status SetTrackingTable(const v1::MigrateRequest& req, const common::Confi
 // --lock-timeout; 0 keeps the default.
 absl::Status SetLockTimeout(const v1::MigrateRequest& req, MigrateOptions* o) {
   if (req.lock_timeout_seconds() < 0 || !std::isfinite(req.lock_timeout_seconds())) {
-    return absl::InvalidArgumentError("--lock-timeout takes a number of seconds, 0 or more");
+    return common::UsageError("--lock-timeout takes a number of seconds, 0 or more");
   }
   if (req.lock_timeout_seconds() > 0) {
     o->lock_timeout =

@@ -3,6 +3,7 @@
 #include "common/conninfo.h"
 #include "common/dotenv.h"
 #include "common/strings.h"
+#include "common/usage_error.h"
 
 namespace ds::daemon {
 namespace {
@@ -179,10 +180,12 @@ absl::StatusOr<v1::DeleteBranchResponse> BranchManager::DeleteBranch(
     return s;
   }
   v1::DeleteBranchResponse resp;
-  for (const v1::DatabaseTarget* t : {&ctx->current.target(), &ctx->current.source()}) {
+  for (auto [t, role] : {std::pair(&ctx->current.target(), v1::DATABASE_ROLE_TARGET),
+                         std::pair(&ctx->current.source(), v1::DATABASE_ROLE_SOURCE)}) {
     if (t->resolved() && t->branch().branch_name() == req.name() &&
         t->branch().provider() == ctx->provider->Name()) {
       resp.add_dangling_variables(t->variable());
+      resp.add_dangling_roles(role);
     }
   }
   AddNotices(ctx->provider, &resp);
@@ -192,7 +195,7 @@ absl::StatusOr<v1::DeleteBranchResponse> BranchManager::DeleteBranch(
 absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
     const v1::SetDatabaseRequest& req) {
   if (req.role() == v1::DATABASE_ROLE_UNSPECIFIED) {
-    return absl::InvalidArgumentError("say which database to set: target or source");
+    return common::UsageError("say which database to set: target or source");
   }
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();

@@ -1,14 +1,14 @@
 #include "daemon/workspace/workspace.h"
 
-#include "absl/strings/str_format.h"
-
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/str_format.h"
 #include "common/conninfo.h"
 #include "common/strings.h"
+#include "common/usage_error.h"
 
 namespace ds::daemon {
 
@@ -57,13 +57,13 @@ std::map<std::string, std::string> ToMap(const google::protobuf::Map<std::string
 
 absl::Status ValidateWorkspaceDir(const std::string& dir) {
   if (dir.empty()) {
-    return absl::InvalidArgumentError(
+    return common::UsageError(
         "the request names no workspace directory; send the absolute path of the folder "
         "holding .env");
   }
   if (dir.front() != '/') {
-    return absl::InvalidArgumentError(StrCat(
-        "workspace directory '", dir, "' is relative; dsd needs an absolute path"));
+    return common::UsageError(
+        StrCat("workspace directory '", dir, "' is relative; dsd needs an absolute path"));
   }
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
@@ -75,7 +75,7 @@ absl::Status ValidateWorkspaceDir(const std::string& dir) {
         StrCat("cannot open workspace directory ", dir, ": ", std::strerror(errno)));
   }
   if (!S_ISDIR(st.st_mode)) {
-    return absl::InvalidArgumentError(
+    return common::UsageError(
         StrCat("workspace ", dir, " is not a directory; pass the folder holding .env"));
   }
   return absl::OkStatus();
@@ -88,10 +88,9 @@ absl::StatusOr<common::ConfigLayer> WorkspaceResolver::ParseCredentials(
   // A key readable by others is refused, not used: say how to fix it.
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    return absl::PermissionDeniedError(
-        StrCat(path.string(), " holds secrets but other users can read it (mode ",
-               absl::StrFormat("%04o", st.st_mode & 07777), "); run `chmod 600 ", path.string(),
-               "`"));
+    return absl::PermissionDeniedError(StrCat(
+        path.string(), " holds secrets but other users can read it (mode ",
+        absl::StrFormat("%04o", st.st_mode & 07777), "); run `chmod 600 ", path.string(), "`"));
   }
   absl::StatusOr<std::vector<common::DotenvEntry>> entries =
       common::ParseDotenv(*text, path.string());
@@ -104,8 +103,10 @@ absl::StatusOr<common::ConfigLayer> WorkspaceResolver::ParseCredentials(
                  " does not belong in the credentials file (it takes NEON_API_KEY and "
                  "NEON_API_HOST)"));
     }
-    layer.entries.push_back({std::string(k->name), e.value,
-                             {common::OriginKind::kUserConfig, StrCat(path.string(), ":", e.line)}});
+    layer.entries.push_back(
+        {std::string(k->name),
+         e.value,
+         {common::OriginKind::kUserConfig, StrCat(path.string(), ":", e.line)}});
   }
   return layer;
 }
@@ -133,14 +134,14 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
         if (!text) return DotenvEntries{};
         return common::ParseDotenv(*text, path.string());
       }),
-      workspace_toml_cache_([](const std::filesystem::path& path,
-                               const std::optional<std::string>& text) {
-        return ParseToml(common::OriginKind::kWorkspaceToml, path, text);
-      }),
-      user_toml_cache_([](const std::filesystem::path& path,
-                          const std::optional<std::string>& text) {
-        return ParseToml(common::OriginKind::kUserConfig, path, text);
-      }),
+      workspace_toml_cache_(
+          [](const std::filesystem::path& path, const std::optional<std::string>& text) {
+            return ParseToml(common::OriginKind::kWorkspaceToml, path, text);
+          }),
+      user_toml_cache_(
+          [](const std::filesystem::path& path, const std::optional<std::string>& text) {
+            return ParseToml(common::OriginKind::kUserConfig, path, text);
+          }),
       credentials_cache_(ParseCredentials),
       daemon_secrets_(DaemonSecretsLayer()) {}
 
@@ -165,8 +166,12 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   if (!credentials.ok()) return credentials.status();
   // Lowest first. The key may also come from dsd's own environment and the
   // credentials file, below everything a workspace or its caller says.
-  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer(), **credentials,
-                                             daemon_secrets_, **user, **ws, env_layer,
+  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer(),
+                                             **credentials,
+                                             daemon_secrets_,
+                                             **user,
+                                             **ws,
+                                             env_layer,
                                              *flag_layer};
   std::filesystem::path env_file = EnvFilePath(workspace, common::Config::Build(layers));
   auto env = dotenv_cache_.Get(env_file);
@@ -178,8 +183,9 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 }
 
 WorkspaceResolver::Target WorkspaceResolver::ReadTarget(const DotenvEntries& env,
+                                                        common::DbRole role,
                                                         const std::string& variable) {
-  Target t{variable, common::FindDotenvKey(env, variable), absl::UnknownError("not set")};
+  Target t{role, variable, common::FindDotenvKey(env, variable), absl::UnknownError("not set")};
   if (t.entry && t.entry->value.empty()) t.entry = nullptr;
   if (t.entry) t.info = common::ParseConnInfo(t.entry->value);
   return t;
@@ -191,8 +197,8 @@ absl::StatusOr<WorkspaceResolver::Read> WorkspaceResolver::ReadWorkspace(
   absl::StatusOr<common::Config> config = LoadConfig(ref, &r.env_file, &r.env);
   if (!config.ok()) return config.status();
   r.config = std::move(*config);
-  r.target = ReadTarget(*r.env, r.config.Get("target_var"));
-  r.source = ReadTarget(*r.env, r.config.Get("source_var"));
+  r.target = ReadTarget(*r.env, common::DbRole::kTarget, r.config.Get("target_var"));
+  r.source = ReadTarget(*r.env, common::DbRole::kSource, r.config.Get("source_var"));
   return r;
 }
 
@@ -222,8 +228,8 @@ v1::GetCurrentResponse WorkspaceResolver::Answer(const v1::WorkspaceRef& ref, co
   return out;
 }
 
-absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(
-    const v1::WorkspaceRef& ref, common::Config* config_out) {
+absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(const v1::WorkspaceRef& ref,
+                                                                     common::Config* config_out) {
   absl::StatusOr<Read> read = ReadWorkspace(ref);
   if (!read.ok()) return read.status();
   v1::GetCurrentResponse out = Answer(ref, *read);
@@ -251,7 +257,8 @@ void WorkspaceResolver::FillTarget(const Target& t, const std::filesystem::path&
   if (!t.info.ok()) {
     out->set_error(StrCat(t.variable, " in ", env_file.string(), ":", e->line,
                           " is not a valid PostgreSQL connection string (",
-                          t.info.status().message(), "); fix it or run `ds db set target-db`"));
+                          t.info.status().message(), "); fix it or run `",
+                          common::SetDbCommand(t.role), "`"));
     out->mutable_connection()->set_redacted_uri(common::RedactConnectionString(e->value));
     return;
   }

@@ -64,6 +64,7 @@ class WorkspaceResolver {
 
   // A .env variable naming a database, parsed.
   struct Target {
+    common::DbRole role;
     std::string variable;
     const common::DotenvEntry* entry = nullptr;  // null when absent or empty
     absl::StatusOr<common::ConnInfo> info;       // when entry is set
@@ -76,7 +77,8 @@ class WorkspaceResolver {
     Target target;
     Target source;
   };
-  static Target ReadTarget(const DotenvEntries& env, const std::string& variable);
+  static Target ReadTarget(const DotenvEntries& env, common::DbRole role,
+                           const std::string& variable);
   absl::StatusOr<Read> ReadWorkspace(const v1::WorkspaceRef& ref);
   // Whether answering may wait for a provider.
   bool MayWait(const Read& read) const;

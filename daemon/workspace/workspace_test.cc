@@ -257,6 +257,22 @@ TEST_F(WorkspaceTest, MalformedUriReportedWithoutPassword) {
   EXPECT_THAT(r->DebugString(), Not(HasSubstr("hunter2")));
 }
 
+// Each variable's error names the command that rewrites that variable,
+// whatever the variables are called.
+TEST_F(WorkspaceTest, MalformedValueHintNamesItsOwnSetCommand) {
+  Write(ws_ / "ds.toml", "source_var = \"UPSTREAM_DB\"\n");
+  Write(ws_ / ".env",
+        "DB_CONNECTION_STRING=mysql://u@db.example.com/app\n"
+        "UPSTREAM_DB=mysql://u@db.example.com/src\n");
+  absl::StatusOr<v1::GetCurrentResponse> r = Get();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->target().error(), HasSubstr("`ds db set target-db`"));
+  EXPECT_THAT(r->target().error(), Not(HasSubstr("source-db")));
+  EXPECT_THAT(r->source().error(), HasSubstr("UPSTREAM_DB"));
+  EXPECT_THAT(r->source().error(), HasSubstr("`ds db set source-db`"));
+  EXPECT_THAT(r->source().error(), Not(HasSubstr("target-db")));
+}
+
 TEST_F(WorkspaceTest, MalformedKeyValueReportedWithoutPassword) {
   Write(ws_ / ".env", "DB_CONNECTION_STRING='host=h user=u password=hunter2 junk'\n");
   absl::StatusOr<v1::GetCurrentResponse> r = Get();

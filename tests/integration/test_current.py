@@ -167,7 +167,9 @@ class CurrentTest(DsTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("running (pid", p.stdout)
         doc = self.env.ds_json("daemon", "status")
-        self.assertEqual(doc["pid"], str(self.env.daemon.pid))
+        # JSON numbers, not strings: proto3's JSON prints int64 as "123".
+        self.assertEqual(doc["pid"], self.env.daemon.pid)
+        self.assertIsInstance(doc["active_watches"], int)
         self.assertEqual(doc["socket_path"], self.env.socket)
         p = self.env.ds("daemon", "logs", "-n", "5")
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -94,7 +94,7 @@ class DaemonTest(DsTestCase):
         self.assertIn("another dsd (pid", p.stderr)
         self.assertIn("already running", p.stderr)
         doc = self.env.ds_json("daemon", "status")
-        self.assertEqual(doc["pid"], str(self.env.daemon.pid), "the first daemon still serves")
+        self.assertEqual(doc["pid"], self.env.daemon.pid, "the first daemon still serves")
 
     def test_daemon_refuses_a_group_writable_socket_dir(self):
         d = self.env.mkdir("run/ds", 0o770)
@@ -117,7 +117,7 @@ class DaemonTest(DsTestCase):
         os.mkdir(d, 0o700)  # owned by root, not by the test user
         p = self.env.ds("db", "current", spawn=True)
         self.assertEqual(p.returncode, 3)
-        self.assertIn("is owned by uid 0, not by you", p.stderr)
+        self.assertIn(f"{d} belongs to another user (uid 0), not to you", p.stderr)
         self.assertEqual(p.stderr.count("\n"), 1, "one line of error")
 
     def test_stale_socket_is_replaced(self):
@@ -127,7 +127,7 @@ class DaemonTest(DsTestCase):
         self.assertTrue(os.path.exists(self.env.socket), "kill -9 leaves the socket")
         new = self.env.start_daemon()
         doc = self.env.ds_json("daemon", "status")
-        self.assertEqual(doc["pid"], str(new.pid), "the new daemon serves on the old path")
+        self.assertEqual(doc["pid"], new.pid, "the new daemon serves on the old path")
 
     def test_other_uid_is_refused(self):
         if not IS_ROOT:
