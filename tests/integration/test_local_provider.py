@@ -136,6 +136,22 @@ class LocalProviderTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("still points to the deleted branch", p.stderr)
 
+    def test_04b_dangling_source_hint_names_source_db(self):
+        # Each variable's warning names its own `ds db set` command.
+        self.assertEqual(self.ds("db", "create-branch", "src-only").returncode, 0)
+        self.assertEqual(self.ds("db", "create-branch", "tgt-only").returncode, 0)
+        p = self.ds("db", "set", "source-db", "--branch", "src-only")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.ds("db", "delete-branch", "src-only", "--yes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("SOURCE_DB_CONNECTION_STRING in .env still points to the deleted branch; "
+                      "run `ds db set source-db`", p.stderr)
+        self.assertNotIn("target-db", p.stderr)
+        p = self.ds("db", "delete-branch", "tgt-only", "--yes")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("DB_CONNECTION_STRING in .env still points to the deleted branch; "
+                      "run `ds db set target-db`", p.stderr)
+
     def test_05_busy_parent_reports_sessions_and_force(self):
         self.ds("db", "set", "source-db", "--branch", "main")
         main_uri = self.env_values()["SOURCE_DB_CONNECTION_STRING"]
