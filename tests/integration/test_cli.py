@@ -159,6 +159,18 @@ class CliTest(DsTestCase):
                 self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
                 self.assertIn("_journal.json is not valid JSON", p.stdout + p.stderr)
 
+    def test_a_bad_source_value_suggests_set_source_db(self):
+        self.env.start_daemon()
+        ws = self.env.workspace("ws", "DB_CONNECTION_STRING=postgresql://u@127.0.0.1:1/x\n"
+                                      f"SOURCE_DB_CONNECTION_STRING=mysql://u:{SECRET}@db/s\n")
+        p = self.env.ds("db", "current", "-C", ws)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        source = p.stdout.split("SOURCE DB (SOURCE_DB_CONNECTION_STRING)", 1)[1]
+        self.assertIn("not a valid PostgreSQL connection string", source)
+        self.assertIn("`ds db set source-db`", source)
+        self.assertNotIn("target-db", source)
+        self.assertNoSecret(p.stdout + p.stderr, SECRET)
+
     # -- passwords on the command line (item 8) ------------------------------
 
     def test_password_in_argv_is_not_visible_while_ds_runs(self):

@@ -137,20 +137,40 @@ class LocalProviderTest(unittest.TestCase):
         self.assertIn("still points to the deleted branch", p.stderr)
 
     def test_04b_dangling_source_hint_names_source_db(self):
-        # Each variable's warning names its own `ds db set` command.
+        # Each variable's warning names its own `ds db set` command, whatever
+        # the variable is called (source_var).
         self.assertEqual(self.ds("db", "create-branch", "src-only").returncode, 0)
         self.assertEqual(self.ds("db", "create-branch", "tgt-only").returncode, 0)
-        p = self.ds("db", "set", "source-db", "--branch", "src-only")
+        renamed = ("--set", "source_var=UPSTREAM_DB")
+        p = self.ds("db", "set", "source-db", "--branch", "src-only", *renamed)
         self.assertEqual(p.returncode, 0, p.stderr)
-        p = self.ds("db", "delete-branch", "src-only", "--yes")
+        p = self.ds("db", "delete-branch", "src-only", "--yes", *renamed)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("SOURCE_DB_CONNECTION_STRING in .env still points to the deleted branch; "
+        self.assertIn("UPSTREAM_DB in .env still points to the deleted branch; "
                       "run `ds db set source-db`", p.stderr)
         self.assertNotIn("target-db", p.stderr)
         p = self.ds("db", "delete-branch", "tgt-only", "--yes")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("DB_CONNECTION_STRING in .env still points to the deleted branch; "
                       "run `ds db set target-db`", p.stderr)
+
+    def test_04c_table_columns_align_by_display_width(self):
+        # 7 letters in 11 bytes: padding by bytes shifted every later column.
+        name = "ünïcødé"
+        self.assertEqual(self.ds("db", "create-branch", name).returncode, 0)
+        self.addCleanup(self.ds, "db", "delete-branch", name, "--yes")
+        p = self.ds("db", "branches")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        header = lines[0]
+        row = next(line for line in lines if line.startswith(name))
+        plain = next(line for line in lines if line.startswith("main"))
+        # Code points are columns here (precomposed Latin, one column each).
+        for column in ("PARENT", "CREATED", "SIZE"):
+            start = header.index(column)
+            self.assertEqual(row[start - 2:start], "  ", f"{column}: {row!r}")
+            self.assertNotEqual(row[start], " ", f"{column}: {row!r}")
+            self.assertNotEqual(plain[start], " ", f"{column}: {plain!r}")
 
     def test_05_busy_parent_reports_sessions_and_force(self):
         self.ds("db", "set", "source-db", "--branch", "main")
