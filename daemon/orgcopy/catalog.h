@@ -1,0 +1,67 @@
+// What the organization copy needs to know about a database's schema, read
+// from its pg_catalog: every user table (every schema but the system ones),
+// its columns, its primary or other usable unique key, and every FK between
+// user tables with its columns in key order (composite keys, keys onto
+// UNIQUE constraints). Nothing about a particular schema is assumed.
+#ifndef DS_DAEMON_ORGCOPY_CATALOG_H_
+#define DS_DAEMON_ORGCOPY_CATALOG_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/orgcopy/org_copy.h"
+#include "daemon/pg/pg_conn.h"
+
+namespace ds::daemon::orgcopy {
+
+struct CatalogColumn {
+  std::string name;
+  std::string type;  // format_type(), e.g. "bigint", "numeric(12,2)"
+  bool not_null = false;
+  bool has_default = false;
+  bool generated = false;  // GENERATED ALWAYS AS (...) STORED: never copied
+  bool identity = false;
+};
+
+struct CatalogTable {
+  uint32_t oid = 0;
+  OrgCopyTable name;
+  bool partitioned = false;
+  std::vector<CatalogColumn> columns;  // attnum order, dropped ones left out
+  // The primary key, else a unique, non-partial key on plain NOT NULL
+  // columns; empty when the table has neither (its rows can still be
+  // copied, not updated).
+  std::vector<std::string> row_key;
+
+  const CatalogColumn* Column(const std::string& column) const;
+  // The columns a COPY moves: all but generated ones.
+  std::vector<std::string> CopyableColumns() const;
+};
+
+struct CatalogForeignKey {
+  int child = -1;   // index into Catalog::tables
+  int parent = -1;  // index into Catalog::tables
+  bool match_full = false;
+  OrgCopyForeignKey fk;  // names and columns; `down` is decided later
+};
+
+struct Catalog {
+  std::vector<CatalogTable> tables;
+  std::vector<CatalogForeignKey> foreign_keys;
+
+  // Index into tables, or -1.
+  int Find(const OrgCopyTable& name) const;
+};
+
+// Reads the catalog through `conn` (any transaction state; read-only).
+absl::StatusOr<Catalog> ReadCatalog(PgConnection& conn);
+
+// "schema.table" with each part quoted for SQL.
+std::string QuotedName(const OrgCopyTable& table);
+
+}  // namespace ds::daemon::orgcopy
+
+#endif  // DS_DAEMON_ORGCOPY_CATALOG_H_

@@ -1,0 +1,53 @@
+// The subset rule and the load plan on a Catalog, without a database: which
+// FKs are followed downward, which tables can hold copied rows, the order
+// to load them in (parents first) and how each cycle of FKs is loaded.
+// Pure computation, so that it is tested without PostgreSQL.
+#ifndef DS_DAEMON_ORGCOPY_COPY_GRAPH_H_
+#define DS_DAEMON_ORGCOPY_COPY_GRAPH_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/orgcopy/catalog.h"
+#include "daemon/orgcopy/org_copy.h"
+
+namespace ds::daemon::orgcopy {
+
+struct PlannedCycle {
+  std::vector<int> tables;  // catalog indices, in load order
+  std::vector<int> fks;     // catalog FK indices inside the cycle
+  OrgCopyCycleLoad load = OrgCopyCycleLoad::kRefused;
+  std::string detail;
+};
+
+struct CopyGraph {
+  int root = -1;
+  int root_column = -1;    // index into the root table's columns
+  std::vector<bool> down;  // per catalog FK: followed downward
+  std::vector<std::string> down_reason;
+  std::vector<bool> in_down;    // per table: reached from the root by down FKs
+  std::vector<bool> in_copy;    // per table: in_down, or a parent of such a row's table
+  std::vector<int> load_order;  // tables in_copy, parents first
+  std::vector<PlannedCycle> cycles;
+  // Loaded NULL, then set by UPDATE once the cycle's tables are in.
+  std::set<int> null_fks;
+  std::map<int, std::vector<std::string>> null_columns;  // table -> columns
+  // DEFERRABLE FKs deferred to the commit.
+  std::set<int> deferred_fks;
+  std::vector<std::string> refusals;
+};
+
+// Errors: NotFound for a missing root table or column; InvalidArgument for
+// a constraint in skip_down/follow_down that names no FK, or more than one.
+// `replica_mode`: the target loads with FK checks off, so cycles need no
+// plan. Refusals (a partitioned table, a cycle that cannot be loaded) are
+// in the result.
+absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySpec& spec,
+                                         bool replica_mode);
+
+}  // namespace ds::daemon::orgcopy
+
+#endif  // DS_DAEMON_ORGCOPY_COPY_GRAPH_H_

@@ -1,0 +1,172 @@
+#include "daemon/orgcopy/subset.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace ds::daemon::orgcopy {
+namespace {
+
+std::string DownTable(int t) { return absl::StrCat("pg_temp.ds_d_", t); }
+std::string SelectedTable(int t) { return absl::StrCat("pg_temp.ds_s_", t); }
+
+// "c.a = p.x AND c.b = p.y": rows of the child joined to the parent row
+// they reference. Equality never holds for NULL, so a child whose FK has a
+// NULL column (MATCH SIMPLE: it references nothing) joins no parent.
+std::string JoinCondition(const OrgCopyForeignKey& fk) {
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < fk.child_columns.size(); ++i) {
+    terms.push_back(absl::StrCat("c.", QuoteIdent(fk.child_columns[i]), " = p.",
+                                 QuoteIdent(fk.parent_columns[i])));
+  }
+  return absl::StrJoin(terms, " AND ");
+}
+
+absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, JobContext* ctx,
+                               std::string_view doing) {
+  if (ctx && ctx->cancelled()) return absl::CancelledError("the organization copy was cancelled");
+  PgResult r = source.Exec(sql);
+  if (!r.ok()) return source.ErrorStatus(r, doing);
+  return r.affected_rows();
+}
+
+}  // namespace
+
+absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                          const std::string& organization_id) {
+  const CatalogTable& root = catalog.tables[graph.root];
+  const CatalogColumn& column = root.columns[graph.root_column];
+  PgResult r =
+      source.ExecParams(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ONLY ", QuotedName(root.name),
+                                     " WHERE ", QuoteIdent(column.name), " = $1)"),
+                        {organization_id});
+  if (!r.ok()) {
+    // 22P02 and friends (class 22): the id is no value of the column's type.
+    if (r.sqlstate().starts_with("22")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "organization id \"", organization_id, "\" is not a valid ", column.type,
+          " (the type of ", root.name.Display(), ".", column.name, "): ", r.message()));
+    }
+    return source.ErrorStatus(r, "looking up the organization");
+  }
+  if (!r.GetBool(0, 0)) {
+    return absl::NotFoundError(absl::StrCat("the source has no organization with ",
+                                            root.name.Display(), ".", column.name, " = ",
+                                            organization_id, "; nothing was touched"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OpenSnapshot(PgConnection& source, const CopyGraph& graph) {
+  std::string ddl;
+  for (size_t t = 0; t < graph.in_copy.size(); ++t) {
+    if (!graph.in_copy[t]) continue;
+    for (const std::string& name : {DownTable(t), SelectedTable(t)}) {
+      absl::StrAppend(&ddl, "CREATE TEMP TABLE ", name,
+                      " (rid tid PRIMARY KEY, gen int NOT NULL);");
+    }
+  }
+  PgResult r = source.Exec(ddl);
+  if (!r.ok()) return source.ErrorStatus(r, "creating the key tables in the source");
+  r = source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
+                                                const CopyGraph& graph,
+                                                const std::string& organization_id,
+                                                JobContext* ctx) {
+  const int n = static_cast<int>(catalog.tables.size());
+  const CatalogTable& root = catalog.tables[graph.root];
+  PgResult seed =
+      source.ExecParams(absl::StrCat("INSERT INTO ", DownTable(graph.root),
+                                     " SELECT ctid, 0 FROM ONLY ", QuotedName(root.name), " WHERE ",
+                                     QuoteIdent(root.columns[graph.root_column].name), " = $1"),
+                        {organization_id});
+  if (!seed.ok()) return source.ErrorStatus(seed, "selecting the organization's row");
+  if (seed.affected_rows() == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("the source has no organization with ", root.name.Display(), ".",
+                     root.columns[graph.root_column].name, " = ", organization_id));
+  }
+
+  // Semi-naive fixpoints: each round joins only the rows the previous round
+  // found, so a chain of depth k costs k rounds of small joins.
+  std::vector<int64_t> found(n, 0);
+  found[graph.root] = seed.affected_rows();
+  for (int gen = 1;; ++gen) {
+    std::vector<int64_t> next(n, 0);
+    bool any = false;
+    for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
+      const CatalogForeignKey& fk = catalog.foreign_keys[e];
+      if (!graph.down[e] || found[fk.parent] == 0) continue;
+      absl::StatusOr<int64_t> added = Insert(
+          source,
+          absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT c.ctid, ", gen, " FROM ONLY ",
+                       QuotedName(fk.fk.child), " c JOIN ONLY ", QuotedName(fk.fk.parent), " p ON ",
+                       JoinCondition(fk.fk), " WHERE p.ctid IN (SELECT rid FROM ",
+                       DownTable(fk.parent), " WHERE gen = ", gen - 1, ") ON CONFLICT DO NOTHING"),
+          ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
+      if (!added.ok()) return added.status();
+      next[fk.child] += *added;
+      any = any || *added > 0;
+    }
+    found = std::move(next);
+    if (!any) break;
+  }
+
+  // S starts as D; then parents, round by round.
+  found.assign(n, 0);
+  for (int t = 0; t < n; ++t) {
+    if (!graph.in_down[t]) continue;
+    absl::StatusOr<int64_t> added =
+        Insert(source,
+               absl::StrCat("INSERT INTO ", SelectedTable(t), " SELECT rid, 0 FROM ", DownTable(t)),
+               ctx, "seeding the selected rows");
+    if (!added.ok()) return added.status();
+    found[t] = *added;
+  }
+  for (int gen = 1;; ++gen) {
+    std::vector<int64_t> next(n, 0);
+    bool any = false;
+    for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
+      const CatalogForeignKey& fk = catalog.foreign_keys[e];
+      if (found[fk.child] == 0) continue;
+      absl::StatusOr<int64_t> added =
+          Insert(source,
+                 absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT p.ctid, ", gen,
+                              " FROM ONLY ", QuotedName(fk.fk.child), " c JOIN ONLY ",
+                              QuotedName(fk.fk.parent), " p ON ", JoinCondition(fk.fk),
+                              " WHERE c.ctid IN (SELECT rid FROM ", SelectedTable(fk.child),
+                              " WHERE gen = ", gen - 1, ") ON CONFLICT DO NOTHING"),
+                 ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+      if (!added.ok()) return added.status();
+      next[fk.parent] += *added;
+      any = any || *added > 0;
+    }
+    found = std::move(next);
+    if (!any) break;
+  }
+
+  std::vector<std::string> counts;
+  for (int t = 0; t < n; ++t) {
+    if (graph.in_copy[t]) {
+      counts.push_back(absl::StrCat("SELECT ", t, ", count(*) FROM ", SelectedTable(t)));
+    }
+  }
+  std::vector<int64_t> rows(n, 0);
+  if (counts.empty()) return rows;
+  PgResult r = source.Exec(absl::StrJoin(counts, " UNION ALL "));
+  if (!r.ok()) return source.ErrorStatus(r, "counting the selected rows");
+  for (int i = 0; i < r.rows(); ++i) rows[r.GetInt(i, 0)] = r.GetInt(i, 1);
+  return rows;
+}
+
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
+  return absl::StrCat("SELECT ", select_list, " FROM ONLY ", QuotedName(catalog.tables[table].name),
+                      " WHERE ctid IN (SELECT rid FROM ", SelectedTable(table), ")");
+}
+
+}  // namespace ds::daemon::orgcopy

@@ -1,0 +1,47 @@
+// The subset rule run in the source database: the row ids of D and S kept
+// in temp tables of the source session (pg_temp.ds_d_<n>, pg_temp.ds_s_<n>:
+// ctid and the round that found it), filled by set-based INSERT ... SELECT
+// joins, one per FK and round, inside one REPEATABLE READ READ ONLY
+// snapshot; nothing but counts leaves the server. ctid identifies a row
+// version for the whole snapshot, so tables without a key (exact duplicate
+// rows included) need nothing special.
+#ifndef DS_DAEMON_ORGCOPY_SUBSET_H_
+#define DS_DAEMON_ORGCOPY_SUBSET_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/jobs/jobs.h"
+#include "daemon/orgcopy/catalog.h"
+#include "daemon/orgcopy/copy_graph.h"
+#include "daemon/pg/pg_conn.h"
+
+namespace ds::daemon::orgcopy {
+
+// Whether the root row exists; read outside any snapshot, before anything
+// is created. NotFound naming table, column and id; InvalidArgument when
+// the id is not a value of the column's type.
+absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                          const std::string& organization_id);
+
+// Creates the key tables (outside a transaction: a READ ONLY one may fill
+// temp tables but not create them), then opens the snapshot: BEGIN
+// ISOLATION LEVEL REPEATABLE READ READ ONLY. Everything after it runs in
+// that snapshot until the caller commits.
+absl::Status OpenSnapshot(PgConnection& source, const CopyGraph& graph);
+
+// Computes D, then S, and returns the rows S holds per catalog table (0 for
+// tables outside the copy). Honours ctx's cancel between statements.
+absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
+                                                const CopyGraph& graph,
+                                                const std::string& organization_id,
+                                                JobContext* ctx);
+
+// SELECT <select_list> FROM ONLY <table> restricted to S's rows of it.
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list);
+
+}  // namespace ds::daemon::orgcopy
+
+#endif  // DS_DAEMON_ORGCOPY_SUBSET_H_

@@ -1,0 +1,209 @@
+#include "daemon/orgcopy/target.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace ds::daemon::orgcopy {
+namespace {
+
+// "(n.nspname, c.relname) IN (VALUES ('public', 'a'), ...)"
+std::string TableFilter(PgConnection& conn, const std::vector<OrgCopyTable>& tables) {
+  std::vector<std::string> values;
+  for (const OrgCopyTable& t : tables) {
+    values.push_back(
+        absl::StrCat("(", conn.QuoteLiteral(t.schema), ", ", conn.QuoteLiteral(t.name), ")"));
+  }
+  return absl::StrCat("(n.nspname, c.relname) IN (VALUES ", absl::StrJoin(values, ", "), ")");
+}
+
+}  // namespace
+
+bool MayUseReplicaMode(PgConnection& target) {
+  PgResult r = target.Exec("BEGIN; SET LOCAL session_replication_role = replica");
+  bool ok = r.ok();
+  (void)target.Exec("ROLLBACK");
+  return ok;
+}
+
+void CheckTargetSchema(const Catalog& source, const Catalog& target, const CopyGraph& graph,
+                       std::vector<std::string>* refusals) {
+  for (int t : graph.load_order) {
+    const CatalogTable& from = source.tables[t];
+    int found = target.Find(from.name);
+    if (found < 0) {
+      refusals->push_back(absl::StrCat("the target has no table ", from.name.Display(),
+                                       ", which the source has: migrate the target first"));
+      continue;
+    }
+    const CatalogTable& to = target.tables[found];
+    for (const CatalogColumn& c : from.columns) {
+      if (c.generated) continue;
+      const CatalogColumn* other = to.Column(c.name);
+      if (!other) {
+        refusals->push_back(absl::StrCat("column ", from.name.Display(), ".", c.name,
+                                         " is in the source but not in the target"));
+      } else if (other->generated) {
+        refusals->push_back(absl::StrCat("column ", from.name.Display(), ".", c.name,
+                                         " is generated in the target but not in the source"));
+      }
+    }
+    for (const CatalogColumn& c : to.columns) {
+      const CatalogColumn* other = from.Column(c.name);
+      if (!other && c.not_null && !c.has_default && !c.generated && !c.identity) {
+        refusals->push_back(absl::StrCat("column ", from.name.Display(), ".", c.name,
+                                         " is NOT NULL without a default in the target and "
+                                         "missing in the source"));
+      }
+    }
+  }
+}
+
+absl::Status CheckTargetEmpty(PgConnection& target, const Catalog& source,
+                              const std::vector<int>& tables, std::vector<std::string>* refusals) {
+  std::vector<std::string> probes;
+  for (int t : tables) {
+    probes.push_back(absl::StrCat("SELECT ", t, " WHERE EXISTS (SELECT 1 FROM ONLY ",
+                                  QuotedName(source.tables[t].name), ")"));
+  }
+  if (probes.empty()) return absl::OkStatus();
+  PgResult r = target.Exec(absl::StrJoin(probes, " UNION ALL "));
+  if (!r.ok()) return target.ErrorStatus(r, "checking that the target's tables are empty");
+  for (int i = 0; i < r.rows(); ++i) {
+    refusals->push_back(absl::StrCat("target table ", source.tables[r.GetInt(i, 0)].name.Display(),
+                                     " already holds rows: the copy fills empty tables only "
+                                     "(run ds db reset, or empty it)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<TriggerState>> DisableUserTriggers(
+    PgConnection& target, const std::vector<OrgCopyTable>& tables) {
+  std::vector<TriggerState> out;
+  if (tables.empty()) return out;
+  PgResult r = target.Exec(absl::StrCat(R"sql(
+      SELECT n.nspname, c.relname, t.tgname, t.tgenabled
+      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND )sql",
+                                        TableFilter(target, tables), " ORDER BY 1, 2, 3"));
+  if (!r.ok()) return target.ErrorStatus(r, "reading the target's triggers");
+  for (int i = 0; i < r.rows(); ++i) {
+    TriggerState t{{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))},
+                   std::string(r.Get(i, 2)),
+                   r.Get(i, 3).empty() ? 'O' : r.Get(i, 3)[0]};
+    PgResult d = target.Exec(
+        absl::StrCat("ALTER TABLE ", QuotedName(t.table), " DISABLE TRIGGER ", QuoteIdent(t.name)));
+    if (!d.ok()) {
+      return target.ErrorStatus(
+          d, absl::StrCat("switching off trigger ", t.name, " of ", t.table.Display(),
+                          " for the load (needs the table's owner)"));
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+absl::Status RestoreTriggers(PgConnection& target, const std::vector<TriggerState>& triggers) {
+  for (const TriggerState& t : triggers) {
+    const char* how = t.enabled == 'A'   ? " ENABLE ALWAYS TRIGGER "
+                      : t.enabled == 'R' ? " ENABLE REPLICA TRIGGER "
+                                         : " ENABLE TRIGGER ";
+    PgResult r =
+        target.Exec(absl::StrCat("ALTER TABLE ", QuotedName(t.table), how, QuoteIdent(t.name)));
+    if (!r.ok()) {
+      return target.ErrorStatus(
+          r, absl::StrCat("switching trigger ", t.name, " of ", t.table.Display(), " back on"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, int table) {
+  for (const CatalogForeignKey& fk : catalog.foreign_keys) {
+    if (fk.child != table) continue;
+    std::vector<std::string> not_null, match, cols;
+    for (size_t i = 0; i < fk.fk.child_columns.size(); ++i) {
+      std::string c = absl::StrCat("c.", QuoteIdent(fk.fk.child_columns[i]));
+      not_null.push_back(absl::StrCat(c, " IS NOT NULL"));
+      match.push_back(absl::StrCat("p.", QuoteIdent(fk.fk.parent_columns[i]), " = ", c));
+      cols.push_back(c);
+    }
+    PgResult r = target.Exec(absl::StrCat(
+        "SELECT ROW(", absl::StrJoin(cols, ", "), ")::text FROM ONLY ", QuotedName(fk.fk.child),
+        " c WHERE ", absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ONLY ",
+        QuotedName(fk.fk.parent), " p WHERE ", absl::StrJoin(match, " AND "), ") LIMIT 1"));
+    if (!r.ok()) {
+      return target.ErrorStatus(r, absl::StrCat("checking foreign key ", fk.fk.name));
+    }
+    if (r.rows() > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the source violates foreign key ", fk.fk.name, " of ", fk.fk.child.Display(), ": (",
+          absl::StrJoin(fk.fk.child_columns, ", "), ") = ", std::string(r.Get(0, 0)),
+          " references no row of ", fk.fk.parent.Display(),
+          "; fix the source's rows (nothing was guessed or copied)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> AdvanceSequences(PgConnection& target,
+                                                          const std::vector<OrgCopyTable>& tables) {
+  std::vector<std::string> out;
+  if (tables.empty()) return out;
+  // Sequences named in a column's DEFAULT (serial, or a free-standing one)
+  // and identity sequences, with the integer columns they feed.
+  PgResult r = target.Exec(absl::StrCat(R"sql(
+      WITH fed AS (
+        SELECT d.refobjid AS seq, ad.adrelid AS rel, ad.adnum AS att
+        FROM pg_attrdef ad
+        JOIN pg_depend d ON d.classid = 'pg_attrdef'::regclass AND d.objid = ad.oid
+                        AND d.refclassid = 'pg_class'::regclass
+        UNION
+        SELECT d.objid, d.refobjid, d.refobjsubid
+        FROM pg_depend d
+        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+          AND d.deptype = 'i')
+      SELECT sn.nspname, s.relname, n.nspname, c.relname, a.attname
+      FROM fed
+      JOIN pg_class s ON s.oid = fed.seq AND s.relkind = 'S'
+      JOIN pg_namespace sn ON sn.oid = s.relnamespace
+      JOIN pg_sequence q ON q.seqrelid = s.oid AND q.seqincrement > 0
+      JOIN pg_class c ON c.oid = fed.rel
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_attribute a ON a.attrelid = fed.rel AND a.attnum = fed.att
+      WHERE a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) AND )sql",
+                                        TableFilter(target, tables), " ORDER BY 1, 2, 3, 4, 5"));
+  if (!r.ok()) return target.ErrorStatus(r, "reading the target's sequences");
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> maxima;
+  for (int i = 0; i < r.rows(); ++i) {
+    OrgCopyTable table{std::string(r.Get(i, 2)), std::string(r.Get(i, 3))};
+    maxima[{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}].push_back(absl::StrCat(
+        "SELECT max(", QuoteIdent(r.Get(i, 4)), ")::bigint FROM ONLY ", QuotedName(table)));
+  }
+  for (const auto& [seq, selects] : maxima) {
+    std::string name = QuotedName({seq.first, seq.second});
+    // Next value <= the maximum: set it to the maximum (is_called), so the
+    // next nextval() returns a value above every copied one.
+    PgResult s =
+        target.Exec(absl::StrCat("SELECT setval(", target.QuoteLiteral(name),
+                                 "::regclass, m) FROM (SELECT max(v) AS m FROM (",
+                                 absl::StrJoin(selects, " UNION ALL "), ") x(v)) y, ", name,
+                                 " WHERE m IS NOT NULL AND m >= CASE WHEN is_called THEN "
+                                 "last_value + 1 ELSE last_value END"));
+    if (!s.ok()) {
+      return target.ErrorStatus(s, absl::StrCat("setting sequence ", seq.first, ".", seq.second));
+    }
+    if (s.rows() > 0) {
+      out.push_back(absl::StrCat(OrgCopyTable{seq.first, seq.second}.Display(), " = ",
+                                 std::string(s.Get(0, 0))));
+    }
+  }
+  return out;
+}
+
+}  // namespace ds::daemon::orgcopy

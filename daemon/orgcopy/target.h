@@ -1,0 +1,62 @@
+// The target side of the organization copy: what it refuses before a row
+// moves (tables or columns that do not match the source, tables that hold
+// rows), whether the role may load in replica mode, the user triggers
+// switched off and back on, the FK check by query after a replica-mode
+// load, and the sequences set past the copied values.
+#ifndef DS_DAEMON_ORGCOPY_TARGET_H_
+#define DS_DAEMON_ORGCOPY_TARGET_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/orgcopy/catalog.h"
+#include "daemon/orgcopy/copy_graph.h"
+#include "daemon/pg/pg_conn.h"
+
+namespace ds::daemon::orgcopy {
+
+// Whether this session may SET session_replication_role (a superuser, or
+// granted SET on the parameter); tried in a transaction rolled back at once.
+bool MayUseReplicaMode(PgConnection& target);
+
+// Adds a refusal per table the target lacks, source column it lacks or has
+// as a generated column, and target column the copy would leave NULL
+// although it is NOT NULL without a default. Names table and column.
+void CheckTargetSchema(const Catalog& source, const Catalog& target, const CopyGraph& graph,
+                       std::vector<std::string>* refusals);
+
+// Adds a refusal per table in `tables` that already holds rows.
+absl::Status CheckTargetEmpty(PgConnection& target, const Catalog& source,
+                              const std::vector<int>& tables, std::vector<std::string>* refusals);
+
+// A user trigger's name and its pg_trigger.tgenabled ('O', 'A', 'R').
+struct TriggerState {
+  OrgCopyTable table;
+  std::string name;
+  char enabled = 'O';
+};
+
+// Disables every enabled user trigger of `tables` (ALTER TABLE ... DISABLE
+// TRIGGER, which a table's owner may do, unlike DISABLE TRIGGER ALL) and
+// returns what it disabled, for RestoreTriggers. Inside the load's
+// transaction, so a rollback restores them too.
+absl::StatusOr<std::vector<TriggerState>> DisableUserTriggers(
+    PgConnection& target, const std::vector<OrgCopyTable>& tables);
+absl::Status RestoreTriggers(PgConnection& target, const std::vector<TriggerState>& triggers);
+
+// Checks by query that every row of `table` references an existing row
+// through each FK of the source graph that starts at it: a replica-mode
+// load ran without FK checks. FailedPrecondition naming the FK and one key.
+absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, int table);
+
+// Every sequence that feeds an integer column of `tables` (serial,
+// identity, or only named in a DEFAULT) is set past that column's maximum
+// over all the columns it feeds, unless it already is. Returns
+// "schema.sequence = value" per sequence set.
+absl::StatusOr<std::vector<std::string>> AdvanceSequences(PgConnection& target,
+                                                          const std::vector<OrgCopyTable>& tables);
+
+}  // namespace ds::daemon::orgcopy
+
+#endif  // DS_DAEMON_ORGCOPY_TARGET_H_
