@@ -1,0 +1,335 @@
+// The organization copy against a real PostgreSQL 15 (tests/pg_fixture.h):
+// testdata/schema.sql filled by testdata/generate.sql, copied, and judged
+// by testdata/oracle.py, which computes the expected rows in Python from
+// its own list of the schema's FKs and checks the target by query.
+#include "daemon/orgcopy/org_copy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/pg/pg_conn.h"
+#include "tests/pg_fixture.h"
+
+namespace ds::daemon {
+namespace {
+
+using ::absl::StrCat;
+using ::testing::HasSubstr;
+
+const std::string kTestdata = DS_ORGCOPY_TESTDATA;
+
+class FakeJob final : public JobContext {
+ public:
+  const std::string& id() const override { return id_; }
+  bool cancelled() const override {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
+  void SetInterrupter(std::function<void()> interrupter) override {
+    std::lock_guard lock(mu_);
+    interrupter_ = std::move(interrupter);
+    if (interrupter_ && cancelled_) interrupter_();
+  }
+  void BeginStep(std::string_view) override {}
+  void EndStep(v1::JobState, std::string_view) override {}
+  void Progress(int step, int total, std::string_view name, std::string_view message) override {
+    std::string line = StrCat(step, "/", total, " ", std::string(name), " ", std::string(message));
+    lines_.push_back(line);
+    if (on_progress_) on_progress_(step);
+  }
+  void Log(std::string_view level, std::string_view text) override {
+    lines_.push_back(StrCat(std::string(level), ": ", std::string(text)));
+  }
+  void Cancel() {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+    if (interrupter_) interrupter_();
+  }
+  std::function<void(int)> on_progress_;
+  std::vector<std::string> lines_;
+
+ private:
+  std::string id_ = "test";
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  std::function<void()> interrupter_;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class OrgCopyTest : public test_pg::PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    source_ = Open(conninfo());
+    ASSERT_TRUE(source_);
+  }
+
+  static std::unique_ptr<PgConnection> Open(const std::string& conninfo) {
+    absl::StatusOr<std::unique_ptr<PgConnection>> c = PgConnection::Open(conninfo, "org_copy_test");
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? std::move(*c) : nullptr;
+  }
+  static void Must(PgConnection& conn, const std::string& sql) {
+    PgResult r = conn.Exec(sql);
+    ASSERT_TRUE(r.ok()) << sql.substr(0, 200) << ": " << conn.ErrorText(r);
+  }
+  static std::string One(PgConnection& conn, const std::string& sql) {
+    PgResult r = conn.Exec(sql);
+    EXPECT_TRUE(r.ok()) << sql << ": " << conn.ErrorText(r);
+    return r.ok() && r.rows() == 1 ? std::string(r.Get(0, 0)) : "<no single row>";
+  }
+
+  // The generated source: 4 organizations, org 1 three times the others.
+  void GenerateSource() {
+    Must(*source_, ReadFile(kTestdata + "/schema.sql"));
+    Must(*source_, ReadFile(kTestdata + "/generate.sql"));
+    Must(*source_, "SELECT orgcopy_generate(orgs => 4, scale => 2, big => 3, seed => 7)");
+    // The source's physical layout drifts from a fresh migration's: a
+    // dropped column, and (below) the target's columns in another order.
+    Must(*source_, "ALTER TABLE notes ADD COLUMN legacy int; ALTER TABLE notes DROP COLUMN legacy");
+  }
+
+  // A migrated, empty target. `owner` set: a database and tables owned by
+  // that non-superuser role, which the copy then connects as.
+  std::string MakeTarget(const std::string& owner = "") {
+    absl::StatusOr<std::string> db = cluster().CreateDatabase("target");
+    EXPECT_TRUE(db.ok()) << db.status();
+    std::string conninfo = cluster().ConnInfo(*db);
+    if (!owner.empty()) {
+      auto admin = Open(conninfo);
+      (void)admin->Exec(StrCat("CREATE ROLE ", owner, " LOGIN NOSUPERUSER"));
+      Must(*admin, StrCat("ALTER DATABASE ", *db, " OWNER TO ", owner,
+                          "; ALTER SCHEMA public OWNER TO ", owner));
+      conninfo += StrCat(" user=", owner);
+    }
+    auto target = Open(conninfo);
+    Must(*target, ReadFile(kTestdata + "/schema.sql"));
+    Must(*target, "ALTER TABLE projects DROP COLUMN name; ALTER TABLE projects ADD COLUMN name text");
+    return conninfo;
+  }
+
+  // testdata/oracle.py's verdict; its output goes into the failure.
+  void ExpectOracleAgrees(const std::string& target, const std::string& org) {
+    std::string cmd = StrCat("python3 ", kTestdata, "/oracle.py --source '", conninfo(),
+                             "' --target '", target, "' --org ", org, " 2>&1");
+    FILE* p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    int rc = pclose(p);
+    EXPECT_EQ(rc, 0) << out;
+    EXPECT_THAT(out, HasSubstr(" 0 problems")) << out;
+  }
+
+  OrgCopySpec Spec(const std::string& org) {
+    OrgCopySpec spec;
+    spec.organization_id = org;
+    return spec;
+  }
+
+  std::unique_ptr<PgConnection> source_;
+};
+
+TEST_F(OrgCopyTest, SuperuserCopyMatchesTheOracle) {
+  GenerateSource();
+  std::string target = MakeTarget();
+  FakeJob job;
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->replica_mode);
+  EXPECT_GT(report->rows, 0);
+  EXPECT_GT(report->bytes, 0);
+  ExpectOracleAgrees(target, "1");
+  EXPECT_THAT(FormatOrgCopyReport(*report), HasSubstr("public.tasks"));
+}
+
+TEST_F(OrgCopyTest, NonSuperuserOwnerCopyMatchesTheOracle) {
+  GenerateSource();
+  std::string target = MakeTarget("orgcopy_owner");
+  FakeJob job;
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("2"), job);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->replica_mode);
+  ExpectOracleAgrees(target, "2");
+}
+
+TEST_F(OrgCopyTest, ExplainCountsWithoutWritingAndShowsHowCyclesLoad) {
+  GenerateSource();
+  std::string target = MakeTarget("orgcopy_explain");
+  absl::StatusOr<OrgCopyPlan> plan = ExplainOrgCopy(
+      {.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), /*count_rows=*/true);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_TRUE(plan->refusals.empty());
+  std::string text = FormatOrgCopyPlan(*plan);
+  EXPECT_THAT(text, HasSubstr("null-then-update"));
+  EXPECT_THAT(text, HasSubstr("public.users.favorite_project_id"));
+  EXPECT_THAT(text, HasSubstr("deferred"));
+  EXPECT_THAT(text, HasSubstr("self-reference"));
+  EXPECT_THAT(text, HasSubstr("users_favorite_project_fk: up only (nullable)"));
+  EXPECT_THAT(text, HasSubstr("projects_owner_id_fkey: down+up (NOT NULL)"));
+  for (const OrgCopyTablePlan& t : plan->tables) {
+    // Org 1 and its guest's org 2 (the guest owns project 1 of org 4 and
+    // is a member of org 1): the root row and the parent-only one.
+    if (t.table.name == "organizations") {
+      EXPECT_EQ(t.rows, 3) << text;
+    }
+    EXPECT_NE(t.table.name, "unrelated");
+  }
+  EXPECT_EQ(One(*Open(target), "SELECT count(*) FROM organizations"), "0");
+
+  absl::StatusOr<OrgCopyPlan> graph_only =
+      ExplainOrgCopy({.source_conninfo = conninfo(), .target_conninfo = ""}, Spec("1"), /*count_rows=*/false);
+  ASSERT_TRUE(graph_only.ok()) << graph_only.status();
+  EXPECT_EQ(graph_only->tables.front().rows, -1);
+}
+
+TEST_F(OrgCopyTest, UnknownOrganizationTouchesNothing) {
+  GenerateSource();
+  std::string target = MakeTarget();
+  FakeJob job;
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("999"), job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(report.status().message(), HasSubstr("public.organizations.id = 999"));
+  report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("acme"), job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(report.status().message(), HasSubstr("not a valid bigint"));
+  OrgCopySpec spec = Spec("1");
+  spec.skip_down = {"no_such_fk"};
+  report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(report.status().message(), HasSubstr("no_such_fk"));
+}
+
+TEST_F(OrgCopyTest, RefusesTargetTablesWithRowsAndSchemaMismatches) {
+  GenerateSource();
+  std::string target = MakeTarget();
+  auto t = Open(target);
+  Must(*t, "INSERT INTO plans VALUES (1, 'seeded by a migration'); ALTER TABLE notes DROP COLUMN due");
+  FakeJob job;
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(report.status().message(), HasSubstr("target table public.plans already holds rows"));
+  EXPECT_THAT(report.status().message(),
+              HasSubstr("column public.notes.due is in the source but not in the target"));
+  EXPECT_EQ(One(*t, "SELECT count(*) FROM organizations"), "0");
+}
+
+TEST_F(OrgCopyTest, CancelLeavesTheTargetAsItWas) {
+  GenerateSource();
+  std::string target = MakeTarget("orgcopy_cancel");
+  FakeJob job;
+  job.on_progress_ = [&job](int step) {
+    if (step == 3) job.Cancel();
+  };
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(report.status().message(), HasSubstr("left as they were"));
+  auto t = Open(target);
+  EXPECT_EQ(One(*t, "SELECT count(*) FROM organizations"), "0");
+  EXPECT_EQ(One(*t, "SELECT count(*) FROM users"), "0");
+  EXPECT_EQ(One(*t, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'O'"),
+            "0");
+  // And the next copy works.
+  FakeJob again;
+  report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), again);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ExpectOracleAgrees(target, "1");
+}
+
+TEST_F(OrgCopyTest, SourceThatBreaksAnFkIsNamed) {
+  GenerateSource();
+  Must(*source_,
+       "ALTER TABLE tasks DROP CONSTRAINT tasks_assignee_id_fkey;"
+       "UPDATE tasks SET assignee_id = 777 WHERE id = (SELECT min(id) FROM tasks WHERE project_id = 100002);"
+       "ALTER TABLE tasks ADD CONSTRAINT tasks_assignee_id_fkey FOREIGN KEY (assignee_id) "
+       "REFERENCES users NOT VALID");
+  for (const std::string& owner : {std::string(), std::string("orgcopy_fk")}) {
+    std::string target = MakeTarget(owner);
+    FakeJob job;
+    absl::StatusOr<OrgCopyReport> report =
+        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
+    EXPECT_THAT(report.status().message(), HasSubstr("tasks_assignee_id_fkey")) << owner;
+    EXPECT_THAT(report.status().message(), HasSubstr("777")) << owner;
+    EXPECT_EQ(One(*Open(target), "SELECT count(*) FROM tasks"), "0");
+  }
+}
+
+// A cycle of NOT NULL, NOT DEFERRABLE FKs: only replica mode loads it.
+TEST_F(OrgCopyTest, HardCycleNeedsReplicaModeAndIsNamedOtherwise) {
+  const std::string schema =
+      "CREATE TABLE organizations (id int PRIMARY KEY);"
+      "CREATE TABLE a (id int PRIMARY KEY, org_id int NOT NULL REFERENCES organizations, b_id int "
+      "NOT NULL);"
+      "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES a);"
+      "ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;";
+  Must(*source_,
+       "CREATE TABLE organizations (id int PRIMARY KEY);"
+       "CREATE TABLE a (id int PRIMARY KEY, org_id int NOT NULL REFERENCES organizations, b_id int "
+       "NOT NULL);"
+       "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES a);"
+       "INSERT INTO organizations VALUES (1), (2); INSERT INTO a VALUES (1, 1, 1), (2, 2, 2);"
+       "INSERT INTO b VALUES (1, 1), (2, 2); ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;");
+  for (const std::string& owner : {std::string("orgcopy_hard"), std::string()}) {
+    absl::StatusOr<std::string> db = cluster().CreateDatabase("hard");
+    ASSERT_TRUE(db.ok());
+    std::string target = cluster().ConnInfo(*db);
+    if (!owner.empty()) {
+      Must(*Open(target), StrCat("CREATE ROLE ", owner, " LOGIN; ALTER SCHEMA public OWNER TO ", owner));
+      target += StrCat(" user=", owner);
+    }
+    Must(*Open(target), schema);
+    FakeJob job;
+    absl::StatusOr<OrgCopyReport> report =
+        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+    if (owner.empty()) {
+      ASSERT_TRUE(report.ok()) << report.status();
+      EXPECT_EQ(report->rows, 3);
+      EXPECT_EQ(One(*Open(target), "SELECT string_agg(id::text, ',') FROM b"), "1");
+    } else {
+      EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+      EXPECT_THAT(report.status().message(), HasSubstr("public.a -> public.b -> public.a"));
+      EXPECT_THAT(report.status().message(), HasSubstr("session_replication_role"));
+    }
+  }
+}
+
+TEST_F(OrgCopyTest, PartitionedTablesAreRefusedClearly) {
+  Must(*source_,
+       "CREATE TABLE organizations (id int PRIMARY KEY); INSERT INTO organizations VALUES (1);"
+       "CREATE TABLE events (org_id int NOT NULL REFERENCES organizations, at date NOT NULL) "
+       "PARTITION BY RANGE (at);"
+       "CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO "
+       "('2025-01-01');");
+  absl::StatusOr<OrgCopyPlan> plan =
+      ExplainOrgCopy({.source_conninfo = conninfo(), .target_conninfo = ""}, Spec("1"), /*count_rows=*/true);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->refusals.size(), 1u);
+  EXPECT_THAT(plan->refusals[0], HasSubstr("public.events is partitioned"));
+}
+
+}  // namespace
+}  // namespace ds::daemon

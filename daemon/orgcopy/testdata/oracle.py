@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""The organization copy's oracle for schema.sql, written apart from the copier.
+
+The copier reads the FK graph from pg_catalog and computes the subset in SQL,
+with temp tables of row ids. This oracle knows the test schema's FKs from the
+list below (written from schema.sql by hand), loads every row into Python
+through psql, applies the rule in memory row by row, and compares the target
+with the result exactly (rows as jsonb, so column order does not matter; a
+multiset, so exact duplicates count). It then checks, by query on the
+target: no orphan on any FK, generated values, sequences past the copied
+values, triggers enabled, the counter not doubled.
+
+    oracle.py --source CONNINFO --target CONNINFO --org ID [--psql PATH]
+
+Exit status 0 when the target is exactly right; else 1 with what differs.
+"""
+import argparse
+import collections
+import csv
+import io
+import os
+import subprocess
+import sys
+
+# (child, child columns, parent, parent columns, followed downward)
+EDGES = [
+    ("public.organizations", ["plan_id"], "public.plans", ["id"], False),
+    ("public.users", ["org_id"], "public.organizations", ["id"], True),
+    ("public.users", ["favorite_project_id"], "public.projects", ["id"], False),
+    ("public.projects", ["org_id"], "public.organizations", ["id"], True),
+    ("public.projects", ["owner_id"], "public.users", ["id"], True),
+    ("public.memberships", ["org_id"], "public.organizations", ["id"], True),
+    ("public.memberships", ["user_id"], "public.users", ["id"], True),
+    ("public.tasks", ["project_id"], "public.projects", ["id"], True),
+    ("public.tasks", ["parent_id"], "public.tasks", ["id"], False),
+    ("public.tasks", ["assignee_id"], "public.users", ["id"], False),
+    ("public.sprints", ["project_id"], "public.projects", ["id"], True),
+    ("public.sprints", ["first_milestone_id"], "public.milestones", ["id"], True),
+    ("public.milestones", ["sprint_id"], "public.sprints", ["id"], True),
+    ("public.audit_events", ["org_id"], "public.organizations", ["id"], True),
+    ("public.notes", ["org_id"], "public.organizations", ["id"], True),
+    ("public.files", ["org_id"], "public.organizations", ["id"], True),
+    ("public.file_links", ["file_key"], "public.files", ["key"], True),
+    ("public.file_links", ["note_id"], "public.notes", ["id"], False),
+    ("billing.accounts", ["org_id"], "public.organizations", ["id"], True),
+    ("billing.invoices", ["org_id", "account_code"], "billing.accounts", ["org_id", "code"], True),
+]
+TABLES = sorted({e[0] for e in EDGES} | {e[2] for e in EDGES})
+# Sequence -> the (table, column) values it feeds.
+SEQUENCES = {
+    "public.plans_id_seq": [("public.plans", "id")],
+    "public.organizations_id_seq": [("public.organizations", "id")],
+    "public.users_id_seq": [("public.users", "id")],
+    "public.projects_id_seq": [("public.projects", "id")],
+    "public.file_links_id_seq": [("public.file_links", "id")],
+    "billing.accounts_id_seq": [("billing.accounts", "id")],
+    "billing.invoice_numbers": [("billing.invoices", "number")],
+}
+
+
+class Db:
+    def __init__(self, psql, conninfo):
+        self.psql, self.conninfo = psql, conninfo
+
+    def rows(self, sql):
+        env = dict(os.environ, PGTZ="UTC", PGOPTIONS="-c extra_float_digits=3")
+        out = subprocess.run(
+            [self.psql, "-X", "-q", "--csv", "-v", "ON_ERROR_STOP=1", "-d", self.conninfo,
+             "-c", sql],
+            check=True, capture_output=True, text=True, env=env).stdout
+        table = list(csv.reader(io.StringIO(out)))
+        return table[1:]  # without the header
+
+    def value(self, sql):
+        return self.rows(sql)[0][0]
+
+
+def load(db, table):
+    """Every row: its jsonb text and the values of every FK column it has."""
+    columns = sorted({c for e in EDGES if e[0] == table for c in e[1]} |
+                     {c for e in EDGES if e[2] == table for c in e[3]})
+    # psql's CSV writes NULL as an empty field; mark NULLs apart from ''.
+    select = ", ".join(f"{c} IS NULL, {c}::text" for c in columns)
+    rows = db.rows(f"SELECT to_jsonb(t)::text{', ' if select else ''}{select} FROM ONLY {table} t")
+    out = []
+    for r in rows:
+        values = {}
+        for i, c in enumerate(columns):
+            values[c] = None if r[1 + 2 * i] == "t" else r[2 + 2 * i]
+        out.append((r[0], values))
+    return out
+
+
+def key(values, columns):
+    k = tuple(values[c] for c in columns)
+    return None if any(v is None for v in k) else k
+
+
+def expected(source, org):
+    data = {t: load(source, t) for t in TABLES}
+    down = {t: set() for t in TABLES}
+    down["public.organizations"] = {i for i, (_, v) in enumerate(data["public.organizations"])
+                                    if v["id"] == org}
+    if not down["public.organizations"]:
+        sys.exit(f"oracle: no organization {org} in the source")
+    changed = True
+    while changed:
+        changed = False
+        for child, ccols, parent, pcols, is_down in EDGES:
+            if not is_down:
+                continue
+            wanted = {key(data[parent][i][1], pcols) for i in down[parent]}
+            for i, (_, v) in enumerate(data[child]):
+                if i not in down[child] and key(v, ccols) in wanted:
+                    down[child].add(i)
+                    changed = True
+    chosen = {t: set(s) for t, s in down.items()}
+    changed = True
+    while changed:
+        changed = False
+        for child, ccols, parent, pcols, _ in EDGES:
+            wanted = {key(data[child][i][1], ccols) for i in chosen[child]} - {None}
+            for i, (_, v) in enumerate(data[parent]):
+                if i not in chosen[parent] and key(v, pcols) in wanted:
+                    chosen[parent].add(i)
+                    changed = True
+    return {t: collections.Counter(data[t][i][0] for i in chosen[t]) for t in TABLES}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", required=True)
+    ap.add_argument("--target", required=True)
+    ap.add_argument("--org", required=True)
+    ap.add_argument("--psql", default="/usr/lib/postgresql/15/bin/psql")
+    args = ap.parse_args()
+    source, target = Db(args.psql, args.source), Db(args.psql, args.target)
+    problems = []
+    want = expected(source, args.org)
+    for t in TABLES:
+        got = collections.Counter(r[0] for r in target.rows(f"SELECT to_jsonb(t)::text FROM ONLY {t} t"))
+        if got != want[t]:
+            missing, extra = want[t] - got, got - want[t]
+            problems.append(f"{t}: {sum(want[t].values())} rows expected, {sum(got.values())} copied; "
+                            f"missing {list(missing.elements())[:3]}, extra {list(extra.elements())[:3]}")
+    if sum(sum(c.values()) for c in want.values()) == 0:
+        problems.append("the oracle expected no rows at all")
+    for child, ccols, parent, pcols, _ in EDGES:
+        not_null = " AND ".join(f"c.{c} IS NOT NULL" for c in ccols)
+        match = " AND ".join(f"p.{p} = c.{c}" for c, p in zip(ccols, pcols))
+        orphans = target.value(f"SELECT count(*) FROM ONLY {child} c WHERE {not_null} AND NOT EXISTS "
+                               f"(SELECT 1 FROM ONLY {parent} p WHERE {match})")
+        if orphans != "0":
+            problems.append(f"{orphans} orphans in {child} ({', '.join(ccols)}) -> {parent}")
+    wrong_total = target.value("SELECT count(*) FROM tasks WHERE total IS DISTINCT FROM qty * price")
+    if wrong_total != "0":
+        problems.append(f"{wrong_total} tasks with a wrong generated total")
+    for seq, fed in SEQUENCES.items():
+        top = target.value("SELECT COALESCE(max(v), 0) FROM (" + " UNION ALL ".join(
+            f"SELECT max({c}) AS v FROM {t}" for t, c in fed) + ") x")
+        last, called = target.rows(f"SELECT last_value, is_called FROM {seq}")[0]
+        next_value = int(last) + 1 if called == "t" else int(last)
+        if next_value <= int(top):
+            problems.append(f"sequence {seq} would hand out {next_value}, not above the copied {top}")
+    disabled = target.value("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'O'")
+    if disabled != "0":
+        problems.append(f"{disabled} user triggers left not enabled")
+    invalid = target.value("SELECT count(*) FROM pg_constraint WHERE NOT convalidated")
+    if invalid != "0":
+        problems.append(f"{invalid} constraints not valid")
+    for p in problems:
+        print("oracle:", p)
+    copied = sum(sum(c.values()) for c in want.values())
+    print(f"oracle: {copied} rows expected over {len(TABLES)} tables; {len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
