@@ -164,6 +164,10 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   return rows;
 }
 
+std::string SelectedRowsFilter(int table) {
+  return absl::StrCat("c.ctid IN (SELECT rid FROM ", SelectedTable(table), ")");
+}
+
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
   return absl::StrCat("SELECT ", select_list, " FROM ONLY ", QuotedName(catalog.tables[table].name),
                       " WHERE ctid IN (SELECT rid FROM ", SelectedTable(table), ")");

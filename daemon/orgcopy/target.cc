@@ -123,7 +123,8 @@ absl::Status RestoreTriggers(PgConnection& target, const std::vector<TriggerStat
   return absl::OkStatus();
 }
 
-absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, int table) {
+absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, int table,
+                                const std::string& row_filter) {
   for (const CatalogForeignKey& fk : catalog.foreign_keys) {
     if (fk.child != table) continue;
     std::vector<std::string> not_null, match, cols;
@@ -135,7 +136,8 @@ absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, in
     }
     PgResult r = target.Exec(absl::StrCat(
         "SELECT ROW(", absl::StrJoin(cols, ", "), ")::text FROM ONLY ", QuotedName(fk.fk.child),
-        " c WHERE ", absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ONLY ",
+        " c WHERE ", row_filter.empty() ? "" : absl::StrCat(row_filter, " AND "),
+        absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ONLY ",
         QuotedName(fk.fk.parent), " p WHERE ", absl::StrJoin(match, " AND "), ") LIMIT 1"));
     if (!r.ok()) {
       return target.ErrorStatus(r, absl::StrCat("checking foreign key ", fk.fk.name));

@@ -46,9 +46,13 @@ absl::StatusOr<std::vector<TriggerState>> DisableUserTriggers(
 absl::Status RestoreTriggers(PgConnection& target, const std::vector<TriggerState>& triggers);
 
 // Checks by query that every row of `table` references an existing row
-// through each FK of the source graph that starts at it: a replica-mode
-// load ran without FK checks. FailedPrecondition naming the FK and one key.
-absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, int table);
+// through each FK of the source graph that starts at it: on the target
+// after a replica-mode load (which ran without FK checks), on the source's
+// selected rows (`row_filter` on alias c, e.g. subset.h's
+// SelectedRowsFilter) when a load failed, to tell a source that breaks its
+// own FK from other failures. FailedPrecondition naming the FK and a key.
+absl::Status CheckForeignKeysOf(PgConnection& conn, const Catalog& catalog, int table,
+                                const std::string& row_filter = "");
 
 // Every sequence that feeds an integer column of `tables` (serial,
 // identity, or only named in a DEFAULT) is set past that column's maximum

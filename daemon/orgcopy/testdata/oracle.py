@@ -18,6 +18,7 @@ import argparse
 import collections
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -75,32 +76,35 @@ class Db:
         return self.rows(sql)[0][0]
 
 
-def load(db, table):
-    """Every row: its jsonb text and the values of every FK column it has."""
-    columns = sorted({c for e in EDGES if e[0] == table for c in e[1]} |
-                     {c for e in EDGES if e[2] == table for c in e[3]})
-    # psql's CSV writes NULL as an empty field; mark NULLs apart from ''.
-    select = ", ".join(f"{c} IS NULL, {c}::text" for c in columns)
-    rows = db.rows(f"SELECT to_jsonb(t)::text{', ' if select else ''}{select} FROM ONLY {table} t")
-    out = []
-    for r in rows:
-        values = {}
-        for i, c in enumerate(columns):
-            values[c] = None if r[1 + 2 * i] == "t" else r[2 + 2 * i]
-        out.append((r[0], values))
-    return out
+def load_all(db):
+    """Every row of every table, in one query: its jsonb text, and the
+    values of the FK columns it has as a JSON array (null stays null)."""
+    parts = []
+    for table in TABLES:
+        columns = sorted({c for e in EDGES if e[0] == table for c in e[1]} |
+                         {c for e in EDGES if e[2] == table for c in e[3]})
+        parts.append(f"SELECT '{table}', to_jsonb(t)::text, "
+                     f"jsonb_build_array({', '.join(columns)})::text FROM ONLY {table} t")
+        COLUMNS[table] = columns
+    data = {t: [] for t in TABLES}
+    for table, row, values in db.rows(" UNION ALL ".join(parts)):
+        data[table].append((row, dict(zip(COLUMNS[table], json.loads(values)))))
+    return data
+
+
+COLUMNS = {}
 
 
 def key(values, columns):
-    k = tuple(values[c] for c in columns)
+    k = tuple(json.dumps(values[c]) if values[c] is not None else None for c in columns)
     return None if any(v is None for v in k) else k
 
 
 def expected(source, org):
-    data = {t: load(source, t) for t in TABLES}
+    data = load_all(source)
     down = {t: set() for t in TABLES}
     down["public.organizations"] = {i for i, (_, v) in enumerate(data["public.organizations"])
-                                    if v["id"] == org}
+                                    if str(v["id"]) == org}
     if not down["public.organizations"]:
         sys.exit(f"oracle: no organization {org} in the source")
     changed = True
@@ -137,37 +141,39 @@ def main():
     source, target = Db(args.psql, args.source), Db(args.psql, args.target)
     problems = []
     want = expected(source, args.org)
+    copied = load_all(target)
     for t in TABLES:
-        got = collections.Counter(r[0] for r in target.rows(f"SELECT to_jsonb(t)::text FROM ONLY {t} t"))
+        got = collections.Counter(r[0] for r in copied[t])
         if got != want[t]:
             missing, extra = want[t] - got, got - want[t]
             problems.append(f"{t}: {sum(want[t].values())} rows expected, {sum(got.values())} copied; "
                             f"missing {list(missing.elements())[:3]}, extra {list(extra.elements())[:3]}")
     if sum(sum(c.values()) for c in want.values()) == 0:
         problems.append("the oracle expected no rows at all")
+    # Every check on the target, one query: (what, count of what is wrong).
+    checks = []
     for child, ccols, parent, pcols, _ in EDGES:
         not_null = " AND ".join(f"c.{c} IS NOT NULL" for c in ccols)
         match = " AND ".join(f"p.{p} = c.{c}" for c, p in zip(ccols, pcols))
-        orphans = target.value(f"SELECT count(*) FROM ONLY {child} c WHERE {not_null} AND NOT EXISTS "
-                               f"(SELECT 1 FROM ONLY {parent} p WHERE {match})")
-        if orphans != "0":
-            problems.append(f"{orphans} orphans in {child} ({', '.join(ccols)}) -> {parent}")
-    wrong_total = target.value("SELECT count(*) FROM tasks WHERE total IS DISTINCT FROM qty * price")
-    if wrong_total != "0":
-        problems.append(f"{wrong_total} tasks with a wrong generated total")
+        checks.append((f"orphans in {child} ({', '.join(ccols)}) -> {parent}",
+                       f"SELECT count(*) FROM ONLY {child} c WHERE {not_null} AND NOT EXISTS "
+                       f"(SELECT 1 FROM ONLY {parent} p WHERE {match})"))
+    checks.append(("tasks with a wrong generated total",
+                   "SELECT count(*) FROM tasks WHERE total IS DISTINCT FROM qty * price"))
     for seq, fed in SEQUENCES.items():
-        top = target.value("SELECT COALESCE(max(v), 0) FROM (" + " UNION ALL ".join(
-            f"SELECT max({c}) AS v FROM {t}" for t, c in fed) + ") x")
-        last, called = target.rows(f"SELECT last_value, is_called FROM {seq}")[0]
-        next_value = int(last) + 1 if called == "t" else int(last)
-        if next_value <= int(top):
-            problems.append(f"sequence {seq} would hand out {next_value}, not above the copied {top}")
-    disabled = target.value("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'O'")
-    if disabled != "0":
-        problems.append(f"{disabled} user triggers left not enabled")
-    invalid = target.value("SELECT count(*) FROM pg_constraint WHERE NOT convalidated")
-    if invalid != "0":
-        problems.append(f"{invalid} constraints not valid")
+        top = " UNION ALL ".join(f"SELECT max({c}) AS v FROM {t}" for t, c in fed)
+        checks.append((f"sequence {seq} would hand out a value not above the copied ones",
+                       f"SELECT count(*) FROM {seq} s, (SELECT max(v) AS top FROM ({top}) x) m "
+                       f"WHERE m.top IS NOT NULL AND CASE WHEN s.is_called THEN s.last_value + 1 "
+                       f"ELSE s.last_value END <= m.top"))
+    checks.append(("user triggers left not enabled",
+                   "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'O'"))
+    checks.append(("constraints not valid",
+                   "SELECT count(*) FROM pg_constraint WHERE NOT convalidated"))
+    query = " UNION ALL ".join(f"SELECT {i}, ({sql})" for i, (_, sql) in enumerate(checks))
+    for i, count in target.rows(query):
+        if count != "0":
+            problems.append(f"{count} {checks[int(i)][0]}")
     for p in problems:
         print("oracle:", p)
     copied = sum(sum(c.values()) for c in want.values())
