@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Benchmarks the organization copy (daemon/orgcopy, driven by org_copy_bench)
+# side by side with what a user would otherwise do, on one local cluster:
+#
+#   ds, superuser          the engine, replica mode (FK checks off, checked after)
+#   ds, non-superuser      the engine as the target's owner: FK order, NULL-then-
+#                          UPDATE and deferred cycles, user triggers switched off
+#   (a) raw COPY           the same rows, already selected (ds's superuser
+#                          target), streamed whole table by table with the same
+#                          libpq passthrough, one transaction, replica mode, no
+#                          selection and no checks: the ceiling
+#   (b) pg_dump + delete   pg_dump --data-only -Fc of the whole source, pg_restore
+#                          --disable-triggers, then DELETE of the other
+#                          organizations' owned rows by org_id (a naive delete: it
+#                          keeps no cross-organization parents, so it does less
+#                          than the rule; its time is a lower bound)
+#   (c) INSERT per row     the same rows as pg_dump --column-inserts, replayed by
+#                          psql in one transaction (dump time included)
+#
+# Source: daemon/orgcopy/testdata/schema.sql filled by generate.sql with
+# BENCH_ORGS organizations; organization 1 holds BENCH_BIG times the rows of
+# each other one (50 and 5: about 9% of the rows). Prints a markdown table
+# on stdout, progress on stderr; copy the table into docs/benchmarks.md.
+#
+# Usage: cmake --build --preset release --target org_copy_bench && bench/copy_org.sh
+#
+# Environment:
+#   BUILD_DIR     build tree with bin/org_copy_bench (default build/release)
+#   BENCH_SCALE   rows per organization, in generator units (default 1500:
+#                 a ~1.2 GB source)
+#   BENCH_ORGS    organizations (default 50); BENCH_BIG (default 5)
+#   DS_TEST_USER  user that runs postgres and the clients when run as root
+#                 (default ds-test; created if missing)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build_dir=${BUILD_DIR:-build/release}
+[[ $build_dir == /* ]] || build_dir=$repo/$build_dir
+scale=${BENCH_SCALE:-1500}
+orgs=${BENCH_ORGS:-50}
+big=${BENCH_BIG:-5}
+test_user=${DS_TEST_USER:-ds-test}
+pgbin=/usr/lib/postgresql/15/bin
+
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
+choose_run_user "$test_user"
+
+root=$(mktemp -d /tmp/ds-bench-orgcopy.XXXXXX)
+chmod 755 "$root"
+cleanup() {
+  if [[ -d $root/data ]]; then
+    "${as_user[@]}" "$pgbin/pg_ctl" -D "$root/data" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$root"
+}
+install_cleanup_traps
+mkpriv "$root/work" 755
+cp "$build_dir/bin/org_copy_bench" "$repo/daemon/orgcopy/testdata/"{schema,generate}.sql "$root/work/"
+chmod 755 "$root/work/org_copy_bench"
+chmod 644 "$root/work/"*.sql
+sock=$root/work
+
+log() { echo "$(date -u +%T) $*" >&2; }
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
+
+log "initdb and start a cluster in $root"
+mkpriv "$root/data" 700
+"${as_user[@]}" "$pgbin/initdb" -D "$root/data" -A trust -U bench --no-sync >/dev/null
+"${as_user[@]}" "$pgbin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
+  -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB" start >/dev/null
+
+q() { "${as_user[@]}" "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -U bench "$@"; }
+conn() { echo "host=$sock user=${2:-bench} dbname=$1"; }
+
+q -d postgres -c "CREATE ROLE bench_owner LOGIN NOSUPERUSER"
+# new_target NAME [OWNER]: an empty database with the schema, owned by OWNER.
+new_target() {
+  q -d postgres -c "CREATE DATABASE $1"
+  if [[ -n ${2:-} ]]; then
+    q -d "$1" -c "ALTER DATABASE $1 OWNER TO $2; ALTER SCHEMA public OWNER TO $2"
+    q -d "$1" -U "$2" -f "$root/work/schema.sql"
+  else
+    q -d "$1" -f "$root/work/schema.sql"
+  fi
+}
+
+log "generating the source: $orgs organizations, scale $scale, organization 1 x$big"
+t0=$(now)
+q -d postgres -c "CREATE DATABASE source"
+q -d source -f "$root/work/schema.sql" -f "$root/work/generate.sql" \
+  -c "SELECT orgcopy_generate(orgs => $orgs, scale => $scale, big => $big, seed => 1)" \
+  -c "VACUUM ANALYZE" >/dev/null
+source_size=$(q -d source -Atc "SELECT pg_size_pretty(pg_database_size('source'))")
+source_rows=$(q -d source -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
+log "source: $source_size, $source_rows rows, generated in $(elapsed "$t0" "$(now)") s"
+
+run_ds() {  # run_ds TARGET USER [--no-replica]: seconds; the summary on stderr
+  local target=$1 user=$2
+  shift 2
+  local t
+  t=$(now)
+  printf '%s\n%s\n' "$(conn source)" "$(conn "$target" "$user")" |
+    "${as_user[@]}" "$root/work/org_copy_bench" --org 1 "$@" >"$root/work/$target.out"
+  elapsed "$t" "$(now)"
+  cat "$root/work/$target.out" >&2
+}
+
+log "ds, superuser"
+new_target ds_super
+ds_super=$(run_ds ds_super bench)
+rows=$(awk '$1 == "total" {print $2}' "$root/work/ds_super.out")
+bytes=$(awk '$1 == "total" {print $3}' "$root/work/ds_super.out")
+
+log "ds, non-superuser owner"
+new_target ds_owner bench_owner
+ds_owner=$(run_ds ds_owner bench_owner)
+
+q -d ds_super -c "ANALYZE" >/dev/null
+log "(a) raw COPY of the same rows"
+new_target raw
+t=$(now)
+printf '%s\n%s\n' "$(conn ds_super)" "$(conn raw)" | "${as_user[@]}" "$root/work/org_copy_bench" --raw >&2
+raw=$(elapsed "$t" "$(now)")
+
+log "(b) pg_dump --data-only of everything, restore, delete the other organizations"
+new_target dumped
+t=$(now)
+"${as_user[@]}" "$pgbin/pg_dump" -h "$sock" -U bench --data-only -Fc -f "$root/work/all.dump" source \
+  2>>"$root/work/pg_dump.log"
+"${as_user[@]}" "$pgbin/pg_restore" -h "$sock" -U bench --data-only --disable-triggers \
+  -d dumped "$root/work/all.dump"
+q -d dumped -1 >/dev/null <<'SQL'
+SET session_replication_role = replica;
+DELETE FROM tasks t USING projects p WHERE p.id = t.project_id AND p.org_id <> 1;
+DELETE FROM milestones m USING sprints s, projects p
+  WHERE s.id = m.sprint_id AND p.id = s.project_id AND p.org_id <> 1;
+DELETE FROM sprints s USING projects p WHERE p.id = s.project_id AND p.org_id <> 1;
+DELETE FROM file_links l USING files f WHERE f.key = l.file_key AND f.org_id <> 1;
+DELETE FROM projects WHERE org_id <> 1;
+DELETE FROM memberships WHERE org_id <> 1;
+DELETE FROM users WHERE org_id <> 1;
+DELETE FROM notes WHERE org_id <> 1;
+DELETE FROM files WHERE org_id <> 1;
+DELETE FROM audit_events WHERE org_id <> 1;
+DELETE FROM billing.invoices WHERE org_id <> 1;
+DELETE FROM billing.accounts WHERE org_id <> 1;
+DELETE FROM organizations WHERE id <> 1;
+DELETE FROM unrelated;
+SQL
+dumped=$(elapsed "$t" "$(now)")
+
+log "(c) one INSERT per row"
+new_target inserted
+t=$(now)
+"${as_user[@]}" "$pgbin/pg_dump" -h "$sock" -U bench --data-only --column-inserts \
+  -f "$root/work/rows.sql" ds_super 2>>"$root/work/pg_dump.log"
+q -d inserted -1 -c "SET session_replication_role = replica" -f "$root/work/rows.sql" >/dev/null
+inserted=$(elapsed "$t" "$(now)")
+
+mbps() { echo "$bytes / $1 / 1048576" | bc -l | xargs printf '%.1f'; }
+ratio() { echo "$raw / $1 * 100" | bc -l | xargs printf '%.0f'; }
+cat <<EOF2
+Source: $source_size, $source_rows rows, $orgs organizations; organization 1: $rows rows, $(echo "$bytes / 1048576" | bc -l | xargs printf '%.1f') MiB of COPY text.
+
+| method | seconds | MiB/s | % of (a) |
+|---|---:|---:|---:|
+| ds, superuser (replica mode) | $ds_super | $(mbps "$ds_super") | $(ratio "$ds_super") |
+| ds, non-superuser owner | $ds_owner | $(mbps "$ds_owner") | $(ratio "$ds_owner") |
+| (a) raw COPY of the same rows | $raw | $(mbps "$raw") | 100 |
+| (b) pg_dump --data-only + restore + delete | $dumped | $(mbps "$dumped") | $(ratio "$dumped") |
+| (c) one INSERT per row | $inserted | $(mbps "$inserted") | $(ratio "$inserted") |
+EOF2
