@@ -1,0 +1,175 @@
+// The subset rule's graph and the load plan on hand-made catalogs: no
+// database needed.
+#include "daemon/orgcopy/copy_graph.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace ds::daemon::orgcopy {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+class CatalogBuilder {
+ public:
+  // Columns as "name" (nullable) or "name!" (NOT NULL); the first is the key.
+  CatalogBuilder& Table(const std::string& name, std::vector<std::string> columns,
+                        bool keyed = true) {
+    CatalogTable t;
+    t.name = {"public", name};
+    for (std::string c : columns) {
+      bool not_null = c.ends_with('!');
+      if (not_null) c.pop_back();
+      t.columns.push_back({.name = c, .type = "bigint", .not_null = not_null});
+    }
+    if (keyed) t.row_key = {t.columns[0].name};
+    catalog_.tables.push_back(std::move(t));
+    return *this;
+  }
+  CatalogBuilder& Fk(const std::string& name, const std::string& child, const std::string& column,
+                     const std::string& parent, bool deferrable = false) {
+    CatalogForeignKey fk;
+    fk.child = catalog_.Find({"public", child});
+    fk.parent = catalog_.Find({"public", parent});
+    fk.fk.name = name;
+    fk.fk.child = {"public", child};
+    fk.fk.parent = {"public", parent};
+    fk.fk.child_columns = {column};
+    fk.fk.parent_columns = {catalog_.tables[fk.parent].columns[0].name};
+    fk.fk.not_null = catalog_.tables[fk.child].Column(column)->not_null;
+    fk.fk.deferrable = deferrable;
+    catalog_.foreign_keys.push_back(std::move(fk));
+    return *this;
+  }
+  const Catalog& catalog() const { return catalog_; }
+
+ private:
+  Catalog catalog_;
+};
+
+std::vector<std::string> LoadOrder(const Catalog& catalog, const CopyGraph& graph) {
+  std::vector<std::string> out;
+  for (int t : graph.load_order) out.push_back(catalog.tables[t].name.name);
+  return out;
+}
+
+OrgCopySpec Spec() {
+  OrgCopySpec spec;
+  spec.organization_id = "1";
+  return spec;
+}
+
+TEST(CopyGraphTest, DownFollowsNotNullFksAndUpReachesParentsOnly) {
+  CatalogBuilder b;
+  b.Table("plans", {"id!"})
+      .Table("organizations", {"id!", "plan_id"})
+      .Table("users", {"id!", "org_id!", "manager_id"})
+      .Table("comments", {"id!", "author_id"})
+      .Table("unrelated", {"id!"})
+      .Fk("org_plan", "organizations", "plan_id", "plans")
+      .Fk("user_org", "users", "org_id", "organizations")
+      .Fk("user_manager", "users", "manager_id", "users")
+      .Fk("comment_author", "comments", "author_id", "users");
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), Spec(), false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_THAT(g->down, ElementsAre(false, true, false, false));
+  // comments hang off users by a nullable FK: not followed down, not copied.
+  EXPECT_THAT(g->in_down, ElementsAre(false, true, true, false, false));
+  EXPECT_THAT(g->in_copy, ElementsAre(true, true, true, false, false));
+  EXPECT_THAT(LoadOrder(b.catalog(), *g), ElementsAre("plans", "organizations", "users"));
+  ASSERT_EQ(g->cycles.size(), 1u);
+  EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kSelfReference);
+
+  OrgCopySpec follow = Spec();
+  follow.follow_down = {"users.comment_author"};  // wrong table: it is on comments
+  EXPECT_EQ(BuildCopyGraph(b.catalog(), follow, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  follow.follow_down = {"public.comments.comment_author"};
+  g = BuildCopyGraph(b.catalog(), follow, false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->in_down[3]);
+  EXPECT_EQ(g->down_reason[3], "follow_down");
+
+  OrgCopySpec skip = Spec();
+  skip.skip_down = {"user_org"};
+  g = BuildCopyGraph(b.catalog(), skip, false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_FALSE(g->in_copy[2]);
+}
+
+TEST(CopyGraphTest, MissingRootIsNotFound) {
+  CatalogBuilder b;
+  b.Table("accounts", {"id!"});
+  EXPECT_EQ(BuildCopyGraph(b.catalog(), Spec(), false).status().code(),
+            absl::StatusCode::kNotFound);
+  OrgCopySpec spec = Spec();
+  spec.root_table = "accounts";
+  spec.root_column = "uuid";
+  absl::Status s = BuildCopyGraph(b.catalog(), spec, false).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("has no column uuid"));
+}
+
+TEST(CopyGraphTest, CyclesLoadNullThenUpdateDeferredOrAreRefused) {
+  CatalogBuilder b;
+  b.Table("organizations", {"id!"})
+      .Table("users", {"id!", "org_id!", "favorite_project_id"})
+      .Table("projects", {"id!", "org_id!", "owner_id!"})
+      .Table("sprints", {"id!", "project_id!", "first_milestone_id!"})
+      .Table("milestones", {"id!", "sprint_id!"})
+      .Fk("user_org", "users", "org_id", "organizations")
+      .Fk("user_favorite", "users", "favorite_project_id", "projects")
+      .Fk("project_org", "projects", "org_id", "organizations")
+      .Fk("project_owner", "projects", "owner_id", "users")
+      .Fk("sprint_project", "sprints", "project_id", "projects")
+      .Fk("sprint_first", "sprints", "first_milestone_id", "milestones", /*deferrable=*/true)
+      .Fk("milestone_sprint", "milestones", "sprint_id", "sprints", /*deferrable=*/true);
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), Spec(), false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->refusals.empty());
+  // users before projects: their favorite_project_id goes in NULL first.
+  // sprints and milestones: both FKs deferred, so in catalog order.
+  EXPECT_THAT(LoadOrder(b.catalog(), *g),
+              ElementsAre("organizations", "users", "projects", "sprints", "milestones"));
+  EXPECT_THAT(g->null_columns.at(1), ElementsAre("favorite_project_id"));
+  ASSERT_EQ(g->cycles.size(), 2u);
+  EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kNullThenUpdate);
+  EXPECT_EQ(g->cycles[1].load, OrgCopyCycleLoad::kDeferred);
+  EXPECT_EQ(g->deferred_fks.size(), 2u);
+
+  // In replica mode nothing needs a plan.
+  g = BuildCopyGraph(b.catalog(), Spec(), true);
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(g->null_columns.empty());
+  EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kReplicaMode);
+}
+
+TEST(CopyGraphTest, HardCycleIsRefusedNamingItAndTheMissingRight) {
+  CatalogBuilder b;
+  b.Table("organizations", {"id!"})
+      .Table("a", {"id!", "org_id!", "b_id!"})
+      .Table("b", {"id!", "a_id!"})
+      .Table("c", {"id!", "org_id!", "d_id"}, /*keyed=*/false)
+      .Table("d", {"id!", "c_id!"})
+      .Fk("a_org", "a", "org_id", "organizations")
+      .Fk("a_b", "a", "b_id", "b")
+      .Fk("b_a", "b", "a_id", "a")
+      .Fk("c_org", "c", "org_id", "organizations")
+      .Fk("c_d", "c", "d_id", "d")
+      .Fk("d_c", "d", "c_id", "c");
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), Spec(), false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  // a <-> b: NOT NULL both ways. c <-> d: nullable, but c has no key to
+  // UPDATE by.
+  ASSERT_EQ(g->refusals.size(), 2u);
+  EXPECT_THAT(g->refusals[0], HasSubstr("public.a -> public.b -> public.a"));
+  EXPECT_THAT(g->refusals[0], HasSubstr("session_replication_role"));
+  EXPECT_THAT(g->refusals[1], HasSubstr("public.c.c_d (d_id)"));
+}
+
+}  // namespace
+}  // namespace ds::daemon::orgcopy
