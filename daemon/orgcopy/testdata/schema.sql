@@ -7,6 +7,7 @@
 --   no primary key, exact duplicates audit_events; memberships
 --   identity (ALWAYS, BY DEFAULT), serial, stored generated column (tasks.total)
 --   a trigger keeping a counter      memberships -> organizations.member_count
+--   an ENABLE ALWAYS trigger (fires even in replica mode), a disabled one
 --   a second schema, an unowned sequence only named in a DEFAULT (billing)
 --   a partial unique index           users_live_email
 --   guests: users in other organizations' memberships, both directions
@@ -123,3 +124,14 @@ BEGIN
 END $$;
 CREATE TRIGGER memberships_count AFTER INSERT ON memberships
   FOR EACH ROW EXECUTE FUNCTION count_member();
+
+-- Appends '!' to a name: firing twice shows. ALWAYS fires in replica mode too.
+CREATE FUNCTION mark_name() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.name := NEW.name || '!';
+  RETURN NEW;
+END $$;
+CREATE TRIGGER files_mark BEFORE INSERT ON files FOR EACH ROW EXECUTE FUNCTION mark_name();
+ALTER TABLE files ENABLE ALWAYS TRIGGER files_mark;
+CREATE TRIGGER plans_mark BEFORE INSERT ON plans FOR EACH ROW EXECUTE FUNCTION mark_name();
+ALTER TABLE plans DISABLE TRIGGER plans_mark;
