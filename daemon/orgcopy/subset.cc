@@ -11,6 +11,15 @@ namespace {
 std::string DownTable(int t) { return absl::StrCat("pg_temp.ds_d_", t); }
 std::string SelectedTable(int t) { return absl::StrCat("pg_temp.ds_s_", t); }
 
+// "<alias>.ctid = ANY (ARRAY(SELECT rid FROM <keys> [WHERE gen = <gen>]))":
+// the rows whose ids `keys` holds. As an array, the planner reads them with
+// a TID scan (the ids sorted, each page once, only the pages that hold
+// them) instead of scanning the whole table for a semi-join.
+std::string RowsIn(const std::string& alias, const std::string& keys, int gen = -1) {
+  return absl::StrCat(alias, ".ctid = ANY (ARRAY(SELECT rid FROM ", keys,
+                      gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string(), "))");
+}
+
 // "c.a = p.x AND c.b = p.y": rows of the child joined to the parent row
 // they reference. Equality never holds for NULL, so a child whose FK has a
 // NULL column (MATCH SIMPLE: it references nothing) joins no parent.
@@ -106,8 +115,8 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
           source,
           absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT c.ctid, ", gen, " FROM ONLY ",
                        QuotedName(fk.fk.child), " c JOIN ONLY ", QuotedName(fk.fk.parent), " p ON ",
-                       JoinCondition(fk.fk), " WHERE p.ctid IN (SELECT rid FROM ",
-                       DownTable(fk.parent), " WHERE gen = ", gen - 1, ") ON CONFLICT DO NOTHING"),
+                       JoinCondition(fk.fk), " WHERE ", RowsIn("p", DownTable(fk.parent), gen - 1),
+                       " ON CONFLICT DO NOTHING"),
           ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
@@ -134,14 +143,13 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
       if (found[fk.child] == 0) continue;
-      absl::StatusOr<int64_t> added =
-          Insert(source,
-                 absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT p.ctid, ", gen,
-                              " FROM ONLY ", QuotedName(fk.fk.child), " c JOIN ONLY ",
-                              QuotedName(fk.fk.parent), " p ON ", JoinCondition(fk.fk),
-                              " WHERE c.ctid IN (SELECT rid FROM ", SelectedTable(fk.child),
-                              " WHERE gen = ", gen - 1, ") ON CONFLICT DO NOTHING"),
-                 ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+      absl::StatusOr<int64_t> added = Insert(
+          source,
+          absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT p.ctid, ", gen,
+                       " FROM ONLY ", QuotedName(fk.fk.child), " c JOIN ONLY ",
+                       QuotedName(fk.fk.parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
+                       RowsIn("c", SelectedTable(fk.child), gen - 1), " ON CONFLICT DO NOTHING"),
+          ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
       any = any || *added > 0;
@@ -164,13 +172,11 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   return rows;
 }
 
-std::string SelectedRowsFilter(int table) {
-  return absl::StrCat("c.ctid IN (SELECT rid FROM ", SelectedTable(table), ")");
-}
+std::string SelectedRowsFilter(int table) { return RowsIn("c", SelectedTable(table)); }
 
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
   return absl::StrCat("SELECT ", select_list, " FROM ONLY ", QuotedName(catalog.tables[table].name),
-                      " WHERE ctid IN (SELECT rid FROM ", SelectedTable(table), ")");
+                      " t WHERE ", RowsIn("t", SelectedTable(table)));
 }
 
 }  // namespace ds::daemon::orgcopy

@@ -39,7 +39,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 const std::string& organization_id,
                                                 JobContext* ctx);
 
-// "c.ctid IN (...)": a condition on alias c that holds for S's rows.
+// "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
 std::string SelectedRowsFilter(int table);
 
 // SELECT <select_list> FROM ONLY <table> restricted to S's rows of it.
