@@ -36,6 +36,15 @@ constexpr ConfigKey kKeys[] = {
      /*secret=*/false, "DEVSTRIDE_STAGE"},
     {"organization", "DS_ORGANIZATION", "",
      "organization id that `ds db reset` and `ds db copy-org` copy by default (-o)"},
+    {"org_root_table", "DS_ORG_ROOT_TABLE", "public.organizations",
+     "the organization copy's root table (schema.table): the row whose id -o names"},
+    {"org_root_column", "DS_ORG_ROOT_COLUMN", "id", "the root table's column that -o matches"},
+    {"org_copy_skip_down", "DS_ORG_COPY_SKIP_DOWN", "",
+     "FK constraints (name, table.name or schema.table.name; comma-separated) the copy does not "
+     "follow from parent to child"},
+    {"org_copy_follow_down", "DS_ORG_COPY_FOLLOW_DOWN", "",
+     "nullable FK constraints the copy follows from parent to child as if NOT NULL "
+     "(comma-separated)"},
     {"reset_keep_schemas", "DS_RESET_KEEP_SCHEMAS", "",
      "schemas `ds db reset` keeps, comma-separated (it drops every other user schema)"},
     {"protected_projects", "DS_PROTECTED_PROJECTS", "",

@@ -27,6 +27,9 @@ absl::StatusOr<std::shared_ptr<const CopyInputs>> Resolve(const v1::CopyOrgReque
   auto in = std::make_shared<CopyInputs>();
   in->endpoints = std::move(*endpoints);
   in->started_by = req.started_by().empty() ? "ds" : req.started_by();
+  absl::StatusOr<OrgRoot> root = OrgRootFromConfig(in->endpoints.config);
+  if (!root.ok()) return root.status();
+  in->root = std::move(*root);
   return in;
 }
 

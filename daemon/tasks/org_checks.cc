@@ -70,6 +70,22 @@ absl::Status CheckRootRow(PgConnection& source, const OrgRoot& root,
 
 std::string OrgRoot::Qualified() const { return StrCat(schema, ".", table); }
 
+absl::StatusOr<OrgRoot> OrgRootFromConfig(const common::Config& config) {
+  OrgRoot root;
+  std::string_view table = config.Get("org_root_table");
+  std::vector<std::string_view> parts = Split(table, '.');
+  if (table.empty() || parts.size() > 2 || parts.front().empty() || parts.back().empty()) {
+    return absl::InvalidArgumentError(StrCat("org_root_table must be schema.table or table, got '",
+                                             table, "' (",
+                                             config.OriginOf("org_root_table").location, ")"));
+  }
+  if (parts.size() == 2) root.schema = std::string(parts[0]);
+  root.table = std::string(parts.back());
+  root.column = config.Get("org_root_column");
+  if (root.column.empty()) return absl::InvalidArgumentError("org_root_column must not be empty");
+  return root;
+}
+
 absl::StatusOr<CheckedEndpoints> CheckOrgEndpoints(const OrgEndpoints& endpoints,
                                                    const OrgRoot& root,
                                                    const std::string& application_name,

@@ -17,13 +17,16 @@
 
 namespace ds::daemon {
 
-// The organization's root row. The copy engine reads the same two values.
+// The organization's root row, from the settings org_root_table
+// ("schema.table"; no schema: public) and org_root_column. The copy engine
+// is given the same values.
 struct OrgRoot {
   std::string schema = "public";
   std::string table = "organizations";
   std::string column = "id";
   std::string Qualified() const;  // "public.organizations"
 };
+absl::StatusOr<OrgRoot> OrgRootFromConfig(const common::Config& config);
 
 struct CheckedEndpoints {
   std::unique_ptr<PgConnection> target;

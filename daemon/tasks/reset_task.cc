@@ -53,6 +53,9 @@ absl::StatusOr<std::shared_ptr<ResetInputs>> Resolve(const v1::ResetRequest& req
   in->stage = config.Get("stage");
   in->credentials = ExternalCredentials(*in->endpoints.env, req.endpoints().workspace());
   in->started_by = req.started_by().empty() ? "ds" : req.started_by();
+  absl::StatusOr<OrgRoot> root = OrgRootFromConfig(in->endpoints.config);
+  if (!root.ok()) return root.status();
+  in->root = std::move(*root);
   return in;
 }
 
