@@ -66,9 +66,8 @@ absl::StatusOr<std::string> CopyOrganization(const OrgEndpoints& endpoints, cons
   absl::StatusOr<OrgCopyReport> report =
       RunOrgCopy(EngineEndpoints(endpoints, true, &ctx), SpecFor(endpoints, root), ctx);
   if (!report.ok()) return report.status();
-  for (std::string_view line : SplitSkipEmpty(FormatOrgCopyReport(*report), '\n')) {
-    ctx.Log("info", line);
-  }
+  const std::string summary = FormatOrgCopyReport(*report);  // the lines below point into it
+  for (std::string_view line : SplitSkipEmpty(summary, '\n')) ctx.Log("info", line);
   return StrCat("copied organization ", endpoints.organization, ": ", report->rows, " rows (",
                 report->bytes, " bytes) in ", report->tables.size(), " tables in ",
                 absl::StrFormat("%.1f", report->seconds), " s");
