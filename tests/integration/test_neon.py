@@ -914,26 +914,10 @@ class NeonTest(unittest.TestCase):
             self.assertNotIn("still-init", self.env_values(ws).get("DB_CONNECTION_STRING", ""))
         self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
 
-
-def skip_reason():
-    if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-        return f"PostgreSQL 15 is missing ({PG_BIN})"
-    for tool in ("psql", "openssl", "setpriv"):
-        if not shutil.which(tool):
-            return f"{tool} is missing"
-    if not ctypes.util.find_library("pq"):
-        return "libpq is missing (the double loads it through ctypes)"
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam(nd.TEST_USER)
-        except KeyError:
-            return f"user {nd.TEST_USER} is missing (scripts/ensure-test-user.sh)"
-    return None
-
     def test_reset_resolves_the_stage_branch_and_refuses_protected_and_default_ones(self):
         """`ds db reset` on Neon: --target STAGE resolves through the provider,
-        the checks refuse the default and protected branches by their API
-        flags, and a reset runs on the stage's branch."""
+        the checks refuse the default branch by its API flag and a project
+        in protected_projects, and a reset runs on the stage's branch."""
         src_ws = self.env.workspace("src", None, 'project = "acme-app"\ndeveloper = "rst"\n')
         self.ds_ok("db", "create-branch", "rst-src", ws=src_ws)
         self.addCleanup(self.delete_via_api, P1, "rst-src")
@@ -957,17 +941,19 @@ def skip_reason():
         self.assertEqual(plan["confirm_name"], "dev-rst-x", plan)
         self.assertEqual(self.psql(target, "SELECT to_regclass('junk') IS NOT NULL"), "t")
         # Default and protected branches: refused before anything else.
-        st, doc = self.api("GET", f"/projects/{P1}/connection_uri",
-                           query={"branch_id": P1_STAGING, "database_name": "neondb",
-                                  "role_name": "neondb_owner"})
-        self.assertEqual(st, 200, doc)
-        for uri, words in ((self.main_uri(), "the default branch main"),
-                           (doc["uri"], "protected branch staging")):
-            p = self.env.ds("db", "reset", "-C", ws, "--target-db", "-", "-o", "2", "--yes",
-                            env=self.neon_env(), input=uri, timeout=90)
-            self.outputs.append(p.stdout + p.stderr)
-            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-            self.assertIn(words, p.stderr)
+        # The default branch (its flag from the API), and a project that
+        # the configuration protects. (The double's protected branch,
+        # staging, has no endpoint to connect to.)
+        p = self.env.ds("db", "reset", "-C", ws, "--target-db", "-", "-o", "2", "--yes",
+                        env=self.neon_env(), input=self.main_uri(), timeout=90)
+        self.outputs.append(p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the default branch main", p.stderr)
+        p = self.ds("db", "reset", "--target", "x", "-o", "2", "--yes", "--set",
+                    "protected_projects=acme-app", ws=ws, timeout=90)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("is listed in protected_projects", p.stderr)
+        self.assertEqual(self.psql(target, "SELECT to_regclass('junk') IS NOT NULL"), "t")
         # The same branch as target and source (its own URI as --source-db).
         p = self.ds("db", "reset", "--target", "x", "-o", "2", "--yes", "--source-db", target,
                     ws=ws, timeout=90)
@@ -978,6 +964,23 @@ def skip_reason():
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(self.psql(target, "SELECT to_regclass('junk') IS NULL"), "t")
         self.assertEqual(self.psql(target, "SELECT name FROM organizations"), "globex")
+
+
+
+def skip_reason():
+    if not os.path.exists(os.path.join(PG_BIN, "initdb")):
+        return f"PostgreSQL 15 is missing ({PG_BIN})"
+    for tool in ("psql", "openssl", "setpriv"):
+        if not shutil.which(tool):
+            return f"{tool} is missing"
+    if not ctypes.util.find_library("pq"):
+        return "libpq is missing (the double loads it through ctypes)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam(nd.TEST_USER)
+        except KeyError:
+            return f"user {nd.TEST_USER} is missing (scripts/ensure-test-user.sh)"
+    return None
 
 
 if __name__ == "__main__":
