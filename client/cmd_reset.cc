@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 #include <iostream>
-#include <iterator>
 
 #include "client/commands.h"
 #include "client/confirm.h"
@@ -13,6 +12,7 @@
 #include "client/job_stream.h"
 #include "client/output.h"
 #include "client/picker.h"
+#include "client/secret_args.h"
 #include "client/session.h"
 #include "common/strings.h"
 
@@ -23,19 +23,6 @@ std::string StartedBy() {
   const char* user = std::getenv("USER");
   std::string who = user && *user ? user : StrCat("uid ", ::getuid());
   return StrCat(who, " via ds (pid ", ::getpid(), ")");
-}
-
-// `-` reads the connection string from stdin, so that it never shows in
-// `ps`; one line, trailing whitespace dropped.
-absl::StatusOr<std::string> ConnectionValue(const std::string& flag_value, const char* flag) {
-  if (flag_value != "-") return flag_value;
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  std::string_view value = TrimAsciiWhitespace(text);
-  if (value.empty()) {
-    return absl::InvalidArgumentError(
-        StrCat(flag, " - reads the connection string from stdin, which was empty"));
-  }
-  return std::string(value);
 }
 
 // The request's endpoints from the flags; the stage's branch via the
@@ -50,9 +37,9 @@ absl::StatusOr<v1::OrgDataEndpoints> Endpoints(Session& s, const Invocation& inv
   }
   v1::OrgDataEndpoints e;
   *e.mutable_workspace() = s.workspace;
-  absl::StatusOr<std::string> source = ConnectionValue(o.source_db, "--source-db");
+  absl::StatusOr<std::string> source = ResolveConnectionOption(kSourceDbOption, o.source_db);
   if (!source.ok()) return source.status();
-  absl::StatusOr<std::string> target = ConnectionValue(o.target_db, "--target-db");
+  absl::StatusOr<std::string> target = ResolveConnectionOption(kTargetDbOption, o.target_db);
   if (!target.ok()) return target.status();
   e.set_source_connection_string(*source);
   e.set_target_connection_string(*target);
@@ -197,7 +184,7 @@ int RunReset(const Invocation& inv) {
     grpc::ClientContext ctx;
     SlowDeadline(ctx);
     grpc::Status st = s->client.jobs().PlanReset(&ctx, req, &plan);
-    if (!st.ok()) return ReportBranchError(st);
+    if (!st.ok()) return ReportRpcError(st);
   }
   if (int code = ReportPlanOrConfirm(plan, inv, "ds db reset", o.dry_run); code >= 0) {
     return code;
@@ -232,7 +219,7 @@ int RunCopyOrg(const Invocation& inv) {
     grpc::ClientContext ctx;
     SlowDeadline(ctx);
     grpc::Status st = s->client.jobs().PlanCopyOrg(&ctx, req, &plan);
-    if (!st.ok()) return ReportBranchError(st);
+    if (!st.ok()) return ReportRpcError(st);
   }
   if (int code = ReportPlanOrConfirm(plan, inv, "ds db copy-org", o.dry_run || o.explain);
       code >= 0) {
