@@ -82,6 +82,42 @@ void MigrateOptions(CLI::App& app, CommandOptions& o) {
   JsonFlag(app, o);
 }
 
+// Shared by reset and copy-org: which organization, from where, to where.
+void OrgCopyEndpointOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("-o,--organization", o.organization,
+                 "Id of the organization to copy (default: the `organization` setting)");
+  app.add_option("--source-db", o.source_db,
+                 "Connection string to copy from, or - to read it from stdin (default: "
+                 "SOURCE_DB_CONNECTION_STRING)");
+  app.add_option("--target-db", o.target_db,
+                 "Connection string to write to, or - to read it from stdin (default: --target's "
+                 "branch, else DB_CONNECTION_STRING)");
+  app.add_option("--target", o.target, "Write to the stage's branch: dev-{developer}-<stage>");
+  app.add_option("--project", o.project, "Project id or name (with --target)");
+  app.add_flag("--wait", o.wait, "Queue behind a job already running on the target");
+  app.add_flag("--detach", o.detach, "Start the job, print its id and return; it runs on in dsd");
+  app.add_flag("-y,--yes", o.yes, "Do not ask for confirmation (needed without a terminal)");
+  JsonFlag(app, o);
+}
+
+void ResetOptions(CLI::App& app, CommandOptions& o) {
+  OrgCopyEndpointOptions(app, o);
+  app.add_option("--dir", o.dir,
+                 "Drizzle migrations folder (default: migrations_dir, else drizzle/ or "
+                 "backend/drizzle/)");
+  app.add_flag("--dry-run", o.dry_run,
+               "Run the checks and print the plan with the copy's row counts; change nothing");
+}
+
+void CopyOrgOptions(CLI::App& app, CommandOptions& o) {
+  OrgCopyEndpointOptions(app, o);
+  app.add_flag("--dry-run", o.dry_run,
+               "Print the rows per table that would be copied; change nothing");
+  app.add_flag("--explain", o.explain,
+               "Print the FK graph: tables, FKs followed down+up or up only, cycles and how each "
+               "is loaded; change nothing");
+}
+
 void JobIdOption(CLI::App& app, CommandOptions& o) {
   app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->required();
   JsonFlag(app, o);
@@ -113,6 +149,10 @@ constexpr Command kCommands[] = {
      RunDbCurrent},
     {"db", "migrate", "Apply the Drizzle migrations that are pending, as a job", MigrateOptions,
      RunMigrate},
+    {"db", "reset", "Wipe and rebuild a database: drop, migrate, copy one organization (a job)",
+     ResetOptions, RunReset},
+    {"db", "copy-org", "Copy one organization into a database that has the schema (a job)",
+     CopyOrgOptions, RunCopyOrg},
     {"jobs", "list", "List jobs, newest first, with their outcome", JobsListOptions, RunJobsList},
     {"jobs", "watch", "Follow a job's progress until it ends", JobIdOption, RunJobsWatch},
     {"jobs", "cancel", "Cancel a job: its open transaction is rolled back", JobIdOnly,

@@ -31,13 +31,13 @@ struct CommandOptions {
   bool json = false;
   int lines = 50;
   bool follow = false;
-  std::string name;     // positional branch name
-  std::string parent;   // --parent
-  std::string project;  // --project
-  std::string branch;   // --branch
-  std::string target;   // --target <stage>
-  bool force = false;   // --force
-  bool yes = false;     // --yes
+  std::string name;             // positional branch name
+  std::string parent;           // --parent
+  std::string project;          // --project
+  std::string branch;           // --branch
+  std::string target;           // --target <stage>
+  bool force = false;           // --force
+  bool yes = false;             // --yes
   bool keep_databases = false;  // --keep-databases
   // ds db migrate
   std::string db;      // --db connection string
@@ -52,6 +52,11 @@ struct CommandOptions {
   bool detach = false;
   double lock_timeout = 0;
   int limit = 50;  // ds jobs list
+  // ds db reset / copy-org
+  std::string organization;  // -o
+  std::string source_db;     // --source-db ("-": stdin)
+  std::string target_db;     // --target-db ("-": stdin)
+  bool explain = false;
 };
 
 struct Invocation {
@@ -104,6 +109,8 @@ int RunJobsList(const Invocation& inv);
 int RunJobsWatch(const Invocation& inv);
 int RunJobsCancel(const Invocation& inv);
 int RunJobsLogs(const Invocation& inv);
+int RunReset(const Invocation& inv);
+int RunCopyOrg(const Invocation& inv);
 
 }  // namespace ds::client
 

@@ -30,7 +30,26 @@ constexpr ConfigKey kKeys[] = {
     {"neon_refresh_seconds", "DS_NEON_REFRESH_SECONDS", "60",
      "how often dsd refreshes its Neon snapshot while in use (seconds, 10 or more)"},
     {"developer", "DS_DEVELOPER", "", "your name in branch names (default: $USER, slugged)"},
-    {"stage", "DS_STAGE", "local", "default stage for --target"},
+    {"stage", "DS_STAGE", "local",
+     "default stage for --target, and the stage a reset's external steps act on (also read "
+     "from DEVSTRIDE_STAGE)",
+     /*secret=*/false, "DEVSTRIDE_STAGE"},
+    {"organization", "DS_ORGANIZATION", "",
+     "organization id that `ds db reset` and `ds db copy-org` copy by default (-o)"},
+    {"org_root_table", "DS_ORG_ROOT_TABLE", "public.organizations",
+     "the organization copy's root table (schema.table): the row whose id -o names"},
+    {"org_root_column", "DS_ORG_ROOT_COLUMN", "id", "the root table's column that -o matches"},
+    {"org_copy_skip_down", "DS_ORG_COPY_SKIP_DOWN", "",
+     "FK constraints (name, table.name or schema.table.name; comma-separated) the copy does not "
+     "follow from parent to child"},
+    {"org_copy_follow_down", "DS_ORG_COPY_FOLLOW_DOWN", "",
+     "nullable FK constraints the copy follows from parent to child as if NOT NULL "
+     "(comma-separated)"},
+    {"reset_keep_schemas", "DS_RESET_KEEP_SCHEMAS", "",
+     "schemas `ds db reset` keeps, comma-separated (it drops every other user schema)"},
+    {"protected_projects", "DS_PROTECTED_PROJECTS", "",
+     "projects (ids or names, comma-separated) whose branches `ds db reset` and `ds db "
+     "copy-org` never write to"},
     {"branch_pattern", "DS_BRANCH_PATTERN", "dev-{developer}-{stage}", "branch name for a stage"},
     {"env_file", "DS_ENV_FILE", ".env", ".env file of the workspace, relative to it"},
     {"target_var", "DS_TARGET_VAR", "DB_CONNECTION_STRING",
@@ -84,10 +103,31 @@ const ConfigKey* FindConfigKey(std::string_view name) {
 
 const ConfigKey* FindConfigKeyByEnvVar(std::string_view env_var) {
   for (const ConfigKey& k : kKeys) {
-    if (k.env_var == env_var) return &k;
+    if (k.env_var == env_var || (!k.alias_env_var.empty() && k.alias_env_var == env_var)) {
+      return &k;
+    }
   }
   return nullptr;
 }
+
+namespace {
+
+// A key's own variable wins over its alias when a layer holds both:
+// Config::Build lets later entries override, so aliases go first.
+void OrderAliasesFirst(ConfigLayer& layer, const std::vector<std::string_view>& vars) {
+  std::vector<size_t> order(layer.entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto is_alias = [&](size_t i) {
+    const ConfigKey* k = FindConfigKey(layer.entries[i].key);
+    return k && k->env_var != vars[i];
+  };
+  std::stable_partition(order.begin(), order.end(), is_alias);
+  std::vector<ConfigEntry> sorted;
+  for (size_t i : order) sorted.push_back(std::move(layer.entries[i]));
+  layer.entries = std::move(sorted);
+}
+
+}  // namespace
 
 ConfigLayer DefaultsLayer() {
   ConfigLayer layer{OriginKind::kDefault, {}};
@@ -112,23 +152,29 @@ ConfigLayer DefaultsLayer() {
 ConfigLayer DotenvLayer(const std::vector<DotenvEntry>& entries,
                         const std::filesystem::path& file) {
   ConfigLayer layer{OriginKind::kDotenv, {}};
+  std::vector<std::string_view> vars;
   for (const DotenvEntry& e : entries) {
     if (const ConfigKey* k = FindConfigKeyByEnvVar(e.key)) {
       layer.entries.push_back({std::string(k->name),
                                e.value,
                                {OriginKind::kDotenv, StrCat(file.string(), ":", e.line)}});
+      vars.push_back(e.key);
     }
   }
+  OrderAliasesFirst(layer, vars);
   return layer;
 }
 
 ConfigLayer EnvironmentLayer(const std::map<std::string, std::string>& vars) {
   ConfigLayer layer{OriginKind::kEnvironment, {}};
+  std::vector<std::string_view> names;
   for (const auto& [name, value] : vars) {
     if (const ConfigKey* k = FindConfigKeyByEnvVar(name)) {
       layer.entries.push_back({std::string(k->name), value, {OriginKind::kEnvironment, name}});
+      names.push_back(name);
     }
   }
+  OrderAliasesFirst(layer, names);
   return layer;
 }
 

@@ -43,11 +43,14 @@ struct ConfigOrigin {
 };
 
 struct ConfigKey {
-  std::string_view name;         // "stage", "neon_api_host"
-  std::string_view env_var;      // "DS_STAGE"
+  std::string_view name;     // "stage", "neon_api_host"
+  std::string_view env_var;  // "DS_STAGE"
   std::string_view default_value;
   std::string_view description;
-  bool secret = false;           // shown masked, never logged
+  bool secret = false;  // shown masked, never logged
+  // A second variable read when env_var is absent from the same layer (the
+  // seed's own names, e.g. DEVSTRIDE_STAGE); env_var wins over it.
+  std::string_view alias_env_var = {};
 };
 
 // The provider a configuration selects: `provider` unless it is "auto",

@@ -60,6 +60,9 @@ TEST(ConfigKeysTest, LookupsAgree) {
   for (const ConfigKey& k : ConfigKeys()) {
     EXPECT_EQ(FindConfigKey(k.name), &k) << k.name;
     EXPECT_EQ(FindConfigKeyByEnvVar(k.env_var), &k) << k.env_var;
+    if (!k.alias_env_var.empty()) {
+      EXPECT_EQ(FindConfigKeyByEnvVar(k.alias_env_var), &k);
+    }
     // DS_* for ds's own settings; the Neon ones read neonctl's variables.
     EXPECT_TRUE(k.env_var.starts_with("DS_") || k.env_var.starts_with("NEON_")) << k.env_var;
     EXPECT_EQ(k.secret, k.name == "neon_api_key") << k.name;
@@ -200,8 +203,8 @@ TEST(TomlLayerTest, NegativeInteger) {
 }
 
 TEST(TomlLayerTest, UserConfigKind) {
-  absl::StatusOr<ConfigLayer> layer =
-      TomlLayer("developer = \"phil\"\n", "/home/p/.config/ds/config.toml", OriginKind::kUserConfig);
+  absl::StatusOr<ConfigLayer> layer = TomlLayer(
+      "developer = \"phil\"\n", "/home/p/.config/ds/config.toml", OriginKind::kUserConfig);
   ASSERT_TRUE(layer.ok()) << layer.status();
   EXPECT_EQ(layer->kind, OriginKind::kUserConfig);
   ASSERT_EQ(layer->entries.size(), 1u);
@@ -262,9 +265,8 @@ TEST(TomlLayerTest, TableNamedLikeAKeyIsNotThatKey) {
 }
 
 TEST(TomlLayerTest, ArrayValueIsError) {
-  absl::StatusOr<ConfigLayer> layer =
-      TomlLayer("stage = \"ci\"\ndeveloper = [\"a\", \"b\"]\n", "/w/ds.toml",
-                OriginKind::kWorkspaceToml);
+  absl::StatusOr<ConfigLayer> layer = TomlLayer("stage = \"ci\"\ndeveloper = [\"a\", \"b\"]\n",
+                                                "/w/ds.toml", OriginKind::kWorkspaceToml);
   ASSERT_FALSE(layer.ok());
   EXPECT_EQ(layer.status().code(), absl::StatusCode::kInvalidArgument);
   std::string msg = Msg(layer.status());
@@ -287,8 +289,9 @@ TEST(TomlLayerTest, DateValueIsError) {
 }
 
 TEST(TomlLayerTest, SyntaxErrorNamesLine) {
-  absl::StatusOr<ConfigLayer> layer = TomlLayer(
-      "stage = \"ci\"\ndeveloper = \"phil\"\nproject = \n", "/w/ds.toml", OriginKind::kWorkspaceToml);
+  absl::StatusOr<ConfigLayer> layer =
+      TomlLayer("stage = \"ci\"\ndeveloper = \"phil\"\nproject = \n", "/w/ds.toml",
+                OriginKind::kWorkspaceToml);
   ASSERT_FALSE(layer.ok());
   EXPECT_EQ(layer.status().code(), absl::StatusCode::kInvalidArgument);
   std::string msg = Msg(layer.status());
@@ -353,6 +356,27 @@ TEST(EnvironmentLayerTest, IgnoresUnknownAndNonDsVariables) {
   EXPECT_EQ(layer.entries[0].value, "ci");
   EXPECT_EQ(layer.entries[0].origin.kind, OriginKind::kEnvironment);
   EXPECT_EQ(layer.entries[0].origin.location, "DS_STAGE");
+}
+
+// The seed names the stage DEVSTRIDE_STAGE; ds's own DS_STAGE wins over it
+// in the same layer, whatever the order the variables come in.
+TEST(EnvironmentLayerTest, StageAliasReadAndOverriddenByDsStage) {
+  ConfigLayer alias_only = EnvironmentLayer({{"DEVSTRIDE_STAGE", "qa"}});
+  ASSERT_EQ(alias_only.entries.size(), 1u);
+  EXPECT_EQ(alias_only.entries[0].key, "stage");
+  EXPECT_EQ(alias_only.entries[0].origin.location, "DEVSTRIDE_STAGE");
+  ConfigLayer layers[] = {EnvironmentLayer({{"DS_STAGE", "ci"}, {"DEVSTRIDE_STAGE", "qa"}})};
+  Config c = Config::Build(layers);
+  EXPECT_EQ(c.Get("stage"), "ci");
+  EXPECT_EQ(c.OriginOf("stage").location, "DS_STAGE");
+}
+
+TEST(DotenvLayerTest, StageAliasLosesToDsStageWhateverTheOrder) {
+  std::vector<DotenvEntry> entries = {{"DS_STAGE", "ci", 1}, {"DEVSTRIDE_STAGE", "qa", 2}};
+  ConfigLayer layers[] = {DotenvLayer(entries, "/w/.env")};
+  Config c = Config::Build(layers);
+  EXPECT_EQ(c.Get("stage"), "ci");
+  EXPECT_EQ(c.OriginOf("stage").location, "/w/.env:1");
 }
 
 TEST(EnvironmentLayerTest, EmptyValueStillCounts) {

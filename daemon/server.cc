@@ -32,6 +32,7 @@
 #include "daemon/sys/listener.h"
 #include "daemon/sys/pid_lock.h"
 #include "daemon/sys/sd_notify.h"
+#include "daemon/tasks/external_steps.h"
 #include "daemon/workspace/branches.h"
 #include "daemon/workspace/workspace.h"
 
@@ -47,7 +48,7 @@ int Die(const absl::Status& s) {
 
 // gRPC logs to stderr by default; dsd's log is the one place to look.
 void RouteGrpcLog(gpr_log_func_args* args) {
-  common::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? common::LogLevel::kError
+  common::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? common::LogLevel::kError
                            : args->severity == GPR_LOG_SEVERITY_INFO ? common::LogLevel::kInfo
                                                                      : common::LogLevel::kDebug;
   common::Log(level, StrCat("grpc: ", args->message, " (", args->file, ":", args->line, ")"));
@@ -139,11 +140,11 @@ absl::StatusOr<Listener> OpenListener(const common::Paths& paths) {
 LocalProvider* AddLocalProvider(ProviderRegistry& providers, const common::Paths& paths,
                                 const std::string& local_project) {
   const char* pg_bin = std::getenv("DS_PG_BIN");
-  auto local = std::make_unique<LocalProvider>(
-      LocalClusterOptions{.data_dir = paths.data_dir,
-                          .socket_dir = paths.runtime_dir / "pg",
-                          .bin_dir_override = pg_bin ? pg_bin : ""},
-      local_project);
+  auto local =
+      std::make_unique<LocalProvider>(LocalClusterOptions{.data_dir = paths.data_dir,
+                                                          .socket_dir = paths.runtime_dir / "pg",
+                                                          .bin_dir_override = pg_bin ? pg_bin : ""},
+                                      local_project);
   LocalProvider* raw = local.get();
   providers.Add(std::move(local));
   // Neon providers are made per API host and key, when a workspace asks.
@@ -161,7 +162,7 @@ struct Core {
         branch_manager(&resolver, &providers),
         branch_service(&branch_manager),
         jobs(paths.jobs_dir()),
-        job_service(&jobs, &resolver, &providers, &job_connections),
+        job_service(&jobs, &resolver, &providers, &job_connections, &external_steps),
         daemon_service(
             std::move(identity), [this] { return workspace_service.active_watches(); },
             RequestStop) {
@@ -188,6 +189,10 @@ struct Core {
   BranchServiceImpl branch_service;
   JobManager jobs;
   PgConnectionPool job_connections;  // idle job connections, reused by the next job
+  // The reset's external steps (Cognito users, Stripe products): those
+  // daemon/external/ implements are registered here; a missing one is
+  // reported "skipped: not configured".
+  ExternalStepRegistry external_steps;
   JobServiceImpl job_service;
   DaemonServiceImpl daemon_service;
 };
@@ -223,15 +228,12 @@ StopRequest WaitForStop(const common::LogOptions& log) {
     int sig = 0;
     if (sigwait(&wait_set, &sig) != 0) continue;
     switch (sig) {
-      case SIGHUP:
-        common::InitLogging(log);
-        continue;
+      case SIGHUP: common::InitLogging(log); continue;
       case SIGUSR1: {
         std::lock_guard l(g_stop_mu);
         return g_stop_request;
       }
-      default:
-        return {sig == SIGTERM ? "SIGTERM" : "SIGINT", false};
+      default: return {sig == SIGTERM ? "SIGTERM" : "SIGINT", false};
     }
   }
 }

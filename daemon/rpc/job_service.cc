@@ -36,8 +36,27 @@ void UnsubscribeOnEnd(const EventWriter::Handle& out, JobManager* jobs, std::str
 }  // namespace
 
 JobServiceImpl::JobServiceImpl(JobManager* jobs, WorkspaceResolver* resolver,
-                               ProviderRegistry* providers, PgConnectionPool* pool)
-    : jobs_(jobs), resolver_(resolver), providers_(providers), pool_(pool) {}
+                               ProviderRegistry* providers, PgConnectionPool* pool,
+                               const ExternalStepRegistry* external)
+    : jobs_(jobs), resolver_(resolver), providers_(providers), pool_(pool), external_(external) {}
+
+// Starts a job on the work pool (resolving a target may start the local
+// cluster or wait for Neon) and streams it; `start` is a task's Start.
+template <typename Request, typename StartFn>
+grpc::ServerWriteReactor<v1::JobEvent>* StartJobStream(WorkPool& work, JobManager* jobs,
+                                                       const Request& request, StartFn start) {
+  auto* stream = new StreamWriter<v1::JobEvent>();
+  work.Post([jobs, out = stream->handle(), request, start] {
+    uint64_t token = 0;
+    absl::StatusOr<std::string> id = start(request, SinkFor(out), &token);
+    if (!id.ok()) {
+      out.Finish(ToGrpcStatus(id.status()));
+      return;
+    }
+    UnsubscribeOnEnd(out, jobs, *id, token);
+  });
+  return stream;
+}
 
 grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackServerContext* ctx,
                                                                 const v1::MigrateRequest* req) {
@@ -106,6 +125,41 @@ grpc::ServerUnaryReactor* JobServiceImpl::Get(grpc::CallbackServerContext* ctx,
   if (job.ok()) *resp = std::move(*job);
   reactor->Finish(ToGrpcStatus(job.status()));
   return reactor;
+}
+
+}  // namespace ds::daemon
+
+namespace ds::daemon {
+
+grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Reset(grpc::CallbackServerContext* ctx,
+                                                              const v1::ResetRequest* req) {
+  (void)ctx;
+  return StartJobStream(work_, jobs_, *req,
+                        [this](const v1::ResetRequest& r, JobManager::Sink sink, uint64_t* token) {
+                          return reset_.Start(r, std::move(sink), token);
+                        });
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::PlanReset(grpc::CallbackServerContext* ctx,
+                                                    const v1::ResetRequest* req,
+                                                    v1::ResetPlan* resp) {
+  return Offload(work_, ctx, resp, [this, req] { return reset_.Plan(*req); });
+}
+
+grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::CopyOrg(grpc::CallbackServerContext* ctx,
+                                                                const v1::CopyOrgRequest* req) {
+  (void)ctx;
+  return StartJobStream(
+      work_, jobs_, *req,
+      [this](const v1::CopyOrgRequest& r, JobManager::Sink sink, uint64_t* token) {
+        return copy_org_.Start(r, std::move(sink), token);
+      });
+}
+
+grpc::ServerUnaryReactor* JobServiceImpl::PlanCopyOrg(grpc::CallbackServerContext* ctx,
+                                                      const v1::CopyOrgRequest* req,
+                                                      v1::ResetPlan* resp) {
+  return Offload(work_, ctx, resp, [this, req] { return copy_org_.Plan(*req); });
 }
 
 }  // namespace ds::daemon

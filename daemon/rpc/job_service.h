@@ -8,7 +8,10 @@
 #include "daemon/pg/pg_pool.h"
 #include "daemon/providers/provider.h"
 #include "daemon/sys/work_pool.h"
+#include "daemon/tasks/copy_org_task.h"
+#include "daemon/tasks/external_steps.h"
 #include "daemon/tasks/migrate_task.h"
+#include "daemon/tasks/reset_task.h"
 #include "daemon/workspace/workspace.h"
 #include "ds/v1/jobs.grpc.pb.h"
 
@@ -16,8 +19,9 @@ namespace ds::daemon {
 
 class JobServiceImpl final : public v1::JobService::CallbackService {
  public:
+  // `external` holds the steps a reset runs between its SQL steps.
   JobServiceImpl(JobManager* jobs, WorkspaceResolver* resolver, ProviderRegistry* providers,
-                 PgConnectionPool* pool);
+                 PgConnectionPool* pool, const ExternalStepRegistry* external);
 
   grpc::ServerWriteReactor<v1::JobEvent>* Migrate(grpc::CallbackServerContext* ctx,
                                                   const v1::MigrateRequest* req) override;
@@ -33,13 +37,26 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
                                  v1::ListJobsResponse* resp) override;
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetJobRequest* req,
                                 v1::Job* resp) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* Reset(grpc::CallbackServerContext* ctx,
+                                                const v1::ResetRequest* req) override;
+  grpc::ServerUnaryReactor* PlanReset(grpc::CallbackServerContext* ctx, const v1::ResetRequest* req,
+                                      v1::ResetPlan* resp) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* CopyOrg(grpc::CallbackServerContext* ctx,
+                                                  const v1::CopyOrgRequest* req) override;
+  grpc::ServerUnaryReactor* PlanCopyOrg(grpc::CallbackServerContext* ctx,
+                                        const v1::CopyOrgRequest* req,
+                                        v1::ResetPlan* resp) override;
 
  private:
   JobManager* jobs_;
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;
   PgConnectionPool* pool_;  // idle job connections, reused by the next job
-  MigrateTask migrate_{jobs_, resolver_, providers_, pool_};  // after the pointers it takes
+  const ExternalStepRegistry* external_;
+  // After the pointers they take.
+  MigrateTask migrate_{jobs_, resolver_, providers_, pool_};
+  ResetTask reset_{jobs_, resolver_, providers_, external_};
+  CopyOrgTask copy_org_{jobs_, resolver_, providers_};
   WorkPool work_{2};
 };
 

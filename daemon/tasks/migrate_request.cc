@@ -93,28 +93,6 @@ absl::StatusOr<Target> ResolveTarget(const v1::MigrateRequest& req, const Worksp
   return target;
 }
 
-// The folder: the request's, else config `migrations_dir`, else the first
-// of drizzle/ and backend/drizzle/ that exists.
-absl::StatusOr<std::filesystem::path> MigrationsDir(const std::string& requested,
-                                                    const common::Config& config,
-                                                    const std::filesystem::path& workspace) {
-  auto resolve = [&](const std::string& p) {
-    std::filesystem::path path(p);
-    return (path.is_absolute() ? path : workspace / path).lexically_normal();
-  };
-  if (!requested.empty()) return resolve(requested);
-  if (const std::string& configured = config.Get("migrations_dir"); !configured.empty()) {
-    return resolve(configured);
-  }
-  std::error_code ec;
-  for (const char* candidate : {"drizzle", "backend/drizzle"}) {
-    if (std::filesystem::is_directory(workspace / candidate, ec)) return workspace / candidate;
-  }
-  return absl::FailedPreconditionError(
-      StrCat("no Drizzle migrations folder: neither drizzle/ nor backend/drizzle/ exists in ",
-             workspace.string(), "; pass --dir, or set migrations_dir in ds.toml"));
-}
-
 // drizzle's migrationsSchema and migrationsTable: the request's, else config.
 absl::Status SetTrackingTable(const v1::MigrateRequest& req, const common::Config& config,
                               MigrateOptions* o) {
@@ -157,6 +135,26 @@ JobSpec MigrateJobSpec(const v1::MigrateRequest& req, const Target& target, cons
 }
 
 }  // namespace
+
+absl::StatusOr<std::filesystem::path> MigrationsDir(const std::string& requested,
+                                                    const common::Config& config,
+                                                    const std::filesystem::path& workspace) {
+  auto resolve = [&](const std::string& p) {
+    std::filesystem::path path(p);
+    return (path.is_absolute() ? path : workspace / path).lexically_normal();
+  };
+  if (!requested.empty()) return resolve(requested);
+  if (const std::string& configured = config.Get("migrations_dir"); !configured.empty()) {
+    return resolve(configured);
+  }
+  std::error_code ec;
+  for (const char* candidate : {"drizzle", "backend/drizzle"}) {
+    if (std::filesystem::is_directory(workspace / candidate, ec)) return workspace / candidate;
+  }
+  return absl::FailedPreconditionError(
+      StrCat("no Drizzle migrations folder: neither drizzle/ nor backend/drizzle/ exists in ",
+             workspace.string(), "; pass --dir, or set migrations_dir in ds.toml"));
+}
 
 std::string DatabaseKey(const common::ConnInfo& info) {
   std::string host = AsciiToLower(info.host.empty() ? "/var/run/postgresql" : info.host);

@@ -26,6 +26,13 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
                                                WorkspaceResolver& resolver,
                                                const ProviderRegistry& providers);
 
+// The Drizzle folder: `requested` (relative to the workspace), else config
+// `migrations_dir`, else the first of drizzle/ and backend/drizzle/ that
+// exists; kFailedPrecondition naming both otherwise.
+absl::StatusOr<std::filesystem::path> MigrationsDir(const std::string& requested,
+                                                    const common::Config& config,
+                                                    const std::filesystem::path& workspace);
+
 // One job per database: the key names the server and the database.
 std::string DatabaseKey(const common::ConnInfo& info);
 

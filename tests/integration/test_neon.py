@@ -914,6 +914,58 @@ class NeonTest(unittest.TestCase):
             self.assertNotIn("still-init", self.env_values(ws).get("DB_CONNECTION_STRING", ""))
         self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
 
+    def test_reset_resolves_the_stage_branch_and_refuses_protected_and_default_ones(self):
+        """`ds db reset` on Neon: --target STAGE resolves through the provider,
+        the checks refuse the default branch by its API flag and a project
+        in protected_projects, and a reset runs on the stage's branch."""
+        src_ws = self.env.workspace("src", None, 'project = "acme-app"\ndeveloper = "rst"\n')
+        self.ds_ok("db", "create-branch", "rst-src", ws=src_ws)
+        self.addCleanup(self.delete_via_api, P1, "rst-src")
+        source = self.env_values(src_ws)["DB_CONNECTION_STRING"]
+        self.psql(source, "CREATE TABLE organizations (id int PRIMARY KEY, name text);"
+                          "INSERT INTO organizations VALUES (1, 'acme'), (2, 'globex')")
+        ws = self.env.workspace("ws", f"SOURCE_DB_CONNECTION_STRING={source}\n",
+                                'project = "acme-app"\ndeveloper = "rst"\n')
+        self.ds_ok("db", "create-branch", "--target", "x", ws=ws)
+        self.addCleanup(self.delete_via_api, P1, "dev-rst-x")
+        target = self.env_values(ws)["DB_CONNECTION_STRING"]
+        self.psql(target, "CREATE TABLE junk (x int)")
+        self.write_drizzle_folder(ws, [("0000_orgs", 1700000000000,
+                                        "CREATE TABLE organizations (id int PRIMARY KEY, name text);\n")])
+        # The plan names the stage's branch and its project; nothing changes.
+        plan = self.ds_json("db", "reset", "--target", "x", "-o", "2", "--dry-run", ws=ws,
+                            timeout=90)
+        self.assertEqual(plan["target_branch"]["branch_name"], "dev-rst-x", plan)
+        self.assertEqual(plan["target_branch"]["project_id"], P1, plan)
+        self.assertEqual(plan["source_branch"]["branch_name"], "rst-src", plan)
+        self.assertEqual(plan["confirm_name"], "dev-rst-x", plan)
+        self.assertEqual(self.psql(target, "SELECT to_regclass('junk') IS NOT NULL"), "t")
+        # Default and protected branches: refused before anything else.
+        # The default branch (its flag from the API), and a project that
+        # the configuration protects. (The double's protected branch,
+        # staging, has no endpoint to connect to.)
+        p = self.env.ds("db", "reset", "-C", ws, "--target-db", "-", "-o", "2", "--yes",
+                        env=self.neon_env(), input=self.main_uri(), timeout=90)
+        self.outputs.append(p.stdout + p.stderr)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the default branch main", p.stderr)
+        p = self.ds("db", "reset", "--target", "x", "-o", "2", "--yes", "--set",
+                    "protected_projects=acme-app", ws=ws, timeout=90)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("is listed in protected_projects", p.stderr)
+        self.assertEqual(self.psql(target, "SELECT to_regclass('junk') IS NOT NULL"), "t")
+        # The same branch as target and source (its own URI as --source-db).
+        p = self.ds("db", "reset", "--target", "x", "-o", "2", "--yes", "--source-db", target,
+                    ws=ws, timeout=90)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("the target is the source", p.stderr)
+        # A reset of the stage's branch.
+        p = self.ds("db", "reset", "--target", "x", "-o", "2", "--yes", ws=ws, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.psql(target, "SELECT to_regclass('junk') IS NULL"), "t")
+        self.assertEqual(self.psql(target, "SELECT name FROM organizations"), "globex")
+
+
 
 def skip_reason():
     if not os.path.exists(os.path.join(PG_BIN, "initdb")):
