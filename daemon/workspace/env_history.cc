@@ -67,19 +67,17 @@ absl::Status EnvHistory::Record(const std::string& env_file, const std::string& 
   std::lock_guard lock(mu_);
   absl::StatusOr<std::vector<EnvHistoryEntry>> entries = Load();
   if (!entries.ok()) return entries.status();
-  const EnvHistoryEntry* last = nullptr;
+  // The newest value recorded for this file and variable.
+  std::optional<std::string> latest;
   for (const EnvHistoryEntry& e : *entries) {
-    if (e.env_file == env_file && e.variable == variable) last = &e;
+    if (e.env_file == env_file && e.variable == variable) latest = e.value;
   }
-  const std::string previous_last = last ? last->value : "";
-  if (!old_value.empty() && (!last || previous_last != old_value)) {
+  if (!old_value.empty() && latest != old_value) {
     entries->push_back({env_file, variable, unix_ms, old_value});
+    latest = old_value;
   }
-  if (new_value.empty() ||
-      (entries->back().env_file == env_file && entries->back().variable == variable &&
-       entries->back().value == new_value)) {
-    // Nothing new to remember (setting the value it already had).
-  } else {
+  // Setting the value it already had adds nothing.
+  if (!new_value.empty() && latest != new_value) {
     entries->push_back({env_file, variable, unix_ms, new_value});
   }
   // Keep the newest `keep_` of this file and variable.
