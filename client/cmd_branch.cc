@@ -116,20 +116,18 @@ grpc::Status WithConfirmation(const Invocation& inv, std::string_view action,
 }
 
 int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
-  absl::StatusOr<Session> s = Open(inv);
-  if (!s.ok()) return ReportStatus(s.status());
   const char* what = role == v1::DATABASE_ROLE_TARGET ? "target-db" : "source-db";
   const bool previous = inv.options.name == "-";
   if (!inv.options.name.empty() && !previous) {
-    return PrintError(StrCat("`ds db set ", what,
-                             "` takes `-` (the previous value) or --branch "
-                             "NAME, not \"",
-                             inv.options.name, "\""),
+    return PrintError(StrCat("`ds db set ", what, "` takes `-` (the previous value) or --branch ",
+                             "NAME, not \"", inv.options.name, "\""),
                       kExitUsage);
   }
   if (previous && (!inv.options.branch.empty() || !inv.options.target.empty())) {
     return PrintError("give `-` or a branch (--branch, --target), not both", kExitUsage);
   }
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
   absl::StatusOr<std::string> name = BranchName(*s, inv, inv.options.branch);
   if (!name.ok()) return ReportStatus(name.status());
   std::string project = inv.options.project;
