@@ -109,6 +109,7 @@ grpc::Status WithConfirmation(const Invocation& inv, std::string_view action,
   if (!reason || inv.options.yes) return st;
   *refused = ConfirmActionOnTerminal({.action = std::string(action),
                                       .reason = *reason,
+                                      .env_files = {},
                                       .stdin_is_tty = StdinIsTerminal(),
                                       .yes = false});
   if (!refused->ok()) return st;
@@ -324,6 +325,7 @@ int RunDeleteBranch(const Invocation& inv) {
     if (!pointing.ok()) return ReportStatus(pointing.status());
     if (absl::Status c =
             ConfirmActionOnTerminal({.action = StrCat("delete branch ", *name, " and all its data"),
+                                     .reason = "",
                                      .env_files = *pointing,
                                      .stdin_is_tty = StdinIsTerminal(),
                                      .yes = inv.options.yes});
@@ -411,8 +413,9 @@ int RunDbHistory(const Invocation& inv) {
   v1::ListDatabaseHistoryRequest req;
   *req.mutable_workspace() = s->workspace;
   v1::ListDatabaseHistoryResponse resp;
-  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::ListDatabaseHistory, req, &resp);
-      !st.ok()) {
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().ListDatabaseHistory(&ctx, req, &resp); !st.ok()) {
     return ReportRpcError(st);
   }
   if (inv.options.json) {

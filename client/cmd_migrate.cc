@@ -205,7 +205,11 @@ int RunMigrate(const Invocation& inv) {
   if (!reason || o.yes) return ReportNotStarted(refusal);
   SuspendInterrupts();
   if (absl::Status c = ConfirmActionOnTerminal(
-          {.action = "migrate it", .reason = *reason, .stdin_is_tty = ::isatty(STDIN_FILENO) != 0});
+          {.action = "migrate it",
+           .reason = *reason,
+           .env_files = {},
+           .stdin_is_tty = ::isatty(STDIN_FILENO) != 0,
+           .yes = false});
       !c.ok()) {
     return ReportUnconfirmed(c, "nothing was applied");
   }

@@ -21,7 +21,11 @@ struct FakeTerminal {
   }
 };
 
-Confirmation Delete() { return {.action = "delete branch dev-x and all its data"}; }
+Confirmation Delete() {
+  Confirmation c;
+  c.action = "delete branch dev-x and all its data";
+  return c;
+}
 
 TEST(ConfirmTest, YesGoesAheadWithoutAsking) {
   FakeTerminal t;
@@ -75,7 +79,9 @@ TEST(ConfirmTest, PointedAtByEnvNeedsYesEvenOnATerminal) {
 TEST(ConfirmTest, ReasonLeadsQuestionAndRefusal) {
   FakeTerminal t;
   t.answer = true;
-  Confirmation c{.action = "migrate it", .reason = "branch \"main\" is the default branch"};
+  Confirmation c;
+  c.action = "migrate it";
+  c.reason = "branch \"main\" is the default branch";
   absl::Status s = ConfirmAction(c, t.Ask());
   EXPECT_EQ(s.message(),
             "branch \"main\" is the default branch; to migrate it without a terminal to confirm "

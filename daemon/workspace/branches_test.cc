@@ -29,18 +29,26 @@ constexpr char kHost[] = "branches.test";
 class MemoryProvider : public Provider {
  public:
   MemoryProvider() {
-    BranchInfo main{.id = "br-main", .project_id = "p", .name = "main"};
-    main.is_default = main.is_protected = true;
-    branches_["main"] = main;
-    branches_["dev-x"] = BranchInfo{.id = "br-dev-x",
-                                    .project_id = "p",
-                                    .name = "dev-x",
-                                    .parent_id = "br-main",
-                                    .parent_name = "main"};
+    branches_["main"] = Info("main", "");
+    branches_["main"].is_default = branches_["main"].is_protected = true;
+    branches_["dev-x"] = Info("dev-x", "main");
+  }
+  static BranchInfo Info(const std::string& name, const std::string& parent) {
+    BranchInfo b;
+    b.id = "br-" + name;
+    b.project_id = "p";
+    b.name = name;
+    if (!parent.empty()) {
+      b.parent_id = "br-" + parent;
+      b.parent_name = parent;
+    }
+    return b;
   }
   std::string_view Name() const override { return "local"; }
   absl::StatusOr<std::vector<ProjectInfo>> ListProjects() override {
-    return std::vector<ProjectInfo>{{.id = "p", .name = "p"}};
+    ProjectInfo p;
+    p.id = p.name = "p";
+    return std::vector<ProjectInfo>{p};
   }
   absl::StatusOr<std::vector<BranchInfo>> ListBranches(const std::string&) override {
     std::lock_guard lock(mu_);
@@ -52,11 +60,7 @@ class MemoryProvider : public Provider {
                                           const CreateBranchOptions& options) override {
     std::lock_guard lock(mu_);
     if (branches_.count(name)) return absl::AlreadyExistsError(StrCat(name, " exists"));
-    BranchInfo b{.id = "br-" + name,
-                 .project_id = "p",
-                 .name = name,
-                 .parent_id = "br-main",
-                 .parent_name = "main"};
+    BranchInfo b = Info(name, "main");
     branches_[name] = b;
     if (on_create) on_create();
     if (options.connection_uri) b.connection_uri = Uri(name);

@@ -23,7 +23,11 @@ class EnvHistoryTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   std::vector<std::string> Values(EnvHistory& h, const std::string& var) {
     std::vector<std::string> out;
-    for (const EnvHistoryEntry& e : *h.List("/w/.env", var)) out.push_back(e.value);
+    absl::StatusOr<std::vector<EnvHistoryEntry>> entries = h.List("/w/.env", var);
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    if (entries.ok()) {
+      for (const EnvHistoryEntry& e : *entries) out.push_back(e.value);
+    }
     return out;
   }
   fs::path dir_;
