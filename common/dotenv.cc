@@ -1,5 +1,6 @@
 #include "common/dotenv.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -499,8 +500,10 @@ absl::Status CheckDotenvWritable(const std::filesystem::path& file) {
   if (::stat(real.c_str(), &st) == 0) {
     // Root may write anything: a file nobody may write was made read-only
     // on purpose, and ds respects that too.
-    const bool read_only =
-        (st.st_mode & 0222) == 0 || (::geteuid() != 0 && ::access(real.c_str(), W_OK) != 0);
+    // (Effective ids, as open() would use.)
+    const bool read_only = (st.st_mode & 0222) == 0 ||
+                           (::geteuid() != 0 &&
+                            ::faccessat(AT_FDCWD, real.c_str(), W_OK, AT_EACCESS) != 0);
     if (read_only && S_ISREG(st.st_mode)) {
       char mode[8];
       std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -512,7 +515,7 @@ absl::Status CheckDotenvWritable(const std::filesystem::path& file) {
   }
   fs::path dir = real.parent_path();
   if (dir.empty()) dir = ".";
-  if (::access(dir.c_str(), W_OK | X_OK) != 0 && errno != ENOENT) {
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0 && errno != ENOENT) {
     return absl::FailedPreconditionError(StrCat("cannot write ", file.string(), ": its directory ",
                                                 dir.string(),
                                                 " is not "
