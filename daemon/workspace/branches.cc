@@ -246,7 +246,7 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
   const std::string& variable = target ? ctx->target_var : ctx->source_var;
   if (req.previous()) {
     if (!req.branch().empty()) {
-      return absl::InvalidArgumentError("give a branch or ask for the previous value, not both");
+      return common::UsageError("give a branch or ask for the previous value, not both");
     }
     return SetPrevious(req, *ctx, variable);
   }
