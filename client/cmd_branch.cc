@@ -4,16 +4,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <iostream>
 #include <map>
 
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
+#include "client/confirm.h"
 #include "client/daemon_client.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
 #include "client/picker.h"
 #include "client/session.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/strings.h"
 
@@ -52,14 +55,84 @@ std::string HumanSize(int64_t bytes) {
   return u == 0 ? StrCat(bytes, " B") : absl::StrFormat("%.1f %s", v, units[u]);
 }
 
+bool StdinIsTerminal() { return ::isatty(STDIN_FILENO) != 0; }
+
+// The workspace's .env variables that point at branch `name` (of `project`,
+// when given), as "/w/.env (DB_CONNECTION_STRING)".
+absl::StatusOr<std::vector<std::string>> EnvFilesPointingAt(Session& s, const std::string& project,
+                                                            const std::string& name) {
+  v1::GetCurrentRequest req;
+  *req.mutable_workspace() = s.workspace;
+  v1::GetCurrentResponse current;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(UnaryDeadline());
+  if (grpc::Status st = s.client.workspace().GetCurrent(&ctx, req, &current); !st.ok()) {
+    return absl::FailedPreconditionError(st.error_message());
+  }
+  std::vector<std::string> out;
+  for (const v1::DatabaseTarget* t : {&current.target(), &current.source()}) {
+    const v1::BranchRef& b = t->branch();
+    if (t->resolved() && b.branch_name() == name &&
+        (project.empty() || b.project_id() == project || b.project_name() == project)) {
+      out.push_back(StrCat(current.env_file(), " (", t->variable(), ")"));
+    }
+  }
+  return out;
+}
+
+// Whether branch `name` exists and is neither the default nor protected.
+absl::StatusOr<bool> MayBeDeleted(Session& s, const std::string& project, const std::string& name) {
+  v1::ListBranchesRequest req;
+  *req.mutable_workspace() = s.workspace;
+  req.set_project(project);
+  v1::ListBranchesResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s.client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
+    return absl::FailedPreconditionError(st.error_message());
+  }
+  for (const v1::Branch& b : resp.branches()) {
+    if (b.name() == name) return !b.is_default() && !b.protected_();
+  }
+  return false;
+}
+
+// Calls `call(allow_protected)`; when dsd wants a confirmation the request
+// lacked (a protected or default branch), applies the confirmation rule and
+// calls again with it. `action` is what is confirmed ("migrate it").
+// Returns the last call's status, or the confirmation's refusal as `refused`.
+grpc::Status WithConfirmation(const Invocation& inv, std::string_view action,
+                              const std::function<grpc::Status(bool)>& call,
+                              absl::Status* refused) {
+  grpc::Status st = call(inv.options.yes);
+  std::optional<std::string> reason = ConfirmationRefusal(st);
+  if (!reason || inv.options.yes) return st;
+  *refused = ConfirmActionOnTerminal({.action = std::string(action),
+                                      .reason = *reason,
+                                      .env_files = {},
+                                      .stdin_is_tty = StdinIsTerminal(),
+                                      .yes = false});
+  if (!refused->ok()) return st;
+  return call(true);
+}
+
 int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
+  const char* what = role == v1::DATABASE_ROLE_TARGET ? "target-db" : "source-db";
+  const bool previous = inv.options.name == "-";
+  if (!inv.options.name.empty() && !previous) {
+    return PrintError(StrCat("`ds db set ", what, "` takes `-` (the previous value) or --branch ",
+                             "NAME, not \"", inv.options.name, "\""),
+                      kExitUsage);
+  }
+  if (previous && (!inv.options.branch.empty() || !inv.options.target.empty())) {
+    return PrintError("give `-` or a branch (--branch, --target), not both", kExitUsage);
+  }
   absl::StatusOr<Session> s = Open(inv);
   if (!s.ok()) return ReportStatus(s.status());
   absl::StatusOr<std::string> name = BranchName(*s, inv, inv.options.branch);
   if (!name.ok()) return ReportStatus(name.status());
   std::string project = inv.options.project;
-  const char* what = role == v1::DATABASE_ROLE_TARGET ? "target-db" : "source-db";
-  if (name->empty()) {
+  if (name->empty() && !previous) {
     if (!Interactive()) {
       return PrintError(StrCat("`ds db set ", what,
                                "` needs --branch NAME when not run on a "
@@ -92,30 +165,40 @@ int SetDatabase(const Invocation& inv, v1::DatabaseRole role) {
   req.set_role(role);
   req.set_project(project);
   req.set_branch(*name);
+  req.set_previous(previous);
   v1::SetDatabaseResponse resp;
-  if (grpc::Status st = CallBranches(*s, &v1::BranchService::Stub::SetDatabase, req, &resp);
-      !st.ok()) {
-    return ReportRpcError(st);
-  }
+  absl::Status refused;
+  grpc::Status st = WithConfirmation(
+      inv, "point .env at it",
+      [&](bool allow) {
+        req.set_allow_protected(allow);
+        return CallBranches(*s, &v1::BranchService::Stub::SetDatabase, req, &resp);
+      },
+      &refused);
+  if (!refused.ok()) return ReportUnconfirmed(refused, ".env was not changed");
+  if (!st.ok()) return ReportRpcError(st);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;
   }
-  std::cout << resp.variable() << " in " << resp.env_file() << " now points to branch "
-            << resp.branch().name() << "\n  " << resp.redacted_uri() << "\n"
+  std::cout << resp.variable() << " in " << resp.env_file() << " now points to "
+            << (resp.branch().name().empty() ? std::string("a database no provider knows")
+                                             : StrCat("branch ", resp.branch().name()))
+            << "\n  " << resp.redacted_uri() << "\n"
             << "Restart your backend so it connects to the new database.\n";
   return kExitOk;
 }
 
 // Creates the branch (or finds it) and points .env at it; `ds setup` and
 // `ds db create-branch` both end here.
-int CreateAndSwitch(Session& s, const Invocation& inv, const v1::CreateBranchRequest& req) {
+int CreateAndSwitch(Session& s, const Invocation& inv, v1::CreateBranchRequest req) {
   // The streaming call, so that a long copy or Neon's operations show as
   // they happen: one live line on a terminal, plain lines otherwise (stdout,
   // like migrate's progress: stderr is for the one error line), nothing
   // extra with --json.
   v1::CreateBranchResponse resp;
-  {
+  auto call = [&](bool allow) -> grpc::Status {
+    req.set_allow_protected(allow);
     grpc::ClientContext ctx;
     SlowDeadline(ctx);
     std::unique_ptr<grpc::ClientReader<v1::CreateBranchEvent>> reader =
@@ -134,9 +217,13 @@ int CreateAndSwitch(Session& s, const Invocation& inv, const v1::CreateBranchReq
       }
     }
     if (shown) std::cout << "\r\x1b[K" << std::flush;
-    if (grpc::Status st = reader->Finish(); !st.ok()) return ReportRpcError(st);
-    PrintNotices(resp);
-  }
+    return reader->Finish();
+  };
+  absl::Status refused;
+  grpc::Status st = WithConfirmation(inv, "point .env at it", call, &refused);
+  if (!refused.ok()) return ReportUnconfirmed(refused, ".env was not changed");
+  if (!st.ok()) return ReportRpcError(st);
+  PrintNotices(resp);
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return kExitOk;
@@ -229,10 +316,22 @@ int RunDeleteBranch(const Invocation& inv) {
     *name = deletable[*chosen].name();
     project = deletable[*chosen].project_id();
   }
-  if (Interactive() && !inv.options.yes &&
-      !Confirm(StrCat("Delete branch ", *name, " and all its data?"))) {
-    std::cerr << "ds: aborted; nothing was deleted\n";
-    return kExitFailed;
+  // A branch dsd will refuse anyway (missing, default, protected) is not
+  // worth a question: its answer says why.
+  absl::StatusOr<bool> deletable = MayBeDeleted(*s, project, *name);
+  if (!deletable.ok()) return ReportStatus(deletable.status());
+  if (*deletable) {
+    absl::StatusOr<std::vector<std::string>> pointing = EnvFilesPointingAt(*s, project, *name);
+    if (!pointing.ok()) return ReportStatus(pointing.status());
+    if (absl::Status c =
+            ConfirmActionOnTerminal({.action = StrCat("delete branch ", *name, " and all its data"),
+                                     .reason = "",
+                                     .env_files = *pointing,
+                                     .stdin_is_tty = StdinIsTerminal(),
+                                     .yes = inv.options.yes});
+        !c.ok()) {
+      return ReportUnconfirmed(c, "nothing was deleted");
+    }
   }
   v1::DeleteBranchRequest req;
   *req.mutable_workspace() = s->workspace;
@@ -305,6 +404,39 @@ int RunBranches(const Invocation& inv) {
                     HumanSize(b.size_bytes()), b.protected_() ? "yes" : "no", env});
   }
   PrintTable(rows);
+  return kExitOk;
+}
+
+int RunDbHistory(const Invocation& inv) {
+  absl::StatusOr<Session> s = Open(inv);
+  if (!s.ok()) return ReportStatus(s.status());
+  v1::ListDatabaseHistoryRequest req;
+  *req.mutable_workspace() = s->workspace;
+  v1::ListDatabaseHistoryResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s->client.branches().ListDatabaseHistory(&ctx, req, &resp); !st.ok()) {
+    return ReportRpcError(st);
+  }
+  if (inv.options.json) {
+    std::cout << ToJson(resp);
+    return kExitOk;
+  }
+  if (resp.entries().empty()) {
+    std::cout << "ds has not changed the database variables in " << resp.env_file() << " yet\n";
+    return kExitOk;
+  }
+  std::cout << "Values of the database variables in " << resp.env_file()
+            << ", newest first (* = now):\n";
+  std::vector<std::vector<std::string>> rows = {{"", "WHEN", "VARIABLE", "BRANCH", "DATABASE"}};
+  for (const v1::DatabaseHistoryEntry& e : resp.entries()) {
+    rows.push_back({e.current() ? "*" : "",
+                    common::FormatUnixMillis(e.unix_ms(), "%Y-%m-%d %H:%M:%S"), e.variable(),
+                    e.branch().branch_name().empty() ? "-" : e.branch().branch_name(),
+                    e.redacted_uri()});
+  }
+  PrintTable(rows);
+  std::cout << "`ds db set target-db -` (or source-db) switches back to the value before.\n";
   return kExitOk;
 }
 

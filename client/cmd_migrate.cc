@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "client/commands.h"
+#include "client/confirm.h"
 #include "client/exit_codes.h"
 #include "client/job_stream.h"
 #include "client/output.h"
@@ -184,11 +185,35 @@ int RunMigrate(const Invocation& inv) {
   }
 
   // Ctrl-C from here on cancels the job instead of killing ds.
-  if (!o.detach) PrepareForInterrupts();
-  grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader = s->client.jobs().Migrate(&ctx, req);
-  return FollowJob(s->client.jobs(), ctx, *reader,
-                   {.json = o.json, .cancel_on_interrupt = !o.detach, .detach = o.detach});
+  auto run = [&](bool allow_protected, grpc::Status* not_started) {
+    req.set_allow_protected(allow_protected);
+    if (!o.detach) PrepareForInterrupts();
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader = s->client.jobs().Migrate(&ctx, req);
+    return FollowJob(s->client.jobs(), ctx, *reader,
+                     {.json = o.json,
+                      .cancel_on_interrupt = !o.detach,
+                      .detach = o.detach,
+                      .not_started = not_started});
+  };
+  grpc::Status refusal;
+  int code = run(o.yes, &refusal);
+  if (code != kJobNotStarted) return code;
+  // dsd wants a confirmation (a protected or default branch): the rule of
+  // client/confirm.h, then once more with it.
+  std::optional<std::string> reason = ConfirmationRefusal(refusal);
+  if (!reason || o.yes) return ReportNotStarted(refusal);
+  SuspendInterrupts();
+  if (absl::Status c = ConfirmActionOnTerminal(
+          {.action = "migrate it",
+           .reason = *reason,
+           .env_files = {},
+           .stdin_is_tty = ::isatty(STDIN_FILENO) != 0,
+           .yes = false});
+      !c.ok()) {
+    return ReportUnconfirmed(c, "nothing was applied");
+  }
+  return run(true, nullptr);
 }
 
 }  // namespace ds::client

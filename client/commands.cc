@@ -28,6 +28,8 @@ void CreateOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("--project", o.project, "Project id or name");
   app.add_option("--target", o.target, "Name the branch after a stage: dev-{developer}-<stage>");
   app.add_flag("--force", o.force, "Terminate sessions that keep the parent busy");
+  app.add_flag("-y,--yes", o.yes,
+               "Point .env at an existing protected or default branch without asking");
   JsonFlag(app, o);
 }
 
@@ -45,7 +47,11 @@ void ProjectOption(CLI::App& app, CommandOptions& o) {
 }
 
 void SetDbOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("previous", o.name,
+                 "`-`: switch back to the value before the last change, as `cd -` does");
   app.add_option("--branch", o.branch, "Branch to use (without it: a picker on a terminal)");
+  app.add_flag("-y,--yes", o.yes,
+               "Point DB_CONNECTION_STRING at a protected or default branch without asking");
   app.add_option("--project", o.project, "Project id or name");
   app.add_option("--target", o.target, "The stage's branch: dev-{developer}-<stage>");
   JsonFlag(app, o);
@@ -78,7 +84,9 @@ void MigrateOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("--lock-timeout", o.lock_timeout,
                  "Seconds to wait for another migrator's lock (default 60)")
       ->check(NonNegativeSeconds());
-  app.add_flag("-y,--yes", o.yes, "Do not ask which database on a terminal");
+  app.add_flag("-y,--yes", o.yes,
+               "Do not ask which database on a terminal; migrate a protected or default "
+               "branch without asking");
   JsonFlag(app, o);
 }
 
@@ -147,6 +155,9 @@ constexpr Command kCommands[] = {
      RunSetSourceDb},
     {"db", "current", "Show which databases this workspace's .env points at", JsonFlag,
      RunDbCurrent},
+    {"db", "history",
+     "List the values ds wrote into DB_CONNECTION_STRING and SOURCE_DB_CONNECTION_STRING", JsonFlag,
+     RunDbHistory},
     {"db", "migrate", "Apply the Drizzle migrations that are pending, as a job", MigrateOptions,
      RunMigrate},
     {"db", "reset", "Wipe and rebuild a database: drop, migrate, copy one organization (a job)",

@@ -98,6 +98,7 @@ int RunBranches(const Invocation& inv);
 int RunSetTargetDb(const Invocation& inv);
 int RunSetSourceDb(const Invocation& inv);
 int RunDbCurrent(const Invocation& inv);
+int RunDbHistory(const Invocation& inv);
 int RunConfigShow(const Invocation& inv);
 int RunDaemonStart(const Invocation& inv);
 int RunDaemonStatus(const Invocation& inv);

@@ -356,10 +356,16 @@ StreamEnd ReadEvents(grpc::ClientContext& ctx, grpc::ClientReaderInterface<v1::J
 }
 
 // The job's exit code, or what the stream's error says.
-int ExitCode(const StreamEnd& end) {
+int ExitCode(const StreamEnd& end, const FollowOptions& options) {
   if (end.detached) return kExitOk;
   if (end.finished) return end.finished->exit_code();
-  if (!end.started) return ReportRpcError(end.status);
+  if (!end.started) {
+    if (options.not_started) {
+      *options.not_started = end.status;
+      return kJobNotStarted;
+    }
+    return ReportNotStarted(end.status);
+  }
   return PrintError(StrCat("lost the stream of job ", end.id, " (", end.status.error_message(),
                            "); `ds jobs list` shows how it ended"),
                     kExitFailed);
@@ -367,14 +373,23 @@ int ExitCode(const StreamEnd& end) {
 
 }  // namespace
 
+int ReportNotStarted(const grpc::Status& status) { return ReportRpcError(status); }
+
 void PrepareForInterrupts() {
-  if (g_interrupt_pipe[0] >= 0) return;
-  if (::pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  if (g_interrupt_pipe[0] < 0 && ::pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, nullptr);
+}
+
+void SuspendInterrupts() {
+  ::signal(SIGINT, SIG_DFL);
+  if (g_interrupt_pipe[0] < 0) return;
+  char buf[64];
+  while (::read(g_interrupt_pipe[0], buf, sizeof buf) > 0) {
+  }
 }
 
 int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
@@ -391,7 +406,7 @@ int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
   stop.Raise();
   ticker.reset();
   interrupts.reset();
-  return ExitCode(end);
+  return ExitCode(end, options);
 }
 
 }  // namespace ds::client

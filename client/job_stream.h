@@ -23,16 +23,29 @@ struct FollowOptions {
   bool json = false;
   bool cancel_on_interrupt = false;  // Ctrl-C cancels the job (ds started it)
   bool detach = false;               // return as soon as the job id is known
+  // When set, an error that ends the stream before the job started (dsd
+  // refused the request) is stored here rather than printed, and FollowJob
+  // returns kJobNotStarted; ReportNotStarted prints it later.
+  grpc::Status* not_started = nullptr;
 };
+
+inline constexpr int kJobNotStarted = -1;
 
 // Reads the stream opened on `ctx` to its end and returns ds's exit code:
 // the job's own (0, 1, 130), or an RPC error's.
 int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
               grpc::ClientReaderInterface<v1::JobEvent>& reader, const FollowOptions& options);
 
+// Prints why a job did not start and returns the exit code.
+int ReportNotStarted(const grpc::Status& status);
+
 // Installs the Ctrl-C handler used while following. Call before the stream
 // starts so that no interrupt is lost between the two.
 void PrepareForInterrupts();
+
+// Ctrl-C kills ds again (while it asks a question between two jobs), and a
+// Ctrl-C already caught is forgotten. PrepareForInterrupts undoes this.
+void SuspendInterrupts();
 
 }  // namespace ds::client
 

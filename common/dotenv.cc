@@ -1,6 +1,13 @@
 #include "common/dotenv.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <string>
@@ -469,8 +476,60 @@ absl::StatusOr<std::string> SetDotenvValue(std::string_view text, std::string_vi
       " without changing how dotenv reads the lines before it; fix the end of the file by hand"));
 }
 
+absl::Status CheckDotenvWritable(const std::filesystem::path& file) {
+  namespace fs = std::filesystem;
+  fs::path real = file;
+  struct stat lst {};
+  if (::lstat(file.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    std::error_code ec;
+    fs::path target = fs::read_symlink(file, ec);
+    fs::path resolved = target.is_absolute() ? target : file.parent_path() / target;
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) {
+      // Replacing the link with a regular file would quietly unshare it.
+      return absl::FailedPreconditionError(
+          StrCat(file.string(), " is a symlink to ", target.string(),
+                 ", which does not exist; ds does not replace the link with a file. Create "
+                 "it (`touch ",
+                 resolved.lexically_normal().string(), "`) or remove the link, and run again"));
+    }
+    real = fs::weakly_canonical(file, ec);
+    if (ec) real = resolved;
+  }
+  struct stat st {};
+  if (::stat(real.c_str(), &st) == 0) {
+    // Root may write anything: a file nobody may write was made read-only
+    // on purpose, and ds respects that too.
+    // (Effective ids, as open() would use.)
+    const bool read_only = (st.st_mode & 0222) == 0 ||
+                           (::geteuid() != 0 &&
+                            ::faccessat(AT_FDCWD, real.c_str(), W_OK, AT_EACCESS) != 0);
+    if (read_only && S_ISREG(st.st_mode)) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return absl::FailedPreconditionError(
+          StrCat(real.string(), " is read-only (mode ", mode,
+                 "), so ds leaves it alone; make it writable (`chmod u+w ", real.string(),
+                 "`) and run again, or edit it by hand"));
+    }
+  }
+  fs::path dir = real.parent_path();
+  if (dir.empty()) dir = ".";
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0 && errno != ENOENT) {
+    return absl::FailedPreconditionError(StrCat("cannot write ", file.string(), ": its directory ",
+                                                dir.string(),
+                                                " is not "
+                                                "writable (",
+                                                std::strerror(errno),
+                                                "); fix its permissions, or pick another "
+                                                "workspace with -C DIR"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteDotenvValue(const std::filesystem::path& file, std::string_view key,
                               std::string_view value) {
+  if (absl::Status s = CheckDotenvWritable(file); !s.ok()) return s;
   std::string text;
   absl::StatusOr<std::string> read = ReadFile(file);
   if (read.ok()) {

@@ -40,13 +40,20 @@ const DotenvEntry* FindDotenvKey(const std::vector<DotenvEntry>& entries,
 // if the text lacks one. The value is quoted only as needed. Fails when the
 // value cannot be written so that dotenv reads it back unchanged, or when
 // `key` is not a valid dotenv key.
-absl::StatusOr<std::string> SetDotenvValue(std::string_view text,
-                                           std::string_view key,
-                                           std::string_view value,
-                                           std::string_view file_name);
+absl::StatusOr<std::string> SetDotenvValue(std::string_view text, std::string_view key,
+                                           std::string_view value, std::string_view file_name);
 
-// Reads `file`, sets one key with SetDotenvValue and replaces the file
-// atomically (temp file in the same directory, fsync, rename, fsync of the
+// Whether ds may replace `file` (before it makes anything a write would
+// follow, such as a branch). FailedPrecondition, naming the file and what
+// to do, when the file is read-only (no write permission for this user, or
+// for anyone: a read-only file is left alone even by root), when it is a
+// symlink to a file that does not exist (replacing the link with a file
+// would quietly unshare it), or when its directory is not writable. A
+// missing file in a writable directory is fine.
+absl::Status CheckDotenvWritable(const std::filesystem::path& file);
+
+// Reads `file` (checked with CheckDotenvWritable first), sets one key with SetDotenvValue and
+// replaces the file atomically (temp file in the same directory, fsync, rename, fsync of the
 // directory). Keeps the file's mode; a new file is created 0600. Nothing is
 // written if parsing or quoting fails.
 absl::Status WriteDotenvValue(const std::filesystem::path& file,

@@ -431,7 +431,7 @@ TEST_F(WriteDotenvValueTest, UnreadableNamesTheFile) {
   UnprivilegedScope unprivileged(dir_);
   fs::path g = dir_ / ".env";
   Write(g, "A=1\n");
-  ASSERT_EQ(::chmod(g.c_str(), 0), 0);
+  ASSERT_EQ(::chmod(g.c_str(), 0200), 0);  // writable, not readable
   s = WriteDotenvValue(g, "A", "2");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
@@ -447,6 +447,57 @@ TEST_F(WriteDotenvValueTest, UnwritableDirectoryLeavesFileAlone) {
   ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
   EXPECT_EQ(Read(f), "A=1\n");
   ExpectOnly({".env"});
+}
+
+// A read-only .env was made so on purpose: replacing it (which the
+// directory's permissions allow) would silently undo that. Refused, naming
+// the file and what to do; even root leaves a file nobody may write alone.
+TEST_F(WriteDotenvValueTest, ReadOnlyFileIsRefusedAndKept) {
+  fs::path f = dir_ / ".env";
+  Write(f, "A=1\n");
+  ASSERT_EQ(::chmod(f.c_str(), 0444), 0);
+  absl::Status s = WriteDotenvValue(f, "A", "2");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find(f.string() + " is read-only (mode 0444)"), absl::string_view::npos)
+      << s;
+  EXPECT_NE(s.message().find("chmod u+w " + f.string()), absl::string_view::npos) << s;
+  EXPECT_EQ(CheckDotenvWritable(f).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Read(f), "A=1\n");
+  EXPECT_EQ(Mode(f), 0444u);
+  ExpectOnly({".env"});
+}
+
+// A dangling symlink used to be replaced by a regular file: refused,
+// naming the link, its target and what to do; the link stays.
+TEST_F(WriteDotenvValueTest, DanglingSymlinkIsRefusedAndKept) {
+  fs::path link = dir_ / ".env";
+  fs::create_symlink("shared/missing.env", link);
+  absl::Status s = WriteDotenvValue(link, "A", "1");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find(link.string() + " is a symlink to shared/missing.env, which does "
+                                             "not exist"),
+            absl::string_view::npos)
+      << s;
+  EXPECT_NE(s.message().find("touch " + (dir_ / "shared/missing.env").string()),
+            absl::string_view::npos)
+      << s;
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_FALSE(fs::exists(dir_ / "shared"));
+  ExpectOnly({".env"});
+}
+
+TEST_F(WriteDotenvValueTest, MissingFileInWritableDirectoryMayBeWritten) {
+  EXPECT_TRUE(CheckDotenvWritable(dir_ / ".env").ok());
+  UnprivilegedScope unprivileged(dir_);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0500), 0);
+  absl::Status s = CheckDotenvWritable(dir_ / ".env");
+  ASSERT_EQ(::chmod(dir_.c_str(), 0700), 0);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("its directory " + dir_.string() + " is not writable"),
+            absl::string_view::npos)
+      << s;
 }
 
 }  // namespace

@@ -159,7 +159,8 @@ struct Core {
       : local(AddLocalProvider(providers, paths, config.Get("local_project"))),
         resolver(paths, &providers),
         workspace_service(&resolver, &watcher),
-        branch_manager(&resolver, &providers),
+        env_history(paths.state_dir / "env-history"),
+        branch_manager(&resolver, &providers, &env_history),
         branch_service(&branch_manager),
         jobs(paths.jobs_dir()),
         job_service(&jobs, &resolver, &providers, &job_connections, &external_steps),
@@ -185,6 +186,7 @@ struct Core {
   LocalProvider* const local;
   WorkspaceResolver resolver;
   WorkspaceServiceImpl workspace_service;
+  EnvHistory env_history;  // values .env writes replaced, for `ds db set target-db -`
   BranchManager branch_manager;
   BranchServiceImpl branch_service;
   JobManager jobs;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_format.h"
@@ -86,7 +87,17 @@ absl::StatusOr<DrizzleFolder> ReadJournal(const fs::path& dir) {
         StrCat(journal.string(), " has no \"entries\" array; is it a drizzle journal?"));
   }
   std::set<std::string> listed;
+  // Where each tag, idx and file was first seen: a journal that lists one
+  // migration twice (a bad merge) would otherwise apply it twice.
+  std::map<std::string, size_t> tag_at, file_at;
+  std::map<int64_t, size_t> idx_at;
   size_t index = 0;
+  auto duplicate = [&](std::string_view what, std::string_view value, size_t first) {
+    return absl::InvalidArgumentError(StrCat(
+        journal.string(), " lists ", what, " ", value, " twice: entries ", first, " and ", index,
+        " (counting from 0); remove the duplicate entry (a merge gone wrong?) "
+        "and run again; nothing was run"));
+  };
   for (simdjson::dom::element e : entries) {
     std::string_view tag;
     int64_t when = 0;
@@ -94,6 +105,19 @@ absl::StatusOr<DrizzleFolder> ReadJournal(const fs::path& dir) {
       return absl::InvalidArgumentError(
           StrCat(journal.string(), ": entry ", index, " lacks a string \"tag\" or a numeric "
                  "\"when\"; regenerate the journal with drizzle-kit"));
+    }
+    if (auto [it, fresh] = tag_at.emplace(tag, index); !fresh) {
+      return duplicate("tag", StrCat("\"", tag, "\""), it->second);
+    }
+    if (int64_t idx = 0; !e["idx"].get_int64().get(idx)) {
+      if (auto [it, fresh] = idx_at.emplace(idx, index); !fresh) {
+        return duplicate("idx", StrCat(idx), it->second);
+      }
+    }
+    // Two tags may still name one file ("0001_a" and "./0001_a").
+    const std::string normal = (dir / StrCat(tag, ".sql")).lexically_normal().string();
+    if (auto [it, fresh] = file_at.emplace(normal, index); !fresh) {
+      return duplicate("the file", normal, it->second);
     }
     DrizzleMigration m;
     m.tag = std::string(tag);

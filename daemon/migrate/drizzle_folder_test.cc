@@ -92,6 +92,39 @@ TEST_F(DrizzleFolderTest, JournalErrorsNameTheFile) {
   EXPECT_THAT(std::string(f.status().message()), HasSubstr("no \"entries\" array"));
 }
 
+// A journal that lists one migration twice (a bad merge) would apply it
+// twice: refused, naming both entries.
+TEST_F(DrizzleFolderTest, DuplicateTagIdxOrFileIsRefusedNamingBothEntries) {
+  Write("0000_a.sql", "SELECT 1;");
+  Write("0001_b.sql", "SELECT 2;");
+  Journal(R"({"idx":0,"when":1,"tag":"0000_a"},{"idx":1,"when":2,"tag":"0001_b"},)"
+          R"({"idx":2,"when":3,"tag":"0000_a"})");
+  absl::StatusOr<DrizzleFolder> f = ReadDrizzleFolder(dir_);
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(f.status().message()),
+              HasSubstr("lists tag \"0000_a\" twice: entries 0 and 2"));
+  EXPECT_THAT(std::string(f.status().message()), HasSubstr("nothing was run"));
+
+  Journal(R"({"idx":0,"when":1,"tag":"0000_a"},{"idx":0,"when":2,"tag":"0001_b"})");
+  f = ReadDrizzleFolder(dir_);
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(std::string(f.status().message()), HasSubstr("lists idx 0 twice: entries 0 and 1"));
+
+  Journal(R"({"idx":0,"when":1,"tag":"0000_a"},{"idx":1,"when":2,"tag":"./0000_a"})");
+  f = ReadDrizzleFolder(dir_);
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(
+      std::string(f.status().message()),
+      HasSubstr("lists the file " + (dir_ / "0000_a.sql").string() + " twice: entries 0 and 1"));
+
+  // Distinct entries still read.
+  Journal(R"({"idx":0,"when":1,"tag":"0000_a"},{"idx":1,"when":2,"tag":"0001_b"})");
+  f = ReadDrizzleFolder(dir_);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->migrations.size(), 2u);
+}
+
 TEST_F(DrizzleFolderTest, EmptyMigrationIsAnError) {
   Journal(R"({"idx":0,"when":1,"tag":"0000_x"})");
   Write("0000_x.sql", "  \n\n");

@@ -152,6 +152,12 @@ grpc::ServerUnaryReactor* BranchServiceImpl::SetDatabase(grpc::CallbackServerCon
   return Offload(pool_, ctx, resp, [this, req] { return manager_->SetDatabase(*req); });
 }
 
+grpc::ServerUnaryReactor* BranchServiceImpl::ListDatabaseHistory(
+    grpc::CallbackServerContext* ctx, const v1::ListDatabaseHistoryRequest* req,
+    v1::ListDatabaseHistoryResponse* resp) {
+  return Offload(pool_, ctx, resp, [this, req] { return manager_->ListDatabaseHistory(*req); });
+}
+
 grpc::ServerWriteReactor<v1::BranchListUpdate>* BranchServiceImpl::WatchBranches(
     grpc::CallbackServerContext*, const v1::WatchBranchesRequest* req) {
   auto* stream = new StreamWriter<v1::BranchListUpdate>();

@@ -9,8 +9,8 @@
 #include <mutex>
 #include <thread>
 
-#include "daemon/workspace/branches.h"
 #include "daemon/sys/work_pool.h"
+#include "daemon/workspace/branches.h"
 #include "ds/v1/branch.grpc.pb.h"
 
 namespace ds::daemon {
@@ -44,6 +44,9 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
   grpc::ServerUnaryReactor* SetDatabase(grpc::CallbackServerContext* ctx,
                                         const v1::SetDatabaseRequest* req,
                                         v1::SetDatabaseResponse* resp) override;
+  grpc::ServerUnaryReactor* ListDatabaseHistory(grpc::CallbackServerContext* ctx,
+                                                const v1::ListDatabaseHistoryRequest* req,
+                                                v1::ListDatabaseHistoryResponse* resp) override;
   grpc::ServerWriteReactor<v1::BranchListUpdate>* WatchBranches(
       grpc::CallbackServerContext* ctx, const v1::WatchBranchesRequest* req) override;
 

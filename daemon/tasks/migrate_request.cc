@@ -120,13 +120,12 @@ absl::Status SetLockTimeout(const v1::MigrateRequest& req, MigrateOptions* o) {
 
 // The job's record: redacted target, database key, branch, who.
 JobSpec MigrateJobSpec(const v1::MigrateRequest& req, const Target& target, const MigrateOptions& o,
-                       const Workspace& ws, const ProviderRegistry& providers) {
+                       const Workspace& ws, const std::optional<BranchLocation>& branch) {
   JobSpec job;
   job.kind = "migrate";
   job.target_key = DatabaseKey(target.info);
   job.target_redacted = o.target_redacted;
-  Resolution r = providers.Resolve(target.info);
-  if (r.branch) job.branch = ToBranchRef(*r.branch);
+  if (branch) job.branch = ToBranchRef(*branch);
   job.workspace_dir = ws.dir.string();
   job.started_by = o.applied_by;
   job.description = StrCat("migrate ", o.dir.string());
@@ -183,7 +182,9 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
   o.plan.ignore_checksums = req.ignore_checksums();
   if (absl::Status s = SetLockTimeout(req, &o); !s.ok()) return s;
   o.applied_by = req.started_by().empty() ? "ds" : req.started_by();
-  out.job = MigrateJobSpec(req, *target, o, *ws, providers);
+  out.branch = providers.Resolve(target->info).branch;
+  out.job = MigrateJobSpec(req, *target, o, *ws, out.branch);
+  out.config = std::move(ws->config);
   return out;
 }
 

@@ -5,6 +5,8 @@
 #ifndef DS_DAEMON_TASKS_MIGRATE_REQUEST_H_
 #define DS_DAEMON_TASKS_MIGRATE_REQUEST_H_
 
+#include <optional>
+
 #include "absl/status/statusor.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/migrate/migrator.h"
@@ -17,6 +19,10 @@ namespace ds::daemon {
 struct PreparedMigrate {
   MigrateOptions options;
   JobSpec job;
+  // The provider branch the target is, when a provider knows it (for the
+  // protected-branch check), and the workspace's configuration.
+  std::optional<BranchLocation> branch;
+  common::Config config;
 };
 
 // Errors say what is missing and what to pass: kInvalidArgument for bad

@@ -2,8 +2,10 @@
 
 #include <memory>
 
+#include "common/strings.h"
 #include "daemon/migrate/migrator.h"
 #include "daemon/tasks/migrate_request.h"
+#include "daemon/workspace/protected_branch.h"
 
 namespace ds::daemon {
 
@@ -11,6 +13,19 @@ absl::StatusOr<std::string> MigrateTask::Start(const v1::MigrateRequest& request
                                                JobManager::Sink sink, uint64_t* token) {
   absl::StatusOr<PreparedMigrate> prepared = PrepareMigrate(request, *resolver_, *providers_);
   if (!prepared.ok()) return prepared.status();
+  // Migrating a protected or default branch changes shared data: only
+  // when the caller confirmed it (ds asks, or --yes).
+  if (prepared->branch && !request.allow_protected()) {
+    absl::StatusOr<std::optional<BranchInfo>> branch =
+        DescribeBranch(*providers_, prepared->config, *prepared->branch);
+    if (!branch.ok()) {
+      return absl::Status(branch.status().code(),
+                          StrCat(branch.status().message(), "; run again with --yes to go ahead"));
+    }
+    if (*branch) {
+      if (absl::Status s = CheckProtected(**branch, "migrating it", false); !s.ok()) return s;
+    }
+  }
   prepared->options.pool = pool_;
   prepared->options.folders = &folders_;
   auto options = std::make_shared<const MigrateOptions>(std::move(prepared->options));

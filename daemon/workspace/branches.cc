@@ -1,9 +1,15 @@
 #include "daemon/workspace/branches.h"
 
+#include <map>
+#include <set>
+
+#include "common/atomic_file.h"
+#include "common/clock.h"
 #include "common/conninfo.h"
 #include "common/dotenv.h"
 #include "common/strings.h"
 #include "common/usage_error.h"
+#include "daemon/workspace/protected_branch.h"
 
 namespace ds::daemon {
 namespace {
@@ -19,8 +25,9 @@ bool Points(const v1::DatabaseTarget& t, const BranchInfo& b, std::string_view p
 
 }  // namespace
 
-BranchManager::BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers)
-    : resolver_(resolver), providers_(providers) {}
+BranchManager::BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers,
+                             EnvHistory* history)
+    : resolver_(resolver), providers_(providers), history_(history) {}
 
 absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::WorkspaceRef& ws) {
   Context ctx;
@@ -38,6 +45,7 @@ absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::Works
                                config.OriginOf("provider").location, ")"));
   }
   ctx.provider = *provider;
+  ctx.config = config;
   ctx.default_project = config.Get("project");
   ctx.target_var = config.Get("target_var");
   ctx.source_var = config.Get("source_var");
@@ -64,18 +72,28 @@ v1::Branch BranchManager::ToProto(const BranchInfo& b, const Context& ctx) const
   return out;
 }
 
-absl::StatusOr<std::string> BranchManager::WriteEnv(const Context& ctx, const std::string& project,
-                                                    const std::string& branch,
-                                                    const std::string& variable) {
-  absl::StatusOr<std::string> uri = ctx.provider->ConnectionUri(project, branch);
-  if (!uri.ok()) return uri.status();
-  return WriteEnvUri(ctx, variable, *uri);
+std::string BranchManager::CurrentValue(const Context& ctx, const std::string& variable) {
+  absl::StatusOr<std::string> text = common::ReadFile(ctx.env_file);
+  if (!text.ok()) return "";
+  absl::StatusOr<std::vector<common::DotenvEntry>> entries =
+      common::ParseDotenv(*text, ctx.env_file.string());
+  if (!entries.ok()) return "";
+  const common::DotenvEntry* e = common::FindDotenvKey(*entries, variable);
+  return e ? e->value : "";
 }
 
-absl::StatusOr<std::string> BranchManager::WriteEnvUri(const Context& ctx,
-                                                       const std::string& variable,
-                                                       const std::string& uri) {
+absl::StatusOr<std::string> BranchManager::WriteEnvUri(
+    const Context& ctx, const std::string& variable, const std::string& uri,
+    google::protobuf::RepeatedPtrField<std::string>* notices) {
+  const std::string old_value = CurrentValue(ctx, variable);
   if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, uri); !s.ok()) return s;
+  if (absl::Status s = history_->Record(ctx.env_file.string(), variable, old_value, uri,
+                                        common::UnixMillisNow());
+      !s.ok()) {
+    notices->Add(StrCat("the previous value of ", variable, " could not be kept for `ds db set ",
+                        variable == ctx.source_var ? "source-db" : "target-db",
+                        " -`: ", s.message()));
+  }
   return common::RedactConnectionString(uri);
 }
 
@@ -120,6 +138,13 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   if (!ctx.ok()) return ctx.status();
   v1::CreateBranchResponse resp;
   const std::string project = ctx->Project(req.project());
+  if (req.switch_env()) {
+    // A .env that cannot be written is found before a branch is made for
+    // it, not after.
+    if (absl::Status s = common::CheckDotenvWritable(ctx->env_file); !s.ok()) {
+      return absl::Status(s.code(), StrCat(s.message(), "; no branch was created"));
+    }
+  }
   // The URI comes from the create itself: asked for afterwards, a delete
   // of the same name in between would make a successful create fail.
   CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress),
@@ -150,6 +175,13 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
       if (b.name == req.name()) found = &b;
     }
     if (!found && attempt < kAttempts) continue;
+    if (found && req.switch_env()) {
+      if (absl::Status s = CheckProtected(*found, StrCat("pointing ", ctx->target_var, " at it"),
+                                          req.allow_protected());
+          !s.ok()) {
+        return s;
+      }
+    }
     if (found) *resp.mutable_branch() = ToProto(*found, *ctx);
     uri = std::move(*existing);
     resp.set_existed(true);
@@ -160,8 +192,19 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
       return absl::InternalError(StrCat("provider ", ctx->provider->Name(),
                                         " gave no connection string for ", req.name()));
     }
-    absl::StatusOr<std::string> written = WriteEnvUri(*ctx, ctx->target_var, uri);
-    if (!written.ok()) return written.status();
+    absl::StatusOr<std::string> written =
+        WriteEnvUri(*ctx, ctx->target_var, uri, resp.mutable_notices());
+    if (!written.ok()) {
+      // The branch stays (deleting it unasked could lose what a racing
+      // user put there): say so, and how to finish or undo.
+      const std::string& name = req.name();
+      return absl::Status(
+          written.status().code(),
+          StrCat(
+              resp.existed() ? StrCat("branch ", name, " exists") : StrCat("created branch ", name),
+              ", but could not point ", ctx->target_var, " at it: ", written.status().message(),
+              ". The branch exists: once that is fixed, `ds db set target-db --branch ", name, "` points .env at it; `ds db delete-branch ", name, " --yes` removes it"));
+    }
     resp.set_env_file(ctx->env_file.string());
     resp.set_variable(ctx->target_var);
     resp.mutable_branch()->set_is_target(true);
@@ -199,15 +242,20 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
   }
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  const std::string& variable =
-      req.role() == v1::DATABASE_ROLE_TARGET ? ctx->target_var : ctx->source_var;
+  const bool target = req.role() == v1::DATABASE_ROLE_TARGET;
+  const std::string& variable = target ? ctx->target_var : ctx->source_var;
+  if (req.previous()) {
+    if (!req.branch().empty()) {
+      return common::UsageError("give a branch or ask for the previous value, not both");
+    }
+    return SetPrevious(req, *ctx, variable);
+  }
+  const std::string project = ctx->Project(req.project());
   // The provider finds the branch (a Neon one may look again for a branch
   // made since its last refresh) before anything is written.
-  absl::StatusOr<std::string> redacted =
-      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
-  if (!redacted.ok()) return redacted.status();
-  absl::StatusOr<std::vector<BranchInfo>> all =
-      ctx->provider->ListBranches(ctx->Project(req.project()));
+  absl::StatusOr<std::string> uri = ctx->provider->ConnectionUri(project, req.branch());
+  if (!uri.ok()) return uri.status();
+  absl::StatusOr<std::vector<BranchInfo>> all = ctx->provider->ListBranches(project);
   if (!all.ok()) return all.status();
   const BranchInfo* found = nullptr;
   for (const BranchInfo& b : *all) {
@@ -217,12 +265,105 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
     return absl::NotFoundError(
         StrCat("branch \"", req.branch(), "\" does not exist; `ds db branches` lists them"));
   }
+  // What the target points at is what the backend and migrations change;
+  // a source is only read from.
+  if (target) {
+    if (absl::Status s =
+            CheckProtected(*found, StrCat("pointing ", variable, " at it"), req.allow_protected());
+        !s.ok()) {
+      return s;
+    }
+  }
   v1::SetDatabaseResponse resp;
+  absl::StatusOr<std::string> redacted = WriteEnvUri(*ctx, variable, *uri, resp.mutable_notices());
+  if (!redacted.ok()) return redacted.status();
   *resp.mutable_branch() = ToProto(*found, *ctx);
+  resp.mutable_branch()->set_is_target(target || resp.branch().is_target());
+  resp.mutable_branch()->set_is_source(!target || resp.branch().is_source());
   resp.set_env_file(ctx->env_file.string());
   resp.set_variable(variable);
   resp.set_redacted_uri(*redacted);
   AddNotices(ctx->provider, &resp);
+  return resp;
+}
+
+absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetPrevious(
+    const v1::SetDatabaseRequest& req, const Context& ctx, const std::string& variable) {
+  const bool target = req.role() == v1::DATABASE_ROLE_TARGET;
+  const std::string current = CurrentValue(ctx, variable);
+  absl::StatusOr<std::optional<std::string>> previous =
+      history_->Previous(ctx.env_file.string(), variable, current);
+  if (!previous.ok()) return previous.status();
+  if (!*previous) {
+    return absl::FailedPreconditionError(
+        StrCat("there is no earlier value of ", variable, " in ", ctx.env_file.string(),
+               " to go back to: ds remembers the values it replaces there; choose one with "
+               "`ds db set ",
+               target ? "target-db" : "source-db", " --branch NAME`"));
+  }
+  v1::SetDatabaseResponse resp;
+  // The earlier value may be any connection string; when a provider knows
+  // it, the protected rule applies as for a branch named outright.
+  if (absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(**previous); info.ok()) {
+    Resolution r = providers_->Resolve(*info);
+    if (r.branch) {
+      absl::StatusOr<std::optional<BranchInfo>> b =
+          DescribeBranch(*providers_, ctx.config, *r.branch);
+      if (b.ok() && *b) {
+        if (target) {
+          if (absl::Status s = CheckProtected(**b, StrCat("pointing ", variable, " at it"),
+                                              req.allow_protected());
+              !s.ok()) {
+            return s;
+          }
+        }
+        *resp.mutable_branch() = ToProto(**b, ctx);
+      } else if (!b.ok() && target && !req.allow_protected()) {
+        return absl::Status(b.status().code(),
+                            StrCat(b.status().message(), "; run again with --yes to go ahead"));
+      }
+    }
+  }
+  absl::StatusOr<std::string> redacted =
+      WriteEnvUri(ctx, variable, **previous, resp.mutable_notices());
+  if (!redacted.ok()) return redacted.status();
+  resp.set_env_file(ctx.env_file.string());
+  resp.set_variable(variable);
+  resp.set_redacted_uri(*redacted);
+  AddNotices(ctx.provider, &resp);
+  return resp;
+}
+
+absl::StatusOr<v1::ListDatabaseHistoryResponse> BranchManager::ListDatabaseHistory(
+    const v1::ListDatabaseHistoryRequest& req) {
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  std::string variable;
+  if (req.role() == v1::DATABASE_ROLE_TARGET) variable = ctx->target_var;
+  if (req.role() == v1::DATABASE_ROLE_SOURCE) variable = ctx->source_var;
+  absl::StatusOr<std::vector<EnvHistoryEntry>> entries =
+      history_->List(ctx->env_file.string(), variable);
+  if (!entries.ok()) return entries.status();
+  v1::ListDatabaseHistoryResponse resp;
+  resp.set_env_file(ctx->env_file.string());
+  std::map<std::string, std::string> current;  // variable -> value now
+  std::set<std::string> marked;
+  for (const EnvHistoryEntry& e : *entries) {
+    if (!current.count(e.variable)) current[e.variable] = CurrentValue(*ctx, e.variable);
+    v1::DatabaseHistoryEntry* out = resp.add_entries();
+    out->set_variable(e.variable);
+    out->set_redacted_uri(common::RedactConnectionString(e.value));
+    out->set_unix_ms(e.unix_ms);
+    // The newest entry holding today's value is the current one.
+    if (e.value == current[e.variable] && marked.insert(e.variable).second) {
+      out->set_current(true);
+    }
+    if (absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(e.value); info.ok()) {
+      if (Resolution r = providers_->Resolve(*info); r.branch) {
+        *out->mutable_branch() = ToBranchRef(*r.branch);
+      }
+    }
+  }
   return resp;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/providers/provider.h"
+#include "daemon/workspace/env_history.h"
 #include "daemon/workspace/workspace.h"
 #include "ds/v1/branch.pb.h"
 
@@ -14,7 +15,8 @@ namespace ds::daemon {
 
 class BranchManager {
  public:
-  BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers);
+  // `history` keeps the values .env writes replace (for `set target-db -`).
+  BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers, EnvHistory* history);
 
   absl::StatusOr<v1::ListProjectsResponse> ListProjects(const v1::ListProjectsRequest& req);
   absl::StatusOr<v1::ListBranchesResponse> ListBranches(const v1::ListBranchesRequest& req);
@@ -23,11 +25,16 @@ class BranchManager {
       const v1::CreateBranchRequest& req,
       std::function<void(std::string_view)> progress = nullptr);
   absl::StatusOr<v1::DeleteBranchResponse> DeleteBranch(const v1::DeleteBranchRequest& req);
+  // Refuses to point the target variable at a protected or default branch
+  // unless req.allow_protected (FailedPrecondition naming the branch).
   absl::StatusOr<v1::SetDatabaseResponse> SetDatabase(const v1::SetDatabaseRequest& req);
+  absl::StatusOr<v1::ListDatabaseHistoryResponse> ListDatabaseHistory(
+      const v1::ListDatabaseHistoryRequest& req);
 
  private:
   struct Context {
     Provider* provider = nullptr;
+    common::Config config;
     v1::GetCurrentResponse current;  // which branches .env points at
     std::filesystem::path env_file;
     std::string target_var;
@@ -41,15 +48,22 @@ class BranchManager {
   };
   absl::StatusOr<Context> ContextFor(const v1::WorkspaceRef& ws);
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;
-  // Writes `provider`'s URI for `branch` into .env as `variable`.
-  absl::StatusOr<std::string> WriteEnv(const Context& ctx, const std::string& project,
-                                       const std::string& branch, const std::string& variable);
-  // Writes `uri` into .env as `variable`; returns it redacted.
+  // Writes `uri` into .env as `variable` and records the change in the
+  // history; returns the URI redacted. A history that cannot be written
+  // becomes a notice: the .env edit stands.
   absl::StatusOr<std::string> WriteEnvUri(const Context& ctx, const std::string& variable,
-                                          const std::string& uri);
+                                          const std::string& uri,
+                                          google::protobuf::RepeatedPtrField<std::string>* notices);
+  // The raw value of `variable` in the workspace's .env ("" when unset).
+  static std::string CurrentValue(const Context& ctx, const std::string& variable);
+  // SetDatabase with `previous`: back to the value before, as `cd -`.
+  absl::StatusOr<v1::SetDatabaseResponse> SetPrevious(const v1::SetDatabaseRequest& req,
+                                                      const Context& ctx,
+                                                      const std::string& variable);
 
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;
+  EnvHistory* history_;
 };
 
 }  // namespace ds::daemon

@@ -132,7 +132,11 @@ class LocalProviderTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("already exists; switched", p.stdout)
         self.assertTrue(self.env_values()["DB_CONNECTION_STRING"].endswith("/dup"))
+        # .env points at it: --yes is needed (test_safety has the rule's cases).
         p = self.ds("db", "delete-branch", "dup")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("points at it", p.stderr)
+        p = self.ds("db", "delete-branch", "dup", "--yes")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("still points to the deleted branch", p.stderr)
 
@@ -232,7 +236,7 @@ class LocalProviderTest(unittest.TestCase):
     def test_08_picker(self):
         self.ds("db", "create-branch", "pick-alpha")
         self.ds("db", "create-branch", "pick-beta")
-        self.ds("db", "set", "target-db", "--branch", "main")
+        self.ds("db", "set", "target-db", "--branch", "main", "--yes")
         args = ["db", "set", "target-db", "-C", self.ws]
         # Filter to "pick-", move down to the second match, Enter.
         code, out = run_in_pty(self.env, args,
@@ -258,8 +262,10 @@ class LocalProviderTest(unittest.TestCase):
                                [(b"typed-name\r", b"points to it")], b"Name of the new branch")
         self.assertEqual(code, 0, out)
         self.assertIn("Created branch typed-name", out)
-        # delete-branch without a name offers a picker (never main), then asks.
+        # delete-branch without a name offers a picker (never main), then asks
+        # (.env points elsewhere: the branch .env targets needs --yes).
         self.ds("db", "create-branch", "victim")
+        self.ds("db", "set", "target-db", "--branch", "typed-name")
         code, out = run_in_pty(self.env, ["db", "delete-branch", "-C", self.ws],
                                [(b"victim", b"victim"), (b"\r", b"[y/N]"), (b"n\r", None)],
                                b"Delete which branch?")

@@ -446,7 +446,7 @@ class NeonTest(unittest.TestCase):
                           feat["is_default"]), (b["id"], "main", True, False, False), feat)
 
         # Again: adopts the branch and switches to it.
-        self.ds_ok("db", "set", "target-db", "--branch", "main", "--project", P1, ws=ws)
+        self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", "--project", P1, ws=ws)
         p = self.ds_ok("db", "create-branch", "feat-x", "--project", P1, ws=ws)
         self.assertIn("already exists; switched", p.stdout)
         self.assertEqual(urllib.parse.urlsplit(self.env_values(ws)["DB_CONNECTION_STRING"]).hostname,
@@ -468,7 +468,7 @@ class NeonTest(unittest.TestCase):
         self.assertIn("Project:  acme-app\nBranch:   feat-x\n", p.stdout)
 
         # set target-db --branch main, then current shows main.
-        p = self.ds_ok("db", "set", "target-db", "--branch", "main", "--project", P1, ws=ws)
+        p = self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", "--project", P1, ws=ws)
         self.assertIn("now points to branch main", p.stdout)
         main_uri = self.env_values(ws)["DB_CONNECTION_STRING"]
         self.assertEqual(urllib.parse.urlsplit(main_uri).hostname,
@@ -539,7 +539,7 @@ class NeonTest(unittest.TestCase):
 
     def test_warm_cache_asks_the_api_nothing(self):
         ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
-        self.ds_ok("db", "set", "target-db", "--branch", "main", ws=ws)
+        self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", ws=ws)
         self.ds_ok("db", "branches", ws=ws)
         cur = self.ds_json("db", "current", ws=ws)
         self.assertTrue(cur["target"]["resolved"], cur)
@@ -558,7 +558,7 @@ class NeonTest(unittest.TestCase):
 
     def test_cache_served_when_the_api_is_down_and_after_a_restart(self):
         ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
-        self.ds_ok("db", "set", "target-db", "--branch", "main", ws=ws)
+        self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", ws=ws)
         self.ds_ok("db", "branches", ws=ws)
         self.fault(route="*", kind="status", status=503, count=-1)
         p = self.ds_ok("db", "branches", ws=ws)
@@ -749,7 +749,7 @@ class NeonTest(unittest.TestCase):
         self.assertEqual(cur["target"]["branch"]["branch_name"], "made-elsewhere", cur)
         # A host with a cell segment (acme-shop: ep-….c-2.eu-central-1.aws.neon.tech).
         shop = self.env.workspace("shop")
-        self.ds_ok("db", "set", "target-db", "--branch", "main", "--project", P2, ws=shop)
+        self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", "--project", P2, ws=shop)
         self.assertIn(".c-2.eu-central-1.aws.neon.tech",
                       self.env_values(shop)["DB_CONNECTION_STRING"].split("@")[-1])
         cur = self.ds_json("db", "current", ws=shop)
