@@ -1,5 +1,8 @@
 #include "daemon/workspace/branches.h"
 
+#include <sys/stat.h>
+
+#include "absl/strings/str_format.h"
 #include "common/conninfo.h"
 #include "common/dotenv.h"
 #include "common/strings.h"
@@ -66,16 +69,35 @@ v1::Branch BranchManager::ToProto(const BranchInfo& b, const Context& ctx) const
 
 absl::StatusOr<std::string> BranchManager::WriteEnv(const Context& ctx, const std::string& project,
                                                     const std::string& branch,
-                                                    const std::string& variable) {
+                                                    const std::string& variable,
+                                                    std::vector<std::string>* notices) {
   absl::StatusOr<std::string> uri = ctx.provider->ConnectionUri(project, branch);
   if (!uri.ok()) return uri.status();
-  return WriteEnvUri(ctx, variable, *uri);
+  return WriteEnvUri(ctx, variable, *uri, notices);
 }
 
 absl::StatusOr<std::string> BranchManager::WriteEnvUri(const Context& ctx,
                                                        const std::string& variable,
-                                                       const std::string& uri) {
-  if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, uri); !s.ok()) return s;
+                                                       const std::string& uri,
+                                                       std::vector<std::string>* notices) {
+  // A string libpq cannot read is treated as holding a password.
+  absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(uri);
+  if (info.ok() && info->password.empty()) {
+    if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, uri); !s.ok()) return s;
+    return common::RedactConnectionString(uri);
+  }
+  // Anyone who can read the password can connect as the branch's owner:
+  // the file becomes owner-only (once; it stays so), and the user hears why.
+  absl::StatusOr<std::optional<mode_t>> tightened =
+      common::WriteDotenvSecret(ctx.env_file, variable, uri);
+  if (!tightened.ok()) return tightened.status();
+  if (tightened->has_value()) {
+    notices->push_back(absl::StrFormat(
+        "%s holds a database password and was readable by other users (mode %04o); it is now "
+        "%04o (owner only). If something running as another user reads it, give that user "
+        "its own copy",
+        ctx.env_file.string(), **tightened, **tightened & 0700));
+  }
   return common::RedactConnectionString(uri);
 }
 
@@ -160,8 +182,10 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
       return absl::InternalError(StrCat("provider ", ctx->provider->Name(),
                                         " gave no connection string for ", req.name()));
     }
-    absl::StatusOr<std::string> written = WriteEnvUri(*ctx, ctx->target_var, uri);
+    std::vector<std::string> notices;
+    absl::StatusOr<std::string> written = WriteEnvUri(*ctx, ctx->target_var, uri, &notices);
     if (!written.ok()) return written.status();
+    for (std::string& n : notices) resp.add_notices(std::move(n));
     resp.set_env_file(ctx->env_file.string());
     resp.set_variable(ctx->target_var);
     resp.mutable_branch()->set_is_target(true);
@@ -203,8 +227,9 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
       req.role() == v1::DATABASE_ROLE_TARGET ? ctx->target_var : ctx->source_var;
   // The provider finds the branch (a Neon one may look again for a branch
   // made since its last refresh) before anything is written.
+  std::vector<std::string> notices;
   absl::StatusOr<std::string> redacted =
-      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable);
+      WriteEnv(*ctx, ctx->Project(req.project()), req.branch(), variable, &notices);
   if (!redacted.ok()) return redacted.status();
   absl::StatusOr<std::vector<BranchInfo>> all =
       ctx->provider->ListBranches(ctx->Project(req.project()));
@@ -222,6 +247,7 @@ absl::StatusOr<v1::SetDatabaseResponse> BranchManager::SetDatabase(
   resp.set_env_file(ctx->env_file.string());
   resp.set_variable(variable);
   resp.set_redacted_uri(*redacted);
+  for (std::string& n : notices) resp.add_notices(std::move(n));
   AddNotices(ctx->provider, &resp);
   return resp;
 }

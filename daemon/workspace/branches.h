@@ -43,10 +43,14 @@ class BranchManager {
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;
   // Writes `provider`'s URI for `branch` into .env as `variable`.
   absl::StatusOr<std::string> WriteEnv(const Context& ctx, const std::string& project,
-                                       const std::string& branch, const std::string& variable);
-  // Writes `uri` into .env as `variable`; returns it redacted.
+                                       const std::string& branch, const std::string& variable,
+                                       std::vector<std::string>* notices);
+  // Writes `uri` into .env as `variable`; returns it redacted. A URI with a
+  // password makes a .env that group or others could read owner-only, and
+  // adds a notice saying so to `notices`.
   absl::StatusOr<std::string> WriteEnvUri(const Context& ctx, const std::string& variable,
-                                          const std::string& uri);
+                                          const std::string& uri,
+                                          std::vector<std::string>* notices);
 
   WorkspaceResolver* resolver_;
   ProviderRegistry* providers_;
