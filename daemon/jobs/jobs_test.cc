@@ -206,7 +206,7 @@ TEST_F(JobsTest, CompletedStepsAreOnDiskAtOnce) {
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_NE(text->find(R"("name":"0000_a","state":"JOB_STATE_SUCCEEDED")"), std::string::npos)
       << *text;
-  EXPECT_NE(text->find(R"("detail":"committed 1 migration (0000_a)")"), std::string::npos)
+  EXPECT_NE(text->find(R"json("detail":"committed 1 migration (0000_a)")json"), std::string::npos)
       << *text;
   WaitFinished(m, *id);
 }
