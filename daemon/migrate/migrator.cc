@@ -36,6 +36,18 @@ int64_t MsSince(Clock::time_point t) {
 // "1 migration", "3 migrations".
 std::string Migrations(size_t n) { return StrCat(n, n == 1 ? " migration" : " migrations"); }
 
+// libpq's own messages span lines ("server closed the connection
+// unexpectedly\n\tThis probably means..."): one line reads better.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  for (char c : TrimAsciiWhitespace(text)) {
+    const bool space = c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(space ? ' ' : c);
+  }
+  return out;
+}
+
 // "a, b, c" for an error; a long run's list is cut after a few.
 std::string TagList(const std::vector<std::string>& tags) {
   constexpr size_t kShown = 5;
@@ -314,7 +326,8 @@ class MigrationRun {
     // The session is gone (the database dropped with FORCE, the server
     // stopped): there is no savepoint to go back to.
     if (conn().Broken()) {
-      return Failed(StrCat(m.file.filename().string(), " did not complete: ", conn().ErrorText(r)));
+      return Failed(
+          StrCat(m.file.filename().string(), " did not complete: ", OneLine(conn().ErrorText(r))));
     }
     if (PgResult back = conn().Exec("ROLLBACK TO SAVEPOINT ds_migration"); !back.ok()) {
       return Failed(StrCat(m.file.filename().string(), " failed: ", conn().ErrorText(r),

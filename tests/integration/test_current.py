@@ -177,7 +177,8 @@ class CurrentTest(DsTestCase):
             ('neon_refresh_seconds = "abc"\n', 'neon_refresh_seconds = "abc" is not a whole number'),
             ('log_level = "verbose"\n', 'log_level = "verbose" is not one of debug, info, '
                                          'warning, error'),
-            ('branch_pattern = "{nope}-{stage}"\n', "unknown placeholder {nope}; placeholders: "
+            ('branch_pattern = "{nope}-{stage}"\n', 'branch_pattern = "{nope}-{stage}" has the '
+                                                     "unknown placeholder {nope}; placeholders: "
                                                      "{developer}, {stage}"),
             ('provider = "oracle"\n', 'provider = "oracle" is not one of auto, local, neon'),
         ]
@@ -206,9 +207,10 @@ class CurrentTest(DsTestCase):
         self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("unknown placeholder {nope}", p.stderr)
         self.assertNotIn("{nope}-ci", p.stdout)
-        self.assertFalse(os.path.exists(os.path.join(ws, ".env")))
+        with open(os.path.join(ws, ".env")) as f:
+            self.assertEqual(f.read(), "", ".env was not written")
 
-    def test_daemon_status_logs_and_stop(self):    def test_daemon_status_logs_and_stop(self):
+    def test_daemon_status_logs_and_stop(self):
         p = self.env.ds("daemon", "status")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("running (pid", p.stdout)

@@ -124,8 +124,11 @@ class LocalProviderTest(unittest.TestCase):
         dsd_fds = open_fds(dsd)
         self.assertNotIn(self.marker, dsd_fds.values(), dsd_fds)
         self.assertEqual(fds_without_cloexec(dsd), [], dsd_fds)
-        # dsd's sockets (gRPC, clients, libpq) and files (its log) stay its own.
-        mine = {t for fd, t in dsd_fds.items() if fd > 2 and t != "/dev/null"}
+        # dsd's sockets (gRPC, clients, libpq), pipes and files (its log) stay
+        # its own. ("anon_inode:[eventpoll]" names every epoll fd alike, so it
+        # tells nothing apart; the close-on-exec check above covers those.)
+        mine = {t for fd, t in dsd_fds.items()
+                if fd > 2 and t != "/dev/null" and not t.startswith("anon_inode:")}
         for pid in self.postgres_pids():
             shared = mine & set(open_fds(pid).values())
             self.assertEqual(shared, set(), f"postgres pid {pid} holds dsd's {shared}")
@@ -466,7 +469,7 @@ class LocalProviderTest(unittest.TestCase):
                 run.kill()
                 run.communicate()
         self.assertEqual(run.returncode, 1, out + err)
-        self.assertIn("0002_wait.sql did not complete: terminating connection", err)
+        self.assertIn("0002_wait.sql did not complete: ", err)
         self.assertIn("was dropped while the migration ran", err)
         self.assertNotIn("stay applied", err)
         self.assertNotIn("savepoint failed", err)
