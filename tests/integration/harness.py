@@ -40,7 +40,7 @@ TEST_USER = os.environ.get("DS_TEST_USER", "ds-test")
 IS_ROOT = os.geteuid() == 0
 
 
-OTHER_USER = os.environ.get("DS_TEST_OTHER_USER", "ds-test2")
+OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
 
 
 def other_user():
