@@ -22,9 +22,8 @@ std::string Field(std::string_view label, std::string_view value) {
 }
 
 std::string HostLine(const v1::ConnectionSummary& c) {
-  std::string host = c.host().empty() ? "(libpq default: local socket)" : c.host();
-  if (!c.port().empty() && c.port() != "5432") StrAppend(&host, ":", c.port());
-  return host;
+  if (c.host().empty()) return "(libpq default: local socket)";
+  return HostPort(c.host(), c.port());
 }
 
 // One "TARGET DB (VAR)" block; returns false when the value is unusable.

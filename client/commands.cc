@@ -237,9 +237,15 @@ absl::StatusOr<v1::ClientOverrides> BuildOverrides(const GlobalOptions& global) 
       return absl::InvalidArgumentError(StrCat("--set takes key=value, got '", kv, "'"));
     }
     std::string key = kv.substr(0, eq);
-    if (!common::FindConfigKey(key)) {
+    const common::ConfigKey* known = common::FindConfigKey(key);
+    if (!known) {
       return absl::InvalidArgumentError(
           StrCat("unknown config key '", key, "' in --set; `ds config show` lists them"));
+    }
+    // A bad value is a usage error here, as a bad key is (dsd checks again).
+    if (absl::Status s = common::CheckConfigValue(*known, kv.substr(eq + 1), StrCat("--set ", key));
+        !s.ok()) {
+      return s;
     }
     (*o.mutable_flags())[key] = kv.substr(eq + 1);
   }

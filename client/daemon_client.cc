@@ -210,6 +210,9 @@ absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& opti
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  // The calling shell's other fds (an open file, a pipe a script waits on)
+  // would stay open in dsd for its whole life: dsd gets 0-2 only.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   // dsd serves every workspace, so it must not adopt this shell's Neon
   // credentials as its own ("dsd's environment" is a layer of every
   // workspace's config): ds forwards them with each request instead.

@@ -64,8 +64,8 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
 }
 
 absl::Status ReplaceFileAtomically(const std::filesystem::path& link_or_file,
-                                   std::string_view contents,
-                                   mode_t mode_if_new, Durability durability) {
+                                   std::string_view contents, mode_t mode_if_new,
+                                   Durability durability, mode_t clear_bits) {
   // A symlinked .env (a common way to share one) must stay a symlink: the
   // file it points at is the one replaced.
   std::filesystem::path path = link_or_file;
@@ -80,7 +80,7 @@ absl::Status ReplaceFileAtomically(const std::filesystem::path& link_or_file,
   mode_t mode = mode_if_new;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
-    mode = st.st_mode & 07777;
+    mode = st.st_mode & 07777 & ~clear_bits;
   } else if (errno != ENOENT) {
     return ErrnoStatus(errno, "cannot stat", path);
   }

@@ -20,17 +20,18 @@ absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path);
 // Replaces `path` with `contents` so that readers see either the old or the
 // new file, never a mix: a temp file in the same directory, fsync, rename,
 // fsync of the directory. `mode` applies to a new file; an existing file's
-// mode is kept.
+// mode is kept, less `clear_bits` (a file about to hold a secret loses its
+// group and other bits before the secret is in it).
 //
 // Durability::kProcessCrash skips both fsyncs: readers still never see a
 // mix, and the new file survives the writer dying, but not a power loss.
 // For records rewritten often whose last version is always written durably
 // (a job's progress).
 enum class Durability { kPowerLoss, kProcessCrash };
-absl::Status ReplaceFileAtomically(const std::filesystem::path& path,
-                                   std::string_view contents,
+absl::Status ReplaceFileAtomically(const std::filesystem::path& path, std::string_view contents,
                                    mode_t mode_if_new = 0600,
-                                   Durability durability = Durability::kPowerLoss);
+                                   Durability durability = Durability::kPowerLoss,
+                                   mode_t clear_bits = 0);
 
 }  // namespace ds::common
 

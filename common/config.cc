@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <initializer_list>
 
 #include "absl/strings/ascii.h"
+#include "common/log.h"
 #include "common/strings.h"
 
 extern char** environ;
@@ -72,7 +75,96 @@ constexpr ConfigKey kKeys[] = {
      "change it)"},
 };
 
+// What is wrong with a value, as the end of "<where>: <key> = "<value>" ...";
+// empty when the value is fine. One rule per key that has one.
+std::string OneOf(std::string_view value, std::initializer_list<std::string_view> allowed) {
+  for (std::string_view a : allowed) {
+    if (value == a) return "";
+  }
+  return StrCat("is not one of ", Join(std::vector<std::string_view>(allowed), ", "));
+}
+
+std::string NotEmpty(std::string_view value) {
+  return value.empty() ? "is empty; give a value or remove the setting" : "";
+}
+
+std::string PatternProblem(std::string_view pattern) {
+  if (pattern.empty()) return "is empty; the default is dev-{developer}-{stage}";
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '}') return "has a '}' without its '{'; placeholders: {developer}, {stage}";
+    if (pattern[i] != '{') continue;
+    size_t close = pattern.find('}', i);
+    if (close == std::string_view::npos) {
+      return "has a '{' that is never closed; placeholders: {developer}, {stage}";
+    }
+    std::string_view name = pattern.substr(i, close - i + 1);
+    if (name != "{developer}" && name != "{stage}") {
+      return StrCat("has the unknown placeholder ", name, "; placeholders: {developer}, {stage}");
+    }
+    i = close;
+  }
+  return "";
+}
+
+// dotenv's key characters ([\w.-]), as WriteDotenvValue accepts them.
+std::string DotenvKeyProblem(std::string_view key) {
+  if (key.empty()) return "is empty; give the .env variable's name";
+  for (char c : key) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.' && c != '-') {
+      return "is not a .env variable name (letters, digits, _, . and - only)";
+    }
+  }
+  return "";
+}
+
+std::string RefreshSecondsProblem(std::string_view value) {
+  constexpr std::string_view kWant = "is not a whole number of seconds from 10 to 86400";
+  if (value.empty() || value.size() > 6) return std::string(kWant);
+  int seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc() || end != value.data() + value.size() || seconds < 10 || seconds > 86400) {
+    return std::string(kWant);
+  }
+  return "";
+}
+
+std::string ValueProblem(std::string_view key, std::string_view value) {
+  if (key == "provider") return OneOf(value, {"auto", "local", "neon"});
+  if (key == "log_level") {
+    return ParseLogLevel(value) ? "" : "is not one of debug, info, warning, error";
+  }
+  if (key == "neon_refresh_seconds") return RefreshSecondsProblem(value);
+  if (key == "branch_pattern") return PatternProblem(value);
+  if (key == "target_var" || key == "source_var") return DotenvKeyProblem(value);
+  if (key == "neon_api_host") {
+    if (value.starts_with("https://") || value.starts_with("http://")) return "";
+    return "is not an http:// or https:// URL";
+  }
+  if (key == "stage" || key == "env_file" || key == "local_project" || key == "migrations_schema" ||
+      key == "migrations_table") {
+    return NotEmpty(value);
+  }
+  return "";  // free text: developer, project, neon_org_id, migrations_dir
+}
+
 }  // namespace
+
+absl::Status CheckConfigValue(const ConfigKey& key, std::string_view value,
+                              std::string_view location) {
+  std::string problem = ValueProblem(key.name, value);
+  if (problem.empty()) return absl::OkStatus();
+  std::string shown = key.secret ? std::string("****") : JsonQuote(value);
+  return absl::InvalidArgumentError(StrCat(location, ": ", key.name, " = ", shown, " ", problem));
+}
+
+absl::Status CheckConfigLayer(const ConfigLayer& layer) {
+  for (const ConfigEntry& e : layer.entries) {
+    const ConfigKey* key = FindConfigKey(e.key);
+    if (key == nullptr) continue;  // layers hold known keys only
+    if (absl::Status s = CheckConfigValue(*key, e.value, e.origin.location); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
 
 std::string UnknownConfigKeyHint() {
   std::vector<std::string_view> names;
@@ -187,6 +279,7 @@ absl::StatusOr<ConfigLayer> FlagLayer(const std::map<std::string, std::string>& 
     }
     layer.entries.push_back({key, value, {OriginKind::kFlag, StrCat("--set ", key)}});
   }
+  if (absl::Status s = CheckConfigLayer(layer); !s.ok()) return s;
   return layer;
 }
 

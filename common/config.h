@@ -89,6 +89,15 @@ ConfigLayer DefaultsLayer();
 // naming the file and line; `kind` is kUserConfig or kWorkspaceToml.
 absl::StatusOr<ConfigLayer> TomlLayer(std::string_view text, const std::filesystem::path& file,
                                       OriginKind kind);
+// Whether `value` is allowed for `key`. The error starts with `location`
+// ("/w/ds.toml:3", "DS_LOG_LEVEL", "--set stage") and names the allowed
+// values; a secret key's value is never shown.
+absl::Status CheckConfigValue(const ConfigKey& key, std::string_view value,
+                              std::string_view location);
+// Every entry of a layer checked with CheckConfigValue; the first error.
+// TomlLayer and FlagLayer check their own; the others' callers do.
+absl::Status CheckConfigLayer(const ConfigLayer& layer);
+
 // "known keys: a, b, ..." for error messages.
 std::string UnknownConfigKeyHint();
 

@@ -544,6 +544,66 @@ TEST(ConfigTest, UnknownKeyGetsEmpty) {
 }
 
 // ---------------------------------------------------------------------------
+// Values checked where they are read
+// ---------------------------------------------------------------------------
+
+TEST(CheckConfigTest, TomlNamesFileLineValueAndAllowedValues) {
+  struct Case {
+    const char* text;
+    const char* want;
+  } cases[] = {
+      {"stage = \"ci\"\nneon_refresh_seconds = \"abc\"\n",
+       "/w/ds.toml:2: neon_refresh_seconds = \"abc\" is not a whole number of seconds from 10 "
+       "to 86400"},
+      {"neon_refresh_seconds = 9\n", "/w/ds.toml:1: neon_refresh_seconds = \"9\" is not"},
+      {"neon_refresh_seconds = 60.5\n", "neon_refresh_seconds = \"60.5\" is not"},
+      {"log_level = \"verbose\"\n",
+       "/w/ds.toml:1: log_level = \"verbose\" is not one of debug, info, warning, error"},
+      {"\nbranch_pattern = \"{nope}-{stage}\"\n",
+       "/w/ds.toml:2: branch_pattern = \"{nope}-{stage}\" has the unknown placeholder {nope}; "
+       "placeholders: {developer}, {stage}"},
+      {"branch_pattern = \"dev-{developer\"\n", "'{' that is never closed"},
+      {"branch_pattern = \"dev-}\"\n", "'}' without its '{'"},
+      {"provider = \"oracle\"\n",
+       "/w/ds.toml:1: provider = \"oracle\" is not one of auto, local, neon"},
+      {"target_var = \"DB URL\"\n", "target_var = \"DB URL\" is not a .env variable name"},
+      {"neon_api_host = \"console.neon.tech\"\n", "is not an http:// or https:// URL"},
+      {"stage = \"\"\n", "/w/ds.toml:1: stage = \"\" is empty"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<ConfigLayer> layer = TomlLayer(c.text, "/w/ds.toml", OriginKind::kWorkspaceToml);
+    ASSERT_FALSE(layer.ok()) << c.text;
+    EXPECT_EQ(layer.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Msg(layer.status()), HasSubstr(c.want)) << c.text;
+  }
+}
+
+TEST(CheckConfigTest, GoodValuesPass) {
+  absl::StatusOr<ConfigLayer> layer = TomlLayer(
+      "provider = \"neon\"\nneon_refresh_seconds = 10\nlog_level = \"WARN\"\n"
+      "branch_pattern = \"{stage}/{developer}-{stage}\"\ntarget_var = \"DATABASE_URL\"\n"
+      "neon_api_host = \"http://127.0.0.1:4000/api/v2\"\nneon_org_id = \"\"\n",
+      "/w/ds.toml", OriginKind::kWorkspaceToml);
+  EXPECT_TRUE(layer.ok()) << layer.status();
+  for (const ConfigKey& k : ConfigKeys()) {
+    if (k.name == "developer") continue;  // its default comes from $USER
+    EXPECT_TRUE(CheckConfigValue(k, k.default_value, "built-in").ok()) << k.name;
+  }
+}
+
+TEST(CheckConfigTest, FlagsEnvironmentAndDotenvNameTheirOrigin) {
+  absl::StatusOr<ConfigLayer> flags = FlagLayer({{"provider", "oracle"}});
+  ASSERT_FALSE(flags.ok());
+  EXPECT_THAT(Msg(flags.status()),
+              HasSubstr("--set provider: provider = \"oracle\" is not one of"));
+  absl::Status s = CheckConfigLayer(EnvironmentLayer({{"DS_LOG_LEVEL", "verbose"}}));
+  EXPECT_THAT(Msg(s), HasSubstr("DS_LOG_LEVEL: log_level = \"verbose\""));
+  s = CheckConfigLayer(DotenvLayer({{"DS_NEON_REFRESH_SECONDS", "soon", 4}}, "/w/.env"));
+  EXPECT_THAT(Msg(s), HasSubstr("/w/.env:4: neon_refresh_seconds = \"soon\""));
+  EXPECT_TRUE(CheckConfigLayer(EnvironmentLayer({{"DS_PROJECT", ""}})).ok());
+}
+
+// ---------------------------------------------------------------------------
 // BranchForStage
 // ---------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ absl::StatusOr<ConfigLayer> TomlLayer(std::string_view text, const std::filesyst
   try {
     toml::table table = toml::parse(text, file.string());
     if (absl::Status s = CollectToml(table, "", file, layer); !s.ok()) return s;
+    if (absl::Status s = CheckConfigLayer(layer); !s.ok()) return s;
   } catch (const toml::parse_error& e) {
     return absl::InvalidArgumentError(StrCat(file.string(), ":", e.source().begin.line,
                                                    ": invalid TOML: ", e.description()));

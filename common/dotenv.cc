@@ -527,8 +527,10 @@ absl::Status CheckDotenvWritable(const std::filesystem::path& file) {
   return absl::OkStatus();
 }
 
-absl::Status WriteDotenvValue(const std::filesystem::path& file, std::string_view key,
-                              std::string_view value) {
+namespace {
+
+absl::Status WriteDotenv(const std::filesystem::path& file, std::string_view key,
+                         std::string_view value, mode_t clear_bits) {
   if (absl::Status s = CheckDotenvWritable(file); !s.ok()) return s;
   std::string text;
   absl::StatusOr<std::string> read = ReadFile(file);
@@ -540,7 +542,26 @@ absl::Status WriteDotenvValue(const std::filesystem::path& file, std::string_vie
   absl::StatusOr<std::string> updated = SetDotenvValue(text, key, value, file.string());
   if (!updated.ok()) return updated.status();
   // A new .env usually receives a password: owner-only from the start.
-  return ReplaceFileAtomically(file, *updated, 0600);
+  return ReplaceFileAtomically(file, *updated, 0600, Durability::kPowerLoss, clear_bits);
+}
+
+}  // namespace
+
+absl::Status WriteDotenvValue(const std::filesystem::path& file, std::string_view key,
+                              std::string_view value) {
+  return WriteDotenv(file, key, value, 0);
+}
+
+absl::StatusOr<std::optional<mode_t>> WriteDotenvSecret(const std::filesystem::path& file,
+                                                        std::string_view key,
+                                                        std::string_view value) {
+  // stat follows a symlinked .env to the file that is replaced.
+  struct stat st {};
+  const bool exists = ::stat(file.c_str(), &st) == 0;
+  constexpr mode_t kGroupOther = 0077;
+  if (absl::Status s = WriteDotenv(file, key, value, kGroupOther); !s.ok()) return s;
+  if (exists && (st.st_mode & kGroupOther) != 0) return std::optional<mode_t>(st.st_mode & 07777);
+  return std::optional<mode_t>();
 }
 
 }  // namespace ds::common

@@ -10,7 +10,10 @@
 #ifndef DS_COMMON_DOTENV_H_
 #define DS_COMMON_DOTENV_H_
 
+#include <sys/types.h>
+
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +61,15 @@ absl::Status CheckDotenvWritable(const std::filesystem::path& file);
 // written if parsing or quoting fails.
 absl::Status WriteDotenvValue(const std::filesystem::path& file,
                               std::string_view key, std::string_view value);
+
+// WriteDotenvValue for a secret (a connection string with a password). A
+// file that group or others may read is made owner-only in the same
+// replace (0644 becomes 0600), so the secret is never readable by them.
+// Returns the mode the file had when it was tightened, for the notice that
+// says so; nullopt when it was private already (or new: created 0600).
+absl::StatusOr<std::optional<mode_t>> WriteDotenvSecret(const std::filesystem::path& file,
+                                                        std::string_view key,
+                                                        std::string_view value);
 
 }  // namespace ds::common
 

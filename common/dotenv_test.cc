@@ -400,6 +400,53 @@ TEST_F(WriteDotenvValueTest, KeepsModeAndOtherBytes) {
   ExpectOnly({".env"});
 }
 
+TEST_F(WriteDotenvValueTest, SecretMakesAReadableFileOwnerOnly) {
+  fs::path f = dir_ / ".env";
+  Write(f, "APP_PORT=3000\n");
+  ASSERT_EQ(::chmod(f.c_str(), 0644), 0);
+  absl::StatusOr<std::optional<mode_t>> was =
+      WriteDotenvSecret(f, "DB_CONNECTION_STRING", "postgresql://u:pw@h/db");
+  ASSERT_TRUE(was.ok()) << was.status();
+  ASSERT_TRUE(was->has_value()) << "the caller must hear that the mode changed";
+  EXPECT_EQ(**was, 0644u);
+  EXPECT_EQ(Mode(f), 0600u);
+  EXPECT_EQ(Read(f), "APP_PORT=3000\nDB_CONNECTION_STRING=postgresql://u:pw@h/db\n");
+  ExpectOnly({".env"});
+  // Once private it stays so, and there is nothing more to say.
+  was = WriteDotenvSecret(f, "DB_CONNECTION_STRING", "postgresql://u:pw2@h/db");
+  ASSERT_TRUE(was.ok()) << was.status();
+  EXPECT_FALSE(was->has_value());
+  EXPECT_EQ(Mode(f), 0600u);
+}
+
+TEST_F(WriteDotenvValueTest, SecretKeepsOwnerBitsAndNewFilesArePrivate) {
+  fs::path f = dir_ / ".env";
+  Write(f, "A=1\n");
+  ASSERT_EQ(::chmod(f.c_str(), 0664), 0);
+  absl::StatusOr<std::optional<mode_t>> was = WriteDotenvSecret(f, "A", "2");
+  ASSERT_TRUE(was.ok()) << was.status();
+  EXPECT_EQ(was->value_or(0), 0664u);
+  EXPECT_EQ(Mode(f), 0600u);
+  fs::path g = dir_ / "new.env";
+  was = WriteDotenvSecret(g, "A", "1");
+  ASSERT_TRUE(was.ok()) << was.status();
+  EXPECT_FALSE(was->has_value());
+  EXPECT_EQ(Mode(g), 0600u);
+}
+
+TEST_F(WriteDotenvValueTest, SecretTightensTheFileASymlinkPointsAt) {
+  fs::create_directory(dir_ / "shared");
+  Write(dir_ / "shared" / "env", "A=1\n");
+  ASSERT_EQ(::chmod((dir_ / "shared" / "env").c_str(), 0644), 0);
+  fs::create_symlink("shared/env", dir_ / ".env");
+  absl::StatusOr<std::optional<mode_t>> was = WriteDotenvSecret(dir_ / ".env", "A", "2");
+  ASSERT_TRUE(was.ok()) << was.status();
+  EXPECT_EQ(was->value_or(0), 0644u);
+  EXPECT_TRUE(fs::is_symlink(dir_ / ".env"));
+  EXPECT_EQ(Mode(dir_ / "shared" / "env"), 0600u);
+  EXPECT_EQ(Read(dir_ / "shared" / "env"), "A=2\n");
+}
+
 TEST_F(WriteDotenvValueTest, ParseFailureWritesNothing) {
   fs::path f = dir_ / ".env";
   const std::string original = "A=1\nB=\"open\n";

@@ -132,6 +132,30 @@ int HexValue(char c) {
 }
 }  // namespace
 
+std::string HostPort(std::string_view hosts, std::string_view ports,
+                     std::string_view default_port) {
+  std::vector<std::string_view> host_list = Split(hosts, ',');
+  std::vector<std::string_view> port_list = Split(ports, ',');
+  std::string out;
+  for (size_t i = 0; i < host_list.size(); ++i) {
+    if (i) out.push_back(',');
+    std::string_view host = host_list[i];
+    // libpq gives one port to every host when it names only one.
+    std::string_view port = port_list.size() == 1  ? port_list[0]
+                            : i < port_list.size() ? port_list[i]
+                                                   : std::string_view();
+    const bool with_port = !port.empty() && port != default_port;
+    const bool socket_dir = host.starts_with('/');
+    if (with_port && !socket_dir && host.find(':') != std::string_view::npos) {
+      StrAppend(&out, "[", host, "]");
+    } else {
+      out.append(host);
+    }
+    if (with_port) StrAppend(&out, ":", port);
+  }
+  return out;
+}
+
 std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -80,6 +80,14 @@ std::string PercentEncode(std::string_view s, std::string_view also_allowed = ""
 // Decodes %XX escapes; a '%' not followed by two hex digits stays as it is.
 std::string PercentDecode(std::string_view s);
 
+// Where a server is, as people write it: "db.example.com:5433",
+// "[::1]:5433" (an IPv6 literal in brackets, so the port stays apart),
+// "h1:5433,h2:5434" for libpq's host and port lists (one port may serve every
+// host). A port equal to `default_port` is left out; a socket directory
+// ("/run/postgresql") is shown as it is.
+std::string HostPort(std::string_view hosts, std::string_view ports,
+                     std::string_view default_port = "5432");
+
 // Lowercase letters, digits and single dashes, no dash at either end:
 // "Jane O'Neil" -> "jane-o-neil". What a name becomes inside a branch name.
 std::string Slug(std::string_view s);

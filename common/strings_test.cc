@@ -239,6 +239,22 @@ TEST(PercentDecodeTest, RoundTripsAndLeavesBrokenEscapes) {
   EXPECT_EQ(PercentDecode("%zz"), "%zz");
 }
 
+TEST(HostPortTest, BracketsIpv6LiteralsWithAPort) {
+  EXPECT_EQ(HostPort("::1", "5433"), "[::1]:5433");
+  EXPECT_EQ(HostPort("fe80::1%eth0", "6000"), "[fe80::1%eth0]:6000");
+  EXPECT_EQ(HostPort("::1", "5432"), "::1");  // no port, nothing to keep apart
+  EXPECT_EQ(HostPort("::1", ""), "::1");
+  EXPECT_EQ(HostPort("127.0.0.1", "5433"), "127.0.0.1:5433");
+  EXPECT_EQ(HostPort("db.example.com", "5432"), "db.example.com");
+  EXPECT_EQ(HostPort("/run/postgresql", "5433"), "/run/postgresql:5433");
+}
+
+TEST(HostPortTest, ListsPairHostsWithTheirPorts) {
+  EXPECT_EQ(HostPort("a,::1,b", "5433,5434,5432"), "a:5433,[::1]:5434,b");
+  EXPECT_EQ(HostPort("a,::1", "5433"), "a:5433,[::1]:5433");  // one port for all
+  EXPECT_EQ(HostPort("a,b", ""), "a,b");
+}
+
 TEST(SlugTest, LowercaseDashesNoEnds) {
   EXPECT_EQ(Slug("Jane O'Neil"), "jane-o-neil");
   EXPECT_EQ(Slug("  --Phil--  "), "phil");

@@ -9,8 +9,11 @@
 #include "common/paths.h"
 #include "common/version.h"
 #include "daemon/server.h"
+#include "daemon/sys/inherited_fds.h"
 
 int main(int argc, char** argv) {
+  // First: nothing of dsd's own is open yet, and no thread can race.
+  ds::daemon::CloseInheritedFds();
   // Before any thread exists: every thread gRPC starts inherits this mask,
   // so only the main thread's sigwait sees these signals.
   sigset_t set;

@@ -88,6 +88,7 @@ absl::StatusOr<common::Config> DaemonConfig(const common::Paths& paths) {
     return text.status();
   }
   layers.push_back(common::EnvironmentLayer(common::ProcessDsEnvironment()));
+  if (absl::Status s = common::CheckConfigLayer(layers.back()); !s.ok()) return s;
   return common::Config::Build(layers);
 }
 

@@ -16,7 +16,8 @@ scripts/install-deps.sh
 test_user=${DS_TEST_USER:-ds-test}
 scripts/ensure-test-user.sh "$test_user"
 # A second unprivileged user for the hostile-user cases (another user's ds
-# pointed at your socket): tests/integration/test_cli.py.
+# pointed at your socket: test_cli.py; another user reading a .env:
+# test_local_provider.py).
 scripts/ensure-test-user.sh "${test_user}2"
 
 build_dir=build/release

@@ -1,6 +1,7 @@
 #include "daemon/http/http_transport.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <mutex>
 
@@ -26,6 +27,12 @@ size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
     static_cast<std::map<std::string, std::string>*>(out)->clear();
   }
   return size * n;
+}
+
+// libcurl's sockets lack close-on-exec; dsd starts PostgreSQL, which must
+// not hold a connection to Neon. Created with SOCK_CLOEXEC instead.
+curl_socket_t OpenCloexecSocket(void*, curlsocktype, curl_sockaddr* address) {
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 class CurlTransport final : public HttpTransport {
@@ -62,6 +69,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl_, CURLOPT_ACCEPT_ENCODING, "");  // gzip when offered
     curl_easy_setopt(curl_, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);  // dsd is multithreaded
+    curl_easy_setopt(curl_, CURLOPT_OPENSOCKETFUNCTION, OpenCloexecSocket);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::min<int64_t>(request.timeout.count(), 10000)));

@@ -54,20 +54,26 @@ class JobManager::Job final : public JobContext {
     if (interrupter_ && cancel_.load()) interrupter_();
   }
 
+  // A step that ends is on disk at once (not throttled like progress): if
+  // dsd dies next, the interrupted record still shows what completed, such
+  // as the migrations a commit made permanent.
   void BeginStep(std::string_view name) override {
     std::lock_guard lock(mu_);
-    EndStepLocked(v1::JOB_STATE_SUCCEEDED, "");
+    const bool ended = EndStepLocked(v1::JOB_STATE_SUCCEEDED, "");
     v1::JobStep* step = record_.add_steps();
     step->set_name(common::ScrubSecrets(name));
     step->set_state(v1::JOB_STATE_RUNNING);
     step->set_started_unix_ms(common::UnixMillisNow());
-    MaybePersistLocked();
+    if (ended) {
+      PersistLocked(common::Durability::kProcessCrash);
+    } else {
+      MaybePersistLocked();
+    }
   }
 
   void EndStep(v1::JobState state, std::string_view detail) override {
     std::lock_guard lock(mu_);
-    EndStepLocked(state, detail);
-    MaybePersistLocked();
+    if (EndStepLocked(state, detail)) PersistLocked(common::Durability::kProcessCrash);
   }
 
   void Progress(int step, int total, std::string_view name, std::string_view message) override {
@@ -239,13 +245,15 @@ class JobManager::Job final : public JobContext {
     return ev;
   }
 
-  void EndStepLocked(v1::JobState state, std::string_view detail) {
-    if (record_.steps_size() == 0) return;
+  // Ends the running step, if any; true when one ended.
+  bool EndStepLocked(v1::JobState state, std::string_view detail) {
+    if (record_.steps_size() == 0) return false;
     v1::JobStep* step = record_.mutable_steps(record_.steps_size() - 1);
-    if (step->state() != v1::JOB_STATE_RUNNING) return;
+    if (step->state() != v1::JOB_STATE_RUNNING) return false;
     step->set_state(state);
     step->set_finished_unix_ms(common::UnixMillisNow());
     if (!detail.empty()) step->set_detail(common::ScrubSecrets(detail));
+    return true;
   }
 
   void Deliver(const Sink& sink, v1::JobEvent ev) const {

@@ -183,6 +183,34 @@ TEST_F(JobsTest, RecordsSurviveAndRunningOnesBecomeInterrupted) {
   EXPECT_EQ(list[2].id(), finished_id);
 }
 
+// dsd may die at any moment (kill -9, a power cut): what the record on disk
+// says then is all anyone will know of the job.
+TEST_F(JobsTest, CompletedStepsAreOnDiskAtOnce) {
+  JobManager m(dir_);
+  ASSERT_TRUE(m.Load().ok());
+  Latch reached, release;
+  absl::StatusOr<std::string> id = m.Start(Spec(), [&](JobContext& ctx) {
+    ctx.BeginStep("0000_a");
+    ctx.BeginStep("commit");
+    ctx.EndStep(v1::JOB_STATE_SUCCEEDED, "committed 1 migration (0000_a)");
+    ctx.BeginStep("0001_b");
+    reached.Open();
+    release.Wait();
+    return JobOutcome{v1::JOB_STATE_SUCCEEDED, 0, "", "done"};
+  });
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(reached.WaitFor(std::chrono::seconds(10)));
+  // Read as the next dsd would after a crash, while the job still runs.
+  absl::StatusOr<std::string> text = common::ReadFile(dir_ / (*id + ".json"));
+  release.Open();
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_NE(text->find(R"("name":"0000_a","state":"JOB_STATE_SUCCEEDED")"), std::string::npos)
+      << *text;
+  EXPECT_NE(text->find(R"json("detail":"committed 1 migration (0000_a)")json"), std::string::npos)
+      << *text;
+  WaitFinished(m, *id);
+}
+
 TEST_F(JobsTest, SecondJobOnTheSameDatabaseIsRefusedNamingTheFirst) {
   JobManager m(dir_);
   ASSERT_TRUE(m.Load().ok());

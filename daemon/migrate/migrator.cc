@@ -36,6 +36,28 @@ int64_t MsSince(Clock::time_point t) {
 // "1 migration", "3 migrations".
 std::string Migrations(size_t n) { return StrCat(n, n == 1 ? " migration" : " migrations"); }
 
+// libpq's own messages span lines ("server closed the connection
+// unexpectedly\n\tThis probably means..."): one line reads better.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  for (char c : TrimAsciiWhitespace(text)) {
+    const bool space = c == '\n' || c == '\t' || c == '\r';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out.push_back(space ? ' ' : c);
+  }
+  return out;
+}
+
+// "a, b, c" for an error; a long run's list is cut after a few.
+std::string TagList(const std::vector<std::string>& tags) {
+  constexpr size_t kShown = 5;
+  std::vector<std::string_view> shown;
+  for (size_t i = 0; i < tags.size() && i < kShown; ++i) shown.push_back(tags[i]);
+  std::string out = Join(shown, ", ");
+  if (tags.size() > kShown) StrAppend(&out, " and ", tags.size() - kShown, " more");
+  return out;
+}
+
 // Whether a migration's chunks may be sent as one query. Not when a chunk
 // controls transactions itself (COMMIT, SAVEPOINT, ...: the fast path's
 // savepoint must stay meaningful) or has no statement terminator at its
@@ -100,11 +122,13 @@ class MigrationRun {
  private:
   // Where a transaction of consecutive ordinary migrations stands.
   struct Batch {
-    size_t size = 0;
+    size_t begin = 0, end = 0;      // to_apply[begin, end)
     bool savepoint_open = false;    // the fast path's savepoint exists
     bool left_transaction = false;  // a chunk ran COMMIT itself (drizzle #860)
     std::vector<AppliedMigration> unrecorded;
+    std::vector<std::string> ran;  // tags that ran in the open transaction
   };
+  static constexpr size_t kNoneFailed = static_cast<size_t>(-1);
 
   JobOutcome Steps() {
     ctx_.BeginStep("read folder");
@@ -219,27 +243,36 @@ class MigrationRun {
       return Failed(SqlError("BEGIN failed", r, conn()));
     }
     Batch batch;
-    batch.size = end - begin;
+    batch.begin = begin;
+    batch.end = end;
     for (size_t i = begin; i < end; ++i) {
       const DrizzleMigration& m = *plan_.to_apply[i];
       const Clock::time_point start = Clock::now();
       ReportStart(i, m);
-      if (Stop s = RunInTransaction(m, batch)) return AbortBatch(std::move(*s), batch);
+      if (Stop s = RunInTransaction(m, batch)) return AbortBatch(std::move(*s), batch, i);
       batch.unrecorded.push_back(Applied(m, start));
+      batch.ran.push_back(m.tag);
       // Once a chunk has committed, nothing holds the statements back any
       // more: the rows follow each migration instead of the batch.
       if (batch.left_transaction) {
-        if (Stop s = Record(batch.unrecorded)) return AbortBatch(std::move(*s), batch);
+        if (Stop s = Record(batch.unrecorded)) return AbortBatch(std::move(*s), batch, kNoneFailed);
         batch.unrecorded.clear();
+        committed_ += batch.ran.size();
+        batch.ran.clear();
       }
     }
-    if (Stop s = Record(batch.unrecorded)) return AbortBatch(std::move(*s), batch);
+    if (Stop s = Record(batch.unrecorded)) return AbortBatch(std::move(*s), batch, kNoneFailed);
     ctx_.BeginStep("commit");
-    if (ctx_.cancelled()) return AbortBatch(Cancelled("cancelled before the commit"), batch);
-    if (PgResult r = conn().Exec("COMMIT"); !r.ok()) {
-      return AbortBatch(Failed(SqlError("COMMIT failed", r, conn())), batch);
+    if (ctx_.cancelled()) {
+      return AbortBatch(Cancelled("cancelled before the commit"), batch, kNoneFailed);
     }
-    committed_ += batch.size;
+    if (PgResult r = conn().Exec("COMMIT"); !r.ok()) {
+      return AbortBatch(Failed(SqlError("COMMIT failed", r, conn())), batch, kNoneFailed);
+    }
+    committed_ += batch.ran.size();
+    // Said as a step's end, which the job record keeps at once.
+    ctx_.EndStep(v1::JOB_STATE_SUCCEEDED,
+                 StrCat("committed ", Migrations(batch.ran.size()), " (", TagList(batch.ran), ")"));
     return std::nullopt;
   }
 
@@ -251,6 +284,7 @@ class MigrationRun {
     if (Stop s = RunStatements(m, /*batch=*/nullptr)) return AbortNoTransactionFile(std::move(*s));
     if (Stop s = Record({Applied(m, start)})) return AbortNoTransactionFile(std::move(*s));
     ++committed_;
+    ctx_.EndStep(v1::JOB_STATE_SUCCEEDED, "committed (outside a transaction)");
     return std::nullopt;
   }
 
@@ -289,9 +323,16 @@ class MigrationRun {
     if (ctx_.cancelled() || r.sqlstate() == kQueryCanceled) {
       return Cancelled(StrCat("cancelled during ", m.file.filename().string()));
     }
+    // The session is gone (the database dropped with FORCE, the server
+    // stopped): there is no savepoint to go back to.
+    if (conn().Broken()) {
+      return Failed(
+          StrCat(m.file.filename().string(), " did not complete: ", OneLine(conn().ErrorText(r))));
+    }
     if (PgResult back = conn().Exec("ROLLBACK TO SAVEPOINT ds_migration"); !back.ok()) {
-      return Failed(StrCat(m.file.filename().string(), " failed: ", r.message(),
-                           " (and rolling back to its savepoint failed: ", back.message(), ")"));
+      return Failed(StrCat(m.file.filename().string(), " failed: ", conn().ErrorText(r),
+                           " (and rolling back to its savepoint failed: ", conn().ErrorText(back),
+                           ")"));
     }
     return std::nullopt;
   }
@@ -335,11 +376,27 @@ class MigrationRun {
     return std::nullopt;
   }
 
-  // Rolls the batch back and says what that undid and what stays.
-  JobOutcome AbortBatch(JobOutcome outcome, const Batch& batch) {
+  // Rolls the batch back and says what that undid: the migrations that had
+  // run in it, the one that failed (`failed`, an index into to_apply, or
+  // kNoneFailed when all ran), and those that never ran; and what stays.
+  JobOutcome AbortBatch(JobOutcome outcome, const Batch& batch, size_t failed) {
+    if (conn().Broken()) return Lost(std::move(outcome));
     if (conn().InTransaction()) conn().Exec("ROLLBACK");
-    StrAppend(&outcome.error, "\nNothing of this transaction was committed (",
-              Migrations(batch.size), " rolled back)");
+    std::vector<std::string> parts;
+    if (!batch.ran.empty()) {
+      parts.push_back(
+          StrCat(Migrations(batch.ran.size()), " rolled back (", TagList(batch.ran), ")"));
+    }
+    if (failed != kNoneFailed) {
+      parts.push_back(StrCat(plan_.to_apply[failed]->tag, " did not complete"));
+      std::vector<std::string> not_run;
+      for (size_t i = failed + 1; i < batch.end; ++i) not_run.push_back(plan_.to_apply[i]->tag);
+      if (!not_run.empty()) {
+        parts.push_back(StrCat(Migrations(not_run.size()), " not run (", TagList(not_run), ")"));
+      }
+    }
+    std::vector<std::string_view> views(parts.begin(), parts.end());
+    StrAppend(&outcome.error, "\nNothing of this transaction was committed: ", Join(views, ", "));
     if (committed_) {
       StrAppend(&outcome.error, "; ", Migrations(committed_),
                 " applied earlier in this run stay applied");
@@ -348,12 +405,37 @@ class MigrationRun {
     return outcome;
   }
 
-  JobOutcome AbortNoTransactionFile(JobOutcome outcome) const {
+  JobOutcome AbortNoTransactionFile(JobOutcome outcome) {
+    if (conn().Broken()) return Lost(std::move(outcome));
     if (committed_) {
       StrAppend(&outcome.error, "\n", Migrations(committed_),
                 " applied earlier in this run stay applied");
     }
     StrAppend(&outcome.error, ".");
+    return outcome;
+  }
+
+  // The session ended under the run. Whether the database is still there
+  // decides what is left: a second connection asks.
+  JobOutcome Lost(JobOutcome outcome) {
+    absl::StatusOr<std::unique_ptr<PgConnection>> probe =
+        PgConnection::Open(o_.conninfo, StrCat("ds migrate (job ", ctx_.id(), ", check)"), 10);
+    if (!probe.ok() && absl::IsNotFound(probe.status())) {
+      StrAppend(&outcome.error, "\nThe database ", conn().Database(),
+                " was dropped while the migration ran (`ds db delete-branch --force`, or DROP "
+                "DATABASE ... WITH (FORCE)): nothing this run applied remains.");
+      return outcome;
+    }
+    StrAppend(&outcome.error,
+              "\nThe connection to the database was lost; PostgreSQL rolled back the open "
+              "transaction");
+    if (committed_) {
+      StrAppend(&outcome.error, ", and ", Migrations(committed_),
+                " committed earlier in this run stay applied");
+    }
+    StrAppend(&outcome.error, probe.ok() ? "."
+                                         : StrCat(" (the database cannot be reached now: ",
+                                                  probe.status().message(), ")."));
     return outcome;
   }
 

@@ -24,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kTracking[] = "\"drizzle\".\"__drizzle_migrations\"";
@@ -216,9 +217,12 @@ TEST_F(MigratorTest, AppliesEveryPendingMigrationReportingStepsAndProgressInOrde
               ElementsAre("step read folder", "step connect", "step lock", "step plan",
                           StrCat("info: 4 pending of 4 in ", dir_.string(), "; 0 already applied"),
                           "step 0000_users", "progress 1/4 0000_users", "step 0001_posts",
-                          "progress 2/4 0001_posts", "step commit", "step 0002_index",
-                          "progress 3/4 0002_index (outside a transaction)", "step 0003_tags",
-                          "progress 4/4 0003_tags", "step commit"));
+                          "progress 2/4 0001_posts", "step commit",
+                          "end step succeeded committed 2 migrations (0000_users, 0001_posts)",
+                          "step 0002_index", "progress 3/4 0002_index (outside a transaction)",
+                          "end step succeeded committed (outside a transaction)", "step 0003_tags",
+                          "progress 4/4 0003_tags", "step commit",
+                          "end step succeeded committed 1 migration (0003_tags)"));
   EXPECT_EQ(Query("SELECT string_agg(created_at::text, ',' ORDER BY id) "
                   "FROM drizzle.__drizzle_migrations"),
             "1700000000000,1700000001000,1700000002000,1700000003000");
@@ -262,8 +266,8 @@ TEST_F(MigratorTest, FailingStatementNamesFileStatementAndPositionAndCommitsNoth
                                            "exist (SQLSTATE 42704)")));
   EXPECT_THAT(out.error, HasSubstr("\n  statement: CREATE TABLE c ( id int, bad typo );"));
   EXPECT_THAT(out.error, HasSubstr("\n  at 0001_b.sql:5:7"));
-  EXPECT_THAT(out.error, HasSubstr("\nNothing of this transaction was committed (2 migrations "
-                                   "rolled back)."));
+  EXPECT_THAT(out.error, HasSubstr("\nNothing of this transaction was committed: 1 migration "
+                                   "rolled back (0000_a), 0001_b did not complete."));
   EXPECT_THAT(ctx.steps(),
               ElementsAre("read folder", "connect", "lock", "plan", "0000_a", "0001_b"));
   EXPECT_FALSE(TableExists("a"));
@@ -303,7 +307,8 @@ TEST_F(MigratorTest, CancelInterruptsTheRunningStatementAndCommitsNothing) {
   EXPECT_EQ(out.exit_code, 130);
   EXPECT_EQ(out.error,
             "cancelled during 0001_wait.sql\n"
-            "Nothing of this transaction was committed (2 migrations rolled back).");
+            "Nothing of this transaction was committed: 1 migration rolled back (0000_a), "
+            "0001_wait did not complete.");
   EXPECT_FALSE(TableExists("a"));
   EXPECT_EQ(Rows(kTracking), "0");
   EXPECT_FALSE(ctx.has_interrupter());
@@ -325,11 +330,68 @@ TEST_F(MigratorTest, CancelBeforeTheCommitRollsTheBatchBack) {
   EXPECT_EQ(out.exit_code, 130);
   EXPECT_EQ(out.error,
             "cancelled before the commit\n"
-            "Nothing of this transaction was committed (2 migrations rolled back).");
+            "Nothing of this transaction was committed: 2 migrations rolled back (0000_a, "
+            "0001_b).");
   EXPECT_FALSE(TableExists("a"));
   EXPECT_FALSE(TableExists("b"));
   EXPECT_EQ(Rows(kTracking), "0");
   EXPECT_EQ(Rows(kLog), "0");
+}
+
+TEST_F(MigratorTest, FailureInTheFirstOfTwoSaysWhatRan) {
+  WriteFolder({
+      {"0000_bad", "CREATE TABLE a (id int, bad typo);"},
+      {"0001_b", "CREATE TABLE b (id int);"},
+  });
+  FakeJobContext ctx;
+  JobOutcome out = RunMigrations(Options(), ctx);
+
+  EXPECT_EQ(out.state, v1::JOB_STATE_FAILED);
+  EXPECT_THAT(out.error, HasSubstr("\nNothing of this transaction was committed: 0000_bad did not "
+                                   "complete, 1 migration not run (0001_b)."));
+  EXPECT_THAT(out.error, Not(HasSubstr("rolled back")));
+  EXPECT_FALSE(TableExists("b"));
+  EXPECT_EQ(Rows(kTracking), "0");
+}
+
+// `ds db delete-branch --force` (DROP DATABASE ... WITH (FORCE)) ends the
+// run's session mid-statement: the error says so, and claims nothing of a
+// database that is gone.
+TEST_F(MigratorTest, DatabaseDroppedDuringTheRunIsSaidPlainly) {
+  ASSERT_TRUE(db_->Exec("SELECT pg_advisory_lock(4243)").ok());
+  WriteFolder({
+      {"0000_a", "CREATE TABLE a (id int);"},
+      {"0001_alone", "-- ds:no-transaction\nCREATE TABLE alone (id int);"},
+      {"0002_wait", "SELECT pg_advisory_xact_lock(4243);"},
+  });
+  FakeJobContext ctx;
+  const MigrateOptions o = Options();
+  std::future<JobOutcome> run =
+      std::async(std::launch::async, [&] { return RunMigrations(o, ctx); });
+  WaitUntil(
+      "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+      "AND objid = 4243",
+      "0002_wait to block on the test's lock");
+  absl::StatusOr<std::unique_ptr<PgConnection>> admin =
+      PgConnection::Open(cluster().ConnInfo("postgres"), "ds unit test admin");
+  ASSERT_TRUE(admin.ok()) << admin.status();
+  PgResult dropped =
+      (*admin)->Exec(StrCat("DROP DATABASE ", QuoteIdent(database()), " WITH (FORCE)"));
+  ASSERT_TRUE(dropped.ok()) << (*admin)->ErrorText(dropped);
+  ASSERT_EQ(run.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  JobOutcome out = run.get();
+
+  EXPECT_EQ(out.state, v1::JOB_STATE_FAILED);
+  // libpq words the end of the session as it saw it (the server's
+  // "terminating connection ..." or "server closed the connection ..."),
+  // on one line.
+  EXPECT_THAT(out.error, StartsWith("0002_wait.sql did not complete: "));
+  EXPECT_THAT(out.error.substr(0, out.error.find("\nThe database")), Not(HasSubstr("\n")));
+  EXPECT_THAT(out.error, HasSubstr(StrCat("\nThe database ", database(),
+                                          " was dropped while the migration ran")));
+  EXPECT_THAT(out.error, Not(HasSubstr("stay applied")));
+  EXPECT_THAT(out.error, Not(HasSubstr("savepoint failed: )")));
+  EXPECT_FALSE(ctx.has_interrupter());
 }
 
 TEST_F(MigratorTest, NoTransactionFileRunsAloneAndWhatRanBeforeStays) {

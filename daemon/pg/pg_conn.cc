@@ -1,6 +1,7 @@
 #include "daemon/pg/pg_conn.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -271,6 +272,19 @@ bool PgConnection::InTransaction() const {
 }
 
 bool PgConnection::Broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+bool PgConnection::LooksAlive() {
+  if (!conn_ || Broken() || PQisBusy(conn_) != 0) return false;
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (p.fd < 0) return false;
+  int ready = ::poll(&p, 1, 0);
+  if (ready == 0) return true;  // nothing arrived: as healthy as it was
+  // Something arrived while nobody asked. It may be harmless (a notice), but
+  // it is usually the server saying goodbye; a fresh connection is cheaper
+  // than finding out. Reading it lets libpq notice an end of stream.
+  (void)PQconsumeInput(conn_);
+  return false;
+}
 int PgConnection::BackendPid() const { return PQbackendPID(conn_); }
 int PgConnection::ServerVersion() const { return PQserverVersion(conn_); }
 std::string PgConnection::Database() const {

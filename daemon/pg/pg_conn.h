@@ -122,6 +122,11 @@ class PgConnection {
   // True inside a transaction block (also a failed one).
   bool InTransaction() const;
   bool Broken() const;
+  // For an idle connection, without a round trip: false when libpq knows it
+  // is broken, or when the server sent something unasked (the end of the
+  // stream after a restart, or its last error: a terminated backend). A
+  // pool checks this before handing an idle connection out.
+  bool LooksAlive();
   int BackendPid() const;
   int ServerVersion() const;     // e.g. 150018; no round trip
   std::string Database() const;  // the database connected to; no round trip

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "daemon/pg/pg_pool.h"
 #include "tests/pg_fixture.h"
 
 namespace ds::daemon {
@@ -52,6 +53,33 @@ class PgConnTest : public test_pg::PostgresTest {
   std::unique_ptr<PgConnection> conn_;
   std::unique_ptr<PgConnection> target_;
 };
+
+// A session the server ended while it sat idle (a restart, a terminated
+// backend) must be known dead before anyone sends it a query.
+TEST_F(PgConnTest, LooksAliveUntilTheServerEndsTheSession) {
+  EXPECT_TRUE(conn_->LooksAlive());
+  EXPECT_EQ(One(*conn_, "SELECT 1"), "1");
+  EXPECT_TRUE(conn_->LooksAlive()) << "a query's answer is not an unasked message";
+  // pg_terminate_backend with a timeout returns once the backend is gone,
+  // so its goodbye is already in this side's socket.
+  EXPECT_EQ(One(*target_, StrCat("SELECT pg_terminate_backend(", conn_->BackendPid(), ", 10000)")),
+            "t");
+  EXPECT_FALSE(conn_->LooksAlive());
+}
+
+TEST_F(PgConnTest, PoolNeverHandsOutASessionTheServerEnded) {
+  PgConnectionPool pool;
+  absl::StatusOr<std::unique_ptr<PgConnection>> first = pool.Acquire(conninfo(), "pool test");
+  ASSERT_TRUE(first.ok()) << first.status();
+  const int old_pid = (*first)->BackendPid();
+  pool.Release(conninfo(), std::move(*first));
+  ASSERT_EQ(pool.idle_count(), 1u);
+  EXPECT_EQ(One(*target_, StrCat("SELECT pg_terminate_backend(", old_pid, ", 10000)")), "t");
+  absl::StatusOr<std::unique_ptr<PgConnection>> next = pool.Acquire(conninfo(), "pool test");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_NE((*next)->BackendPid(), old_pid);
+  EXPECT_EQ(One(**next, "SELECT 1"), "1");
+}
 
 TEST_F(PgConnTest, ParametersAndTypedReads) {
   PgResult r = conn_->ExecParams("SELECT $1::int8 * 2, $2::text IS NULL, $3::text, NULL::int",

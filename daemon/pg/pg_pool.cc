@@ -32,8 +32,9 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnectionPool::Acquire(
       if (it->second.empty()) idle_.erase(it);
       --count_;
     }
-    // The rename is also the liveness check: a connection terminated while
-    // idle fails here and is dropped.
+    // A connection whose server went away (a restart, a terminated
+    // backend) is dropped before any query; the rename is the last check.
+    if (!conn->LooksAlive()) continue;
     PgResult r =
         conn->ExecParams("SELECT set_config('application_name', $1, false)", {application_name});
     if (r.ok()) return conn;

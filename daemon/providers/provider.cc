@@ -77,6 +77,13 @@ Resolution ProviderRegistry::Resolve(const common::ConnInfo& conn) const {
   return r;
 }
 
+absl::Status ProviderRegistry::PrepareToConnect(const common::ConnInfo& conn) const {
+  for (Provider* p : All()) {
+    if (absl::Status s = p->PrepareToConnect(conn); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 bool ProviderRegistry::ResolveMayWait(const common::ConnInfo& conn) const {
   // Under the lock (no copy of the list): providers answer this at once.
   std::lock_guard lock(mu_);

@@ -108,6 +108,13 @@ class Provider {
     (void)conn;
     return true;
   }
+  // Called before dsd connects to `conn` itself (a migration, its status):
+  // a provider that runs the server behind an address it owns starts it
+  // when it is down. Default: nothing to start.
+  virtual absl::Status PrepareToConnect(const common::ConnInfo& conn) {
+    (void)conn;
+    return absl::OkStatus();
+  }
   // Messages for the user gathered since the last call (e.g. "PostgreSQL had
   // stopped; dsd restarted it").
   virtual std::vector<std::string> TakeNotices() { return {}; }
@@ -139,6 +146,8 @@ class ProviderRegistry {
   absl::StatusOr<Provider*> ForConfig(const common::Config& config) const;
   // Asks every provider made so far, in the order they were made.
   Resolution Resolve(const common::ConnInfo& conn) const;
+  // Provider::PrepareToConnect of every provider made so far; the first error.
+  absl::Status PrepareToConnect(const common::ConnInfo& conn) const;
   // Whether Resolve(conn) may wait: a provider made so far says it may.
   bool ResolveMayWait(const common::ConnInfo& conn) const;
   // Whether ForConfig(config) would make a provider (a Neon one for a key

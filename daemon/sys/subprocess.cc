@@ -25,6 +25,10 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 2);
+  // Whatever dsd holds (the gRPC socket, client connections, the log, an fd
+  // another thread opens this instant without O_CLOEXEC) stays out of
+  // initdb, pg_ctl and the PostgreSQL server they leave running.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   // Children must not inherit dsd's blocked signals: pg_ctl and postgres
   // rely on SIGTERM/SIGINT.
   posix_spawnattr_t attr;

@@ -169,6 +169,10 @@ absl::StatusOr<PreparedMigrate> PrepareMigrate(const v1::MigrateRequest& req,
   if (!ws.ok()) return ws.status();
   absl::StatusOr<Target> target = ResolveTarget(req, *ws, providers);
   if (!target.ok()) return target.status();
+  // The local cluster may have stopped (killed, or the machine rebooted):
+  // it is started here, as a branch command would, not left to fail the
+  // connection.
+  if (absl::Status s = providers.PrepareToConnect(target->info); !s.ok()) return s;
   absl::StatusOr<std::filesystem::path> dir = MigrationsDir(req.dir(), ws->config, ws->dir);
   if (!dir.ok()) return dir.status();
 

@@ -1,8 +1,11 @@
 #include "daemon/workspace/branches.h"
 
+#include <sys/stat.h>
+
 #include <map>
 #include <set>
 
+#include "absl/strings/str_format.h"
 #include "common/atomic_file.h"
 #include "common/clock.h"
 #include "common/conninfo.h"
@@ -86,7 +89,24 @@ absl::StatusOr<std::string> BranchManager::WriteEnvUri(
     const Context& ctx, const std::string& variable, const std::string& uri,
     google::protobuf::RepeatedPtrField<std::string>* notices) {
   const std::string old_value = CurrentValue(ctx, variable);
-  if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, uri); !s.ok()) return s;
+  // A string libpq cannot read is treated as holding a password. Anyone
+  // who can read the password can connect as the branch's owner: the file
+  // becomes owner-only (once; it stays so), and the user hears why.
+  absl::StatusOr<common::ConnInfo> info = common::ParseConnInfo(uri);
+  if (info.ok() && info->password.empty()) {
+    if (absl::Status s = common::WriteDotenvValue(ctx.env_file, variable, uri); !s.ok()) return s;
+  } else {
+    absl::StatusOr<std::optional<mode_t>> tightened =
+        common::WriteDotenvSecret(ctx.env_file, variable, uri);
+    if (!tightened.ok()) return tightened.status();
+    if (tightened->has_value()) {
+      notices->Add(absl::StrFormat(
+          "%s holds a database password and was readable by other users (mode %04o); it is "
+          "now %04o (owner only). If something running as another user reads it, give that "
+          "user its own copy",
+          ctx.env_file.string(), **tightened, **tightened & 0700));
+    }
+  }
   if (absl::Status s = history_->Record(ctx.env_file.string(), variable, old_value, uri,
                                         common::UnixMillisNow());
       !s.ok()) {

@@ -49,7 +49,8 @@ class BranchManager {
   absl::StatusOr<Context> ContextFor(const v1::WorkspaceRef& ws);
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;
   // Writes `uri` into .env as `variable` and records the change in the
-  // history; returns the URI redacted. A history that cannot be written
+  // history; returns the URI redacted. A URI with a password makes a .env
+  // that group or others could read owner-only, with a notice saying so. A history that cannot be written
   // becomes a notice: the .env edit stands.
   absl::StatusOr<std::string> WriteEnvUri(const Context& ctx, const std::string& variable,
                                           const std::string& uri,

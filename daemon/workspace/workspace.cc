@@ -156,6 +156,7 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   auto ws = workspace_toml_cache_.Get(workspace / "ds.toml");
   if (!ws.ok()) return ws.status();
   common::ConfigLayer env_layer = common::EnvironmentLayer(ToMap(ref.overrides().environment()));
+  if (absl::Status s = common::CheckConfigLayer(env_layer); !s.ok()) return s;
   absl::StatusOr<common::ConfigLayer> flag_layer =
       common::FlagLayer(ToMap(ref.overrides().flags()));
   if (!flag_layer.ok()) return flag_layer.status();
@@ -176,7 +177,9 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   std::filesystem::path env_file = EnvFilePath(workspace, common::Config::Build(layers));
   auto env = dotenv_cache_.Get(env_file);
   if (!env.ok()) return env.status();
-  layers.insert(layers.begin() + 5, common::DotenvLayer(**env, env_file));
+  common::ConfigLayer dotenv_layer = common::DotenvLayer(**env, env_file);
+  if (absl::Status s = common::CheckConfigLayer(dotenv_layer); !s.ok()) return s;
+  layers.insert(layers.begin() + 5, std::move(dotenv_layer));
   if (env_file_out) *env_file_out = env_file;
   if (env_out) *env_out = *env;
   return common::Config::Build(layers);

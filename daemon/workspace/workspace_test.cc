@@ -434,44 +434,46 @@ TEST_F(WorkspaceTest, ProviderOrigins) {
     EXPECT_EQ(r->provider(), "local");
     EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_DEFAULT);
   }
-  Write(paths_.user_config(), "\nprovider = \"user-choice\"\n");
-  {
-    absl::StatusOr<v1::GetCurrentResponse> r = Get();
-    ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->provider(), "user-choice");
-    EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_USER_CONFIG);
-    EXPECT_EQ(r->provider_origin().location(), StrCat(paths_.user_config().string(), ":2"));
-  }
-  WriteByRename(ws_ / "ds.toml", "provider = \"neon\"\n");
+  // Values alternate between the real providers so that each layer shows
+  // (a value that is not a provider is refused: CheckConfigValue).
+  Write(paths_.user_config(), "\nprovider = \"neon\"\n");
   {
     absl::StatusOr<v1::GetCurrentResponse> r = Get();
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->provider(), "neon");
-    EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_WORKSPACE_TOML);
-    EXPECT_EQ(r->provider_origin().location(), StrCat((ws_ / "ds.toml").string(), ":1"));
+    EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_USER_CONFIG);
+    EXPECT_EQ(r->provider_origin().location(), StrCat(paths_.user_config().string(), ":2"));
   }
-  WriteByRename(ws_ / ".env", "X=1\nDS_PROVIDER=dotenv-choice\n");
+  WriteByRename(ws_ / "ds.toml", "provider = \"local\"\n");
   {
     absl::StatusOr<v1::GetCurrentResponse> r = Get();
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->provider(), "dotenv-choice");
+    EXPECT_EQ(r->provider(), "local");
+    EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_WORKSPACE_TOML);
+    EXPECT_EQ(r->provider_origin().location(), StrCat((ws_ / "ds.toml").string(), ":1"));
+  }
+  WriteByRename(ws_ / ".env", "X=1\nDS_PROVIDER=neon\n");
+  {
+    absl::StatusOr<v1::GetCurrentResponse> r = Get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->provider(), "neon");
     EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_DOTENV);
     EXPECT_EQ(r->provider_origin().location(), StrCat((ws_ / ".env").string(), ":2"));
   }
   v1::WorkspaceRef req = Request();
-  (*req.mutable_overrides()->mutable_environment())["DS_PROVIDER"] = "env-choice";
+  (*req.mutable_overrides()->mutable_environment())["DS_PROVIDER"] = "local";
   {
     absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->provider(), "env-choice");
+    EXPECT_EQ(r->provider(), "local");
     EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_ENVIRONMENT);
     EXPECT_EQ(r->provider_origin().location(), "DS_PROVIDER");
   }
-  (*req.mutable_overrides()->mutable_flags())["provider"] = "flag-choice";
+  (*req.mutable_overrides()->mutable_flags())["provider"] = "neon";
   {
     absl::StatusOr<v1::GetCurrentResponse> r = Get(req);
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_EQ(r->provider(), "flag-choice");
+    EXPECT_EQ(r->provider(), "neon");
     EXPECT_EQ(r->provider_origin().kind(), v1::Origin::KIND_FLAG);
   }
 }
@@ -671,8 +673,9 @@ TEST_F(WorkspaceTest, WithoutWaitingAnswersErrorsAtOnce) {
 
 TEST_F(WorkspaceTest, WithoutWaitingDefersWhileTheWorkspacesProviderIsToBeMade) {
   int made = 0;
+  // Registered as "neon", a name the configuration may select.
   registry_.AddFactory(
-      "lazy", {.instance = [](const common::Config&) -> absl::StatusOr<std::string> {
+      "neon", {.instance = [](const common::Config&) -> absl::StatusOr<std::string> {
                  return std::string("only");
                },
                .make = [&made](const common::Config&) -> std::unique_ptr<Provider> {
@@ -680,7 +683,7 @@ TEST_F(WorkspaceTest, WithoutWaitingDefersWhileTheWorkspacesProviderIsToBeMade) 
                  return std::make_unique<QuickProvider>(
                      "lazy", "db.example.com", BranchLocation{"lazy", "p", "", "b", "n"});
                }});
-  Write(ws_ / "ds.toml", "provider = \"lazy\"\n");
+  Write(ws_ / "ds.toml", "provider = \"neon\"\n");
   Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@db.example.com/app\n");
   EXPECT_FALSE(resolver_->GetCurrentWithoutWaiting(Request()).has_value());
   EXPECT_EQ(made, 0);

@@ -40,6 +40,30 @@ TEST_USER = os.environ.get("DS_TEST_USER", "ds-test")
 IS_ROOT = os.geteuid() == 0
 
 
+OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
+
+
+def other_user():
+    """A second unprivileged user for the hostile-user cases (scripts/test.sh
+    creates it); None when the tests do not run as root, as they then cannot
+    act as anyone else. As root a missing user is an error, not a skip."""
+    if not IS_ROOT:
+        return None
+    try:
+        pwd.getpwnam(OTHER_USER)
+    except KeyError:
+        raise AssertionError(f"user {OTHER_USER} does not exist: run "
+                             f"scripts/ensure-test-user.sh {OTHER_USER} (scripts/test.sh does)")
+    return OTHER_USER
+
+
+def as_user(user, args):
+    """argv running `args` as `user` (root only)."""
+    pw = pwd.getpwnam(user)
+    return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups",
+            "--"] + args
+
+
 def runner_ids():
     """uid/gid that ds and dsd run as in the tests."""
     if IS_ROOT:
@@ -86,6 +110,33 @@ def socket_answers(path):
         return False
     finally:
         s.close()
+
+
+def open_fds(pid):
+    """{fd: what it points at} for a process ("/path", "socket:[123]", ...)."""
+    out = {}
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(name)] = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return out
+
+
+def fds_without_cloexec(pid):
+    """The fds beyond 0-2 of a process that an exec would pass on."""
+    leaky = []
+    for fd in open_fds(pid):
+        if fd <= 2:
+            continue
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                flags = next(l for l in f if l.startswith("flags:")).split()[1]
+        except FileNotFoundError:
+            continue
+        if not int(flags, 8) & os.O_CLOEXEC:
+            leaky.append(fd)
+    return leaky
 
 
 def dotenv(path):
@@ -259,13 +310,14 @@ class DsEnv:
             raise AssertionError(f"ds {' '.join(args)} --json failed: {proc.stderr}")
         return json.loads(proc.stdout)
 
-    def start_daemon(self, binary="dsd", extra_args=(), env=None, wait=True):
-        """Starts dsd in the foreground as a child; waits for its socket."""
+    def start_daemon(self, binary="dsd", extra_args=(), env=None, wait=True, pass_fds=()):
+        """Starts dsd in the foreground as a child; waits for its socket.
+        `pass_fds` are left open in dsd, as a careless parent would."""
         with open(os.path.join(self.root, f"{binary}.stderr"), "w") as log:
             self.daemon = subprocess.Popen(
                 self.argv([os.path.join(BIN_DIR, binary), "--foreground"] + list(extra_args)),
                 env=self.env(env), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=self.root)
+                cwd=self.root, pass_fds=pass_fds)
         if wait:
             # dsd logs this line once it listens. (Not a probe connection: as
             # root it would be refused and logged as a refusal.)

@@ -36,6 +36,16 @@ class CurrentTest(DsTestCase):
         self.assertNoSecret(out + p.stderr, SECRET)
         self.assertNotIn("\x1b[", out, "no colour without a terminal")
 
+    def test_ipv6_host_with_port_in_brackets(self):
+        # "::1:5433" cannot be read back: the port must stand apart.
+        ws = self.env.workspace("ws", f"DB_CONNECTION_STRING=postgresql://app:{SECRET}@[::1]:5433/db\n"
+                                      "SOURCE_DB_CONNECTION_STRING=postgresql://app@[::1]/db\n")
+        p = self.env.ds("db", "current", "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Host:     [::1]:5433\n", p.stdout)
+        self.assertIn("Host:     ::1\n", p.stdout)  # default port: nothing to keep apart
+        self.assertNoSecret(p.stdout + p.stderr, SECRET)
+
     def test_json_is_the_rpc_shape(self):
         ws = self.env.workspace("ws", f"# comment\nexport DB_CONNECTION_STRING=\"{NEON_URI}\"\n")
         doc = self.env.ds_json("db", "current", "-C", ws)
@@ -161,6 +171,44 @@ class CurrentTest(DsTestCase):
         p = self.env.ds("config", "show", "-C", ok, "--set", "nope=1")
         self.assertEqual(p.returncode, 2)
         self.assertIn("unknown config key 'nope'", p.stderr)
+
+    def test_invalid_settings_are_named_with_file_line_and_allowed_values(self):
+        cases = [
+            ('neon_refresh_seconds = "abc"\n', 'neon_refresh_seconds = "abc" is not a whole number'),
+            ('log_level = "verbose"\n', 'log_level = "verbose" is not one of debug, info, '
+                                         'warning, error'),
+            ('branch_pattern = "{nope}-{stage}"\n', 'branch_pattern = "{nope}-{stage}" has the '
+                                                     "unknown placeholder {nope}; placeholders: "
+                                                     "{developer}, {stage}"),
+            ('provider = "oracle"\n', 'provider = "oracle" is not one of auto, local, neon'),
+        ]
+        for i, (toml, want) in enumerate(cases):
+            ws = self.env.workspace(f"ws{i}", "", 'developer = "phil"\n' + toml)
+            for args in (("config", "show"), ("db", "current")):
+                p = self.env.ds(*args, "-C", ws)
+                self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+                self.assertIn(f"{ws}/ds.toml:2: {want}", p.stderr)
+        # The same rules for .env, the environment and --set.
+        ws = self.env.workspace("dotenv", "A=1\nDS_PROVIDER=oracle\n")
+        p = self.env.ds("config", "show", "-C", ws)
+        self.assertIn(f"{ws}/.env:2: provider = \"oracle\"", p.stderr)
+        ok = self.env.workspace("ok")
+        p = self.env.ds("config", "show", "-C", ok, env={"DS_LOG_LEVEL": "verbose"})
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('DS_LOG_LEVEL: log_level = "verbose" is not one of', p.stderr)
+        p = self.env.ds("config", "show", "-C", ok, "--set", "branch_pattern={nope}-x")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("--set branch_pattern: branch_pattern = \"{nope}-x\" has the unknown "
+                      "placeholder {nope}", p.stderr)
+
+    def test_bad_branch_pattern_creates_no_branch(self):
+        ws = self.env.workspace("ws", "", 'provider = "local"\nbranch_pattern = "{nope}-{stage}"\n')
+        p = self.env.ds("db", "create-branch", "--target", "ci", "-C", ws)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("unknown placeholder {nope}", p.stderr)
+        self.assertNotIn("{nope}-ci", p.stdout)
+        with open(os.path.join(ws, ".env")) as f:
+            self.assertEqual(f.read(), "", ".env was not written")
 
     def test_daemon_status_logs_and_stop(self):
         p = self.env.ds("daemon", "status")

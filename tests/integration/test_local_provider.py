@@ -12,7 +12,8 @@ import subprocess
 import threading
 import unittest
 
-from harness import DsEnv, dotenv, main, run_in_pty, wait_for
+from harness import (DsEnv, as_user, dotenv, fds_without_cloexec, main, open_fds, other_user,
+                     run_in_pty, wait_for)
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -26,7 +27,13 @@ class LocalProviderTest(unittest.TestCase):
         cls.env = DsEnv("local")
         cls.ws = cls.env.workspace("ws", "# app settings\nAPP_PORT=3000\n",
                                    'developer = "phil"\n')
-        cls.env.start_daemon()
+        # A careless parent's fd: neither dsd nor PostgreSQL may keep it.
+        cls.marker = cls.env.write("parent-file", "held open by whoever started dsd\n")
+        fd = os.open(cls.marker, os.O_RDONLY)
+        try:
+            cls.env.start_daemon(pass_fds=(fd,))
+        finally:
+            os.close(fd)
 
     @classmethod
     def tearDownClass(cls):
@@ -55,12 +62,24 @@ class LocalProviderTest(unittest.TestCase):
         uri = values["DB_CONNECTION_STRING"]
         self.assertTrue(uri.startswith("postgresql://ds_owner:"), uri)
         self.assertTrue(uri.endswith("/dev-phil-local"), uri)
-        self.assertEqual(oct(os.stat(os.path.join(self.ws, ".env")).st_mode & 0o777), "0o644")
+        # The workspace's .env was 0644: with a password in it, it is now
+        # the owner's alone, and ds said so once.
+        env_file = os.path.join(self.ws, ".env")
+        self.assertEqual(oct(os.stat(env_file).st_mode & 0o777), "0o600")
+        self.assertIn(f"{env_file} holds a database password and was readable by other users "
+                      "(mode 0644); it is now 0600", p.stderr)
         self.assertEqual(self.psql(uri, "select current_database()"), "dev-phil-local")
-        # Idempotent.
+        if other_user():
+            # Another local user cannot read it (nor, so, connect as ds_owner).
+            r = subprocess.run(as_user(other_user(), ["cat", env_file]),
+                               capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+            self.assertIn("Permission denied", r.stderr)
+        # Idempotent, and the notice is not repeated.
         p = self.ds("setup")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("already exists", p.stdout)
+        self.assertNotIn("readable by other users", p.stderr)
         # current resolves the local project and branch.
         p = self.ds("db", "current")
         self.assertIn("Project:  local\nBranch:   dev-phil-local\nHost:     127.0.0.1:", p.stdout)
@@ -84,6 +103,36 @@ class LocalProviderTest(unittest.TestCase):
         # The same owner role owns the copied objects.
         self.assertEqual(self.psql(branch_uri, "select tableowner from pg_tables where tablename='t'"),
                          "ds_owner")
+
+    def postgres_pids(self):
+        """The postmaster and every process it started."""
+        with open(os.path.join(self.env.data, "ds", "pg", "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        pids = [postmaster]
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == postmaster:
+                        pids.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+        return pids
+
+    def test_01b_postgres_inherits_no_fd_of_dsd(self):
+        self.assertEqual(self.ds("setup").returncode, 0)
+        dsd = self.env.daemon.pid
+        dsd_fds = open_fds(dsd)
+        self.assertNotIn(self.marker, dsd_fds.values(), dsd_fds)
+        self.assertEqual(fds_without_cloexec(dsd), [], dsd_fds)
+        # dsd's sockets (gRPC, clients, libpq), pipes and files (its log) stay
+        # its own. ("anon_inode:[eventpoll]" names every epoll fd alike, so it
+        # tells nothing apart; the close-on-exec check above covers those.)
+        mine = {t for fd, t in dsd_fds.items()
+                if fd > 2 and t != "/dev/null" and not t.startswith("anon_inode:")}
+        for pid in self.postgres_pids():
+            shared = mine & set(open_fds(pid).values())
+            self.assertEqual(shared, set(), f"postgres pid {pid} holds dsd's {shared}")
+            self.assertNotIn(self.marker, open_fds(pid).values())
 
     def test_02_branches_and_projects(self):
         self.ds("setup")
@@ -318,6 +367,137 @@ class LocalProviderTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("restarted", p.stderr)
         self.assertIn("survivor", p.stdout)
+
+    def write_migration(self, ws, count):
+        """A drizzle folder with `count` migrations, each making a table."""
+        entries = [{"idx": i, "version": "7", "when": 1700000000000 + i, "tag": f"{i:04d}_m{i}",
+                    "breakpoints": True} for i in range(count)]
+        rel = os.path.relpath(ws, self.env.root)
+        self.env.mkdir(os.path.join(rel, "drizzle"))
+        self.env.mkdir(os.path.join(rel, "drizzle", "meta"))
+        self.env.write(os.path.join(rel, "drizzle", "meta", "_journal.json"),
+                       json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
+        for e in entries:
+            self.env.write(os.path.join(rel, "drizzle", e["tag"] + ".sql"),
+                           f"CREATE TABLE t{e['idx']} (id int);\n")
+
+    def postmaster_pid(self):
+        with open(os.path.join(self.env.data, "ds", "pg", "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def test_09b_migrate_starts_a_dead_cluster_and_skips_dead_connections(self):
+        ws = self.env.workspace("ws-restart", "", 'developer = "phil"\n')
+        p = self.env.ds("db", "create-branch", "restart-mig", "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.write_migration(ws, 1)
+        p = self.env.ds("db", "migrate", "-C", ws, "--yes")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # PostgreSQL dies (the OOM killer, say): migrate and --status start it
+        # again instead of failing with "Connection refused".
+        old = self.postmaster_pid()
+        children = [pid for pid in self.postgres_pids() if pid != old]
+        os.kill(old, signal.SIGKILL)
+        wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in [old] + children),
+                 timeout=30, what="postgres and its backends to die")
+        p = self.env.ds("db", "migrate", "--status", "-C", ws, "--yes")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("refused", p.stdout + p.stderr)
+        self.write_migration(ws, 2)
+        p = self.env.ds("db", "migrate", "-C", ws, "--yes")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.psql(self.env_values_of(ws)["DB_CONNECTION_STRING"],
+                                   "select count(*) from pg_tables where tablename like 't_'"), "2")
+        # Restarted behind dsd's back (same port): every session dsd kept is
+        # gone, and none of them may fail the next command.
+        pgdata = os.path.join(self.env.data, "ds", "pg")
+        r = subprocess.run(self.env.argv([os.path.join(PG_BIN, "pg_ctl"), "-D", pgdata, "-l",
+                                          os.path.join(self.env.data, "ds", "pg.log"), "-m",
+                                          "fast", "-w", "restart"]),
+                           env=self.env.env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for args in (("db", "create-branch", "after-restart"), ("db", "migrate", "--status",
+                                                                 "--yes"), ("db", "branches")):
+            p = self.env.ds(*args, "-C", ws)
+            self.assertEqual(p.returncode, 0, f"{args}: {p.stdout}{p.stderr}")
+            self.assertNotIn("encoding", p.stderr)
+
+    def write_folder(self, ws, files):
+        """A drizzle folder of (tag, sql) in order."""
+        entries = [{"idx": i, "version": "7", "when": 1700000000000 + i, "tag": tag,
+                    "breakpoints": True} for i, (tag, _) in enumerate(files)]
+        rel = os.path.relpath(ws, self.env.root)
+        self.env.mkdir(os.path.join(rel, "drizzle"))
+        self.env.mkdir(os.path.join(rel, "drizzle", "meta"))
+        self.env.write(os.path.join(rel, "drizzle", "meta", "_journal.json"),
+                       json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
+        for tag, sql in files:
+            self.env.write(os.path.join(rel, "drizzle", tag + ".sql"), sql)
+
+    def blocked_migration(self, name, key):
+        """A branch whose migrate run commits two migrations and then waits
+        on advisory lock `key`, which a psql session (returned) holds."""
+        ws = self.env.workspace(f"ws-{name}", "", 'developer = "phil"\n')
+        p = self.env.ds("db", "create-branch", name, "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        uri = self.env_values_of(ws)["DB_CONNECTION_STRING"]
+        self.write_folder(ws, [("0000_a", "CREATE TABLE a (id int);"),
+                               ("0001_alone", "-- ds:no-transaction\nCREATE TABLE alone (id int);"),
+                               ("0002_wait", f"SELECT pg_advisory_xact_lock({key});")])
+        holder = subprocess.Popen(
+            self.env.argv([os.path.join(PG_BIN, "psql"), "-X", uri, "-c",
+                           f"select pg_advisory_lock({key})", "-c", "select pg_sleep(600)"]),
+            env={**self.env.env(), "PGAPPNAME": "lock-holder"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (holder.kill(), holder.wait()))
+        wait_for(lambda: self.psql(uri, "select count(*) from pg_locks where locktype = "
+                                        f"'advisory' and objid = {key} and granted") == "1",
+                 timeout=30, what="psql to hold the lock")
+        return ws, uri
+
+    def wait_blocked(self, uri, key):
+        wait_for(lambda: self.psql(uri, "select count(*) from pg_locks where locktype = "
+                                        f"'advisory' and objid = {key} and not granted") == "1",
+                 timeout=60, what="the migration to wait on the lock")
+
+    def test_09c_force_delete_during_a_migration_says_the_database_is_gone(self):
+        ws, uri = self.blocked_migration("drop-mid", 7701)
+        run = subprocess.Popen(self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds"),
+                                              "db", "migrate", "-C", ws, "--yes"]),
+                               env=self.env.env(), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.wait_blocked(uri, 7701)
+            p = self.env.ds("db", "delete-branch", "drop-mid", "--force", "--yes", "-C", ws)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.communicate()
+        self.assertEqual(run.returncode, 1, out + err)
+        self.assertIn("0002_wait.sql did not complete: ", err)
+        self.assertIn("was dropped while the migration ran", err)
+        self.assertNotIn("stay applied", err)
+        self.assertNotIn("savepoint failed", err)
+
+    def test_09d_an_interrupted_record_shows_what_committed(self):
+        ws, uri = self.blocked_migration("killed-mid", 7702)
+        p = self.env.ds("db", "migrate", "-C", ws, "--yes", "--detach")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.wait_blocked(uri, 7702)
+        self.env.daemon.send_signal(signal.SIGKILL)  # no chance to write anything more
+        self.env.daemon.wait()
+        self.env.start_daemon()
+        job = self.env.ds_json("jobs", "list")["jobs"][0]
+        p = self.env.ds("jobs", "logs", job["id"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("interrupted", p.stdout)
+        self.assertIn("step  commit succeeded: committed 1 migration (0000_a)", p.stdout)
+        self.assertIn("step  0001_alone succeeded: committed (outside a transaction)", p.stdout)
+        self.assertEqual(self.psql(uri, "select count(*) from drizzle.__drizzle_migrations"), "2")
+
+    def env_values_of(self, ws):
+        return dotenv(os.path.join(ws, ".env"))
 
     def test_10_port_in_use_picks_another(self):
         port_file = os.path.join(self.env.data, "ds", "pg.port")

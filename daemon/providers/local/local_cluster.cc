@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,8 +63,12 @@ std::string GeneratePassword() {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   unsigned char bytes[32];
-  std::ifstream urandom("/dev/urandom", std::ios::binary);
-  urandom.read(reinterpret_cast<char*>(bytes), sizeof bytes);
+  // getrandom opens no fd (an ifstream's would lack close-on-exec).
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
   std::string out;
   for (unsigned char b : bytes) out.push_back(kAlphabet[b % 62]);  // slight bias is harmless
   return out;
@@ -185,12 +190,18 @@ absl::Status LocalCluster::Initialize() {
     ::close(fd);
   }
   // The server only ever listens on loopback and on our private socket dir.
-  std::ofstream conf(tmp / "postgresql.conf", std::ios::app);
-  conf << "\n# Added by dsd\n"
-       << "listen_addresses = '127.0.0.1'\n"
-       << "unix_socket_directories = '" << options_.socket_dir.string() << "'\n"
-       << "unix_socket_permissions = 0700\n";
-  conf.close();
+  const std::string added = StrCat("\n# Added by dsd\n", "listen_addresses = '127.0.0.1'\n",
+                                   "unix_socket_directories = '", options_.socket_dir.string(),
+                                   "'\n", "unix_socket_permissions = 0700\n");
+  const fs::path conf = tmp / "postgresql.conf";
+  int conf_fd = ::open(conf.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  const bool written = conf_fd >= 0 && ::write(conf_fd, added.data(), added.size()) ==
+                                           static_cast<ssize_t>(added.size());
+  if (conf_fd >= 0) ::close(conf_fd);
+  if (!written) {
+    fs::remove_all(tmp, ec);
+    return absl::InternalError(StrCat("cannot write ", conf.string()));
+  }
   // Only a complete cluster gets the real name, so a crash mid-initdb is
   // retried from scratch next time.
   fs::rename(tmp, pgdata(), ec);

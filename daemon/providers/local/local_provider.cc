@@ -1,7 +1,8 @@
 #include "daemon/providers/local/local_provider.h"
 
+#include <sys/random.h>
+
 #include <chrono>
-#include <fstream>
 #include <thread>
 
 #include "common/log.h"
@@ -23,7 +24,12 @@ constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 std::string RandomId(size_t length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string bytes(length, '\0');
-  std::ifstream("/dev/urandom", std::ios::binary).read(bytes.data(), length);
+  // getrandom opens no fd (an ifstream's would lack close-on-exec).
+  size_t got = 0;
+  while (got < length) {
+    ssize_t n = ::getrandom(bytes.data() + got, length - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
   std::string out;
   for (char b : bytes) out.push_back(kAlphabet[static_cast<unsigned char>(b) % 36]);
   return out;
@@ -115,15 +121,19 @@ LocalProvider::Lease::~Lease() {
 }
 
 absl::StatusOr<LocalProvider::Lease> LocalProvider::Connection() {
-  uint64_t generation;
-  {
-    std::lock_guard lock(idle_mu_);
-    generation = generation_;
-    if (!idle_.empty()) {
-      std::unique_ptr<PgConnection> conn = std::move(idle_.back());
+  uint64_t generation = 0;
+  for (;;) {
+    std::unique_ptr<PgConnection> conn;
+    {
+      std::lock_guard lock(idle_mu_);
+      generation = generation_;
+      if (idle_.empty()) break;
+      conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn), generation);
     }
+    // PostgreSQL restarted behind dsd's back (pg_ctl restart, a backend
+    // terminated by hand): its idle sessions are gone. Never hand one out.
+    if (conn->LooksAlive()) return Lease(this, std::move(conn), generation);
   }
   absl::StatusOr<std::unique_ptr<PgConnection>> opened =
       PgConnection::Open(cluster_.SuperuserConninfo(kMetaDatabase), "dsd");
@@ -498,6 +508,13 @@ absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(const commo
   }
   const Row& row = s->rows[it->second];
   return BranchLocation{"local", s->project_id, project_name_, row.info.id, row.info.name};
+}
+
+absl::Status LocalProvider::PrepareToConnect(const common::ConnInfo& conn) {
+  if (!OurHost(conn)) return absl::OkStatus();
+  const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
+  if (port == 0 || conn.port != std::to_string(port)) return absl::OkStatus();
+  return Ready();
 }
 
 std::vector<std::string> LocalProvider::TakeNotices() {

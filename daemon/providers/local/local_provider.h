@@ -72,6 +72,9 @@ class LocalProvider final : public Provider {
   absl::StatusOr<std::optional<BranchLocation>> Resolve(const common::ConnInfo& conn) override;
   // Only an address of the cluster's, before the first snapshot is loaded.
   bool ResolveMayWait(const common::ConnInfo& conn) override;
+  // Starts the cluster (restarting it with a notice when it died) when
+  // `conn` names it: a migration must not meet "Connection refused".
+  absl::Status PrepareToConnect(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
   void SetChangeListener(std::function<void()> listener) override;
 
