@@ -71,30 +71,15 @@ absl::StatusOr<DrizzleFolder> ReadJournal(const fs::path& dir) {
   const fs::path journal = dir / "meta" / "_journal.json";
   absl::StatusOr<std::string> text = common::ReadFile(journal);
   if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<DrizzleJournalEntry>> entries =
+      ParseDrizzleJournal(*text, journal.string());
+  if (!entries.ok()) return entries.status();
   DrizzleFolder out;
   out.layout = DrizzleFolder::Layout::kJournal;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (auto err = parser.parse(*text).get(doc); err) {
-    return absl::InvalidArgumentError(StrCat(journal.string(), " is not valid JSON (",
-                                             simdjson::error_message(err),
-                                             "); regenerate it with drizzle-kit"));
-  }
-  simdjson::dom::array entries;
-  if (doc["entries"].get_array().get(entries)) {
-    return absl::InvalidArgumentError(
-        StrCat(journal.string(), " has no \"entries\" array; is it a drizzle journal?"));
-  }
   std::set<std::string> listed;
-  size_t index = 0;
-  for (simdjson::dom::element e : entries) {
-    std::string_view tag;
-    int64_t when = 0;
-    if (e["tag"].get_string().get(tag) || e["when"].get_int64().get(when)) {
-      return absl::InvalidArgumentError(
-          StrCat(journal.string(), ": entry ", index, " lacks a string \"tag\" or a numeric "
-                 "\"when\"; regenerate the journal with drizzle-kit"));
-    }
+  for (const DrizzleJournalEntry& entry : *entries) {
+    const std::string& tag = entry.tag;
+    const int64_t when = entry.when;
     DrizzleMigration m;
     m.tag = std::string(tag);
     m.when = when;
@@ -107,7 +92,6 @@ absl::StatusOr<DrizzleFolder> ReadJournal(const fs::path& dir) {
     if (absl::Status s = LoadFile(file, m); !s.ok()) return s;
     listed.insert(file.filename().string());
     out.migrations.push_back(std::move(m));
-    ++index;
   }
   std::error_code ec;
   for (const auto& f : fs::directory_iterator(dir, ec)) {
@@ -148,6 +132,36 @@ absl::StatusOr<DrizzleFolder> ReadFolders(std::vector<fs::path> migration_dirs) 
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<DrizzleJournalEntry>> ParseDrizzleJournal(
+    std::string_view json, std::string_view journal_name) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  // simdjson::padded_string copies the bytes: a view into a file's text has
+  // no padding after it.
+  if (auto err = parser.parse(simdjson::padded_string(json)).get(doc); err) {
+    return absl::InvalidArgumentError(StrCat(journal_name, " is not valid JSON (",
+                                             simdjson::error_message(err),
+                                             "); regenerate it with drizzle-kit"));
+  }
+  simdjson::dom::array entries;
+  if (doc["entries"].get_array().get(entries)) {
+    return absl::InvalidArgumentError(
+        StrCat(journal_name, " has no \"entries\" array; is it a drizzle journal?"));
+  }
+  std::vector<DrizzleJournalEntry> out;
+  for (simdjson::dom::element e : entries) {
+    std::string_view tag;
+    int64_t when = 0;
+    if (e["tag"].get_string().get(tag) || e["when"].get_int64().get(when)) {
+      return absl::InvalidArgumentError(
+          StrCat(journal_name, ": entry ", out.size(), " lacks a string \"tag\" or a numeric "
+                 "\"when\"; regenerate the journal with drizzle-kit"));
+    }
+    out.push_back({std::string(tag), when});
+  }
+  return out;
+}
 
 std::string Sha256Hex(std::string_view bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
