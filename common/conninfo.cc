@@ -164,7 +164,20 @@ absl::StatusOr<ConnInfo> ParseConnInfo(std::string_view conn) {
     return absl::InvalidArgumentError(
         StrCat("invalid connection string ", RedactConnectionString(conn), ": ", why));
   }
-  return FromOptions(r.options.get(), IsUriForm(conn));
+  ConnInfo info = FromOptions(r.options.get(), IsUriForm(conn));
+  // An unencoded '/' or '@' in a URI's password makes libpq read part of it
+  // as the host, port or database, where RedactedUri would show it: refuse
+  // the string rather than connect somewhere its author did not mean.
+  if (info.is_uri) {
+    std::string_view raw = RawUriPassword(conn);
+    if (!raw.empty() && PercentDecode(raw) != info.password) {
+      return absl::InvalidArgumentError(StrCat(
+          "invalid connection string ", RedactConnectionString(conn),
+          ": the password holds a character libpq reads as the end of the user part ('/', '@' "
+          "or '?'); percent-encode it (/ as %2F, @ as %40, ? as %3F)"));
+    }
+  }
+  return info;
 }
 
 std::string RedactedUri(const ConnInfo& info) {

@@ -273,6 +273,17 @@ INSTANTIATE_TEST_SUITE_P(
         // a raw '?' in the password hid it from the mask, and libpq quoted it.
         BadConn{"postgresql://alice:hun?ter2%zz@db.example.com/app", "hun?ter2", "percent"}));
 
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_raw_slash_read_as_port):
+// libpq stops the user part at a raw '/', took the password for a port, and
+// RedactedUri showed it.
+TEST(ParseConnInfoTest, UnencodedSlashInUriPasswordIsError) {
+  absl::StatusOr<ConnInfo> info = ParseConnInfo("postgresql://u:secret/x@h/d");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(info.status()), Not(HasSubstr("secret")));
+  EXPECT_THAT(Msg(info.status()), HasSubstr("percent-encode"));
+}
+
 // ---------------------------------------------------------------------------
 // NeonEndpointId
 // ---------------------------------------------------------------------------

@@ -69,7 +69,12 @@ Built Build(Spelling how, std::string_view user, std::string_view host, std::str
       break;
     case Spelling::kKeywordQuoted:
     case Spelling::kKeywordBare:
-      b.written = how == Spelling::kKeywordBare ? std::string(password) : Quoted(password);
+      // Bare only where libpq reads it whole: no white space, quote or
+      // backslash (isspace: libpq's own test).
+      b.written = how == Spelling::kKeywordBare && !password.empty() &&
+                          password.find_first_of(" \t\n\v\f\r'\\") == std::string::npos
+                      ? std::string(password)
+                      : Quoted(password);
       b.conn = "host=" + Quoted(host) + " user=" + Quoted(user) + " password=" + b.written +
                " dbname=" + Quoted(db);
       if (!extra.empty()) b.conn += " application_name=" + Quoted(extra);
@@ -79,9 +84,10 @@ Built Build(Spelling how, std::string_view user, std::string_view host, std::str
 }
 
 // Every text a user could see for `conn`. ScrubSecrets works on log lines
-// of free text, so two raw (not percent-encoded) URI passwords are beyond
-// it: one holding a line break, and one holding white space and then "://",
-// which reads as the next URI on the line. `scrub` is false for those;
+// of free text, where a raw (not percent-encoded) URI password holding
+// white space cannot be told from the words after the URI (a line break,
+// "://" after a space reading as the next URI, an '@' before the space
+// taken for the userinfo's end). `scrub` is false for those;
 // RedactConnectionString, which every caller holding the string alone
 // uses, must still mask them. docs/fuzzing.md lists these limits.
 std::vector<std::string> Shown(const std::string& conn, bool scrub) {
@@ -120,11 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   const Built b = Build(how, user, host, db, password, extra);
-  const size_t space = password.find_first_of(" \t\n\v\f\r");
   const bool scrub =
-      how != Spelling::kUriRaw ||
-      (password.find_first_of("\r\n") == std::string::npos &&
-       (space == std::string::npos || password.find("://", space) == std::string::npos));
+      how != Spelling::kUriRaw || password.find_first_of(" \t\n\v\f\r") == std::string::npos;
   const std::vector<std::string> shown = Shown(b.conn, scrub);
 
   // The same string with a password that cannot leak: a needle that shows
