@@ -639,6 +639,14 @@ TEST(ScrubSecretsTest, PasswordKeyValueAfterOtherWhiteSpace) {
   EXPECT_EQ(ScrubSecrets("host=h password\t=\tsecret"), "host=h password\t=\t****");
 }
 
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_scheme_in_keyword_user):
+// "://" inside a key=value string made the rest look like a URI's userinfo,
+// and the password= after it was never looked at.
+TEST(ScrubSecretsTest, SchemeSeparatorInKeywordValue) {
+  std::string out = ScrubSecrets("host=h user='a://b' password='secret' application_name='c:d@e'");
+  EXPECT_THAT(out, Not(HasSubstr("secret"))) << out;
+}
+
 TEST(ScrubSecretsTest, SeveralUrisOnOneLine) {
   std::string out = ScrubSecrets(
       "copy postgresql://a:first-secret@h1/db to postgresql://b:second-secret@h2/db");

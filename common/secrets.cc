@@ -42,7 +42,13 @@ std::string ScrubSecrets(std::string_view text) {
       out.append("://");
       // user:secret@host has its first ':' before its first '@'; a plain
       // user@host:port does not.
-      if (at != std::string_view::npos && colon != std::string_view::npos && colon < first_at) {
+      // A user part with white space in it is not one: the "://" was text
+      // in a key=value string (user='a://b' password='...'), which the
+      // scan below must still see.
+      const bool user_ok =
+          colon != std::string_view::npos &&
+          std::none_of(segment.begin(), segment.begin() + colon, is_space);
+      if (at != std::string_view::npos && user_ok && colon < first_at) {
         out.append(segment.substr(0, colon + 1));
         out.append(kMask);
         i = start + at;  // continue at '@': the host part is scanned normally
