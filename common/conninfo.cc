@@ -2,7 +2,9 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "common/strings.h"
@@ -109,10 +111,43 @@ std::string_view RawUriPassword(std::string_view conn) {
   return userinfo.substr(colon + 1);
 }
 
+// Every span of a URI that may be its password, for masking libpq's error
+// messages (which quote the token they choke on): the RawUriPassword
+// reading, and the one that takes the userinfo to end at the last '@'
+// anywhere, since libpq reads a raw '?' before the '@' as password text.
+std::vector<std::string_view> RawUriPasswordCandidates(std::string_view conn) {
+  std::vector<std::string_view> out;
+  if (std::string_view p = RawUriPassword(conn); !p.empty()) out.push_back(p);
+  size_t scheme = conn.find("://");
+  if (scheme == std::string_view::npos) return out;
+  std::string_view rest = conn.substr(scheme + 3);
+  size_t at = rest.rfind('@');
+  if (at == std::string_view::npos) return out;
+  std::string_view userinfo = rest.substr(0, at);
+  size_t colon = userinfo.find(':');
+  if (colon != std::string_view::npos && colon + 1 < userinfo.size()) {
+    out.push_back(userinfo.substr(colon + 1));
+  }
+  return out;
+}
+
 // Replaces every occurrence of `secret` in `text` with the mask.
 std::string MaskOccurrences(std::string text, std::string_view secret) {
   if (secret.empty()) return text;
   return ReplaceAll(text, secret, kMask);
+}
+
+// ScrubSecrets(text), then every reading of `conn`'s raw password masked
+// too. ScrubSecrets alone works line by line and on what looks like a URI;
+// `conn` is one string whose password may hold a line break.
+std::string ScrubWithRawPasswords(std::string_view text, std::string_view conn) {
+  std::string out = ScrubSecrets(text);
+  // Longest first: a shorter candidate may be a piece of a longer one.
+  std::vector<std::string_view> candidates = RawUriPasswordCandidates(conn);
+  std::sort(candidates.begin(), candidates.end(),
+            [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
+  for (std::string_view secret : candidates) out = MaskOccurrences(std::move(out), secret);
+  return out;
 }
 
 }  // namespace
@@ -125,11 +160,24 @@ absl::StatusOr<ConnInfo> ParseConnInfo(std::string_view conn) {
   if (!r.options) {
     // libpq quotes fragments of the input in its messages, the password
     // among them: mask it wherever it appears.
-    std::string why = MaskOccurrences(ScrubSecrets(r.error), RawUriPassword(conn));
+    std::string why = ScrubWithRawPasswords(r.error, conn);
     return absl::InvalidArgumentError(
         StrCat("invalid connection string ", RedactConnectionString(conn), ": ", why));
   }
-  return FromOptions(r.options.get(), IsUriForm(conn));
+  ConnInfo info = FromOptions(r.options.get(), IsUriForm(conn));
+  // An unencoded '/' or '@' in a URI's password makes libpq read part of it
+  // as the host, port or database, where RedactedUri would show it: refuse
+  // the string rather than connect somewhere its author did not mean.
+  if (info.is_uri) {
+    std::string_view raw = RawUriPassword(conn);
+    if (!raw.empty() && PercentDecode(raw) != info.password) {
+      return absl::InvalidArgumentError(StrCat(
+          "invalid connection string ", RedactConnectionString(conn),
+          ": the password holds a character libpq reads as the end of the user part ('/', '@' "
+          "or '?'); percent-encode it (/ as %2F, @ as %40, ? as %3F)"));
+    }
+  }
+  return info;
 }
 
 std::string RedactedUri(const ConnInfo& info) {
@@ -185,14 +233,16 @@ std::string RedactedUri(const ConnInfo& info) {
 
 std::string RedactConnectionString(std::string_view conn) {
   ParseResult r = Parse(conn);
-  if (!r.options) return ScrubSecrets(conn);
+  if (!r.options) return ScrubWithRawPasswords(conn, conn);
   ConnInfo info = FromOptions(r.options.get(), IsUriForm(conn));
   // When libpq's reading of the password differs from the raw one, the URI
   // is ambiguous (an unencoded '@' or '/' in the password): mask by the
   // cautious reading instead of rendering libpq's.
   if (info.is_uri) {
     std::string_view raw = RawUriPassword(conn);
-    if (!raw.empty() && PercentDecode(raw) != info.password) return ScrubSecrets(conn);
+    if (!raw.empty() && PercentDecode(raw) != info.password) {
+      return ScrubWithRawPasswords(conn, conn);
+    }
   }
   return RedactedUri(info);
 }

@@ -268,7 +268,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadConn{"host=h password=hunter2 colour=blue", "hunter2", "colour"},
         BadConn{"just some words", "hunter2", "invalid connection string"},
         // libpq quotes the undecodable token, which here is the password.
-        BadConn{"postgresql://alice:hunter2%zz@db.example.com/app", "hunter2", "percent"}));
+        BadConn{"postgresql://alice:hunter2%zz@db.example.com/app", "hunter2", "percent"},
+        // Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_error_raw_question_mark):
+        // a raw '?' in the password hid it from the mask, and libpq quoted it.
+        BadConn{"postgresql://alice:hun?ter2%zz@db.example.com/app", "hun?ter2", "percent"}));
+
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_raw_slash_read_as_port):
+// libpq stops the user part at a raw '/', took the password for a port, and
+// RedactedUri showed it.
+TEST(ParseConnInfoTest, UnencodedSlashInUriPasswordIsError) {
+  absl::StatusOr<ConnInfo> info = ParseConnInfo("postgresql://u:secret/x@h/d");
+  ASSERT_FALSE(info.ok());
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Msg(info.status()), Not(HasSubstr("secret")));
+  EXPECT_THAT(Msg(info.status()), HasSubstr("percent-encode"));
+}
 
 // ---------------------------------------------------------------------------
 // NeonEndpointId
@@ -589,6 +603,48 @@ TEST(ScrubSecretsTest, UriAtEndOfText) {
 TEST(ScrubSecretsTest, UriPasswordWithRawAtAndColon) {
   std::string out = ScrubSecrets("postgresql://alice:hun@t:er2@db.example.com:5432/app");
   EXPECT_EQ(out, "postgresql://alice:****@db.example.com:5432/app");
+}
+
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_raw_hash_password):
+// libpq reads a raw '#' or '?' before the '@' as part of the password, but
+// the scrubber took either for the end of the authority and masked nothing.
+TEST(ScrubSecretsTest, UriPasswordWithRawHashOrQuestionMark) {
+  EXPECT_EQ(ScrubSecrets("connecting to postgresql://u:pa#ss@h/d failed"),
+            "connecting to postgresql://u:****@h/d failed");
+  EXPECT_EQ(ScrubSecrets("postgresql://u:pa?ss@h/d?sslmode=require"),
+            "postgresql://u:****@h/d?sslmode=require");
+  EXPECT_EQ(ScrubSecrets("postgresql://u:x#y?z@h"), "postgresql://u:****@h");
+}
+
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_raw_scheme_in_password):
+// "://" inside a raw password was taken for the start of the next URI.
+TEST(ScrubSecretsTest, UriPasswordHoldingSchemeSeparator) {
+  EXPECT_EQ(ScrubSecrets("postgresql://u:a://b@h/d"), "postgresql://u:****@h/d");
+  EXPECT_EQ(RedactConnectionString("postgresql://u:a://b%zz@h/d"), "postgresql://u:****@h/d");
+}
+
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_raw_newline_in_password):
+// ScrubSecrets works line by line, but a connection string is one string.
+TEST(RedactConnectionStringTest, InvalidUriWithLineBreakInPassword) {
+  std::string out = RedactConnectionString("postgresql://u:sec\nret%zz@h/d");
+  EXPECT_THAT(out, Not(HasSubstr("sec"))) << out;
+  EXPECT_THAT(out, Not(HasSubstr("ret"))) << out;
+}
+
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_vtab_before_value):
+// libpq skips tabs, \v and \f after "password=", the scrubber only spaces,
+// so it saw an empty value and kept the real one.
+TEST(ScrubSecretsTest, PasswordKeyValueAfterOtherWhiteSpace) {
+  EXPECT_EQ(ScrubSecrets("host=h password=\v\vsecret user=u"), "host=h password=\v\v**** user=u");
+  EXPECT_EQ(ScrubSecrets("host=h password\t=\tsecret"), "host=h password\t=\t****");
+}
+
+// Found by fuzz_conninfo (tests/fuzz/fuzz_conninfo/leak_scheme_in_keyword_user):
+// "://" inside a key=value string made the rest look like a URI's userinfo,
+// and the password= after it was never looked at.
+TEST(ScrubSecretsTest, SchemeSeparatorInKeywordValue) {
+  std::string out = ScrubSecrets("host=h user='a://b' password='secret' application_name='c:d@e'");
+  EXPECT_THAT(out, Not(HasSubstr("secret"))) << out;
 }
 
 TEST(ScrubSecretsTest, SeveralUrisOnOneLine) {

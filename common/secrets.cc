@@ -14,15 +14,22 @@ std::string ScrubSecrets(std::string_view text) {
   auto is_space = [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); };
   while (i < text.size()) {
     // scheme://user:secret@host -> scheme://user:****@host. The userinfo
-    // ends at the last '@' before the query, so a password holding '@',
-    // '/', quotes or spaces is still masked whole.
+    // ends at the last '@' (before white space if there is one there), so
+    // a password holding '@', '/', '?', '#', quotes or spaces is still
+    // masked whole: libpq reads a raw '?' or '#' before the '@' as part of
+    // the password, so neither may end the search. A query value holding
+    // '@' gets masked with it, which errs the safe way.
     if (text.compare(i, 3, "://") == 0) {
       size_t start = i + 3;
       // The authority normally ends at the first white space; a password
       // with spaces in it is recognised by an '@' only after that space.
+      // Another "://" starts the next URI only after white space: a raw
+      // password may hold "://" itself.
       size_t end = start;
-      while (end < text.size() && text[end] != '?' && text[end] != '#' && text[end] != '\n' &&
-             text.compare(end, 3, "://") != 0) {
+      bool spaced = false;
+      while (end < text.size() && text[end] != '\n' &&
+             !(spaced && text.compare(end, 3, "://") == 0)) {
+        spaced |= is_space(text[end]);
         ++end;
       }
       std::string_view segment = text.substr(start, end - start);
@@ -35,7 +42,13 @@ std::string ScrubSecrets(std::string_view text) {
       out.append("://");
       // user:secret@host has its first ':' before its first '@'; a plain
       // user@host:port does not.
-      if (at != std::string_view::npos && colon != std::string_view::npos && colon < first_at) {
+      // A user part with white space in it is not one: the "://" was text
+      // in a key=value string (user='a://b' password='...'), which the
+      // scan below must still see.
+      const bool user_ok =
+          colon != std::string_view::npos &&
+          std::none_of(segment.begin(), segment.begin() + colon, is_space);
+      if (at != std::string_view::npos && user_ok && colon < first_at) {
         out.append(segment.substr(0, colon + 1));
         out.append(kMask);
         i = start + at;  // continue at '@': the host part is scanned normally
@@ -52,7 +65,8 @@ std::string ScrubSecrets(std::string_view text) {
       if (j > i + 8 && j < text.size() && text[j] == '\'') {
         out.append(text.substr(i, j - i));
         size_t k = j + 1;
-        while (k < text.size() && !(text[k] == '\'' && (k + 1 >= text.size() || text[k + 1] != '\''))) {
+        while (k < text.size() &&
+               !(text[k] == '\'' && (k + 1 >= text.size() || text[k + 1] != '\''))) {
           k += text[k] == '\'' ? 2 : 1;  // '' is a quote inside the literal
         }
         k = std::min(k + 1, text.size());
@@ -62,11 +76,13 @@ std::string ScrubSecrets(std::string_view text) {
         i = k;
         continue;
       }
+      // libpq skips any white space (isspace: tabs, \v, \f too) around
+      // '=', so the value starts after all of it.
       j = i + 8;
-      while (j < text.size() && text[j] == ' ') ++j;
+      while (j < text.size() && is_space(text[j])) ++j;
       if (j < text.size() && (text[j] == '=' || text[j] == ':')) {
         ++j;
-        while (j < text.size() && text[j] == ' ') ++j;
+        while (j < text.size() && is_space(text[j])) ++j;
         out.append(text.substr(i, j - i));
         size_t k = j;
         if (k < text.size() && (text[k] == '\'' || text[k] == '"')) {

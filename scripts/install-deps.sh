@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
+  # the libFuzzer targets (tests/fuzz, the `fuzz` preset): clang, its
+  # runtime (libclang_rt.fuzzer, asan, ubsan) and llvm-symbolizer for traces
+  clang-14 libclang-rt-14-dev llvm-14
   # libraries named on the design card
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpq-dev libcurl4-openssl-dev libsimdjson-dev libabsl-dev

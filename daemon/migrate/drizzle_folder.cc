@@ -72,20 +72,11 @@ absl::StatusOr<DrizzleFolder> ReadJournal(const fs::path& dir) {
   const fs::path journal = dir / "meta" / "_journal.json";
   absl::StatusOr<std::string> text = common::ReadFile(journal);
   if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<DrizzleJournalEntry>> entries =
+      ParseDrizzleJournal(*text, journal.string());
+  if (!entries.ok()) return entries.status();
   DrizzleFolder out;
   out.layout = DrizzleFolder::Layout::kJournal;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (auto err = parser.parse(*text).get(doc); err) {
-    return absl::InvalidArgumentError(StrCat(journal.string(), " is not valid JSON (",
-                                             simdjson::error_message(err),
-                                             "); regenerate it with drizzle-kit"));
-  }
-  simdjson::dom::array entries;
-  if (doc["entries"].get_array().get(entries)) {
-    return absl::InvalidArgumentError(
-        StrCat(journal.string(), " has no \"entries\" array; is it a drizzle journal?"));
-  }
   std::set<std::string> listed;
   // Where each tag, idx and file was first seen: a journal that lists one
   // migration twice (a bad merge) would otherwise apply it twice.
@@ -98,20 +89,15 @@ absl::StatusOr<DrizzleFolder> ReadJournal(const fs::path& dir) {
         " (counting from 0); remove the duplicate entry (a merge gone wrong?) "
         "and run again; nothing was run"));
   };
-  for (simdjson::dom::element e : entries) {
-    std::string_view tag;
-    int64_t when = 0;
-    if (e["tag"].get_string().get(tag) || e["when"].get_int64().get(when)) {
-      return absl::InvalidArgumentError(
-          StrCat(journal.string(), ": entry ", index, " lacks a string \"tag\" or a numeric "
-                 "\"when\"; regenerate the journal with drizzle-kit"));
-    }
+  for (const DrizzleJournalEntry& entry : *entries) {
+    const std::string& tag = entry.tag;
+    const int64_t when = entry.when;
     if (auto [it, fresh] = tag_at.emplace(tag, index); !fresh) {
       return duplicate("tag", StrCat("\"", tag, "\""), it->second);
     }
-    if (int64_t idx = 0; !e["idx"].get_int64().get(idx)) {
-      if (auto [it, fresh] = idx_at.emplace(idx, index); !fresh) {
-        return duplicate("idx", StrCat(idx), it->second);
+    if (entry.idx) {
+      if (auto [it, fresh] = idx_at.emplace(*entry.idx, index); !fresh) {
+        return duplicate("idx", StrCat(*entry.idx), it->second);
       }
     }
     // Two tags may still name one file ("0001_a" and "./0001_a").
@@ -172,6 +158,38 @@ absl::StatusOr<DrizzleFolder> ReadFolders(std::vector<fs::path> migration_dirs) 
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<DrizzleJournalEntry>> ParseDrizzleJournal(
+    std::string_view json, std::string_view journal_name) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  // simdjson::padded_string copies the bytes: a view into a file's text has
+  // no padding after it.
+  if (auto err = parser.parse(simdjson::padded_string(json)).get(doc); err) {
+    return absl::InvalidArgumentError(StrCat(journal_name, " is not valid JSON (",
+                                             simdjson::error_message(err),
+                                             "); regenerate it with drizzle-kit"));
+  }
+  simdjson::dom::array entries;
+  if (doc["entries"].get_array().get(entries)) {
+    return absl::InvalidArgumentError(
+        StrCat(journal_name, " has no \"entries\" array; is it a drizzle journal?"));
+  }
+  std::vector<DrizzleJournalEntry> out;
+  for (simdjson::dom::element e : entries) {
+    std::string_view tag;
+    int64_t when = 0;
+    if (e["tag"].get_string().get(tag) || e["when"].get_int64().get(when)) {
+      return absl::InvalidArgumentError(
+          StrCat(journal_name, ": entry ", out.size(), " lacks a string \"tag\" or a numeric "
+                 "\"when\"; regenerate the journal with drizzle-kit"));
+    }
+    DrizzleJournalEntry entry{std::string(tag), when};
+    if (int64_t idx = 0; !e["idx"].get_int64().get(idx)) entry.idx = idx;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
 
 std::string Sha256Hex(std::string_view bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,19 @@ struct DrizzleFolder {
 // both or neither layout, a journal that is not JSON or lacks fields, an
 // entry without its .sql file, an empty migration.
 absl::StatusOr<DrizzleFolder> ReadDrizzleFolder(const std::filesystem::path& dir);
+
+// One entry of a drizzle 0.x meta/_journal.json, in journal order.
+struct DrizzleJournalEntry {
+  std::string tag;   // the .sql file's name without its extension
+  int64_t when = 0;  // ms since the epoch
+  std::optional<int64_t> idx;  // the entry's position as drizzle-kit wrote it
+};
+
+// Parses the bytes of a journal. `journal_name` (the file's path) is used
+// only in error messages. Touches no file: ReadDrizzleFolder reads the .sql
+// files the entries name.
+absl::StatusOr<std::vector<DrizzleJournalEntry>> ParseDrizzleJournal(
+    std::string_view json, std::string_view journal_name);
 
 // Splits migration text the way drizzle does.
 std::vector<std::string> SplitStatements(std::string_view sql);

@@ -52,6 +52,21 @@ TEST(DerivedFolderNameTest, MatchesDrizzleKitUp) {
   EXPECT_EQ(DerivedFolderName(1700000000999, "custom"), "20231114221320_custom");
 }
 
+// The bytes-level parser tests/fuzz/fuzz_drizzle_journal drives.
+TEST(ParseDrizzleJournalTest, EntriesInOrderAndErrorsNameTheJournal) {
+  auto entries = ParseDrizzleJournal(
+      R"({"entries":[{"tag":"0000_a","when":1},{"tag":"0001_b","when":2,"idx":1}]})", "j.json");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[1].tag, "0001_b");
+  EXPECT_EQ((*entries)[1].when, 2);
+  for (const char* bad : {"", "{", "[]", R"({"entries":{}})", R"({"entries":[{"tag":1}]})"}) {
+    auto r = ParseDrizzleJournal(bad, "j.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("j.json")) << bad;
+  }
+}
+
 TEST_F(DrizzleFolderTest, JournalOrderHashesAndWarnings) {
   // Array order wins even when `when` goes backwards.
   Journal(R"({"idx":0,"version":"7","when":1700000002000,"tag":"0000_b","breakpoints":true},)"

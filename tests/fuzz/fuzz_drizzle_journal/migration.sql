@@ -1,0 +1,3 @@
+CREATE TABLE a (id int);
+--> statement-breakpoint
+CREATE INDEX ON a (id);
