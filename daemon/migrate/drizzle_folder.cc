@@ -184,7 +184,7 @@ absl::StatusOr<std::vector<DrizzleJournalEntry>> ParseDrizzleJournal(
           StrCat(journal_name, ": entry ", out.size(), " lacks a string \"tag\" or a numeric "
                  "\"when\"; regenerate the journal with drizzle-kit"));
     }
-    DrizzleJournalEntry entry{std::string(tag), when};
+    DrizzleJournalEntry entry{std::string(tag), when, std::nullopt};
     if (int64_t idx = 0; !e["idx"].get_int64().get(idx)) entry.idx = idx;
     out.push_back(std::move(entry));
   }
