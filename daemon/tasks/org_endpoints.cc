@@ -1,6 +1,7 @@
 #include "daemon/tasks/org_endpoints.h"
 
 #include "common/strings.h"
+#include "common/usage_error.h"
 #include "daemon/tasks/migrate_request.h"
 
 namespace ds::daemon {
@@ -68,7 +69,7 @@ absl::StatusOr<ResolvedDatabase> ResolveTarget(const v1::OrgDataEndpoints& req,
                                                const std::filesystem::path& env_file,
                                                const ProviderRegistry& providers) {
   if (!req.target_connection_string().empty() && !req.branch().empty()) {
-    return absl::InvalidArgumentError("give --target-db or --target, not both");
+    return common::UsageError("give --target-db or --target, not both");
   }
   if (!req.target_connection_string().empty()) {
     return Unparsed(req.target_connection_string(), "--target-db");
@@ -131,7 +132,7 @@ absl::StatusOr<OrgEndpoints> ResolveOrgEndpoints(const v1::OrgDataEndpoints& req
   out.organization =
       req.organization().empty() ? out.config.Get("organization") : req.organization();
   if (out.organization.empty()) {
-    return absl::InvalidArgumentError(
+    return common::UsageError(
         "no organization: pass -o ID, or set `organization` in ds.toml (DS_ORGANIZATION)");
   }
   absl::StatusOr<ResolvedDatabase> target = ResolveTarget(req, out, env_file, providers);
