@@ -31,13 +31,13 @@ struct CommandOptions {
   bool json = false;
   int lines = 50;
   bool follow = false;
-  std::string name;     // positional branch name
-  std::string parent;   // --parent
-  std::string project;  // --project
-  std::string branch;   // --branch
-  std::string target;   // --target <stage>
-  bool force = false;   // --force
-  bool yes = false;     // --yes
+  std::string name;             // positional branch name
+  std::string parent;           // --parent
+  std::string project;          // --project
+  std::string branch;           // --branch
+  std::string target;           // --target <stage>
+  bool force = false;           // --force
+  bool yes = false;             // --yes
   bool keep_databases = false;  // --keep-databases
   // ds db migrate
   std::string db;      // --db connection string
@@ -51,13 +51,18 @@ struct CommandOptions {
   bool wait = false;
   bool detach = false;
   double lock_timeout = 0;
-  int limit = 50;  // ds jobs list
+  int limit = 50;      // ds jobs list
+  std::string format;  // ds db current --format
+  std::string shell;   // ds completion SHELL; ds __complete WHAT
 };
 
 struct Invocation {
   const GlobalOptions& global;
   const CommandOptions& options;
   common::Paths paths;
+  // The whole command tree, for the commands that describe it
+  // (completion scripts, the man page).
+  const CLI::App* root = nullptr;
 };
 
 struct Command {
@@ -66,7 +71,16 @@ struct Command {
   const char* summary;
   void (*add_options)(CLI::App& app, CommandOptions& options);
   int (*run)(const Invocation& invocation);
+  // Left out of --help, completion and the man page: plumbing for the
+  // completion scripts and the build.
+  bool hidden = false;
 };
+
+// Builds the whole command line of ds on `app` from the table: global
+// options, groups and commands, bound to `global` and `options`. Returns
+// each command's App.
+std::map<CLI::App*, const Command*> BuildCommandTree(CLI::App& app, GlobalOptions& global,
+                                                     CommandOptions& options);
 
 std::span<const Command> Commands();
 
@@ -104,6 +118,9 @@ int RunJobsList(const Invocation& inv);
 int RunJobsWatch(const Invocation& inv);
 int RunJobsCancel(const Invocation& inv);
 int RunJobsLogs(const Invocation& inv);
+int RunCompletion(const Invocation& inv);
+int RunCompleteWords(const Invocation& inv);
+int RunManPage(const Invocation& inv);
 
 }  // namespace ds::client
 

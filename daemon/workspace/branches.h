@@ -20,8 +20,7 @@ class BranchManager {
   absl::StatusOr<v1::ListBranchesResponse> ListBranches(const v1::ListBranchesRequest& req);
   // `progress` (optional) hears what the provider is doing.
   absl::StatusOr<v1::CreateBranchResponse> CreateBranch(
-      const v1::CreateBranchRequest& req,
-      std::function<void(std::string_view)> progress = nullptr);
+      const v1::CreateBranchRequest& req, std::function<void(std::string_view)> progress = nullptr);
   absl::StatusOr<v1::DeleteBranchResponse> DeleteBranch(const v1::DeleteBranchRequest& req);
   absl::StatusOr<v1::SetDatabaseResponse> SetDatabase(const v1::SetDatabaseRequest& req);
 
@@ -40,6 +39,7 @@ class BranchManager {
     }
   };
   absl::StatusOr<Context> ContextFor(const v1::WorkspaceRef& ws);
+  absl::StatusOr<v1::ListBranchesResponse> CachedBranches(const v1::ListBranchesRequest& req);
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;
   // Writes `provider`'s URI for `branch` into .env as `variable`.
   absl::StatusOr<std::string> WriteEnv(const Context& ctx, const std::string& project,
