@@ -247,6 +247,18 @@ class Deb(unittest.TestCase):
         p = run([os.path.join(root, "usr/bin/ds"), "--version"])
         self.assertEqual(p.stdout.strip(), VERSION)
 
+    def test_cmake_install_into_a_prefix(self):
+        prefix = tempfile.mkdtemp(prefix="ds-prefix-")
+        self.addCleanup(shutil.rmtree, prefix, ignore_errors=True)
+        p = run(["cmake", "--install", BUILD, "--prefix", prefix])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for rel in ("bin/ds", "bin/dsd", "lib/systemd/user/dsd.socket",
+                    "share/man/man1/ds.1.gz", "share/bash-completion/completions/ds"):
+            self.assertTrue(os.path.exists(os.path.join(prefix, rel)), rel)
+        # The unit names the dsd of the prefix given at install time.
+        with open(os.path.join(prefix, "lib/systemd/user/dsd.service")) as f:
+            self.assertIn(f"ExecStart={prefix}/bin/dsd\n", f.read())
+
     def test_lintian_finds_no_errors(self):
         if not shutil.which("lintian"):
             self.skipTest("lintian is not installed (scripts/install-deps.sh installs it)")
