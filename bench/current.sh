@@ -134,6 +134,8 @@ median_ms() {
 }
 
 ds_ms=$(median_ms ds_current 50 "ds db current -C $ws")
+# The prompt form: the same GetCurrent, one line out; must cost the same.
+format_ms=$(median_ms ds_current_format 50 "ds db current -C $ws --format {branch}@{provider}")
 # Debian's /usr/bin/psql is a Perl wrapper; the real binary is the floor.
 psql_ms=$(median_ms psql 50 "psql -X -c 'select 1'")
 true_ms=$(median_ms true 50 "/bin/true")
@@ -196,6 +198,7 @@ Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpui
 | metric | ds | comparison | target |
 |---|---|---|---|
 | \`ds db current\`, warm daemon, median of 50 | $(f1 "$ds_ms") ms | $neon_cell | ≤ 15 ms: $(verdict le "$ds_ms" 15) |
+| \`ds db current --format '{branch}@{provider}'\` (prompts), median of 50 | $(f1 "$format_ms") ms | \`ds db current\`: $(f1 "$ds_ms") ms | same cost |
 | | | \`psql -X -c 'select 1'\`, local PostgreSQL 15 over a Unix socket (floor): $(f1 "$psql_ms") ms | |
 | | | \`/bin/true\` (process start-up floor): $(f1 "$true_ms") ms | |
 | GetCurrent p50 / p99, 1 client | $(f0 "$p50_1") µs / $(f0 "$p99_1") µs | | p50 ≤ 150 µs: $(verdict le "$p50_1" 150) |

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "client/commands.h"
+#include "client/current_format.h"
 #include "client/daemon_client.h"
 #include "client/exit_codes.h"
 #include "client/output.h"
@@ -63,6 +64,13 @@ bool PrintTarget(std::string_view title, common::DbRole role, const v1::Database
 }  // namespace
 
 int RunDbCurrent(const Invocation& inv) {
+  const std::string& format = inv.options.format;
+  if (!format.empty()) {
+    // A bad template is a usage error, told before dsd is asked anything.
+    if (absl::StatusOr<FormattedCurrent> check = FormatCurrent(format, {}); !check.ok()) {
+      return PrintError(std::string(check.status().message()), kExitUsage);
+    }
+  }
   absl::StatusOr<v1::WorkspaceRef> workspace = BuildWorkspaceRef(inv.global);
   if (!workspace.ok()) return ReportStatus(workspace.status());
 
@@ -84,6 +92,14 @@ int RunDbCurrent(const Invocation& inv) {
   if (inv.options.json) {
     std::cout << ToJson(resp);
     return usable ? kExitOk : kExitFailed;
+  }
+  if (!format.empty()) {
+    absl::StatusOr<FormattedCurrent> line = FormatCurrent(format, resp);
+    if (!line.ok()) return PrintError(std::string(line.status().message()), kExitFailed);
+    // Nothing at all when unset, so that `$(ds db current --format ...)` in
+    // a prompt shows nothing rather than an empty line.
+    if (!line->text.empty()) std::cout << line->text << "\n";
+    return kExitOk;
   }
   std::string out;
   PrintTarget("TARGET DB", common::DbRole::kTarget, resp.target(), resp, out);

@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 
+#include "client/exit_codes.h"
 #include "client/secret_args.h"
 #include "client/usage.h"
 #include "common/config.h"
 #include "common/strings.h"
+#include "common/version.h"
 
 namespace ds::client {
 namespace {
@@ -18,15 +20,29 @@ void JsonFlag(CLI::App& app, CommandOptions& o) {
 }
 
 void LogsOptions(CLI::App& app, CommandOptions& o) {
-  app.add_option("-n,--lines", o.lines, "How many lines to show")->check(WholeNumberAtLeast(0));
+  app.add_option("-n,--lines", o.lines, "How many lines to show")
+      ->type_name("N")
+      ->check(WholeNumberAtLeast(0));
   app.add_flag("-f,--follow", o.follow, "Keep printing lines as dsd writes them");
 }
 
+void ProjectOnly(CLI::App& app, CommandOptions& o) {
+  app.add_option("--project", o.project, "Project id or name")->type_name("PROJECT");
+}
+
+void StageOption(CLI::App& app, CommandOptions& o) {
+  app.add_option("--target", o.target, "The stage's branch: dev-{developer}-<stage>")
+      ->type_name("STAGE");
+}
+
 void CreateOptions(CLI::App& app, CommandOptions& o) {
-  app.add_option("name", o.name, "Branch name (default: asked for on a terminal)");
-  app.add_option("--parent", o.parent, "Branch to copy (default: the default branch, main)");
-  app.add_option("--project", o.project, "Project id or name");
-  app.add_option("--target", o.target, "Name the branch after a stage: dev-{developer}-<stage>");
+  app.add_option("name", o.name, "Branch name (default: asked for on a terminal)")
+      ->type_name("NAME");
+  app.add_option("--parent", o.parent, "Branch to copy (default: the default branch, main)")
+      ->type_name("BRANCH");
+  ProjectOnly(app, o);
+  app.add_option("--target", o.target, "Name the branch after a stage: dev-{developer}-<stage>")
+      ->type_name("STAGE");
   app.add_flag("--force", o.force, "Terminate sessions that keep the parent busy");
   app.add_flag("-y,--yes", o.yes,
                "Point .env at an existing protected or default branch without asking");
@@ -34,26 +50,28 @@ void CreateOptions(CLI::App& app, CommandOptions& o) {
 }
 
 void DeleteOptions(CLI::App& app, CommandOptions& o) {
-  app.add_option("name", o.name, "Branch name (default: picked on a terminal)");
-  app.add_option("--project", o.project, "Project id or name");
-  app.add_option("--target", o.target, "The stage's branch: dev-{developer}-<stage>");
+  app.add_option("name", o.name, "Branch name (default: picked on a terminal)")
+      ->type_name("BRANCH");
+  ProjectOnly(app, o);
+  StageOption(app, o);
   app.add_flag("--force", o.force, "Terminate sessions connected to the branch");
   app.add_flag("-y,--yes", o.yes, "Do not ask for confirmation");
 }
 
 void ProjectOption(CLI::App& app, CommandOptions& o) {
-  app.add_option("--project", o.project, "Project id or name");
+  ProjectOnly(app, o);
   JsonFlag(app, o);
 }
 
 void SetDbOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("previous", o.name,
                  "`-`: switch back to the value before the last change, as `cd -` does");
-  app.add_option("--branch", o.branch, "Branch to use (without it: a picker on a terminal)");
+  app.add_option("--branch", o.branch, "Branch to use (without it: a picker on a terminal)")
+      ->type_name("BRANCH");
   app.add_flag("-y,--yes", o.yes,
                "Point DB_CONNECTION_STRING at a protected or default branch without asking");
-  app.add_option("--project", o.project, "Project id or name");
-  app.add_option("--target", o.target, "The stage's branch: dev-{developer}-<stage>");
+  ProjectOnly(app, o);
+  StageOption(app, o);
   JsonFlag(app, o);
 }
 
@@ -64,14 +82,20 @@ void StopOptions(CLI::App& app, CommandOptions& o) {
 void MigrateOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("--db", o.db,
                  "Connection string of the database to migrate; - reads it from stdin "
-                 "(default: $DS_DB, else the workspace's DB_CONNECTION_STRING)");
-  app.add_option("--target", o.target, "Migrate the stage's branch: dev-{developer}-<stage>");
-  app.add_option("--project", o.project, "Project id or name (with --target)");
+                 "(default: $DS_DB, else the workspace's DB_CONNECTION_STRING)")
+      ->type_name("URL");
+  app.add_option("--target", o.target, "Migrate the stage's branch: dev-{developer}-<stage>")
+      ->type_name("STAGE");
+  app.add_option("--project", o.project, "Project id or name (with --target)")
+      ->type_name("PROJECT");
   app.add_option("--dir", o.dir,
                  "Drizzle migrations folder (default: migrations_dir, else drizzle/ or "
-                 "backend/drizzle/)");
-  app.add_option("--schema", o.schema, "Schema of the tracking table (default: drizzle)");
-  app.add_option("--table", o.table, "Tracking table (default: __drizzle_migrations)");
+                 "backend/drizzle/)")
+      ->type_name("DIR");
+  app.add_option("--schema", o.schema, "Schema of the tracking table (default: drizzle)")
+      ->type_name("SCHEMA");
+  app.add_option("--table", o.table, "Tracking table (default: __drizzle_migrations)")
+      ->type_name("TABLE");
   app.add_flag("--status", o.status,
                "List every migration as applied / pending / out-of-order / drifted");
   app.add_flag("--dry-run", o.dry_run, "Print what would run, in order, and change nothing");
@@ -83,6 +107,7 @@ void MigrateOptions(CLI::App& app, CommandOptions& o) {
   app.add_flag("--detach", o.detach, "Start the job, print its id and return; it runs on in dsd");
   app.add_option("--lock-timeout", o.lock_timeout,
                  "Seconds to wait for another migrator's lock (default 60)")
+      ->type_name("SECONDS")
       ->check(NonNegativeSeconds());
   app.add_flag("-y,--yes", o.yes,
                "Do not ask which database on a terminal; migrate a protected or default "
@@ -126,17 +151,43 @@ void CopyOrgOptions(CLI::App& app, CommandOptions& o) {
                "is loaded; change nothing");
 }
 
+void CurrentOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("--format", o.format,
+                 "Print one line from a template, e.g. '{branch}@{provider}' (fields in "
+                 "ds(1)); nothing, and exit 0, when the database is not set")
+      ->type_name("TEMPLATE");
+  JsonFlag(app, o);
+  app.get_option("--json")->excludes("--format");
+}
+
+void CompletionOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("shell", o.shell, "bash, zsh or fish")
+      ->type_name("SHELL")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+}
+
+void CompleteWordsOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("what", o.shell, "branches or jobs")
+      ->required()
+      ->check(CLI::IsMember({"branches", "jobs"}));
+  ProjectOnly(app, o);
+}
+
+void ManPageOptions(CLI::App&, CommandOptions&) {}
+
 void JobIdOption(CLI::App& app, CommandOptions& o) {
-  app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->required();
+  app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->type_name("JOB")->required();
   JsonFlag(app, o);
 }
 
 void JobIdOnly(CLI::App& app, CommandOptions& o) {
-  app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->required();
+  app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->type_name("JOB")->required();
 }
 
 void JobsListOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("-n,--limit", o.limit, "How many jobs to show, newest first")
+      ->type_name("N")
       ->check(WholeNumberAtLeast(1));
   JsonFlag(app, o);
 }
@@ -153,7 +204,7 @@ constexpr Command kCommands[] = {
     {"db set", "target-db", "Point DB_CONNECTION_STRING at a branch", SetDbOptions, RunSetTargetDb},
     {"db set", "source-db", "Point SOURCE_DB_CONNECTION_STRING at a branch", SetDbOptions,
      RunSetSourceDb},
-    {"db", "current", "Show which databases this workspace's .env points at", JsonFlag,
+    {"db", "current", "Show which databases this workspace's .env points at", CurrentOptions,
      RunDbCurrent},
     {"db", "history",
      "List the values ds wrote into DB_CONNECTION_STRING and SOURCE_DB_CONNECTION_STRING", JsonFlag,
@@ -177,11 +228,70 @@ constexpr Command kCommands[] = {
      RunDaemonStop},
     {"daemon", "logs", "Print dsd's log", LogsOptions, RunDaemonLogs},
     {"", "version", "Print the versions of ds and of the running dsd", JsonFlag, RunVersion},
+    {"", "completion", "Print the shell completion script for bash, zsh or fish", CompletionOptions,
+     RunCompletion},
+    {"", "__complete", "Words for the completion scripts, from dsd's memory (never starts dsd)",
+     CompleteWordsOptions, RunCompleteWords, /*hidden=*/true},
+    {"", "__man", "Print ds(1) as roff (the build writes ds.1 with it)", ManPageOptions, RunManPage,
+     /*hidden=*/true},
 };
 
 }  // namespace
 
 std::span<const Command> Commands() { return kCommands; }
+
+std::map<CLI::App*, const Command*> BuildCommandTree(CLI::App& app, GlobalOptions& global,
+                                                     CommandOptions& options) {
+  std::string description = "ds: per-developer PostgreSQL branches.\nExit codes:";
+  for (const ExitCodeDoc& e : kExitCodeDocs) {
+    StrAppend(&description, e.code == 0 ? " " : ", ", e.code, " ", e.meaning);
+  }
+  app.description(description + ".");
+  app.name("ds");
+  app.require_subcommand(1);
+  // Global options (-C, --set, ...) may follow the subcommand too.
+  app.fallthrough();
+  app.set_version_flag("--version", std::string(common::Version()));
+  app.add_option("-C,--workspace", global.workspace,
+                 "Workspace directory (default: nearest folder with ds.toml or .env)")
+      ->type_name("DIR")
+      ->configurable(false);
+  app.add_option("--state-dir", global.state_dir,
+                 "dsd state directory (default: $DS_STATE_DIR, else $XDG_STATE_HOME/ds)")
+      ->type_name("DIR");
+  app.add_option("--set", global.settings, "Override a setting: --set key=value (repeatable)")
+      ->type_name("KEY=VALUE");
+
+  // Groups ("db", "db set") are created on first use from the table.
+  static const std::map<std::string, std::string> kGroupHelp = {
+      {"db", "Database branches of this workspace"},
+      {"db set", "Point .env's target or source database at a branch"},
+      {"daemon", "Control the dsd daemon"},
+      {"jobs", "Migrations and other long work that dsd runs as jobs"},
+      {"config", "Configuration"}};
+  std::map<std::string, CLI::App*> groups;
+  std::map<CLI::App*, const Command*> leaves;
+  for (const Command& c : Commands()) {
+    CLI::App* parent = &app;
+    std::string path;
+    for (std::string_view word : SplitSkipEmpty(c.group, ' ')) {
+      path = path.empty() ? std::string(word) : path + " " + std::string(word);
+      auto [it, fresh] = groups.try_emplace(path, nullptr);
+      if (fresh) {
+        auto help = kGroupHelp.find(path);
+        it->second =
+            parent->add_subcommand(std::string(word), help == kGroupHelp.end() ? "" : help->second);
+        it->second->require_subcommand(1);
+      }
+      parent = it->second;
+    }
+    CLI::App* sub = parent->add_subcommand(c.name, c.summary);
+    if (c.hidden) sub->group("");
+    c.add_options(*sub, options);
+    leaves[sub] = &c;
+  }
+  return leaves;
+}
 
 absl::StatusOr<std::string> ResolveWorkspaceDir(const std::string& flag) {
   std::error_code ec;

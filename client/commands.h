@@ -57,12 +57,17 @@ struct CommandOptions {
   std::string source_db;     // --source-db ("-": stdin)
   std::string target_db;     // --target-db ("-": stdin)
   bool explain = false;
+  std::string format;  // ds db current --format
+  std::string shell;   // ds completion SHELL; ds __complete WHAT
 };
 
 struct Invocation {
   const GlobalOptions& global;
   const CommandOptions& options;
   common::Paths paths;
+  // The whole command tree, for the commands that describe it
+  // (completion scripts, the man page).
+  const CLI::App* root = nullptr;
 };
 
 struct Command {
@@ -71,7 +76,16 @@ struct Command {
   const char* summary;
   void (*add_options)(CLI::App& app, CommandOptions& options);
   int (*run)(const Invocation& invocation);
+  // Left out of --help, completion and the man page: plumbing for the
+  // completion scripts and the build.
+  bool hidden = false;
 };
+
+// Builds the whole command line of ds on `app` from the table: global
+// options, groups and commands, bound to `global` and `options`. Returns
+// each command's App.
+std::map<CLI::App*, const Command*> BuildCommandTree(CLI::App& app, GlobalOptions& global,
+                                                     CommandOptions& options);
 
 std::span<const Command> Commands();
 
@@ -112,6 +126,9 @@ int RunJobsCancel(const Invocation& inv);
 int RunJobsLogs(const Invocation& inv);
 int RunReset(const Invocation& inv);
 int RunCopyOrg(const Invocation& inv);
+int RunCompletion(const Invocation& inv);
+int RunCompleteWords(const Invocation& inv);
+int RunManPage(const Invocation& inv);
 
 }  // namespace ds::client
 

@@ -24,49 +24,10 @@ int main(int argc, char** argv) {
   // gRPC would print connection noise on stderr; ds reports errors itself.
   gpr_set_log_verbosity(GPR_LOG_SEVERITY_ERROR);
 
-  CLI::App app{
-      "ds: per-developer PostgreSQL branches.\n"
-      "Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 dsd unreachable, 130 cancelled."};
-  app.require_subcommand(1);
-  // Global options (-C, --set, ...) may follow the subcommand too.
-  app.fallthrough();
-  app.set_version_flag("--version", std::string(ds::common::Version()));
+  CLI::App app;
   GlobalOptions global;
   CommandOptions options;
-  app.add_option("-C,--workspace", global.workspace,
-                 "Workspace directory (default: nearest folder with ds.toml or .env)")
-      ->configurable(false);
-  app.add_option("--state-dir", global.state_dir,
-                 "dsd state directory (default: $DS_STATE_DIR, else $XDG_STATE_HOME/ds)");
-  app.add_option("--set", global.settings, "Override a setting: --set key=value (repeatable)");
-
-  // Groups ("db", "db set") are created on first use from the table.
-  static const std::map<std::string, std::string> kGroupHelp = {
-      {"db", "Database branches of this workspace"},
-      {"db set", "Point .env's target or source database at a branch"},
-      {"daemon", "Control the dsd daemon"},
-      {"jobs", "Migrations and other long work that dsd runs as jobs"},
-      {"config", "Configuration"}};
-  std::map<std::string, CLI::App*> groups;
-  std::map<CLI::App*, const Command*> leaves;
-  for (const Command& c : Commands()) {
-    CLI::App* parent = &app;
-    std::string path;
-    for (std::string_view word : ds::SplitSkipEmpty(c.group, ' ')) {
-      path = path.empty() ? std::string(word) : path + " " + std::string(word);
-      auto [it, fresh] = groups.try_emplace(path, nullptr);
-      if (fresh) {
-        auto help = kGroupHelp.find(path);
-        it->second =
-            parent->add_subcommand(std::string(word), help == kGroupHelp.end() ? "" : help->second);
-        it->second->require_subcommand(1);
-      }
-      parent = it->second;
-    }
-    CLI::App* sub = parent->add_subcommand(c.name, c.summary);
-    c.add_options(*sub, options);
-    leaves[sub] = &c;
-  }
+  std::map<CLI::App*, const Command*> leaves = BuildCommandTree(app, global, options);
 
   int rc = kExitOk;
   try {
@@ -83,7 +44,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& [sub, command] : leaves) {
     if (sub->parsed()) {
-      rc = command->run({global, options, ds::common::ResolvePaths(global.state_dir)});
+      rc = command->run({global, options, ds::common::ResolvePaths(global.state_dir), &app});
       break;
     }
   }

@@ -29,6 +29,19 @@ int ExitCodeFor(absl::StatusCode code);
 // deadline worded as such.
 absl::Status FromRpc(const grpc::Status& status);
 
+// What --help and ds(1) say about them.
+struct ExitCodeDoc {
+  int code;
+  const char* meaning;
+};
+inline constexpr ExitCodeDoc kExitCodeDocs[] = {
+    {kExitOk, "ok"},
+    {kExitFailed, "the operation failed (the error says why)"},
+    {kExitUsage, "usage error: bad flags or arguments"},
+    {kExitUnreachable, "dsd could not be reached or started"},
+    {kExitCancelled, "a job was cancelled with Ctrl-C"},
+};
+
 }  // namespace ds::client
 
 #endif  // DS_CLIENT_EXIT_CODES_H_

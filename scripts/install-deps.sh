@@ -20,6 +20,9 @@ packages=(
   nodejs npm util-linux procps hyperfine
   # the Neon API double serves TLS with a throwaway certificate
   openssl python3
+  # the completion scripts are checked in each shell; the .deb is built with
+  # dpkg-shlibdeps (dpkg-dev) and checked with lintian; man renders ds(1)
+  zsh fish dpkg-dev lintian man-db groff-base
 )
 
 missing=()

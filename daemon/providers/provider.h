@@ -36,6 +36,8 @@ struct BranchLocation {
   std::string project_name;
   std::string branch_id;
   std::string branch_name;
+  bool is_protected = false;
+  bool is_default = false;
 };
 
 struct ProjectInfo {
@@ -81,6 +83,13 @@ class Provider {
   virtual absl::StatusOr<std::vector<ProjectInfo>> ListProjects() = 0;
   // `project_id` empty = the provider's only or default project.
   virtual absl::StatusOr<std::vector<BranchInfo>> ListBranches(const std::string& project_id) = 0;
+  // The branches already in memory, answered at once: no query, no API
+  // call, no cluster start (shell completion asks on every Tab). nullopt
+  // when nothing is loaded for that project yet.
+  virtual std::optional<std::vector<BranchInfo>> CachedBranches(const std::string& project_id) {
+    (void)project_id;
+    return std::nullopt;
+  }
   virtual absl::StatusOr<BranchInfo> CreateBranch(const std::string& project_id,
                                                   const std::string& name,
                                                   const CreateBranchOptions& options) = 0;

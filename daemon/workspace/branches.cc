@@ -141,6 +141,7 @@ absl::StatusOr<v1::ListProjectsResponse> BranchManager::ListProjects(
 
 absl::StatusOr<v1::ListBranchesResponse> BranchManager::ListBranches(
     const v1::ListBranchesRequest& req) {
+  if (req.cached_only()) return CachedBranches(req);
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
   absl::StatusOr<std::vector<BranchInfo>> branches =
@@ -149,6 +150,32 @@ absl::StatusOr<v1::ListBranchesResponse> BranchManager::ListBranches(
   v1::ListBranchesResponse resp;
   for (const BranchInfo& b : *branches) *resp.add_branches() = ToProto(b, *ctx);
   AddNotices(ctx->provider, &resp);
+  return resp;
+}
+
+absl::StatusOr<v1::ListBranchesResponse> BranchManager::CachedBranches(
+    const v1::ListBranchesRequest& req) {
+  // The configuration only: resolving .env's targets (ContextFor) may wait
+  // for a provider's first load, which is what this answer must not do.
+  absl::StatusOr<common::Config> config = resolver_->LoadConfig(req.workspace());
+  if (!config.ok()) return config.status();
+  v1::ListBranchesResponse resp;
+  // A provider not made yet (a Neon key dsd has not seen) has nothing cached.
+  if (providers_->WouldMake(*config)) return resp;
+  absl::StatusOr<Provider*> provider = providers_->ForConfig(*config);
+  if (!provider.ok()) return resp;
+  std::optional<std::vector<BranchInfo>> branches =
+      (*provider)->CachedBranches(req.project().empty() ? config->Get("project") : req.project());
+  if (!branches) return resp;
+  for (const BranchInfo& b : *branches) {
+    v1::Branch* out = resp.add_branches();
+    out->set_provider(std::string((*provider)->Name()));
+    out->set_project_id(b.project_id);
+    out->set_id(b.id);
+    out->set_name(b.name);
+    out->set_protected_(b.is_protected);
+    out->set_is_default(b.is_default);
+  }
   return resp;
 }
 

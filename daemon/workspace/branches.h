@@ -22,8 +22,7 @@ class BranchManager {
   absl::StatusOr<v1::ListBranchesResponse> ListBranches(const v1::ListBranchesRequest& req);
   // `progress` (optional) hears what the provider is doing.
   absl::StatusOr<v1::CreateBranchResponse> CreateBranch(
-      const v1::CreateBranchRequest& req,
-      std::function<void(std::string_view)> progress = nullptr);
+      const v1::CreateBranchRequest& req, std::function<void(std::string_view)> progress = nullptr);
   absl::StatusOr<v1::DeleteBranchResponse> DeleteBranch(const v1::DeleteBranchRequest& req);
   // Refuses to point the target variable at a protected or default branch
   // unless req.allow_protected (FailedPrecondition naming the branch).
@@ -47,6 +46,7 @@ class BranchManager {
     }
   };
   absl::StatusOr<Context> ContextFor(const v1::WorkspaceRef& ws);
+  absl::StatusOr<v1::ListBranchesResponse> CachedBranches(const v1::ListBranchesRequest& req);
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;
   // Writes `uri` into .env as `variable` and records the change in the
   // history; returns the URI redacted. A URI with a password makes a .env

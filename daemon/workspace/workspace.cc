@@ -31,6 +31,8 @@ v1::BranchRef ToBranchRef(const BranchLocation& location) {
   out.set_project_name(location.project_name);
   out.set_branch_id(location.branch_id);
   out.set_branch_name(location.branch_name);
+  out.set_branch_protected(location.is_protected);
+  out.set_branch_is_default(location.is_default);
   return out;
 }
 

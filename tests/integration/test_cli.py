@@ -95,12 +95,14 @@ class CliTest(DsTestCase):
 
     def test_every_command_without_dsd_exits_3(self):
         # No daemon and DS_NO_SPAWN=1. Commands that need no dsd say so.
-        needs_no_dsd = {("daemon", "stop"): 0, ("version",): 0, ("daemon", "logs"): 1}
-        ids = {("jobs", "watch"), ("jobs", "cancel"), ("jobs", "logs")}
+        needs_no_dsd = {("daemon", "stop"): 0, ("version",): 0, ("daemon", "logs"): 1,
+                        ("completion",): 0}
+        arguments = {("jobs", "watch"): ["job-1"], ("jobs", "cancel"): ["job-1"],
+                     ("jobs", "logs"): ["job-1"], ("completion",): ["bash"]}
         ws = self.env.workspace("ws", "A=1\n")
         for cmd in self.all_commands():
             with self.subTest(cmd=" ".join(cmd)):
-                args = list(cmd) + (["job-1"] if cmd in ids else [])
+                args = list(cmd) + arguments.get(cmd, [])
                 p = self.env.ds(*args, "-C", ws)
                 self.assertEqual(p.returncode, needs_no_dsd.get(cmd, 3), p.stderr)
                 if cmd not in needs_no_dsd:

@@ -74,6 +74,37 @@ class CurrentTest(DsTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(".env does not exist", p.stdout)
 
+    def test_format_for_prompts_and_scripts(self):
+        ws = self.env.workspace("ws", f"DB_CONNECTION_STRING={NEON_URI}\n")
+        p = self.env.ds("db", "current", "-C", ws, "--format",
+                        "{{[{branch}]}} {host} {database} {endpoint} {provider} {user}")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Not resolved (no Neon key): branch is empty, the string's own parts are there.
+        self.assertEqual(p.stdout, "{[]} ep-cool-darkness-123456-pooler.us-east-1.aws.neon.tech "
+                                   "neondb ep-cool-darkness-123456 local neondb_owner\n")
+        self.assertNoSecret(p.stdout + p.stderr, SECRET)
+        # Nothing set: no output at all, exit 0 (a prompt shows nothing).
+        p = self.env.ds("db", "current", "-C", ws, "--format", "{source_branch}")
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "", ""))
+        empty = self.env.workspace("empty")
+        p = self.env.ds("db", "current", "-C", empty, "--format", "{branch}")
+        self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "", ""))
+
+    def test_format_errors(self):
+        ws = self.env.workspace("ws", "DB_CONNECTION_STRING=postgresql://u:" + SECRET +
+                                "@host:notaport/db?bogus=1\n")
+        p = self.env.ds("db", "current", "-C", ws, "--format", "{branch}")
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertNoSecret(p.stderr, SECRET)
+        for bad in ("{nope}", "{branch", "x}"):
+            p = self.env.ds("db", "current", "-C", ws, "--format", bad)
+            self.assertEqual(p.returncode, 2, bad + ": " + p.stderr)
+            self.assertIn("--format", p.stderr)
+        self.assertIn("{branch}", self.env.ds("db", "current", "--format", "{nope}").stderr)
+        p = self.env.ds("db", "current", "--format", "{branch}", "--json")
+        self.assertEqual(p.returncode, 2, p.stderr)
+
     def test_workspace_found_from_subdirectory(self):
         ws = self.env.workspace("proj", f"DB_CONNECTION_STRING={LOCAL_URI}\n")
         sub = self.env.mkdir("proj/src/deep")

@@ -12,8 +12,8 @@ import subprocess
 import threading
 import unittest
 
-from harness import (DsEnv, as_user, dotenv, fds_without_cloexec, main, open_fds, other_user,
-                     run_in_pty, wait_for)
+from harness import (BIN_DIR, DsEnv, as_user, dotenv, fds_without_cloexec, main, open_fds,
+                     other_user, run_in_pty, wait_for)
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 
@@ -150,6 +150,43 @@ class LocalProviderTest(unittest.TestCase):
         p = self.ds("db", "list-projects")
         self.assertIn("NAME", p.stdout)
         self.assertIn("REGION", p.stdout)
+
+    def test_02a_format_for_prompts(self):
+        self.ds("setup")
+        p = self.ds("db", "current", "--format", "{branch}|{project}|{provider}|{protected}|{host}")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "dev-phil-local|local|local||127.0.0.1\n")
+        # main is the default (and protected) branch: the prompt's warning marker.
+        self.assertEqual(self.ds("db", "set", "source-db", "--branch", "main").returncode, 0)
+        p = self.ds("db", "current", "--format", "{source_branch}:{source_protected}")
+        self.assertEqual(p.stdout, "main:protected\n")
+
+    def test_02b_completion_offers_branch_names(self):
+        self.ds("setup")
+        script = self.env.write("ds.bash", self.ds("completion", "bash").stdout)
+        ds = os.path.join(BIN_DIR, "ds")
+
+        def complete(*words):
+            # Tab after `words`: the script's function fills COMPREPLY.
+            line = " ".join(words)
+            code = (f"source {script}; COMP_WORDS=({line}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); "
+                    "_ds; printf '%s\\n' \"${COMPREPLY[@]}\"")
+            p = subprocess.run(self.env.argv(["bash", "-c", code]), env=self.env.env(),
+                               cwd=self.ws, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout.split()
+
+        offered = complete(ds, "db", "delete-branch", "''")
+        self.assertIn("dev-phil-local", offered)
+        self.assertIn("main", offered)
+        self.assertEqual(complete(ds, "db", "set", "target-db", "--branch", "dev-p"),
+                         ["dev-phil-local"])
+        # -C names the workspace the branch list comes from, from anywhere.
+        self.assertIn("main", complete(ds, "-C", self.ws, "db", "create-branch", "--parent", "''"))
+        # The hidden command answers from dsd's memory, one name per line.
+        p = self.ds("__complete", "branches")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("dev-phil-local\n", p.stdout)
 
     def test_03_refusals_and_bad_names(self):
         p = self.ds("db", "delete-branch", "main")

@@ -451,6 +451,16 @@ absl::StatusOr<std::vector<BranchInfo>> LocalProvider::ListBranches(const std::s
   return out;
 }
 
+std::optional<std::vector<BranchInfo>> LocalProvider::CachedBranches(
+    const std::string& project_id) {
+  SnapshotPtr s = Current();
+  if (!s || !CheckProject(*s, project_id).ok()) return std::nullopt;
+  std::vector<BranchInfo> out;
+  out.reserve(s->rows.size());
+  for (const Row& r : s->rows) out.push_back(r.info);
+  return out;
+}
+
 absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& project_id,
                                                          const std::string& branch,
                                                          const std::string& database,
@@ -507,7 +517,8 @@ absl::StatusOr<std::optional<BranchLocation>> LocalProvider::Resolve(const commo
         StrCat("database \"", conn.dbname, "\" on the local cluster is not a ds branch"));
   }
   const Row& row = s->rows[it->second];
-  return BranchLocation{"local", s->project_id, project_name_, row.info.id, row.info.name};
+  return BranchLocation{"local",       s->project_id,         project_name_,      row.info.id,
+                        row.info.name, row.info.is_protected, row.info.is_default};
 }
 
 absl::Status LocalProvider::PrepareToConnect(const common::ConnInfo& conn) {

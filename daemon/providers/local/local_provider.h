@@ -55,6 +55,7 @@ class LocalProvider final : public Provider {
   // From the snapshot when it is at most kListFreshFor old; else reads the
   // metadata again (sizes and last activity change behind ds's back).
   absl::StatusOr<std::vector<BranchInfo>> ListBranches(const std::string& project_id) override;
+  std::optional<std::vector<BranchInfo>> CachedBranches(const std::string& project_id) override;
   absl::StatusOr<BranchInfo> CreateBranch(const std::string& project_id, const std::string& name,
                                           const CreateBranchOptions& options) override;
   absl::Status DeleteBranch(const std::string& project_id, const std::string& name,

@@ -54,7 +54,8 @@ std::optional<BranchLocation> FindEndpoint(const neon::AccountSnapshot& s,
       if (e.id != endpoint_id) continue;
       for (const neon::Branch& b : p.branches) {
         if (b.id == e.branch_id) {
-          return BranchLocation{"neon", p.project.id, p.project.name, b.id, b.name};
+          return BranchLocation{"neon", p.project.id,   p.project.name, b.id,
+                                b.name, b.is_protected, b.is_default};
         }
       }
     }
@@ -438,6 +439,16 @@ absl::StatusOr<std::vector<BranchInfo>> NeonProvider::ListBranches(const std::st
     if (a.is_default != b.is_default) return a.is_default;
     return a.created_at < b.created_at;
   });
+  return out;
+}
+
+std::optional<std::vector<BranchInfo>> NeonProvider::CachedBranches(const std::string& project) {
+  std::shared_ptr<const Snapshot> s = Peek();
+  if (!s) return std::nullopt;
+  absl::StatusOr<const ProjectState*> p = FindProject(*s, project);
+  if (!p.ok() || !(*p)->loaded) return std::nullopt;
+  std::vector<BranchInfo> out;
+  for (const neon::Branch& b : (*p)->branches) out.push_back(ToInfo(b, **p));
   return out;
 }
 
