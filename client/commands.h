@@ -52,6 +52,11 @@ struct CommandOptions {
   bool detach = false;
   double lock_timeout = 0;
   int limit = 50;  // ds jobs list
+  // ds db refresh-staging
+  std::string organization;  // -o
+  std::string ref;           // --ref
+  bool no_wait = false;      // --no-wait
+  double poll_seconds = 0;   // --poll-interval
 };
 
 struct Invocation {
@@ -100,6 +105,7 @@ int RunDaemonStop(const Invocation& inv);
 int RunDaemonLogs(const Invocation& inv);
 int RunVersion(const Invocation& inv);
 int RunMigrate(const Invocation& inv);
+int RunRefreshStaging(const Invocation& inv);
 int RunJobsList(const Invocation& inv);
 int RunJobsWatch(const Invocation& inv);
 int RunJobsCancel(const Invocation& inv);
