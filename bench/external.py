@@ -140,8 +140,10 @@ def main():
     ap.add_argument("--users", type=int, default=1000)
     ap.add_argument("--products", type=int, default=50)
     args = ap.parse_args()
-    stripe(args.products)
-    cognito(args.users)
+    if args.products:
+        stripe(args.products)
+    if args.users:
+        cognito(args.users)
 
 
 if __name__ == "__main__":
