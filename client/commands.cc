@@ -176,6 +176,16 @@ void CompleteWordsOptions(CLI::App& app, CommandOptions& o) {
 
 void ManPageOptions(CLI::App&, CommandOptions&) {}
 
+void RefreshStagingOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("-o,--organization", o.organization,
+                 "Organization to copy into staging (default: demo_organization)");
+  app.add_option("--ref", o.ref, "Git ref the workflow runs on (default: refresh_staging_ref)");
+  app.add_flag("--no-wait", o.no_wait, "Return once the run is dispatched, printing its URL");
+  app.add_option("--poll-interval", o.poll_seconds, "Seconds between looks at the run (default 5)")
+      ->check(CLI::PositiveNumber);
+  JsonFlag(app, o);
+}
+
 void JobIdOption(CLI::App& app, CommandOptions& o) {
   app.add_option("id", o.name, "Job id (`ds jobs list` shows them)")->type_name("JOB")->required();
   JsonFlag(app, o);
@@ -215,6 +225,9 @@ constexpr Command kCommands[] = {
      ResetOptions, RunReset},
     {"db", "copy-org", "Copy one organization into a database that has the schema (a job)",
      CopyOrgOptions, RunCopyOrg},
+    {"db", "refresh-staging",
+     "Run the GitHub workflow that copies an organization into staging, and follow it",
+     RefreshStagingOptions, RunRefreshStaging},
     {"jobs", "list", "List jobs, newest first, with their outcome", JobsListOptions, RunJobsList},
     {"jobs", "watch", "Follow a job's progress until it ends", JobIdOption, RunJobsWatch},
     {"jobs", "cancel", "Cancel a job: its open transaction is rolled back", JobIdOnly,

@@ -59,6 +59,10 @@ struct CommandOptions {
   bool explain = false;
   std::string format;  // ds db current --format
   std::string shell;   // ds completion SHELL; ds __complete WHAT
+  // ds db refresh-staging
+  std::string ref;          // --ref
+  bool no_wait = false;     // --no-wait
+  double poll_seconds = 0;  // --poll-interval
 };
 
 struct Invocation {
@@ -120,6 +124,7 @@ int RunDaemonStop(const Invocation& inv);
 int RunDaemonLogs(const Invocation& inv);
 int RunVersion(const Invocation& inv);
 int RunMigrate(const Invocation& inv);
+int RunRefreshStaging(const Invocation& inv);
 int RunJobsList(const Invocation& inv);
 int RunJobsWatch(const Invocation& inv);
 int RunJobsCancel(const Invocation& inv);

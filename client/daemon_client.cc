@@ -213,14 +213,15 @@ absl::Status SpawnAndWait(const common::Paths& paths, const ConnectOptions& opti
   // The calling shell's other fds (an open file, a pipe a script waits on)
   // would stay open in dsd for its whole life: dsd gets 0-2 only.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  // dsd serves every workspace, so it must not adopt this shell's Neon
-  // credentials as its own ("dsd's environment" is a layer of every
+  // dsd serves every workspace, so it must not adopt this shell's Neon, AWS,
+  // Stripe or GitHub credentials as its own ("dsd's environment" is a layer of every
   // workspace's config): ds forwards them with each request instead.
   std::vector<char*> envp;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv = *e;
     std::string_view name = kv.substr(0, kv.find('='));
     if (name.starts_with("NEON_") && common::FindConfigKeyByEnvVar(name)) continue;
+    if (common::IsForwardedCredential(name)) continue;
     envp.push_back(*e);
   }
   envp.push_back(nullptr);

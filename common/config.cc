@@ -69,6 +69,25 @@ constexpr ConfigKey kKeys[] = {
      "schema of the migrations tracking table (drizzle's migrationsSchema)"},
     {"migrations_table", "DS_MIGRATIONS_TABLE", "__drizzle_migrations",
      "name of the migrations tracking table (drizzle's migrationsTable)"},
+    {"cognito_user_pool_id", "DS_COGNITO_USER_POOL_ID", "",
+     "the stage's Cognito user pool, emptied by `ds db reset` ({stage} is replaced; unset: the "
+     "reset skips Cognito)"},
+    {"cognito_production_markers", "DS_COGNITO_PRODUCTION_MARKERS", "prod,production",
+     "words that mark a Cognito pool as production in its name or tag values: the reset refuses "
+     "such a pool (comma-separated; empty: no check)"},
+    {"aws_region", "DS_AWS_REGION", "",
+     "AWS region of the Cognito pool (default: AWS_REGION, then the AWS profile's region)"},
+    {"stripe_seed_file", "DS_STRIPE_SEED_FILE", "",
+     "JSON file of Stripe products and prices that `ds db reset` creates when missing, relative "
+     "to the workspace (unset: the reset skips Stripe)"},
+    {"github_repository", "DS_GITHUB_REPOSITORY", "",
+     "owner/name of the GitHub repository whose workflow `ds db refresh-staging` runs"},
+    {"refresh_staging_workflow", "DS_REFRESH_STAGING_WORKFLOW", "refresh-staging.yml",
+     "the workflow `ds db refresh-staging` dispatches: file name or numeric id"},
+    {"refresh_staging_ref", "DS_REFRESH_STAGING_REF", "main",
+     "git ref the refresh-staging workflow runs on"},
+    {"demo_organization", "DS_DEMO_ORGANIZATION", "",
+     "organization `ds db refresh-staging` copies into staging when -o is not given"},
     {"log_level", "DS_LOG_LEVEL", "info",
      "dsd's log level: debug, info, warning, error (dsd reads it at start from the user config "
      "or its own environment; one dsd serves every workspace, so ds.toml, .env and --set do not "
@@ -283,6 +302,24 @@ absl::StatusOr<ConfigLayer> FlagLayer(const std::map<std::string, std::string>& 
   return layer;
 }
 
+bool IsForwardedCredential(std::string_view env_var) {
+  return env_var.starts_with("AWS_") || env_var.starts_with("STRIPE_") ||
+         env_var == "GITHUB_TOKEN" || env_var == "GITHUB_API_URL";
+}
+
+std::map<std::string, std::string> ExternalCredentials(
+    const std::map<std::string, std::string>& caller_env, const std::vector<DotenvEntry>& dotenv) {
+  std::map<std::string, std::string> out;
+  for (const DotenvEntry& e : dotenv) {
+    if (IsForwardedCredential(e.key)) out[e.key] = e.value;
+  }
+  // The caller's shell wins over the .env, as for every other setting.
+  for (const auto& [name, value] : caller_env) {
+    if (IsForwardedCredential(name)) out[name] = value;
+  }
+  return out;
+}
+
 std::map<std::string, std::string> ProcessDsEnvironment() {
   std::map<std::string, std::string> out;
   for (char** e = environ; e && *e; ++e) {
@@ -290,8 +327,11 @@ std::map<std::string, std::string> ProcessDsEnvironment() {
     size_t eq = kv.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view name = kv.substr(0, eq);
-    // DS_* and the other variables config keys read (NEON_API_KEY, ...).
-    if (!name.starts_with("DS_") && !FindConfigKeyByEnvVar(name)) continue;
+    // DS_* and the other variables config keys read (NEON_API_KEY, ...),
+    // and the cloud credentials external steps use.
+    if (!name.starts_with("DS_") && !FindConfigKeyByEnvVar(name) && !IsForwardedCredential(name)) {
+      continue;
+    }
     out.emplace(std::string(name), std::string(kv.substr(eq + 1)));
   }
   return out;

@@ -109,8 +109,19 @@ ConfigLayer EnvironmentLayer(const std::map<std::string, std::string>& vars);
 // key -> value pairs from flags; `flag_name` says how they were given.
 absl::StatusOr<ConfigLayer> FlagLayer(const std::map<std::string, std::string>& values);
 
-// DS_* variables of this process's environment (name -> value).
+// DS_* variables of this process's environment (name -> value), with the
+// variables config keys read and the forwarded credentials below.
 std::map<std::string, std::string> ProcessDsEnvironment();
+
+// Variables the cloud steps read (AWS_*, STRIPE_*, GITHUB_TOKEN,
+// GITHUB_API_URL): forwarded from the caller with each request, like
+// NEON_API_KEY, and never inherited by a dsd that ds spawns. Secrets.
+bool IsForwardedCredential(std::string_view env_var);
+
+// Those variables for one request: the workspace .env's, overridden by the
+// caller's environment.
+std::map<std::string, std::string> ExternalCredentials(
+    const std::map<std::string, std::string>& caller_env, const std::vector<DotenvEntry>& dotenv);
 
 class Config {
  public:

@@ -427,7 +427,31 @@ TEST(ProcessDsEnvironmentTest, ReturnsOnlyDsVariables) {
   EXPECT_EQ(env["DS_SOMETHING_ELSE"], "x=y");
   EXPECT_EQ(env.count("NOT_DS_STAGE"), 0u);
   EXPECT_EQ(env.count("PATH"), 0u);
-  for (const auto& [k, v] : env) EXPECT_TRUE(k.starts_with("DS_")) << k;
+  for (const auto& [k, v] : env) {
+    EXPECT_TRUE(k.starts_with("DS_") || FindConfigKeyByEnvVar(k) || IsForwardedCredential(k)) << k;
+  }
+}
+
+TEST(ProcessDsEnvironmentTest, ForwardsTheCloudCredentials) {
+  ScopedEnv a("AWS_SECRET_ACCESS_KEY", "s");
+  ScopedEnv b("STRIPE_SECRET_KEY", "sk_test_x");
+  ScopedEnv c("GITHUB_TOKEN", "ghp_x");
+  ScopedEnv d("GITHUB_REPOSITORY", "not-ours");  // Actions sets it; not a credential
+  std::map<std::string, std::string> env = ProcessDsEnvironment();
+  EXPECT_EQ(env["AWS_SECRET_ACCESS_KEY"], "s");
+  EXPECT_EQ(env["STRIPE_SECRET_KEY"], "sk_test_x");
+  EXPECT_EQ(env["GITHUB_TOKEN"], "ghp_x");
+  EXPECT_EQ(env.count("GITHUB_REPOSITORY"), 0u);
+}
+
+TEST(ExternalCredentialsTest, TheCallerWinsOverTheDotenv) {
+  std::vector<DotenvEntry> dotenv = {{"AWS_REGION", "eu-west-1", 1},
+                                     {"GITHUB_TOKEN", "from-env-file", 2},
+                                     {"DB_CONNECTION_STRING", "postgres://x", 3}};
+  std::map<std::string, std::string> out =
+      ExternalCredentials({{"GITHUB_TOKEN", "from-shell"}, {"DS_STAGE", "x"}}, dotenv);
+  EXPECT_EQ(out, (std::map<std::string, std::string>{{"AWS_REGION", "eu-west-1"},
+                                                     {"GITHUB_TOKEN", "from-shell"}}));
 }
 
 // ---------------------------------------------------------------------------

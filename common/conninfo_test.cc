@@ -713,6 +713,14 @@ TEST(ScrubSecretsTest, NeonApiKeyInJson) {
   EXPECT_THAT(out, HasSubstr(R"("ok":true)"));
 }
 
+TEST(ScrubSecretsTest, StripeAndGitHubKeys) {
+  EXPECT_EQ(ScrubSecrets("key sk_live_51Habc, then rk_test_9x"), "key ****, then ****");
+  EXPECT_EQ(ScrubSecrets(R"({"token":"ghp_0123456789abcdef"})"), R"({"token":"****"})");
+  EXPECT_EQ(ScrubSecrets("github_pat_11ABC_def"), "****");
+  EXPECT_EQ(ScrubSecrets("mask_test_data and task_sk_test_x"), "mask_test_data and task_sk_test_x")
+      << "only at a word's start";
+}
+
 TEST(ScrubSecretsTest, BearerToken) {
   EXPECT_EQ(ScrubSecrets("Authorization: Bearer eyJhbGciOi.payload.sig"),
             "Authorization: Bearer ****");

@@ -6,6 +6,27 @@
 #include "common/strings.h"
 
 namespace ds::common {
+namespace {
+
+// Secrets that say what they are by their first characters.
+bool TokenPrefixAt(std::string_view text, size_t i) {
+  static constexpr std::string_view kPrefixes[] = {
+      "napi_",                                                        // Neon
+      "sk_live_", "sk_test_", "rk_live_", "rk_test_",                 // Stripe
+      "ghp_",     "gho_",     "ghs_",     "ghu_",     "github_pat_",  // GitHub
+  };
+  // At a word's start only, so "task_test_x" stays as it is.
+  if (i > 0 &&
+      (absl::ascii_isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_')) {
+    return false;
+  }
+  for (std::string_view p : kPrefixes) {
+    if (text.compare(i, p.size(), p) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::string ScrubSecrets(std::string_view text) {
   std::string out;
@@ -104,10 +125,10 @@ std::string ScrubSecrets(std::string_view text) {
         continue;
       }
     }
-    // Neon API keys and bearer tokens.
-    bool napi = text.compare(i, 5, "napi_") == 0;
-    if (napi || StartsWithIgnoreCase(text.substr(i), "bearer ")) {
-      size_t j = napi ? i : i + 7;
+    // API keys by their prefixes (Neon, Stripe, GitHub) and bearer tokens.
+    bool key = TokenPrefixAt(text, i);
+    if (key || StartsWithIgnoreCase(text.substr(i), "bearer ")) {
+      size_t j = key ? i : i + 7;
       out.append(text.substr(i, j - i));
       size_t k = j;
       while (k < text.size() && !is_space(text[k]) && text[k] != '"' && text[k] != '\'' &&

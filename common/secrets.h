@@ -13,8 +13,9 @@ namespace ds::common {
 inline constexpr std::string_view kMask = "****";
 
 // Masks secrets in free text: the password part of `scheme://user:pass@`,
-// `password=...` key/value pairs, SQL's PASSWORD 'literal', Neon API keys
-// (napi_...) and `Bearer <token>`. Used by the logger on every line and by
+// `password=...` key/value pairs, SQL's PASSWORD 'literal', API keys known
+// by their prefix (Neon napi_, Stripe sk_/rk_, GitHub ghp_/github_pat_ ...)
+// and `Bearer <token>`. Used by the logger on every line and by
 // job records on every text they keep.
 std::string ScrubSecrets(std::string_view text);
 

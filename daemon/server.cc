@@ -32,6 +32,7 @@
 #include "daemon/sys/listener.h"
 #include "daemon/sys/pid_lock.h"
 #include "daemon/sys/sd_notify.h"
+#include "daemon/external/external_steps.h"
 #include "daemon/tasks/external_steps.h"
 #include "daemon/workspace/branches.h"
 #include "daemon/workspace/workspace.h"
@@ -171,6 +172,11 @@ struct Core {
     // One listener slot: both kinds of stream hear every provider change
     // (a branch list for WatchBranches, an endpoint a .env names for
     // WatchCurrent). Stop replaces it before the services go.
+    // Cognito users before the migrations, Stripe products after: each
+    // step decides per job from the workspace's settings whether it runs.
+    for (std::unique_ptr<ExternalStep>& step : external::MakeExternalSteps()) {
+      external_steps.Register(std::move(step));
+    }
     providers.SetChangeListener([this] {
       branch_service.OnProviderChanged();
       workspace_service.OnProviderChanged();

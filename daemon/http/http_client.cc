@@ -68,7 +68,13 @@ absl::StatusOr<Reply> Client::Send(HttpRequest request, Idempotency idempotency)
       retry = resendable;
     } else {
       retry = policy.RetriesStatus(r->status);
-      if (auto it = r->headers.find("retry-after"); retry && it != r->headers.end()) {
+      if (!retry && options_.advisor) {
+        RetryAdvice advice = options_.advisor(*r, clock_.WallNow());
+        retry = advice.retry;
+        server_delay = advice.wait;
+      }
+      if (auto it = r->headers.find("retry-after");
+          retry && !server_delay && it != r->headers.end()) {
         server_delay = ParseRetryAfter(it->second, clock_.WallNow());
       }
       reply.response = std::move(*r);

@@ -15,7 +15,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,8 +28,22 @@
 
 namespace ds::daemon::http {
 
+// What an API says about an answer that its status alone does not tell:
+// some "later"s come as a 400 (Cognito's TooManyRequestsException) or a 403
+// (GitHub's rate limits), and some say when in headers of their own
+// (GitHub's x-ratelimit-reset).
+struct RetryAdvice {
+  bool retry = false;
+  // How long the server asked to wait; nullopt: Retry-After, else backoff.
+  std::optional<std::chrono::milliseconds> wait;
+};
+using RetryAdvisor = std::function<RetryAdvice(const HttpResponse& response,
+                                               std::chrono::system_clock::time_point now)>;
+
 struct ClientOptions {
   RetryPolicy retry;
+  // Asked about answers whose status the policy does not retry.
+  RetryAdvisor advisor;
   PacerOptions pacing;
   // When set (e.g. "X-Request-ID"), every attempt carries a fresh random id
   // in this header, so that the server's logs tell attempts apart.

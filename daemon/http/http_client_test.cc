@@ -215,5 +215,42 @@ TEST(HttpClientTest, RequestsArePaced) {
   EXPECT_EQ(f.clock.sleeps(), (std::vector<milliseconds>{milliseconds(25), milliseconds(25)}));
 }
 
+TEST(HttpClientTest, TheAdvisorRetriesWhatTheStatusDoesNotAndSaysHowLong) {
+  ClientOptions o;
+  o.advisor = [](const HttpResponse& r, std::chrono::system_clock::time_point) {
+    RetryAdvice a;
+    a.retry = r.status == 400 && r.body == "throttled";
+    if (r.headers.count("x-wait")) a.wait = milliseconds(7000);
+    return a;
+  };
+  Fixture f(o);
+  f.transport->Add(400, "throttled", {{"x-wait", "1"}});
+  f.transport->Add(400, "throttled", {{"retry-after", "3"}});
+  f.transport->Add(400, "bad input");
+  absl::StatusOr<Reply> r = f.client.Send(Get());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->response.body, "bad input") << "an answer the advisor declines is final";
+  EXPECT_EQ(r->attempts, 3);
+  std::vector<milliseconds> sleeps = f.clock.sleeps();
+  ASSERT_EQ(sleeps.size(), 2u);
+  EXPECT_GE(sleeps[0], milliseconds(7000)) << "the advisor's wait";
+  EXPECT_GE(sleeps[1], milliseconds(3000)) << "else Retry-After";
+}
+
+TEST(HttpClientTest, AnAdvisedWaitPastTheDeadlineReturnsTheAnswer) {
+  ClientOptions o;
+  o.retry.max_total = milliseconds(10000);
+  o.advisor = [](const HttpResponse&, std::chrono::system_clock::time_point) {
+    return RetryAdvice{true, milliseconds(3600 * 1000)};
+  };
+  Fixture f(o);
+  f.transport->Add(403, "rate limited");
+  absl::StatusOr<Reply> r = f.client.Send(Get());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->response.status, 403);
+  EXPECT_EQ(r->attempts, 1);
+  EXPECT_TRUE(f.clock.sleeps().empty()) << "no hour-long wait only to give up";
+}
+
 }  // namespace
 }  // namespace ds::daemon::http

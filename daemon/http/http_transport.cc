@@ -78,6 +78,16 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, AppendHeader);
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response.headers);
     curl_easy_setopt(curl_, CURLOPT_USERAGENT, "ds (dsd)");
+    std::string sigv4;
+    if (request.aws_sigv4) {
+      const AwsSigV4& aws = *request.aws_sigv4;
+      // "aws:amz:<region>:<service>": the provider names AWS's header names
+      // (X-Amz-Date) and the credential scope.
+      sigv4 = StrCat("aws:amz:", aws.region, ":", aws.service);
+      curl_easy_setopt(curl_, CURLOPT_AWS_SIGV4, sigv4.c_str());
+      curl_easy_setopt(curl_, CURLOPT_USERNAME, aws.access_key_id.c_str());
+      curl_easy_setopt(curl_, CURLOPT_PASSWORD, aws.secret_access_key.c_str());
+    }
     CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(headers);
     if (rc == CURLE_OPERATION_TIMEDOUT) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,16 @@
 
 namespace ds::daemon::http {
 
+// AWS Signature Version 4, computed by libcurl (CURLOPT_AWS_SIGV4) over the
+// method, path, query, the headers it sends and the body. Secrets: never in
+// a log or an error.
+struct AwsSigV4 {
+  std::string region;   // "us-east-1"
+  std::string service;  // "cognito-idp"
+  std::string access_key_id;
+  std::string secret_access_key;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;
@@ -23,6 +34,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds timeout{30000};
+  // Set: the request is signed for AWS (a session token goes in the
+  // X-Amz-Security-Token header, which the signature then covers).
+  std::optional<AwsSigV4> aws_sigv4;
 };
 
 struct HttpResponse {

@@ -75,6 +75,23 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Migrate(grpc::CallbackSe
   return stream;
 }
 
+grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::RefreshStaging(
+    grpc::CallbackServerContext* ctx, const v1::RefreshStagingRequest* req) {
+  (void)ctx;
+  auto* stream = new EventWriter();
+  // Reading the workspace's files: off gRPC's threads.
+  work_.Post([this, out = stream->handle(), request = *req] {
+    uint64_t token = 0;
+    absl::StatusOr<std::string> id = refresh_staging_.Start(request, SinkFor(out), &token);
+    if (!id.ok()) {
+      out.Finish(ToGrpcStatus(id.status()));
+      return;
+    }
+    UnsubscribeOnEnd(out, jobs_, *id, token);
+  });
+  return stream;
+}
+
 grpc::ServerUnaryReactor* JobServiceImpl::MigrationStatus(grpc::CallbackServerContext* ctx,
                                                           const v1::MigrateRequest* req,
                                                           v1::MigrationStatusResponse* resp) {

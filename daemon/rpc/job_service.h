@@ -11,6 +11,7 @@
 #include "daemon/tasks/copy_org_task.h"
 #include "daemon/tasks/external_steps.h"
 #include "daemon/tasks/migrate_task.h"
+#include "daemon/tasks/refresh_staging_task.h"
 #include "daemon/tasks/reset_task.h"
 #include "daemon/workspace/workspace.h"
 #include "ds/v1/jobs.grpc.pb.h"
@@ -46,6 +47,8 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   grpc::ServerUnaryReactor* PlanCopyOrg(grpc::CallbackServerContext* ctx,
                                         const v1::CopyOrgRequest* req,
                                         v1::ResetPlan* resp) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* RefreshStaging(
+      grpc::CallbackServerContext* ctx, const v1::RefreshStagingRequest* req) override;
 
  private:
   JobManager* jobs_;
@@ -57,6 +60,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   MigrateTask migrate_{jobs_, resolver_, providers_, pool_};
   ResetTask reset_{jobs_, resolver_, providers_, external_};
   CopyOrgTask copy_org_{jobs_, resolver_, providers_};
+  RefreshStagingTask refresh_staging_{jobs_, resolver_, providers_};
   WorkPool work_{2};
 };
 

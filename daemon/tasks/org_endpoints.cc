@@ -191,20 +191,4 @@ absl::Status CheckTargetWritable(const ResolvedDatabase& target, const common::C
   return absl::OkStatus();
 }
 
-std::map<std::string, std::string> ExternalCredentials(const WorkspaceResolver::DotenvEntries& env,
-                                                       const v1::WorkspaceRef& workspace) {
-  auto wanted = [](std::string_view name) {
-    return name.starts_with("AWS_") || name.starts_with("STRIPE_") ||
-           name.starts_with("COGNITO_") || name == "GITHUB_TOKEN";
-  };
-  std::map<std::string, std::string> out;
-  for (const common::DotenvEntry& e : env) {
-    if (wanted(e.key)) out[e.key] = e.value;
-  }
-  for (const auto& [name, value] : workspace.overrides().environment()) {
-    if (wanted(name)) out[name] = value;
-  }
-  return out;
-}
-
 }  // namespace ds::daemon

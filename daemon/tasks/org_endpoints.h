@@ -69,12 +69,6 @@ absl::Status CheckTargetIsNotSource(const ResolvedDatabase& target, const Resolv
 // in a project listed in `protected_projects`.
 absl::Status CheckTargetWritable(const ResolvedDatabase& target, const common::Config& config);
 
-// Variables external steps may need (AWS_*, STRIPE_*, COGNITO_*,
-// GITHUB_TOKEN) from the workspace .env, overridden by what the client
-// forwarded. Secrets: never logged.
-std::map<std::string, std::string> ExternalCredentials(const WorkspaceResolver::DotenvEntries& env,
-                                                       const v1::WorkspaceRef& workspace);
-
 }  // namespace ds::daemon
 
 #endif  // DS_DAEMON_TASKS_ORG_ENDPOINTS_H_

@@ -91,17 +91,5 @@ TEST(TargetWritableTest, ProjectListedInProtectedProjectsRefusedByIdOrName) {
   EXPECT_TRUE(CheckTargetWritable(t, ConfigWith("protected_projects", "p2,p1-nam")).ok());
 }
 
-TEST(ExternalCredentialsTest, TakesCloudVariablesAndForwardedOnesWin) {
-  WorkspaceResolver::DotenvEntries env = {{"AWS_REGION", "eu-west-1", 1},
-                                          {"STRIPE_SECRET_KEY", "sk_env", 2},
-                                          {"DB_CONNECTION_STRING", "postgres://x", 3}};
-  v1::WorkspaceRef ref;
-  (*ref.mutable_overrides()->mutable_environment())["STRIPE_SECRET_KEY"] = "sk_shell";
-  std::map<std::string, std::string> c = ExternalCredentials(env, ref);
-  EXPECT_EQ(c.size(), 2u);
-  EXPECT_EQ(c["AWS_REGION"], "eu-west-1");
-  EXPECT_EQ(c["STRIPE_SECRET_KEY"], "sk_shell");
-}
-
 }  // namespace
 }  // namespace ds::daemon

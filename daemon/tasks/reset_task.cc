@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "common/config.h"
 #include "common/strings.h"
 #include "daemon/migrate/migrator.h"
 #include "daemon/tasks/migrate_request.h"
@@ -51,7 +52,8 @@ absl::StatusOr<std::shared_ptr<ResetInputs>> Resolve(const v1::ResetRequest& req
   in->migrations_schema = config.Get("migrations_schema");
   in->migrations_table = config.Get("migrations_table");
   in->stage = config.Get("stage");
-  in->credentials = ExternalCredentials(*in->endpoints.env, req.endpoints().workspace());
+  const auto& caller = req.endpoints().workspace().overrides().environment();
+  in->credentials = common::ExternalCredentials({caller.begin(), caller.end()}, *in->endpoints.env);
   in->started_by = req.started_by().empty() ? "ds" : req.started_by();
   absl::StatusOr<OrgRoot> root = OrgRootFromConfig(in->endpoints.config);
   if (!root.ok()) return root.status();

@@ -1,0 +1,306 @@
+#include "daemon/external/github.h"
+
+#include <charconv>
+#include <ctime>
+
+#include "common/strings.h"
+#include "daemon/external/json_reader.h"
+
+namespace ds::daemon::external {
+namespace {
+
+using simdjson::dom::element;
+
+// The REST API version ds speaks; the one that answers a dispatch with the
+// run's details when asked (return_run_details).
+constexpr std::string_view kApiVersion = "2026-03-10";
+// What GitHub's docs ask for when a secondary limit gives no time.
+constexpr std::chrono::seconds kSecondaryLimitWait{60};
+
+std::optional<int64_t> HeaderNumber(const http::HttpResponse& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  if (it == r.headers.end()) return std::nullopt;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc()) return std::nullopt;
+  return v;
+}
+
+std::string GitHubMessage(const http::HttpResponse& r) {
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r.body, "GitHub");
+  if (!doc.ok()) return {};
+  absl::StatusOr<std::optional<std::string>> m = OptString(doc->root(), "message");
+  return m.ok() && *m ? **m : std::string();
+}
+
+std::string Rfc3339(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+absl::StatusOr<WorkflowRun> RunFrom(element obj) {
+  constexpr std::string_view kWhat = "GitHub workflow run";
+  WorkflowRun run;
+  absl::StatusOr<int64_t> id = ReqInt(obj, "id", kWhat);
+  if (!id.ok()) return id.status();
+  run.id = *id;
+  for (auto [key, out] :
+       {std::pair{"name", &run.name}, std::pair{"status", &run.status},
+        std::pair{"conclusion", &run.conclusion}, std::pair{"html_url", &run.html_url}}) {
+    absl::StatusOr<std::optional<std::string>> v = OptString(obj, key);
+    if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
+    *out = v->value_or("");
+  }
+  // display_title carries run-name too; older servers fill only one of them.
+  if (absl::StatusOr<std::optional<std::string>> t = OptString(obj, "display_title");
+      t.ok() && *t && !run.name.empty() && run.name.find(**t) == std::string::npos) {
+    run.name = StrCat(run.name, " ", **t);
+  } else if (t.ok() && *t && run.name.empty()) {
+    run.name = **t;
+  }
+  absl::StatusOr<std::optional<int64_t>> attempt = OptInt(obj, "run_attempt");
+  if (attempt.ok() && *attempt) run.run_attempt = **attempt;
+  return run;
+}
+
+}  // namespace
+
+std::string GitHubApiUrl(const Env& env) {
+  auto it = env.find("GITHUB_API_URL");
+  std::string url = it == env.end() || it->second.empty() ? "https://api.github.com" : it->second;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+std::optional<std::chrono::milliseconds> GitHubRateLimitWait(
+    const http::HttpResponse& r, std::chrono::system_clock::time_point now) {
+  if (r.status != 403 && r.status != 429) return std::nullopt;
+  if (std::optional<int64_t> s = HeaderNumber(r, "retry-after")) {
+    return std::chrono::milliseconds(std::max<int64_t>(*s, 0) * 1000);
+  }
+  if (HeaderNumber(r, "x-ratelimit-remaining") == 0) {
+    if (std::optional<int64_t> reset = HeaderNumber(r, "x-ratelimit-reset")) {
+      auto wait = std::chrono::system_clock::from_time_t(*reset) - now;
+      return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                      std::chrono::milliseconds(0)) +
+             std::chrono::milliseconds(1000);  // the reset second itself
+    }
+    return kSecondaryLimitWait;
+  }
+  if (r.status == 429 || AsciiToLower(GitHubMessage(r)).find("rate limit") != std::string::npos) {
+    return kSecondaryLimitWait;
+  }
+  return std::nullopt;  // a 403 for want of permission
+}
+
+http::ClientOptions GitHubClientOptions() {
+  http::ClientOptions o;
+  o.retry.max_attempts = 5;
+  // A primary limit may reset up to an hour away; ds waits up to 3 minutes
+  // and otherwise reports when it resets.
+  o.retry.max_total = std::chrono::milliseconds(180000);
+  o.retry.backoff_base = std::chrono::milliseconds(1000);
+  o.retry.backoff_cap = std::chrono::milliseconds(30000);
+  o.retry.retry_statuses = {500, 502, 503, 504};
+  o.advisor = [](const http::HttpResponse& r, std::chrono::system_clock::time_point now) {
+    std::optional<std::chrono::milliseconds> wait = GitHubRateLimitWait(r, now);
+    return http::RetryAdvice{wait.has_value(), wait};
+  };
+  // GitHub asks for no more than one content-creating request a second and
+  // serial requests; polling a run every few seconds stays far below.
+  o.pacing.min_spacing = std::chrono::milliseconds(1000);
+  return o;
+}
+
+absl::StatusOr<WorkflowRun> ParseWorkflowRun(std::string_view json) {
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, "GitHub workflow run");
+  if (!doc.ok()) return doc.status();
+  return RunFrom(doc->root());
+}
+
+absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json) {
+  constexpr std::string_view kWhat = "GitHub workflow jobs";
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, kWhat);
+  if (!doc.ok()) return doc.status();
+  simdjson::dom::array jobs;
+  if (doc->root().at_key("jobs").get(jobs) != simdjson::SUCCESS) {
+    return absl::DataLossError(StrCat(kWhat, ": no jobs array"));
+  }
+  std::vector<WorkflowJob> out;
+  for (element j : jobs) {
+    WorkflowJob job;
+    for (auto [key, field] : {std::pair{"name", &job.name}, std::pair{"status", &job.status},
+                              std::pair{"conclusion", &job.conclusion}}) {
+      absl::StatusOr<std::optional<std::string>> v = OptString(j, key);
+      if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
+      *field = v->value_or("");
+    }
+    simdjson::dom::array steps;
+    if (j.at_key("steps").get(steps) == simdjson::SUCCESS) {
+      for (element s : steps) {
+        WorkflowStep step;
+        for (auto [key, field] : {std::pair{"name", &step.name}, std::pair{"status", &step.status},
+                                  std::pair{"conclusion", &step.conclusion}}) {
+          absl::StatusOr<std::optional<std::string>> v = OptString(s, key);
+          if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
+          *field = v->value_or("");
+        }
+        job.steps.push_back(std::move(step));
+      }
+    }
+    out.push_back(std::move(job));
+  }
+  return out;
+}
+
+http::ClientOptions GitHubClient::ForDispatch(http::ClientOptions o) {
+  o.retry.retry_statuses.clear();
+  return o;
+}
+
+GitHubClient::GitHubClient(GitHubOptions options, std::shared_ptr<http::HttpTransport> transport)
+    : options_(std::move(options)),
+      client_(options_.client, transport),
+      dispatch_client_(ForDispatch(options_.client), transport) {}
+
+absl::StatusOr<http::HttpResponse> GitHubClient::Call(std::string_view what, std::string method,
+                                                      std::string path, std::string body,
+                                                      http::Client& client) {
+  http::HttpRequest req;
+  req.method = std::move(method);
+  req.url = StrCat(options_.api_url, path);
+  req.headers = {{"Authorization", StrCat("Bearer ", options_.token)},
+                 {"Accept", "application/vnd.github+json"},
+                 {"X-GitHub-Api-Version", std::string(kApiVersion)}};
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  req.body = std::move(body);
+  req.timeout = options_.request_timeout;
+  // A dispatch (a POST) is not resent after a broken connection: it could
+  // start a second run.
+  absl::StatusOr<http::Reply> reply = client.Send(std::move(req));
+  if (!reply.ok()) {
+    return absl::UnavailableError(StrCat("GitHub ", what, ": ", reply.status().message(),
+                                         "; check the network, or GITHUB_API_URL"));
+  }
+  const http::HttpResponse& r = reply->response;
+  if (r.status >= 200 && r.status < 300) return r;
+  const std::string message = GitHubMessage(r);
+  const std::string detail = StrCat("HTTP ", r.status, message.empty() ? "" : ": ", message);
+  if (std::optional<std::chrono::milliseconds> wait =
+          GitHubRateLimitWait(r, std::chrono::system_clock::now())) {
+    return absl::ResourceExhaustedError(StrCat("GitHub ", what, ": rate limited (", detail,
+                                               "); it resets in about ",
+                                               (wait->count() + 999) / 1000, " s; try again then"));
+  }
+  if (r.status == 401) {
+    return absl::PermissionDeniedError(
+        StrCat("GitHub refused the token for ", what, " (", detail,
+               "); set GITHUB_TOKEN to a valid token, or run `gh auth login`"));
+  }
+  if (r.status == 403) {
+    return absl::PermissionDeniedError(
+        StrCat("GitHub ", what, " not allowed (", detail,
+               "); the token needs the actions:write permission on the repository"));
+  }
+  if (r.status == 404) {
+    return absl::NotFoundError(StrCat("GitHub ", what, ": not found (", detail, ")"));
+  }
+  if (r.status == 422) {
+    return absl::InvalidArgumentError(
+        StrCat("GitHub ", what, " refused the request (", detail, ")"));
+  }
+  return absl::UnavailableError(
+      StrCat("GitHub ", what, " failed (", detail, ", ", reply->Effort(), ")"));
+}
+
+absl::StatusOr<DispatchResult> GitHubClient::Dispatch(
+    const std::string& repository, const std::string& workflow, const std::string& ref,
+    const std::map<std::string, std::string>& inputs) {
+  std::string body = StrCat("{\"ref\":", JsonQuote(ref), ",\"inputs\":{");
+  bool first = true;
+  for (const auto& [k, v] : inputs) {
+    StrAppend(&body, first ? "" : ",", JsonQuote(k), ":", JsonQuote(v));
+    first = false;
+  }
+  body += "},\"return_run_details\":true}";
+  absl::StatusOr<http::HttpResponse> r = Call(
+      StrCat("dispatch of ", workflow), "POST",
+      StrCat("/repos/", repository, "/actions/workflows/", PercentEncode(workflow), "/dispatches"),
+      std::move(body), dispatch_client_);
+  if (!r.ok()) {
+    if (absl::IsNotFound(r.status())) {
+      return absl::NotFoundError(StrCat(
+          "workflow ", workflow, " not found in ", repository,
+          " (or the token cannot see it); check github_repository and refresh_staging_workflow, "
+          "and that the workflow is on the default branch"));
+    }
+    if (absl::IsInvalidArgument(r.status())) {
+      return absl::InvalidArgumentError(
+          StrCat(r.status().message(),
+                 "; the workflow must declare `on: workflow_dispatch` with the "
+                 "inputs organization and dispatch_id, and ref ",
+                 ref, " must exist"));
+    }
+    return r.status();
+  }
+  DispatchResult out;
+  if (r->status == 204 || r->body.empty()) return out;
+  constexpr std::string_view kWhat = "GitHub dispatch";
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r->body, kWhat);
+  if (!doc.ok()) return doc.status();
+  absl::StatusOr<int64_t> id = ReqInt(doc->root(), "workflow_run_id", kWhat);
+  if (!id.ok()) return id.status();
+  out.run_id = *id;
+  absl::StatusOr<std::optional<std::string>> url = OptString(doc->root(), "html_url");
+  if (url.ok() && *url) out.html_url = **url;
+  return out;
+}
+
+absl::StatusOr<std::optional<WorkflowRun>> GitHubClient::FindRun(
+    const std::string& repository, const std::string& workflow, const std::string& dispatch_id,
+    std::chrono::system_clock::time_point created_after) {
+  // Runs of this workflow started by a dispatch since just before ours; the
+  // dispatch id in the name tells ours from a colleague's at the same time.
+  absl::StatusOr<http::HttpResponse> r =
+      Call("list of runs", "GET",
+           StrCat("/repos/", repository, "/actions/workflows/", PercentEncode(workflow),
+                  "/runs?event=workflow_dispatch&per_page=50&created=",
+                  PercentEncode(StrCat(">=", Rfc3339(created_after - std::chrono::minutes(1))))),
+           "", client_);
+  if (!r.ok()) return r.status();
+  constexpr std::string_view kWhat = "GitHub workflow runs";
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r->body, kWhat);
+  if (!doc.ok()) return doc.status();
+  simdjson::dom::array runs;
+  if (doc->root().at_key("workflow_runs").get(runs) != simdjson::SUCCESS) {
+    return absl::DataLossError(StrCat(kWhat, ": no workflow_runs array"));
+  }
+  for (element obj : runs) {
+    absl::StatusOr<WorkflowRun> run = RunFrom(obj);
+    if (!run.ok()) return run.status();
+    if (run->name.find(dispatch_id) != std::string::npos) return *run;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<WorkflowRun> GitHubClient::GetRun(const std::string& repository, int64_t run_id) {
+  absl::StatusOr<http::HttpResponse> r =
+      Call("run", "GET", StrCat("/repos/", repository, "/actions/runs/", run_id), "", client_);
+  if (!r.ok()) return r.status();
+  return ParseWorkflowRun(r->body);
+}
+
+absl::StatusOr<std::vector<WorkflowJob>> GitHubClient::ListJobs(const std::string& repository,
+                                                                int64_t run_id) {
+  absl::StatusOr<http::HttpResponse> r = Call(
+      "run's jobs", "GET",
+      StrCat("/repos/", repository, "/actions/runs/", run_id, "/jobs?per_page=100"), "", client_);
+  if (!r.ok()) return r.status();
+  return ParseWorkflowJobs(r->body);
+}
+
+}  // namespace ds::daemon::external

@@ -1,0 +1,105 @@
+// GitHub Actions, the calls `ds db refresh-staging` makes: dispatch a
+// workflow (asking for the run's details), find a run by the unique id a
+// dispatch passed when the server answers 204, read a run and its jobs.
+// Rate limits are honoured: Retry-After, else x-ratelimit-reset when the
+// primary limit is spent, else a minute for a secondary limit.
+#ifndef DS_DAEMON_EXTERNAL_GITHUB_H_
+#define DS_DAEMON_EXTERNAL_GITHUB_H_
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/external/aws_config.h"
+#include "daemon/http/http_client.h"
+
+namespace ds::daemon::external {
+
+// GITHUB_API_URL, else https://api.github.com; no trailing slash.
+std::string GitHubApiUrl(const Env& env);
+
+http::ClientOptions GitHubClientOptions();
+
+// The wait GitHub asks for in a rate-limited answer (403 or 429): nullopt
+// when the answer is not a rate limit.
+std::optional<std::chrono::milliseconds> GitHubRateLimitWait(
+    const http::HttpResponse& response, std::chrono::system_clock::time_point now);
+
+struct DispatchResult {
+  // Set when the server answered 200 with the run's details; empty after a
+  // 204 (older servers), when the run must be found by its dispatch id.
+  int64_t run_id = 0;
+  std::string html_url;
+};
+
+struct WorkflowStep {
+  std::string name;
+  std::string status;
+  std::string conclusion;
+};
+
+struct WorkflowJob {
+  std::string name;
+  std::string status;      // queued, in_progress, completed, ...
+  std::string conclusion;  // success, failure, ... or empty
+  std::vector<WorkflowStep> steps;
+};
+
+struct WorkflowRun {
+  int64_t id = 0;
+  std::string name;  // the run name (run-name), which shows the dispatch id
+  std::string status;
+  std::string conclusion;
+  std::string html_url;
+  int64_t run_attempt = 1;
+};
+
+struct GitHubOptions {
+  std::string api_url = "https://api.github.com";
+  std::string token;  // secret
+  http::ClientOptions client = GitHubClientOptions();
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+class GitHubClient {
+ public:
+  GitHubClient(GitHubOptions options, std::shared_ptr<http::HttpTransport> transport);
+
+  // `repository` is owner/name; `workflow` a file name or numeric id.
+  absl::StatusOr<DispatchResult> Dispatch(const std::string& repository,
+                                          const std::string& workflow, const std::string& ref,
+                                          const std::map<std::string, std::string>& inputs);
+  // The workflow_dispatch run created at or after `created_after` whose name
+  // contains `dispatch_id`; nullopt while it is not listed yet.
+  absl::StatusOr<std::optional<WorkflowRun>> FindRun(
+      const std::string& repository, const std::string& workflow, const std::string& dispatch_id,
+      std::chrono::system_clock::time_point created_after);
+  absl::StatusOr<WorkflowRun> GetRun(const std::string& repository, int64_t run_id);
+  absl::StatusOr<std::vector<WorkflowJob>> ListJobs(const std::string& repository, int64_t run_id);
+
+  int64_t requests_sent() const {
+    return client_.requests_sent() + dispatch_client_.requests_sent();
+  }
+
+ private:
+  absl::StatusOr<http::HttpResponse> Call(std::string_view what, std::string method,
+                                          std::string path, std::string body, http::Client& client);
+  static http::ClientOptions ForDispatch(http::ClientOptions o);
+
+  const GitHubOptions options_;
+  http::Client client_;
+  // Dispatches only: a 5xx may come after GitHub started the run, so it is
+  // not resent (rate-limit answers, which start nothing, still are).
+  http::Client dispatch_client_;
+};
+
+absl::StatusOr<WorkflowRun> ParseWorkflowRun(std::string_view json);
+absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json);
+
+}  // namespace ds::daemon::external
+
+#endif  // DS_DAEMON_EXTERNAL_GITHUB_H_
