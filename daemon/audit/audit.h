@@ -114,14 +114,6 @@ struct AuditReport {
 
 AuditReport Audit(const AuditInput& input, const AuditOptions& options);
 
-// "2026-12-04T21:45:55Z", with optional fraction and a "+hh:mm" offset, to
-// ms since the epoch; nullopt when it is not that shape.
-std::optional<int64_t> ParseRfc3339(std::string_view text);
-// ms since the epoch as "2026-12-04T21:45:55Z".
-std::string FormatRfc3339(int64_t unix_ms);
-// "14d", "36h", "2w", "90m", "45s" to ms; an error says what is accepted.
-absl::StatusOr<int64_t> ParseDuration(std::string_view text);
-
 }  // namespace ds::daemon::audit
 
 #endif  // DS_DAEMON_AUDIT_AUDIT_H_

@@ -189,6 +189,14 @@ class ProviderRegistry {
   std::function<void()> listener_;
 };
 
+// Checks an expiry (RFC 3339): well-formed, in the future, and at most
+// `max_days` ahead (0 = no bound). The error says which rule failed.
+absl::Status CheckExpiry(const std::string& expires_at, int max_days);
+// Whether a branch may expire: not the default branch, not protected, no
+// children (Neon's rules, which the local provider follows too).
+absl::Status CheckExpiryAllowed(const std::string& name, bool is_default, bool is_protected,
+                                int children);
+
 // Checks a branch name: not empty, at most 256 characters, no control
 // characters. The error says which rule failed.
 absl::Status ValidateBranchName(std::string_view name);
