@@ -28,6 +28,27 @@ void CreateOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("--project", o.project, "Project id or name");
   app.add_option("--target", o.target, "Name the branch after a stage: dev-{developer}-<stage>");
   app.add_flag("--force", o.force, "Terminate sessions that keep the parent busy");
+  app.add_option("--expires-in", o.expires_in,
+                 "Delete the branch after this long: 7d, 36h (Neon: at most 30d)");
+  JsonFlag(app, o);
+}
+
+void AuditOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("--project", o.project, "Only this project (id or name)");
+  app.add_option("--owner", o.owner, "Only this developer's branches");
+  app.add_option("--older-than", o.older_than, "STALE after this long without activity (14d)");
+  app.add_flag("--refresh", o.refresh, "Fetch from the providers first (default: dsd's cache)");
+  app.add_flag("--check", o.check, "Exit 1 when any branch has a finding (for CI)");
+  app.add_flag("--prune", o.prune,
+               "Delete the branches with findings that nothing keeps (a dry run without --yes)");
+  app.add_flag("-y,--yes", o.yes, "With --prune: really delete");
+  JsonFlag(app, o);
+}
+
+void SetExpiryOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("name", o.name, "Branch name")->required();
+  app.add_option("expires_in", o.expires_in, "7d, 36h, ... from now, or never")->required();
+  app.add_option("--project", o.project, "Project id or name");
   JsonFlag(app, o);
 }
 
@@ -111,6 +132,10 @@ constexpr Command kCommands[] = {
      RunSetSourceDb},
     {"db", "current", "Show which databases this workspace's .env points at", JsonFlag,
      RunDbCurrent},
+    {"db", "audit", "Find stale, orphaned, expiring and surplus branches; --prune deletes them",
+     AuditOptions, RunAudit},
+    {"db", "set-expiry", "Make a branch expire (7d, 36h) or not (never)", SetExpiryOptions,
+     RunSetExpiry},
     {"db", "migrate", "Apply the Drizzle migrations that are pending, as a job", MigrateOptions,
      RunMigrate},
     {"jobs", "list", "List jobs, newest first, with their outcome", JobsListOptions, RunJobsList},

@@ -52,6 +52,13 @@ struct CommandOptions {
   bool detach = false;
   double lock_timeout = 0;
   int limit = 50;  // ds jobs list
+  // ds db audit, set-expiry, create-branch --expires-in
+  std::string owner;       // --owner
+  std::string older_than;  // --older-than
+  bool refresh = false;
+  bool check = false;
+  bool prune = false;
+  std::string expires_in;  // --expires-in; set-expiry's second argument
 };
 
 struct Invocation {
@@ -104,6 +111,8 @@ int RunJobsList(const Invocation& inv);
 int RunJobsWatch(const Invocation& inv);
 int RunJobsCancel(const Invocation& inv);
 int RunJobsLogs(const Invocation& inv);
+int RunAudit(const Invocation& inv);
+int RunSetExpiry(const Invocation& inv);
 
 }  // namespace ds::client
 

@@ -14,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <string>
 
 #include "ds/v1/jobs.grpc.pb.h"
 
@@ -29,6 +30,9 @@ struct FollowOptions {
 // the job's own (0, 1, 130), or an RPC error's.
 int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
               grpc::ClientReaderInterface<v1::JobEvent>& reader, const FollowOptions& options);
+
+// Who started a job, as `ds jobs list` shows it: "alice via ds (pid 4242)".
+std::string StartedBy();
 
 // Installs the Ctrl-C handler used while following. Call before the stream
 // starts so that no interrupt is lost between the two.

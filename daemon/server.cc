@@ -159,7 +159,8 @@ struct Core {
         resolver(paths, &providers),
         workspace_service(&resolver, &watcher),
         branch_manager(&resolver, &providers),
-        branch_service(&branch_manager),
+        audit_task(&resolver, &providers),
+        branch_service(&branch_manager, &audit_task),
         jobs(paths.jobs_dir()),
         job_service(&jobs, &resolver, &providers, &job_connections),
         daemon_service(
@@ -185,6 +186,7 @@ struct Core {
   WorkspaceResolver resolver;
   WorkspaceServiceImpl workspace_service;
   BranchManager branch_manager;
+  AuditTask audit_task;
   BranchServiceImpl branch_service;
   JobManager jobs;
   PgConnectionPool job_connections;  // idle job connections, reused by the next job

@@ -8,6 +8,7 @@
 #include "daemon/pg/pg_pool.h"
 #include "daemon/providers/provider.h"
 #include "daemon/sys/work_pool.h"
+#include "daemon/tasks/audit_task.h"
 #include "daemon/tasks/migrate_task.h"
 #include "daemon/workspace/workspace.h"
 #include "ds/v1/jobs.grpc.pb.h"
@@ -33,6 +34,8 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
                                  v1::ListJobsResponse* resp) override;
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* ctx, const v1::GetJobRequest* req,
                                 v1::Job* resp) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* Prune(grpc::CallbackServerContext* ctx,
+                                                const v1::PruneRequest* req) override;
 
  private:
   JobManager* jobs_;
@@ -40,6 +43,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   ProviderRegistry* providers_;
   PgConnectionPool* pool_;  // idle job connections, reused by the next job
   MigrateTask migrate_{jobs_, resolver_, providers_, pool_};  // after the pointers it takes
+  AuditTask audit_{resolver_, providers_};
   WorkPool work_{2};
 };
 

@@ -12,6 +12,9 @@
 
 namespace ds::daemon {
 
+// "7d" from now as RFC 3339; the error names --expires-in.
+absl::StatusOr<std::string> ExpiryFromNow(const std::string& expires_in);
+
 class BranchManager {
  public:
   BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers);
@@ -24,6 +27,8 @@ class BranchManager {
       std::function<void(std::string_view)> progress = nullptr);
   absl::StatusOr<v1::DeleteBranchResponse> DeleteBranch(const v1::DeleteBranchRequest& req);
   absl::StatusOr<v1::SetDatabaseResponse> SetDatabase(const v1::SetDatabaseRequest& req);
+  // "7d" from now, or "never" (removes it).
+  absl::StatusOr<v1::SetExpiryResponse> SetExpiry(const v1::SetExpiryRequest& req);
 
  private:
   struct Context {

@@ -143,7 +143,8 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
             return ParseToml(common::OriginKind::kUserConfig, path, text);
           }),
       credentials_cache_(ParseCredentials),
-      daemon_secrets_(DaemonSecretsLayer()) {}
+      daemon_secrets_(DaemonSecretsLayer()),
+      known_(paths_.state_dir.empty() ? std::filesystem::path() : paths_.state_dir / "workspaces") {}
 
 absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
     const v1::WorkspaceRef& ref, std::filesystem::path* env_file_out,

@@ -197,6 +197,27 @@ def iso(ts):
     return datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def check_expiry(value, branch=None, children=0):
+    """Neon's rules for expires_at: RFC 3339, in the future, at most 30 days
+    ahead; not on a default or protected branch or one with children."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ApiError(400, "expires_at must be an RFC 3339 timestamp")
+    try:
+        t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ApiError(400, "expires_at must be an RFC 3339 timestamp")
+    if t <= now_ts():
+        raise ApiError(400, "expires_at must be in the future")
+    if t > now_ts() + 30 * 86400 + 60:
+        raise ApiError(400, "expires_at must be at most 30 days in the future")
+    if branch is not None and (branch["default"] or branch["protected"]):
+        raise ApiError(400, "expiration cannot be set on a default or protected branch")
+    if children:
+        raise ApiError(400, "expiration cannot be set on a branch that has child branches")
+
+
 def haiku():
     return f"{RNG.choice(ADJECTIVES)}-{RNG.choice(NOUNS)}"
 
@@ -1156,6 +1177,8 @@ class Api:
                 raise ApiError(400, "branch name must be 1 to 256 characters")
             if name and any(b["name"] == name for b in branches):
                 raise ApiError(409, f'branch with the provided name "{name}" already exists')
+            if req.get("expires_at") is not None:
+                check_expiry(req["expires_at"], {"default": False, "protected": bool(req.get("protected"))})
             self.check_lock(p)
             t = now_ts()
             bid = f"br-{haiku()}-{alnum(8)}"
@@ -1235,8 +1258,8 @@ class Api:
             if "protected" in req:
                 b["protected"] = bool(req["protected"])
             if "expires_at" in req:
-                if req["expires_at"] and (b["default"] or b["protected"]):
-                    raise ApiError(400, "expiration cannot be set on a default or protected branch")
+                children = sum(1 for x in d.branches.values() if x["parent_id"] == b["id"])
+                check_expiry(req["expires_at"], b, children)
                 b["expires_at"] = req["expires_at"]
             b["updated_at"] = now_ts()
             return 200, {"branch": d.v_branch(b), "operations": []}
