@@ -180,6 +180,9 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   layers.insert(layers.begin() + 5, common::DotenvLayer(**env, env_file));
   if (env_file_out) *env_file_out = env_file;
   if (env_out) *env_out = *env;
+  // Every workspace whose files were read counts as served (audit looks
+  // at its .env and its git branches).
+  known_.Add(ref.workspace_dir());
   return common::Config::Build(layers);
 }
 

@@ -71,6 +71,12 @@ def _make(self, name, parent=None, **state):
     self.assertEqual(st, 201, doc)
     b = doc["branch"]
     self.made[name] = b
+    # Its operations first: when they finish the double makes it ready,
+    # which would undo a state set below.
+    deadline = time.monotonic() + 20
+    while any(o["branch_id"] == b["id"] and o["status"] != "finished"
+              for o in self.state()["operations"] if o.get("branch_id")):
+        self.assertLess(time.monotonic(), deadline, "the double's operations did not finish")
     idle_days = state.pop("idle_days", 0)
     for e in doc["endpoints"]:
         self.control("POST", f"endpoints/{e['id']}",
@@ -78,7 +84,13 @@ def _make(self, name, parent=None, **state):
     fields = {"created_at": iso(time.time() - (idle_days + 5) * DAY)}
     fields.update(state)
     self.control("POST", f"branches/{b['id']}", fields)
-    self.addCleanup(self.delete_via_api, P2, name)
+
+    def remove():
+        if self.branch_in_state(P2, name):
+            self.control("POST", f"branches/{b['id']}",
+                         {"protected": False, "current_state": "ready", "hold_init": False})
+        self.delete_via_api(P2, name)
+    self.addCleanup(remove)
     return b
 
 
@@ -144,7 +156,7 @@ def test_audit_findings_refusals_and_prune(self):
     self.make("stale-parent", idle_days=40)
     self.make("stale-child", parent="stale-parent", idle_days=40)
     self.make("stale-protected", idle_days=40, protected=True)
-    self.make("stale-init", idle_days=40, current_state="init")
+    self.make("stale-init", idle_days=40, current_state="init", hold_init=True)
 
     ws = self.env.workspace("app", "", 'developer = "dana"\nproject = "acme-shop"\nbranch_limit = 0\n')
     self.git_fixture(ws)
@@ -168,7 +180,7 @@ def test_audit_findings_refusals_and_prune(self):
     self.assertEqual(findings["dev-dana-feature-live"], [])
     self.assertEqual(findings["dev-dana-remote-only"], [])
     self.assertEqual(findings["dev-dana-packed-remote"], [])
-    self.assertEqual(findings["dev-dana-feature-gone"], ["ORPHANED"])
+    self.assertEqual(findings["dev-dana-feature-gone"], ["ORPHANED"], report["notes"])
     self.assertEqual(findings["dev-dana-local"], ["STALE"])
     self.assertEqual(findings["dev-ci-pr-7"], [])
     self.assertEqual(findings["old-archived"], ["ARCHIVED"])
@@ -204,7 +216,7 @@ def test_audit_findings_refusals_and_prune(self):
     self.assertEqual(len(neon), 1, report["sources"])
     self.assertGreater(int(neon[0]["as_of_unix_ms"]), 0)
     shop = [t for t in report["by_project"] if t["key"] == "neon/acme-shop"][0]
-    self.assertEqual(shop["limit"], 10)
+    self.assertEqual(shop["limit"], 0, "branch_limit = 0 in ds.toml: no OVER-LIMIT")
     self.assertEqual(shop["branches"], 13)
     self.assertGreater(int(shop["size_bytes"]), 0)
     dana = [t for t in report["by_owner"] if t["key"] == "dana"][0]
@@ -249,7 +261,7 @@ def test_audit_findings_refusals_and_prune(self):
 
     # The prune: deletes the four, keeps the rest, says what it freed.
     p = self.ds_ok("db", "audit", "--prune", "--yes", ws=ws, timeout=120)
-    self.assertIn("deleted 4 branches", p.stdout + p.stderr)
+    self.assertIn("deleted 4 branches", (p.stdout + p.stderr).lower())
     left = sorted(b["name"] for b in self.state()["branches"] if b["project_id"] == P2)
     self.assertEqual(left, sorted(set(names_before) - set(prunable)))
     jobs = self.ds_json("jobs", "list")["jobs"]
@@ -316,12 +328,14 @@ class LocalAuditTest(unittest.TestCase):
         self.ds_ok("db", "create-branch", "dev-lee-feature-x", "--expires-in", "2d", ws=ws)
         self.ds_ok("db", "create-branch", "scratch", ws=ws)
         self.ds_ok("db", "create-branch", "scratch-child", "--parent", "scratch", ws=ws)
+        # create-branch pointed .env at each copy in turn: back to the first.
+        self.ds_ok("db", "set", "target-db", "--branch", "dev-lee-local", ws=ws)
         report = self.audit(ws, "--refresh")
         rows = by_name(report)
         self.assertEqual(rows["dev-lee-feature-x"]["findings"], ["EXPIRING"])
         self.assertEqual(rows["scratch"].get("findings", []), [])
         self.assertEqual(rows["main"]["kept_because"],
-                         ["default branch", "has 3 child branches"])
+                         ["default branch", "protected", "has 3 child branches"])
         p = self.ds("db", "set-expiry", "scratch", "1d", ws=ws)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("child", p.stderr)
@@ -347,7 +361,7 @@ class LocalAuditTest(unittest.TestCase):
         self.assertIn("Dry run", p.stdout)
         self.assertEqual(len(by_name(self.audit(ws))), 5, "the dry run deleted something")
         p = self.ds_ok("db", "audit", "--prune", "--yes", "--older-than", "1s", ws=ws)
-        self.assertIn("deleted 2 branches", p.stdout + p.stderr)
+        self.assertIn("deleted 2 branches", (p.stdout + p.stderr).lower())
         left = sorted(by_name(self.audit(ws)))
         self.assertEqual(left, ["dev-lee-local", "main", "scratch"])
 

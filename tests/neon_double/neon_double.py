@@ -92,7 +92,8 @@ GET  /__control/spec_violations  what --spec found (POST …/reset clears)
 GET|POST|DELETE /__control/faults   POST one rule or {"faults": [rules]}; DELETE clears
 GET|POST /__control/config       {"op_delay_ms", "max_page_size", "rate_limit_per_min"}
 GET  /__control/state            every project, branch, endpoint, operation
-POST /__control/branches/{id}    merge JSON fields into a stored branch (e.g. current_state)
+POST /__control/branches/{id}    merge JSON fields into a stored branch (e.g. current_state;
+                                 "hold_init": true keeps it in init, as a create that hangs)
 POST /__control/endpoints/{id}   same for an endpoint (current_state, last_active, …)
 
 A fault rule: {"route": "GET /projects/{project_id}/branches" | "/projects" | "*",
@@ -662,7 +663,8 @@ class Double:
                 op["status"] = "running"
                 op["updated_at"] = t
         for br in self.branches.values():
-            if br["state"] == "init" and not self._pending(br["id"], ("create_branch", "create_timeline")):
+            if br["state"] == "init" and not br.get("hold_init") and \
+                    not self._pending(br["id"], ("create_branch", "create_timeline")):
                 if not any(o["status"] == "failed" for o in self.operations.values()
                            if o["branch_id"] == br["id"]):
                     br["state"] = "ready"
@@ -1790,7 +1792,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              "suspended_at", "state_changed_at", "last_reset_at") and isinstance(v, str):
                         v = datetime.datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ").replace(
                             tzinfo=datetime.timezone.utc).timestamp()
-                    if k in obj or k in ("state", "expires_at", "created_by"):
+                    if k in obj or k in ("state", "expires_at", "created_by", "hold_init"):
                         obj[k] = v
                     else:
                         obj.setdefault("extra", {})[k] = v
