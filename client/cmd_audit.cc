@@ -1,8 +1,8 @@
 // `ds db audit` (findings, and --prune) and `ds db set-expiry`.
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <iostream>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
@@ -72,13 +72,12 @@ void PrintReport(const v1::AuditResponse& r, bool prune_plan) {
   std::vector<std::vector<std::string>> rows = {
       {"BRANCH", "PROJECT", "OWNER", "KIND", "IDLE", "SIZE", "FINDINGS", "PRUNE"}};
   for (const v1::AuditBranch& b : r.branches()) {
-    std::string prune = b.prunable()         ? "yes"
-                        : b.findings_size()  ? StrCat("kept: ", JoinAll(b.kept_because(), "; "))
-                                             : "-";
+    std::string prune = b.prunable()        ? "yes"
+                        : b.findings_size() ? StrCat("kept: ", JoinAll(b.kept_because(), "; "))
+                                            : "-";
     rows.push_back({b.branch().name(), StrCat(b.branch().provider(), "/", b.project_name()),
                     b.owner().empty() ? "-" : b.owner(), b.kind(),
-                    StrCat(Ago(r.now_unix_ms(), b.active_unix_ms()),
-                           b.activity_known() ? "" : "*"),
+                    StrCat(Ago(r.now_unix_ms(), b.active_unix_ms()), b.activity_known() ? "" : "*"),
                     Size(b.branch().size_bytes()),
                     b.findings_size() ? JoinAll(b.findings(), ",") : "-", prune});
   }
@@ -107,9 +106,9 @@ void PrintReport(const v1::AuditResponse& r, bool prune_plan) {
     prunable += t.prunable();
     frees += t.prunable_bytes();
   }
-  std::cout << "\n" << r.findings() << (r.findings() == 1 ? " branch" : " branches")
-            << " with findings; " << prunable << " can be pruned, freeing " << Size(frees)
-            << ".\n";
+  std::cout << "\n"
+            << r.findings() << (r.findings() == 1 ? " branch" : " branches") << " with findings; "
+            << prunable << " can be pruned, freeing " << Size(frees) << ".\n";
   if (prune_plan) {
     std::cout << (prunable ? "Dry run: nothing was deleted. `ds db audit --prune --yes` deletes "
                              "the branches marked yes (each is checked again first).\n"
@@ -122,7 +121,8 @@ void PrintReport(const v1::AuditResponse& r, bool prune_plan) {
 int RunAudit(const Invocation& inv) {
   const CommandOptions& o = inv.options;
   if (o.yes && !o.prune) return PrintError("--yes goes with --prune", kExitUsage);
-  if (o.check && o.prune) return PrintError("--check and --prune are two uses; pick one", kExitUsage);
+  if (o.check && o.prune)
+    return PrintError("--check and --prune are two uses; pick one", kExitUsage);
   absl::StatusOr<Session> s = Open(inv);
   if (!s.ok()) return ReportStatus(s.status());
   v1::AuditRequest req = Request(*s, o);
@@ -133,8 +133,7 @@ int RunAudit(const Invocation& inv) {
     prune.set_started_by(StartedBy());
     PrepareForInterrupts();
     grpc::ClientContext ctx;
-    std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader =
-        s->client.jobs().Prune(&ctx, prune);
+    std::unique_ptr<grpc::ClientReader<v1::JobEvent>> reader = s->client.jobs().Prune(&ctx, prune);
     return FollowJob(s->client.jobs(), ctx, *reader,
                      {.json = o.json, .cancel_on_interrupt = true, .detach = false});
   }

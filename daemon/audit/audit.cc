@@ -38,20 +38,13 @@ int Rank(const BranchReport& r) { return r.prunable() ? 0 : !r.findings.empty() 
 
 const char* FindingName(Finding f) {
   switch (f) {
-    case Finding::kStale:
-      return "STALE";
-    case Finding::kOrphaned:
-      return "ORPHANED";
-    case Finding::kClosedPr:
-      return "CLOSED-PR";
-    case Finding::kExpiring:
-      return "EXPIRING";
-    case Finding::kExpired:
-      return "EXPIRED";
-    case Finding::kArchived:
-      return "ARCHIVED";
-    case Finding::kOverLimit:
-      return "OVER-LIMIT";
+    case Finding::kStale: return "STALE";
+    case Finding::kOrphaned: return "ORPHANED";
+    case Finding::kClosedPr: return "CLOSED-PR";
+    case Finding::kExpiring: return "EXPIRING";
+    case Finding::kExpired: return "EXPIRED";
+    case Finding::kArchived: return "ARCHIVED";
+    case Finding::kOverLimit: return "OVER-LIMIT";
   }
   return "?";
 }
@@ -88,8 +81,7 @@ AuditReport Audit(const AuditInput& input, const AuditOptions& options) {
         r.active_unix_ms = *created;
       }
       for (const WorkspaceTarget& t : input.targets) {
-        if (t.provider == project.provider && t.project_id == b.project_id &&
-            t.branch_id == b.id) {
+        if (t.provider == project.provider && t.project_id == b.project_id && t.branch_id == b.id) {
           r.targeted_by.push_back(StrCat(t.workspace_dir, " (", t.variable, ")"));
         }
       }

@@ -68,9 +68,8 @@ TEST(Audit, StaleAfterOlderThanAndCreationWhenNeverActive) {
   BranchInfo never = Branch("b3", "dev-ann-local", 0);
   never.last_activity.clear();
   never.created_at = DaysAgo(20);
-  AuditReport r = Audit(Input({Main(), Branch("b1", "dev-ann-local", 15), Branch("b2", "x", 13),
-                               never}),
-                        Options());
+  AuditReport r = Audit(
+      Input({Main(), Branch("b1", "dev-ann-local", 15), Branch("b2", "x", 13), never}), Options());
   EXPECT_EQ(Names(r.branches[0].findings), V{"STALE"});
   EXPECT_EQ(Names(Row(r, "x").findings), V{});
   // The default branch gets no findings, whatever its age.
@@ -90,10 +89,10 @@ TEST(Audit, OlderThanIsAnOption) {
 }
 
 TEST(Audit, OrphanedWhenTheGitBranchIsGone) {
-  AuditReport r = Audit(Input({Main(), Branch("b1", "dev-ann-feature-live", 0),
-                               Branch("b2", "dev-ann-feature-gone", 0),
-                               Branch("b3", "dev-ann-local", 0)}),
-                        Options());
+  AuditReport r =
+      Audit(Input({Main(), Branch("b1", "dev-ann-feature-live", 0),
+                   Branch("b2", "dev-ann-feature-gone", 0), Branch("b3", "dev-ann-local", 0)}),
+            Options());
   EXPECT_EQ(Names(Row(r, "dev-ann-feature-gone").findings), V{"ORPHANED"});
   EXPECT_EQ(Names(Row(r, "dev-ann-feature-live").findings), V{});
   EXPECT_EQ(Names(Row(r, "dev-ann-local").findings), V{});  // local branches have no git branch
@@ -149,10 +148,10 @@ TEST(Audit, ArchivedAndBusy) {
 TEST(Audit, OverLimitMarksTheLeastRecentlyActiveExcess) {
   BranchInfo prot = Branch("b0", "keep", 50);
   prot.is_protected = true;
-  AuditReport r = Audit(Input({Main(), prot, Branch("b1", "a", 1), Branch("b2", "b", 5),
-                               Branch("b3", "c", 3)},
-                              /*limit=*/3),
-                        Options());
+  AuditReport r =
+      Audit(Input({Main(), prot, Branch("b1", "a", 1), Branch("b2", "b", 5), Branch("b3", "c", 3)},
+                  /*limit=*/3),
+            Options());
   EXPECT_EQ(Names(Row(r, "b").findings), V{"OVER-LIMIT"});
   EXPECT_EQ(Names(Row(r, "c").findings), V{"OVER-LIMIT"});
   EXPECT_EQ(Names(Row(r, "a").findings), V{});
@@ -182,9 +181,9 @@ TEST(Audit, EveryRefusalIsListed) {
 }
 
 TEST(Audit, TotalsByOwnerAndProjectWithSizes) {
-  AuditInput in = Input({Main(), Branch("b1", "dev-ann-local", 30, 100),
-                         Branch("b2", "dev-ann-feature-live", 0, 50),
-                         Branch("b3", "dev-bob-local", 30, 7)});
+  AuditInput in =
+      Input({Main(), Branch("b1", "dev-ann-local", 30, 100),
+             Branch("b2", "dev-ann-feature-live", 0, 50), Branch("b3", "dev-bob-local", 30, 7)});
   AuditReport r = Audit(in, Options());
   ASSERT_EQ(r.by_owner.size(), 3u);  // "-", ann, bob
   EXPECT_EQ(r.by_owner[0].key, "-");
@@ -200,9 +199,8 @@ TEST(Audit, TotalsByOwnerAndProjectWithSizes) {
 TEST(Audit, FiltersByProjectAndOwner) {
   AuditOptions o = Options();
   o.owner = "bob";
-  AuditReport r =
-      Audit(Input({Main(), Branch("b1", "dev-ann-local", 30), Branch("b3", "dev-bob-local", 30)}),
-            o);
+  AuditReport r = Audit(
+      Input({Main(), Branch("b1", "dev-ann-local", 30), Branch("b3", "dev-bob-local", 30)}), o);
   ASSERT_EQ(r.branches.size(), 1u);
   EXPECT_EQ(r.branches[0].info.name, "dev-bob-local");
   o.owner.clear();

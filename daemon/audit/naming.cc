@@ -76,16 +76,11 @@ int PullRequestNumber(std::string_view stage) {
 
 const char* BranchKindName(BranchKind kind) {
   switch (kind) {
-    case BranchKind::kDefault:
-      return "default";
-    case BranchKind::kLocal:
-      return "local";
-    case BranchKind::kCloud:
-      return "cloud";
-    case BranchKind::kCi:
-      return "ci";
-    case BranchKind::kOther:
-      return "other";
+    case BranchKind::kDefault: return "default";
+    case BranchKind::kLocal: return "local";
+    case BranchKind::kCloud: return "cloud";
+    case BranchKind::kCi: return "ci";
+    case BranchKind::kOther: return "other";
   }
   return "other";
 }

@@ -39,14 +39,14 @@ v1::Branch ToWire(const audit::BranchReport& r) {
 void AddTarget(const std::string& dir, const v1::DatabaseTarget& t,
                std::vector<audit::WorkspaceTarget>& out) {
   if (!t.resolved()) return;
-  out.push_back({dir, t.variable(), t.branch().provider(), t.branch().project_id(),
-                 t.branch().branch_id()});
+  out.push_back(
+      {dir, t.variable(), t.branch().provider(), t.branch().project_id(), t.branch().branch_id()});
 }
 
 }  // namespace
 
-absl::StatusOr<AuditTask::Gathered> AuditTask::Gather(const v1::AuditRequest& request,
-                                                      bool refresh, bool resolve_waiting) {
+absl::StatusOr<AuditTask::Gathered> AuditTask::Gather(const v1::AuditRequest& request, bool refresh,
+                                                      bool resolve_waiting) {
   Gathered g;
   common::Config config;
   absl::StatusOr<common::Config> loaded = resolver_->LoadConfig(request.workspace());
@@ -116,8 +116,9 @@ absl::StatusOr<AuditTask::Gathered> AuditTask::Gather(const v1::AuditRequest& re
       current = resolver_->GetCurrentWithoutWaiting(ref);
     }
     if (!current) {
-      g.partial.add_notes(StrCat(dir, ": .env not checked (its provider has no answer cached yet; "
-                                      "--refresh waits for one)"));
+      g.partial.add_notes(StrCat(dir,
+                                 ": .env not checked (its provider has no answer cached yet; "
+                                 "--refresh waits for one)"));
     } else if (!current->ok()) {
       g.partial.add_notes(StrCat(dir, ": .env not checked: ", current->status().message()));
     } else {
@@ -196,8 +197,7 @@ absl::StatusOr<v1::AuditResponse> AuditTask::Audit(const v1::AuditRequest& reque
   return out;
 }
 
-absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs,
-                                                  const v1::PruneRequest& request,
+absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs, const v1::PruneRequest& request,
                                                   JobManager::Sink sink, uint64_t* token) {
   // Bad options fail the call, not the job.
   if (!request.audit().older_than().empty()) {
@@ -205,8 +205,7 @@ absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs,
       return absl::InvalidArgumentError(StrCat("--older-than: ", d.status().message()));
     }
   }
-  if (absl::Status s = ValidateWorkspaceDir(request.audit().workspace().workspace_dir());
-      !s.ok()) {
+  if (absl::Status s = ValidateWorkspaceDir(request.audit().workspace().workspace_dir()); !s.ok()) {
     return s;
   }
   JobSpec spec;
@@ -235,8 +234,8 @@ absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs,
           if (!s.error().empty()) {
             outcome.state = v1::JOB_STATE_FAILED;
             outcome.exit_code = 1;
-            outcome.error = StrCat("refreshing ", s.provider(), " failed (", s.error(),
-                                   "); nothing deleted");
+            outcome.error =
+                StrCat("refreshing ", s.provider(), " failed (", s.error(), "); nothing deleted");
             return outcome;
           }
         }
@@ -248,8 +247,8 @@ absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs,
             doomed.push_back(&r);
           } else if (!r.findings.empty()) {
             std::vector<std::string_view> why(r.kept_because.begin(), r.kept_because.end());
-            job.Log("info", StrCat("kept ", r.provider, "/", r.project_name, "/", r.info.name,
-                                   ": ", Join(why, "; ")));
+            job.Log("info", StrCat("kept ", r.provider, "/", r.project_name, "/", r.info.name, ": ",
+                                   Join(why, "; ")));
           }
         }
         job.BeginStep("delete");
@@ -273,14 +272,14 @@ absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs,
           }
           ++deleted;
           freed += std::max<int64_t>(0, r.info.size_bytes);
-          job.Log("info", StrCat("deleted ", r.provider, "/", r.project_name, "/", r.info.name,
-                                 " (", Join(findings, ", "), ")",
-                                 r.info.size_bytes > 0 ? StrCat(", ", Megabytes(r.info.size_bytes))
-                                                       : ""));
+          job.Log("info",
+                  StrCat("deleted ", r.provider, "/", r.project_name, "/", r.info.name, " (",
+                         Join(findings, ", "), ")",
+                         r.info.size_bytes > 0 ? StrCat(", ", Megabytes(r.info.size_bytes)) : ""));
         }
-        outcome.summary = StrCat("deleted ", deleted, deleted == 1 ? " branch" : " branches",
-                                 ", freed ", Megabytes(freed),
-                                 failed ? StrCat("; ", failed, " could not be deleted") : "");
+        outcome.summary =
+            StrCat("deleted ", deleted, deleted == 1 ? " branch" : " branches", ", freed ",
+                   Megabytes(freed), failed ? StrCat("; ", failed, " could not be deleted") : "");
         if (job.cancelled()) {
           outcome.state = v1::JOB_STATE_CANCELLED;
           outcome.exit_code = 130;

@@ -42,7 +42,7 @@ class AuditTask {
     audit::AuditInput input;
     audit::AuditOptions options;
     std::map<std::string, Provider*> by_project;  // project id -> its provider
-    v1::AuditResponse partial;  // sources, known workspaces, notices, notes
+    v1::AuditResponse partial;                    // sources, known workspaces, notices, notes
   };
   // `resolve_waiting`: resolve .env targets even when a provider must wait
   // (the prune); else only from what is cached (the audit).

@@ -26,8 +26,8 @@ void KnownWorkspaces::Add(const std::string& dir) {
     for (const std::string& d : dirs_) text += d + "\n";
     // Written under the lock so that two new workspaces at once cannot
     // leave the older list on disk.
-    absl::Status s = common::ReplaceFileAtomically(file_, text, 0600,
-                                                   common::Durability::kProcessCrash);
+    absl::Status s =
+        common::ReplaceFileAtomically(file_, text, 0600, common::Durability::kProcessCrash);
     if (!s.ok()) common::LogWarning("cannot record the known workspaces: ", s.message());
   }
 }
