@@ -17,6 +17,9 @@
 namespace ds::client {
 namespace {
 
+// Rows of the table without --all: thousands of branches are for --json.
+constexpr int kTableRows = 50;
+
 // "3d", "5h", "12m", "40s": how long ago, in the largest whole unit.
 std::string Ago(int64_t now_ms, int64_t then_ms) {
   if (then_ms <= 0) return "-";
@@ -47,6 +50,8 @@ v1::AuditRequest Request(const Session& s, const CommandOptions& o) {
   req.set_owner(o.owner);
   req.set_older_than(o.older_than);
   req.set_refresh(o.refresh);
+  // The table shows what can go first; the totals count every branch.
+  if (!o.json && !o.all) req.set_limit(kTableRows);
   return req;
 }
 
@@ -82,6 +87,10 @@ void PrintReport(const v1::AuditResponse& r, bool prune_plan) {
                     b.findings_size() ? JoinAll(b.findings(), ",") : "-", prune});
   }
   PrintTable(rows);
+  if (r.branches_total() > r.branches_size()) {
+    std::cout << "... and " << r.branches_total() - r.branches_size()
+              << " more branches (--all lists them)\n";
+  }
   std::cout << "(IDLE* = never active: age since creation)\n\nBy owner:\n";
   std::vector<std::vector<std::string>> owners = {
       {"OWNER", "BRANCHES", "FINDINGS", "PRUNABLE", "SIZE", "FREES"}};

@@ -39,6 +39,7 @@ void AuditOptions(CLI::App& app, CommandOptions& o) {
   app.add_option("--older-than", o.older_than, "STALE after this long without activity (14d)");
   app.add_flag("--refresh", o.refresh, "Fetch from the providers first (default: dsd's cache)");
   app.add_flag("--check", o.check, "Exit 1 when any branch has a finding (for CI)");
+  app.add_flag("--all", o.all, "List every branch in the table (default: the first 50)");
   app.add_flag("--prune", o.prune,
                "Delete the branches with findings that nothing keeps (a dry run without --yes)");
   app.add_flag("-y,--yes", o.yes, "With --prune: really delete");

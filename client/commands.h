@@ -58,6 +58,7 @@ struct CommandOptions {
   bool refresh = false;
   bool check = false;
   bool prune = false;
+  bool all = false;  // ds db audit --all: every row of the table
   std::string expires_in;  // --expires-in; set-expiry's second argument
 };
 

@@ -84,14 +84,18 @@ std::optional<int64_t> ParseRfc3339(std::string_view t) {
     return std::nullopt;
   }
   if (i != t.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = *year - 1900;
-  tm.tm_mon = *month - 1;
-  tm.tm_mday = *day;
-  tm.tm_hour = *hour;
-  tm.tm_min = *minute;
-  tm.tm_sec = *second;
-  const int64_t seconds = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+  // days_from_civil): arithmetic, so no timegm() and no time zone lookup in
+  // a loop over thousands of branches.
+  const int y = *year - (*month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const int yoe = y - era * 400;
+  const int mp = (*month + 9) % 12;
+  const int doy = (153 * mp + 2) / 5 + *day - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const int64_t days = int64_t{era} * 146097 + doe - 719468;
+  const int64_t seconds =
+      days * 86400 + int64_t{*hour} * 3600 + int64_t{*minute} * 60 + *second - offset_s;
   return seconds * 1000 + millis;
 }
 

@@ -158,14 +158,21 @@ AuditReport Audit(const AuditInput& input, const AuditOptions& options) {
     if (!r.findings.empty()) ++report.findings;
   }
   for (auto& [key, total] : owners) report.by_owner.push_back(total);
-  std::stable_sort(report.branches.begin(), report.branches.end(),
-                   [](const BranchReport& a, const BranchReport& b) {
-                     if (Rank(a) != Rank(b)) return Rank(a) < Rank(b);
-                     if (a.active_unix_ms != b.active_unix_ms) {
-                       return a.active_unix_ms < b.active_unix_ms;
-                     }
-                     return a.info.size_bytes > b.info.size_bytes;
-                   });
+  // Sorted through indices: a report is big (a dozen strings each) and
+  // thousands of them are cheaper to move once than to swap around.
+  std::vector<size_t> order(report.branches.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const std::vector<BranchReport>& rows = report.branches;
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    const BranchReport &a = rows[x], &b = rows[y];
+    if (Rank(a) != Rank(b)) return Rank(a) < Rank(b);
+    if (a.active_unix_ms != b.active_unix_ms) return a.active_unix_ms < b.active_unix_ms;
+    return a.info.size_bytes > b.info.size_bytes;
+  });
+  std::vector<BranchReport> sorted;
+  sorted.reserve(order.size());
+  for (size_t i : order) sorted.push_back(std::move(report.branches[i]));
+  report.branches = std::move(sorted);
   return report;
 }
 

@@ -192,8 +192,12 @@ absl::StatusOr<v1::AuditResponse> AuditTask::Audit(const v1::AuditRequest& reque
   absl::StatusOr<Gathered> g =
       Gather(request, request.refresh(), /*resolve_waiting=*/request.refresh());
   if (!g.ok()) return g.status();
-  v1::AuditResponse out = ToProto(audit::Audit(g->input, g->options), std::move(g->partial));
+  audit::AuditReport report = audit::Audit(g->input, g->options);
+  const int total = static_cast<int>(report.branches.size());
+  if (request.limit() > 0 && total > request.limit()) report.branches.resize(request.limit());
+  v1::AuditResponse out = ToProto(report, std::move(g->partial));
   out.set_now_unix_ms(g->options.now_unix_ms);
+  out.set_branches_total(total);
   return out;
 }
 

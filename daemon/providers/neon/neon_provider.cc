@@ -396,14 +396,16 @@ absl::StatusOr<const neon::Branch*> NeonProvider::FindBranch(const ProjectState&
       close.empty() ? "; `ds db branches` lists them" : StrCat("; did you mean ", close, "?")));
 }
 
-BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) const {
+BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p, bool lookups) const {
   BranchInfo info;
   info.id = b.id;
   info.project_id = p.project.id;
   info.name = b.name;
   info.parent_id = b.parent_id;
-  for (const neon::Branch& parent : p.branches) {
-    if (parent.id == b.parent_id) info.parent_name = parent.name;
+  if (lookups) {
+    for (const neon::Branch& parent : p.branches) {
+      if (parent.id == b.parent_id) info.parent_name = parent.name;
+    }
   }
   info.created_at = b.created_at;
   info.created_by = b.created_by;
@@ -412,6 +414,7 @@ BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) co
   info.is_protected = b.is_protected;
   info.is_default = b.is_default;
   info.size_bytes = b.logical_size;
+  if (!lookups) return info;
   for (const neon::Endpoint& e : p.endpoints) {
     if (e.branch_id == b.id && e.last_active > info.last_activity)
       info.last_activity = e.last_active;
@@ -434,7 +437,22 @@ CachedInventory NeonProvider::Cached() {
     cp.project = {p.project.id, p.project.name, p.project.region_id, p.project.created_at};
     cp.loaded = p.loaded;
     cp.branches.reserve(p.branches.size());
-    for (const neon::Branch& b : p.branches) cp.branches.push_back(ToInfo(b, p));
+    // ToInfo looks parents and endpoints up by scanning; for a whole
+    // project (hundreds of branches) look them up once.
+    std::map<std::string_view, std::string_view> names, last_active;
+    for (const neon::Branch& b : p.branches) names[b.id] = b.name;
+    for (const neon::Endpoint& e : p.endpoints) {
+      std::string_view& best = last_active[e.branch_id];
+      if (e.last_active > best) best = e.last_active;
+    }
+    for (const neon::Branch& b : p.branches) {
+      BranchInfo info = ToInfo(b, p, /*lookups=*/false);
+      if (auto it = names.find(b.parent_id); it != names.end()) info.parent_name = it->second;
+      if (auto it = last_active.find(b.id); it != last_active.end()) {
+        info.last_activity = it->second;
+      }
+      cp.branches.push_back(std::move(info));
+    }
   }
   return out;
 }

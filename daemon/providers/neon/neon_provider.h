@@ -176,7 +176,9 @@ class NeonProvider final : public Provider {
                                                   const std::string& wanted) const;
   absl::StatusOr<const neon::Branch*> FindBranch(const ProjectState& p,
                                                  const std::string& wanted) const;
-  BranchInfo ToInfo(const neon::Branch& b, const ProjectState& p) const;
+  // `lookups`: fill parent_name and last_activity by scanning the project
+  // (callers that convert a whole project look them up once instead).
+  BranchInfo ToInfo(const neon::Branch& b, const ProjectState& p, bool lookups = true) const;
   // Polls until every operation has ended; `progress` (optional) hears
   // each change of their states.
   absl::Status WaitForOperations(const std::string& project_id,
