@@ -151,7 +151,7 @@ int RunAudit(const Invocation& inv) {
   grpc::ClientContext ctx;
   SlowDeadline(ctx);
   grpc::Status st = s->client.branches().Audit(&ctx, req, &resp);
-  if (!st.ok()) return ReportBranchError(st);
+  if (!st.ok()) return ReportRpcError(st);
   for (const std::string& n : resp.notices()) std::cerr << "ds: note: " << n << "\n";
   if (o.json) {
     std::cout << ToJson(resp);
@@ -174,7 +174,7 @@ int RunSetExpiry(const Invocation& inv) {
   grpc::ClientContext ctx;
   SlowDeadline(ctx);
   grpc::Status st = s->client.branches().SetExpiry(&ctx, req, &resp);
-  if (!st.ok()) return ReportBranchError(st);
+  if (!st.ok()) return ReportRpcError(st);
   for (const std::string& n : resp.notices()) std::cerr << "ds: note: " << n << "\n";
   if (o.json) {
     std::cout << ToJson(resp);
