@@ -280,6 +280,7 @@ int RunCreateBranch(const Invocation& inv) {
   req.set_force(inv.options.force);
   req.set_switch_env(true);
   req.set_created_by(naming.ok() ? naming->developer : "");
+  req.set_expires_in(inv.options.expires_in);
   return CreateAndSwitch(*s, inv, req);
 }
 

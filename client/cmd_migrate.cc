@@ -19,13 +19,6 @@
 namespace ds::client {
 namespace {
 
-// Who started a job, as `ds jobs list` shows it.
-std::string StartedBy() {
-  const char* user = std::getenv("USER");
-  std::string who = user && *user ? user : StrCat("uid ", ::getuid());
-  return StrCat(who, " via ds (pid ", ::getpid(), ")");
-}
-
 // On a terminal, without --db or --yes: the branch picker shows which
 // database the migration is about to change and lets the user pick
 // another. Returns false when the user aborted.

@@ -46,6 +46,28 @@ void CreateOptions(CLI::App& app, CommandOptions& o) {
   app.add_flag("--force", o.force, "Terminate sessions that keep the parent busy");
   app.add_flag("-y,--yes", o.yes,
                "Point .env at an existing protected or default branch without asking");
+  app.add_option("--expires-in", o.expires_in,
+                 "Delete the branch after this long: 7d, 36h (Neon: at most 30d)");
+  JsonFlag(app, o);
+}
+
+void AuditOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("--project", o.project, "Only this project (id or name)");
+  app.add_option("--owner", o.owner, "Only this developer's branches");
+  app.add_option("--older-than", o.older_than, "STALE after this long without activity (14d)");
+  app.add_flag("--refresh", o.refresh, "Fetch from the providers first (default: dsd's cache)");
+  app.add_flag("--check", o.check, "Exit 1 when any branch has a finding (for CI)");
+  app.add_flag("--all", o.all, "List every branch in the table (default: the first 50)");
+  app.add_flag("--prune", o.prune,
+               "Delete the branches with findings that nothing keeps (a dry run without --yes)");
+  app.add_flag("-y,--yes", o.yes, "With --prune: really delete");
+  JsonFlag(app, o);
+}
+
+void SetExpiryOptions(CLI::App& app, CommandOptions& o) {
+  app.add_option("name", o.name, "Branch name")->required();
+  app.add_option("expires_in", o.expires_in, "7d, 36h, ... from now, or never")->required();
+  app.add_option("--project", o.project, "Project id or name");
   JsonFlag(app, o);
 }
 
@@ -219,6 +241,10 @@ constexpr Command kCommands[] = {
     {"db", "history",
      "List the values ds wrote into DB_CONNECTION_STRING and SOURCE_DB_CONNECTION_STRING", JsonFlag,
      RunDbHistory},
+    {"db", "audit", "Find stale, orphaned, expiring and surplus branches; --prune deletes them",
+     AuditOptions, RunAudit},
+    {"db", "set-expiry", "Make a branch expire (7d, 36h) or not (never)", SetExpiryOptions,
+     RunSetExpiry},
     {"db", "migrate", "Apply the Drizzle migrations that are pending, as a job", MigrateOptions,
      RunMigrate},
     {"db", "reset", "Wipe and rebuild a database: drop, migrate, copy one organization (a job)",

@@ -63,6 +63,14 @@ struct CommandOptions {
   std::string ref;          // --ref
   bool no_wait = false;     // --no-wait
   double poll_seconds = 0;  // --poll-interval
+  // ds db audit, set-expiry, create-branch --expires-in
+  std::string owner;       // --owner
+  std::string older_than;  // --older-than
+  bool refresh = false;
+  bool check = false;
+  bool prune = false;
+  bool all = false;  // ds db audit --all: every row of the table
+  std::string expires_in;  // --expires-in; set-expiry's second argument
 };
 
 struct Invocation {
@@ -134,6 +142,8 @@ int RunCopyOrg(const Invocation& inv);
 int RunCompletion(const Invocation& inv);
 int RunCompleteWords(const Invocation& inv);
 int RunManPage(const Invocation& inv);
+int RunAudit(const Invocation& inv);
+int RunSetExpiry(const Invocation& inv);
 
 }  // namespace ds::client
 

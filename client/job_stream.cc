@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -407,6 +408,12 @@ int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
   ticker.reset();
   interrupts.reset();
   return ExitCode(end, options);
+}
+
+std::string StartedBy() {
+  const char* user = std::getenv("USER");
+  std::string who = user && *user ? user : StrCat("uid ", ::getuid());
+  return StrCat(who, " via ds (pid ", ::getpid(), ")");
 }
 
 }  // namespace ds::client

@@ -14,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <string>
 
 #include "ds/v1/jobs.grpc.pb.h"
 
@@ -38,6 +39,8 @@ int FollowJob(v1::JobService::Stub& jobs, grpc::ClientContext& ctx,
 
 // Prints why a job did not start and returns the exit code.
 int ReportNotStarted(const grpc::Status& status);
+// Who started a job, as `ds jobs list` shows it: "alice via ds (pid 4242)".
+std::string StartedBy();
 
 // Installs the Ctrl-C handler used while following. Call before the stream
 // starts so that no interrupt is lost between the two.

@@ -5,7 +5,11 @@
 #define DS_COMMON_CLOCK_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
 
 namespace ds::common {
 
@@ -20,6 +24,15 @@ enum class TimeZone { kLocal, kUtc };
 // `unix_ms` through strftime's `format` ("%Y-%m-%d %H:%M:%S").
 std::string FormatUnixMillis(int64_t unix_ms, const char* format,
                              TimeZone zone = TimeZone::kLocal);
+
+// "2026-12-04T21:45:55Z", with optional fraction and a "+hh:mm" offset, to
+// ms since the epoch; nullopt when it is not that shape.
+std::optional<int64_t> ParseRfc3339(std::string_view text);
+// ms since the epoch as "2026-12-04T21:45:55Z".
+std::string FormatRfc3339(int64_t unix_ms);
+// "14d", "36h", "2w", "90m", "45s" to ms; an error says what is accepted.
+absl::StatusOr<int64_t> ParseDuration(std::string_view text);
+
 
 }  // namespace ds::common
 

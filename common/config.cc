@@ -60,6 +60,9 @@ constexpr ConfigKey kKeys[] = {
     {"source_var", "DS_SOURCE_VAR", "SOURCE_DB_CONNECTION_STRING",
      ".env variable holding the source database"},
     {"project", "DS_PROJECT", "", "project to use when a provider has several"},
+    {"branch_limit", "DS_BRANCH_LIMIT", "10",
+     "branches per Neon project your plan includes; `ds db audit` reports the excess as "
+     "OVER-LIMIT (Neon's published figures: Free and Launch 10, Scale 25; 0 = no limit)"},
     {"local_project", "DS_LOCAL_PROJECT", "local",
      "name of the embedded local provider's project (dsd reads it at start)"},
     {"migrations_dir", "DS_MIGRATIONS_DIR", "",

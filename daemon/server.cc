@@ -163,7 +163,8 @@ struct Core {
         workspace_service(&resolver, &watcher),
         env_history(paths.state_dir / "env-history"),
         branch_manager(&resolver, &providers, &env_history),
-        branch_service(&branch_manager),
+        audit_task(&resolver, &providers),
+        branch_service(&branch_manager, &audit_task),
         jobs(paths.jobs_dir()),
         job_service(&jobs, &resolver, &providers, &job_connections, &external_steps),
         daemon_service(
@@ -195,6 +196,7 @@ struct Core {
   WorkspaceServiceImpl workspace_service;
   EnvHistory env_history;  // values .env writes replaced, for `ds db set target-db -`
   BranchManager branch_manager;
+  AuditTask audit_task;
   BranchServiceImpl branch_service;
   JobManager jobs;
   PgConnectionPool job_connections;  // idle job connections, reused by the next job

@@ -1,5 +1,6 @@
 #include "daemon/providers/provider.h"
 
+#include "common/clock.h"
 #include "common/strings.h"
 #include "common/usage_error.h"
 
@@ -125,6 +126,41 @@ absl::Status ValidateBranchName(std::string_view name) {
   if (chars > 256) {
     return common::UsageError(
         StrCat("the branch name is ", chars, " characters long; the limit is 256"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckExpiry(const std::string& expires_at, int max_days) {
+  std::optional<int64_t> when = common::ParseRfc3339(expires_at);
+  if (!when) {
+    return absl::InvalidArgumentError(
+        StrCat("expiry \"", expires_at, "\" is not an RFC 3339 time (2026-12-31T12:00:00Z)"));
+  }
+  const int64_t now = common::UnixMillisNow();
+  if (*when <= now) {
+    return absl::InvalidArgumentError(StrCat("expiry ", expires_at, " is in the past"));
+  }
+  if (max_days > 0 && *when - now > int64_t{max_days} * 24 * 3600 * 1000) {
+    return absl::InvalidArgumentError(StrCat("expiry ", expires_at, " is more than ", max_days,
+                                             " days ahead; Neon allows at most ", max_days));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckExpiryAllowed(const std::string& name, bool is_default, bool is_protected,
+                                int children) {
+  if (is_default) {
+    return absl::PermissionDeniedError(
+        StrCat("\"", name, "\" is the default branch; it cannot expire"));
+  }
+  if (is_protected) {
+    return absl::PermissionDeniedError(
+        StrCat("branch \"", name, "\" is protected; protected branches cannot expire"));
+  }
+  if (children > 0) {
+    return absl::FailedPreconditionError(
+        StrCat("branch \"", name, "\" has ", children, children == 1 ? " child" : " children",
+               "; a branch with children cannot expire (delete or expire them first)"));
   }
   return absl::OkStatus();
 }

@@ -57,6 +57,8 @@ struct BranchInfo {
   std::string created_by;
   std::string expires_at;   // empty when the branch does not expire
   std::string last_activity;
+  // "ready", "archived" (Neon), "init" or "resetting" (being made or reset).
+  std::string state = "ready";
   bool is_protected = false;
   bool is_default = false;
   int64_t size_bytes = -1;  // -1 when unknown
@@ -73,6 +75,20 @@ struct CreateBranchOptions {
   std::function<void(std::string_view)> progress;
   // Fill in BranchInfo::connection_uri (the branch's own database and role).
   bool connection_uri = false;
+  // RFC 3339; empty = the branch does not expire.
+  std::string expires_at;
+};
+
+// What a provider holds in memory of its projects and branches: audit
+// answers from it without a network call, a query or a wait.
+struct CachedProject {
+  ProjectInfo project;
+  std::vector<BranchInfo> branches;
+  bool loaded = true;  // false: the project's branches were never fetched
+};
+struct CachedInventory {
+  std::vector<CachedProject> projects;
+  int64_t as_of_unix_ms = 0;  // when it was fetched or read; 0 = nothing cached yet
 };
 
 class Provider {
@@ -123,6 +139,22 @@ class Provider {
   virtual absl::Status PrepareToConnect(const common::ConnInfo& conn) {
     (void)conn;
     return absl::OkStatus();
+  }
+
+  // Everything cached, at once (see CachedInventory).
+  virtual CachedInventory Cached() { return {}; }
+  // Fetches every project's branches afresh (audit --refresh), so that
+  // Cached() is current; may take a while.
+  virtual absl::Status RefreshAll() { return absl::OkStatus(); }
+  // Sets (RFC 3339) or, with "", removes a branch's expiry. Refuses the
+  // default branch, protected branches and branches with children
+  // (kPermissionDenied / kFailedPrecondition).
+  virtual absl::Status SetExpiry(const std::string& project_id, const std::string& name,
+                                 const std::string& expires_at) {
+    (void)project_id;
+    (void)name;
+    (void)expires_at;
+    return absl::UnimplementedError("provider " + std::string(Name()) + " has no branch expiry");
   }
   // Messages for the user gathered since the last call (e.g. "PostgreSQL had
   // stopped; dsd restarted it").
@@ -175,6 +207,14 @@ class ProviderRegistry {
   std::map<std::string, Factory> factories_;
   std::function<void()> listener_;
 };
+
+// Checks an expiry (RFC 3339): well-formed, in the future, and at most
+// `max_days` ahead (0 = no bound). The error says which rule failed.
+absl::Status CheckExpiry(const std::string& expires_at, int max_days);
+// Whether a branch may expire: not the default branch, not protected, no
+// children (Neon's rules, which the local provider follows too).
+absl::Status CheckExpiryAllowed(const std::string& name, bool is_default, bool is_protected,
+                                int children);
 
 // Checks a branch name: not empty, at most 256 characters, no control
 // characters. The error says which rule failed.

@@ -51,7 +51,8 @@ void BranchServiceImpl::Refresh(Watch& w) {
   w.out.Write(std::move(update));
 }
 
-BranchServiceImpl::BranchServiceImpl(BranchManager* manager) : manager_(manager) {
+BranchServiceImpl::BranchServiceImpl(BranchManager* manager, AuditTask* audit)
+    : manager_(manager), audit_(audit) {
   notifier_ = std::thread([this] { NotifierLoop(); });
 }
 
@@ -144,6 +145,19 @@ grpc::ServerUnaryReactor* BranchServiceImpl::DeleteBranch(grpc::CallbackServerCo
                                                           const v1::DeleteBranchRequest* req,
                                                           v1::DeleteBranchResponse* resp) {
   return Offload(pool_, ctx, resp, [this, req] { return manager_->DeleteBranch(*req); });
+}
+
+grpc::ServerUnaryReactor* BranchServiceImpl::Audit(grpc::CallbackServerContext* ctx,
+                                                   const v1::AuditRequest* req,
+                                                   v1::AuditResponse* resp) {
+  // Reads every known workspace's .env and git refs: off gRPC's threads.
+  return Offload(pool_, ctx, resp, [this, req] { return audit_->Audit(*req); });
+}
+
+grpc::ServerUnaryReactor* BranchServiceImpl::SetExpiry(grpc::CallbackServerContext* ctx,
+                                                       const v1::SetExpiryRequest* req,
+                                                       v1::SetExpiryResponse* resp) {
+  return Offload(pool_, ctx, resp, [this, req] { return manager_->SetExpiry(*req); });
 }
 
 grpc::ServerUnaryReactor* BranchServiceImpl::SetDatabase(grpc::CallbackServerContext* ctx,

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "daemon/tasks/audit_task.h"
+#include "daemon/workspace/branches.h"
 #include "daemon/sys/work_pool.h"
 #include "daemon/workspace/branches.h"
 #include "ds/v1/branch.grpc.pb.h"
@@ -17,7 +19,7 @@ namespace ds::daemon {
 
 class BranchServiceImpl final : public v1::BranchService::CallbackService {
  public:
-  explicit BranchServiceImpl(BranchManager* manager);
+  BranchServiceImpl(BranchManager* manager, AuditTask* audit);
   ~BranchServiceImpl() override;
 
   // A provider's branch list changed: WatchBranches streams refresh. The
@@ -49,6 +51,11 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
                                                 v1::ListDatabaseHistoryResponse* resp) override;
   grpc::ServerWriteReactor<v1::BranchListUpdate>* WatchBranches(
       grpc::CallbackServerContext* ctx, const v1::WatchBranchesRequest* req) override;
+  grpc::ServerUnaryReactor* Audit(grpc::CallbackServerContext* ctx, const v1::AuditRequest* req,
+                                  v1::AuditResponse* resp) override;
+  grpc::ServerUnaryReactor* SetExpiry(grpc::CallbackServerContext* ctx,
+                                      const v1::SetExpiryRequest* req,
+                                      v1::SetExpiryResponse* resp) override;
 
  private:
   struct Watch;
@@ -58,6 +65,7 @@ class BranchServiceImpl final : public v1::BranchService::CallbackService {
   void Unsubscribe(uint64_t token);
 
   BranchManager* manager_;
+  AuditTask* audit_;
   WorkPool pool_{4};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -92,6 +92,22 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::RefreshStaging(
   return stream;
 }
 
+grpc::ServerWriteReactor<v1::JobEvent>* JobServiceImpl::Prune(grpc::CallbackServerContext* ctx,
+                                                              const v1::PruneRequest* req) {
+  (void)ctx;
+  auto* stream = new EventWriter();
+  work_.Post([this, out = stream->handle(), request = *req] {
+    uint64_t token = 0;
+    absl::StatusOr<std::string> id = audit_.StartPrune(jobs_, request, SinkFor(out), &token);
+    if (!id.ok()) {
+      out.Finish(ToGrpcStatus(id.status()));
+      return;
+    }
+    UnsubscribeOnEnd(out, jobs_, *id, token);
+  });
+  return stream;
+}
+
 grpc::ServerUnaryReactor* JobServiceImpl::MigrationStatus(grpc::CallbackServerContext* ctx,
                                                           const v1::MigrateRequest* req,
                                                           v1::MigrationStatusResponse* resp) {

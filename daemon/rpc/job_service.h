@@ -10,6 +10,7 @@
 #include "daemon/sys/work_pool.h"
 #include "daemon/tasks/copy_org_task.h"
 #include "daemon/tasks/external_steps.h"
+#include "daemon/tasks/audit_task.h"
 #include "daemon/tasks/migrate_task.h"
 #include "daemon/tasks/refresh_staging_task.h"
 #include "daemon/tasks/reset_task.h"
@@ -49,6 +50,8 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
                                         v1::ResetPlan* resp) override;
   grpc::ServerWriteReactor<v1::JobEvent>* RefreshStaging(
       grpc::CallbackServerContext* ctx, const v1::RefreshStagingRequest* req) override;
+  grpc::ServerWriteReactor<v1::JobEvent>* Prune(grpc::CallbackServerContext* ctx,
+                                                const v1::PruneRequest* req) override;
 
  private:
   JobManager* jobs_;
@@ -61,6 +64,7 @@ class JobServiceImpl final : public v1::JobService::CallbackService {
   ResetTask reset_{jobs_, resolver_, providers_, external_};
   CopyOrgTask copy_org_{jobs_, resolver_, providers_};
   RefreshStagingTask refresh_staging_{jobs_, resolver_, providers_};
+  AuditTask audit_{resolver_, providers_};
   WorkPool work_{2};
 };
 

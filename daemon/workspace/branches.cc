@@ -28,6 +28,14 @@ bool Points(const v1::DatabaseTarget& t, const BranchInfo& b, std::string_view p
 
 }  // namespace
 
+absl::StatusOr<std::string> ExpiryFromNow(const std::string& expires_in) {
+  absl::StatusOr<int64_t> in = common::ParseDuration(expires_in);
+  if (!in.ok()) {
+    return absl::InvalidArgumentError(StrCat("--expires-in: ", in.status().message()));
+  }
+  return common::FormatRfc3339(common::UnixMillisNow() + *in);
+}
+
 BranchManager::BranchManager(WorkspaceResolver* resolver, ProviderRegistry* providers,
                              EnvHistory* history)
     : resolver_(resolver), providers_(providers), history_(history) {}
@@ -195,7 +203,12 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   // The URI comes from the create itself: asked for afterwards, a delete
   // of the same name in between would make a successful create fail.
   CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress),
-                              req.switch_env()};
+                              req.switch_env(), ""};
+  if (!req.expires_in().empty()) {
+    absl::StatusOr<std::string> at = ExpiryFromNow(req.expires_in());
+    if (!at.ok()) return at.status();
+    options.expires_at = std::move(*at);
+  }
   std::string uri;
   // A branch that exists is switched to instead; a delete may take it
   // between the create's answer and the lookup, and then the name is free
@@ -411,6 +424,31 @@ absl::StatusOr<v1::ListDatabaseHistoryResponse> BranchManager::ListDatabaseHisto
       }
     }
   }
+  return resp;
+}
+
+absl::StatusOr<v1::SetExpiryResponse> BranchManager::SetExpiry(const v1::SetExpiryRequest& req) {
+  absl::StatusOr<Context> ctx = ContextFor(req.workspace());
+  if (!ctx.ok()) return ctx.status();
+  if (req.name().empty()) return absl::InvalidArgumentError("name the branch whose expiry to set");
+  std::string at;  // "" removes the expiry
+  if (req.expires_in() != "never") {
+    absl::StatusOr<std::string> when = ExpiryFromNow(req.expires_in());
+    if (!when.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("\"", req.expires_in(), "\" is neither \"never\" nor a duration (7d, 36h)"));
+    }
+    at = std::move(*when);
+  }
+  const std::string project = ctx->Project(req.project());
+  if (absl::Status s = ctx->provider->SetExpiry(project, req.name(), at); !s.ok()) return s;
+  absl::StatusOr<std::vector<BranchInfo>> branches = ctx->provider->ListBranches(project);
+  if (!branches.ok()) return branches.status();
+  v1::SetExpiryResponse resp;
+  for (const BranchInfo& b : *branches) {
+    if (b.name == req.name()) *resp.mutable_branch() = ToProto(b, *ctx);
+  }
+  AddNotices(ctx->provider, &resp);
   return resp;
 }
 

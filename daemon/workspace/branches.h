@@ -13,6 +13,9 @@
 
 namespace ds::daemon {
 
+// "7d" from now as RFC 3339; the error names --expires-in.
+absl::StatusOr<std::string> ExpiryFromNow(const std::string& expires_in);
+
 class BranchManager {
  public:
   // `history` keeps the values .env writes replace (for `set target-db -`).
@@ -29,6 +32,8 @@ class BranchManager {
   absl::StatusOr<v1::SetDatabaseResponse> SetDatabase(const v1::SetDatabaseRequest& req);
   absl::StatusOr<v1::ListDatabaseHistoryResponse> ListDatabaseHistory(
       const v1::ListDatabaseHistoryRequest& req);
+  // "7d" from now, or "never" (removes it).
+  absl::StatusOr<v1::SetExpiryResponse> SetExpiry(const v1::SetExpiryRequest& req);
 
  private:
   struct Context {

@@ -145,7 +145,8 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
             return ParseToml(common::OriginKind::kUserConfig, path, text);
           }),
       credentials_cache_(ParseCredentials),
-      daemon_secrets_(DaemonSecretsLayer()) {}
+      daemon_secrets_(DaemonSecretsLayer()),
+      known_(paths_.state_dir.empty() ? std::filesystem::path() : paths_.state_dir / "workspaces") {}
 
 absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
     const v1::WorkspaceRef& ref, std::filesystem::path* env_file_out,
@@ -184,6 +185,9 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
   layers.insert(layers.begin() + 5, std::move(dotenv_layer));
   if (env_file_out) *env_file_out = env_file;
   if (env_out) *env_out = *env;
+  // Every workspace whose files were read counts as served (audit looks
+  // at its .env and its git branches).
+  known_.Add(ref.workspace_dir());
   return common::Config::Build(layers);
 }
 

@@ -15,6 +15,7 @@
 #include "common/dotenv.h"
 #include "common/paths.h"
 #include "daemon/sys/file_cache.h"
+#include "daemon/workspace/known_workspaces.h"
 #include "daemon/providers/provider.h"
 #include "ds/v1/workspace.pb.h"
 
@@ -48,6 +49,9 @@ class WorkspaceResolver {
                                             std::filesystem::path* env_file = nullptr,
                                             std::shared_ptr<const DotenvEntries>* env = nullptr);
 
+  // The workspaces served so far (this dsd and earlier ones).
+  const KnownWorkspaces& known() const { return known_; }
+
  private:
   common::Paths paths_;
   const ProviderRegistry* providers_;
@@ -57,6 +61,7 @@ class WorkspaceResolver {
   // $XDG_CONFIG_HOME/ds/credentials: NEON_API_KEY=... lines, mode 0600.
   ParsedFileCache<common::ConfigLayer> credentials_cache_;
   const common::ConfigLayer daemon_secrets_;  // NEON_* from dsd's environment
+  KnownWorkspaces known_;
 
   static absl::StatusOr<common::ConfigLayer> ParseCredentials(
       const std::filesystem::path& path, const std::optional<std::string>& text);

@@ -92,7 +92,8 @@ GET  /__control/spec_violations  what --spec found (POST …/reset clears)
 GET|POST|DELETE /__control/faults   POST one rule or {"faults": [rules]}; DELETE clears
 GET|POST /__control/config       {"op_delay_ms", "max_page_size", "rate_limit_per_min"}
 GET  /__control/state            every project, branch, endpoint, operation
-POST /__control/branches/{id}    merge JSON fields into a stored branch (e.g. current_state)
+POST /__control/branches/{id}    merge JSON fields into a stored branch (e.g. current_state;
+                                 "hold_init": true keeps it in init, as a create that hangs)
 POST /__control/endpoints/{id}   same for an endpoint (current_state, last_active, …)
 
 A fault rule: {"route": "GET /projects/{project_id}/branches" | "/projects" | "*",
@@ -195,6 +196,27 @@ def iso(ts):
     if ts is None:
         return None
     return datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_expiry(value, branch=None, children=0):
+    """Neon's rules for expires_at: RFC 3339, in the future, at most 30 days
+    ahead; not on a default or protected branch or one with children."""
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ApiError(400, "expires_at must be an RFC 3339 timestamp")
+    try:
+        t = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ApiError(400, "expires_at must be an RFC 3339 timestamp")
+    if t <= now_ts():
+        raise ApiError(400, "expires_at must be in the future")
+    if t > now_ts() + 30 * 86400 + 60:
+        raise ApiError(400, "expires_at must be at most 30 days in the future")
+    if branch is not None and (branch["default"] or branch["protected"]):
+        raise ApiError(400, "expiration cannot be set on a default or protected branch")
+    if children:
+        raise ApiError(400, "expiration cannot be set on a branch that has child branches")
 
 
 def haiku():
@@ -641,7 +663,8 @@ class Double:
                 op["status"] = "running"
                 op["updated_at"] = t
         for br in self.branches.values():
-            if br["state"] == "init" and not self._pending(br["id"], ("create_branch", "create_timeline")):
+            if br["state"] == "init" and not br.get("hold_init") and \
+                    not self._pending(br["id"], ("create_branch", "create_timeline")):
                 if not any(o["status"] == "failed" for o in self.operations.values()
                            if o["branch_id"] == br["id"]):
                     br["state"] = "ready"
@@ -1156,6 +1179,8 @@ class Api:
                 raise ApiError(400, "branch name must be 1 to 256 characters")
             if name and any(b["name"] == name for b in branches):
                 raise ApiError(409, f'branch with the provided name "{name}" already exists')
+            if req.get("expires_at") is not None:
+                check_expiry(req["expires_at"], {"default": False, "protected": bool(req.get("protected"))})
             self.check_lock(p)
             t = now_ts()
             bid = f"br-{haiku()}-{alnum(8)}"
@@ -1235,8 +1260,8 @@ class Api:
             if "protected" in req:
                 b["protected"] = bool(req["protected"])
             if "expires_at" in req:
-                if req["expires_at"] and (b["default"] or b["protected"]):
-                    raise ApiError(400, "expiration cannot be set on a default or protected branch")
+                children = sum(1 for x in d.branches.values() if x["parent_id"] == b["id"])
+                check_expiry(req["expires_at"], b, children)
                 b["expires_at"] = req["expires_at"]
             b["updated_at"] = now_ts()
             return 200, {"branch": d.v_branch(b), "operations": []}
@@ -1767,7 +1792,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              "suspended_at", "state_changed_at", "last_reset_at") and isinstance(v, str):
                         v = datetime.datetime.strptime(v, "%Y-%m-%dT%H:%M:%SZ").replace(
                             tzinfo=datetime.timezone.utc).timestamp()
-                    if k in obj or k in ("state", "expires_at", "created_by"):
+                    if k in obj or k in ("state", "expires_at", "created_by", "hold_init"):
                         obj[k] = v
                     else:
                         obj.setdefault("extra", {})[k] = v

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "daemon/pg/pg_pool.h"
@@ -223,6 +224,29 @@ absl::Status LocalProvider::Bootstrap() {
   return absl::OkStatus();
 }
 
+absl::Status LocalProvider::SampleActivity(PgConnection& c) {
+  PgResult r = c.Exec(
+      "SELECT b.id, d.xact_commit + d.xact_rollback, d.numbackends"
+      " FROM branches b JOIN pg_stat_database d ON d.datname = b.database");
+  if (!r.ok()) return FromPg(c, r, "sampling branch activity");
+  std::map<std::string, int64_t> seen;
+  std::string used;  // a text[] literal of branch ids (br-<alphanumerics>)
+  for (int i = 0; i < r.rows(); ++i) {
+    const std::string id(r.Get(i, 0));
+    const int64_t transactions = r.GetInt(i, 1, 0);
+    auto before = transactions_seen_.find(id);
+    const bool moved = before != transactions_seen_.end() && before->second != transactions;
+    if (moved || r.GetInt(i, 2, 0) > 0) StrAppend(&used, used.empty() ? "" : ",", id);
+    seen[id] = transactions;
+  }
+  transactions_seen_ = std::move(seen);
+  if (used.empty()) return absl::OkStatus();
+  PgResult u = c.ExecParams("UPDATE branches SET last_activity = now() WHERE id = ANY($1::text[])",
+                            {StrCat("{", used, "}")});
+  if (!u.ok()) return FromPg(c, u, "recording branch activity");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
   std::lock_guard lock(load_mu_);
   absl::StatusOr<Lease> conn = Connection();
@@ -234,6 +258,9 @@ absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
   if (!p.ok()) return FromPg(c, p, "opening the branch metadata");
   if (p.rows() != 1) {
     return absl::FailedPreconditionError("the local project's metadata holds no project");
+  }
+  if (absl::Status sampled = SampleActivity(c); !sampled.ok()) {
+    common::LogWarning("local: cannot sample branch activity: ", sampled.message());
   }
   next->project_id = std::string(p.Get(0, 0));
   next->project_created_at = std::string(p.Get(0, 1));
@@ -275,6 +302,7 @@ absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
     next->rows.push_back(std::move(out));
   }
   next->loaded_at = std::chrono::steady_clock::now();
+  next->loaded_unix_ms = common::UnixMillisNow();
   Install(next);
   return SnapshotPtr(std::move(next));
 }
@@ -427,6 +455,57 @@ void LocalProvider::NotifyChanged() {
 
 // --- reads ------------------------------------------------------------------
 
+CachedInventory LocalProvider::Cached() {
+  CachedInventory out;
+  SnapshotPtr s = Current();
+  if (!s) return out;
+  out.as_of_unix_ms = s->loaded_unix_ms;
+  CachedProject& p = out.projects.emplace_back();
+  p.project = {s->project_id, project_name_, "local", s->project_created_at};
+  for (const Row& r : s->rows) p.branches.push_back(r.info);
+  return out;
+}
+
+absl::Status LocalProvider::RefreshAll() {
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  return Reload().status();
+}
+
+absl::Status LocalProvider::SetExpiry(const std::string& project_id, const std::string& name,
+                                      const std::string& expires_at) {
+  if (!expires_at.empty()) {
+    if (absl::Status e = CheckExpiry(expires_at, /*max_days=*/0); !e.ok()) return e;
+  }
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  if (absl::Status bad = CheckProject(*Current(), project_id); !bad.ok()) return bad;
+  std::shared_lock writing(writes_);
+  NameLocks::Held held = names_.Lock({name}, {});
+  absl::StatusOr<SnapshotPtr> s = Reload();
+  if (!s.ok()) return s.status();
+  const Row* row = (*s)->Find(name);
+  if (!row) return NoSuchBranch(name);
+  if (!expires_at.empty()) {
+    int children = 0;
+    for (const Row& other : (*s)->rows) children += other.info.parent_id == row->info.id;
+    if (absl::Status allowed = CheckExpiryAllowed(name, row->info.is_default,
+                                                  row->info.is_protected, children);
+        !allowed.ok()) {
+      return allowed;
+    }
+  }
+  {
+    absl::StatusOr<Lease> conn = Connection();
+    if (!conn.ok()) return conn.status();
+    PgResult r = (*conn)->ExecParams(
+        "UPDATE branches SET expires_at = NULLIF($2, '')::timestamptz WHERE id = $1",
+        {row->info.id, expires_at});
+    if (!r.ok()) return FromPg(**conn, r, StrCat("setting the expiry of \"", name, "\""));
+  }
+  if (absl::StatusOr<SnapshotPtr> fresh = Reload(); !fresh.ok()) return fresh.status();
+  NotifyChanged();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<ProjectInfo>> LocalProvider::ListProjects() {
   if (absl::Status s = Ready(); !s.ok()) return s;
   SnapshotPtr s = Current();
@@ -546,6 +625,9 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
                                                        const std::string& name,
                                                        const CreateBranchOptions& options) {
   if (absl::Status s = ValidateBranchName(name); !s.ok()) return s;
+  if (!options.expires_at.empty()) {
+    if (absl::Status e = CheckExpiry(options.expires_at, /*max_days=*/0); !e.ok()) return e;
+  }
   if (absl::Status s = Ready(); !s.ok()) return s;
   SnapshotPtr s = Current();
   if (absl::Status bad = CheckProject(*s, project_id); !bad.ok()) return bad;
@@ -586,9 +668,9 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
     PgResult r;
     if (conn.ok()) {
       r = (*conn)->ExecParams(
-          "INSERT INTO branches (id, name, database, parent_id, created_by)"
-          " VALUES ($1, $2, $3, $4, $5)",
-          {id, name, database, parent->info.id, options.created_by});
+          "INSERT INTO branches (id, name, database, parent_id, created_by, expires_at)"
+          " VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::timestamptz)",
+          {id, name, database, parent->info.id, options.created_by, options.expires_at});
     }
     if (!conn.ok() || !r.ok()) {
       // No database without metadata: drop the copy (on a connection that

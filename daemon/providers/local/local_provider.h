@@ -77,6 +77,15 @@ class LocalProvider final : public Provider {
   // `conn` names it: a migration must not meet "Connection refused".
   absl::Status PrepareToConnect(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
+  // The snapshot as it is (empty before the first load): no query, and
+  // the cluster is not started.
+  CachedInventory Cached() override;
+  // Starts the cluster if needed and reads the metadata (activity sampled).
+  absl::Status RefreshAll() override;
+  // Recorded in ds_meta; audit reports the branch as EXPIRING, then
+  // EXPIRED for a prune (dsd deletes nothing by itself).
+  absl::Status SetExpiry(const std::string& project_id, const std::string& name,
+                         const std::string& expires_at) override;
   void SetChangeListener(std::function<void()> listener) override;
 
   // Stops the cluster (for `ds daemon stop`), after the writes in flight.
@@ -101,6 +110,7 @@ class LocalProvider final : public Provider {
     std::vector<Row> rows;                                   // by creation time
     std::map<std::string, size_t, std::less<>> by_database;  // -> index in rows
     std::chrono::steady_clock::time_point loaded_at;
+    int64_t loaded_unix_ms = 0;
     const Row* Find(std::string_view name) const;
     const Row* FindId(std::string_view id) const;
     const Row* Default() const;
@@ -131,6 +141,10 @@ class LocalProvider final : public Provider {
   // Reads the metadata and installs it as the snapshot.
   absl::StatusOr<SnapshotPtr> Reload();
   absl::Status Bootstrap();
+  // Records now as last_activity of every branch with sessions, or whose
+  // transaction count moved since the last read: dsd's own record of use,
+  // from pg_stat_database (no connection to the branch). load_mu_ held.
+  absl::Status SampleActivity(PgConnection& c);
   // Resolve's bounded wait for the first snapshot (see Resolve).
   SnapshotPtr WaitForFirstLoad(absl::Status* why_not);
   absl::Status CheckProject(const Snapshot& s, const std::string& project_id) const;
@@ -162,6 +176,9 @@ class LocalProvider final : public Provider {
   std::thread first_loader_;
 
   std::mutex load_mu_;
+  // Commits + rollbacks per branch id at the last metadata read (load_mu_):
+  // a count that moved since means the branch was used (SampleActivity).
+  std::map<std::string, int64_t> transactions_seen_;
   std::mutex first_load_mu_;
   NameLocks names_;
   std::shared_mutex writes_;

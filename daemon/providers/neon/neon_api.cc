@@ -249,13 +249,15 @@ absl::StatusOr<std::string> Api::GetConnectionUri(const std::string& project_id,
 
 absl::StatusOr<BranchMutation> Api::CreateBranch(const std::string& project_id,
                                                  const std::string& name,
-                                                 const std::string& parent_id, bool* adopted) {
+                                                 const std::string& parent_id, bool* adopted,
+                                                 const std::string& expires_at) {
   if (adopted) *adopted = false;
   Call call;
   call.method = "POST";
   call.path = StrCat("/projects/", PercentEncode(project_id), "/branches");
   call.body = StrCat("{\"branch\":{\"name\":", JsonQuote(name),
                      parent_id.empty() ? "" : StrCat(",\"parent_id\":", JsonQuote(parent_id)),
+                     expires_at.empty() ? "" : StrCat(",\"expires_at\":", JsonQuote(expires_at)),
                      "},\"endpoints\":[{\"type\":\"read_write\"}]}");
   // Create is idempotent through the 409 below, so a broken connection may
   // be retried: a create that did happen is adopted on the next attempt.
@@ -281,6 +283,25 @@ absl::StatusOr<BranchMutation> Api::CreateBranch(const std::string& project_id,
     if (e.branch_id == m.branch.id) m.endpoints.push_back(std::move(e));
   }
   if (adopted) *adopted = true;
+  return m;
+}
+
+absl::StatusOr<BranchMutation> Api::SetBranchExpiry(const std::string& project_id,
+                                                    const std::string& branch_id,
+                                                    const std::string& expires_at) {
+  Call call;
+  call.method = "PATCH";
+  call.path =
+      StrCat("/projects/", PercentEncode(project_id), "/branches/", PercentEncode(branch_id));
+  call.body = StrCat("{\"branch\":{\"expires_at\":",
+                     expires_at.empty() ? std::string("null") : JsonQuote(expires_at), "}}");
+  // Setting the same value twice is harmless.
+  call.idempotency = http::Idempotency::kIdempotent;
+  absl::StatusOr<http::Reply> r = Send(call);
+  if (!r.ok()) return r.status();
+  if (r->response.status != 200) return ErrorFor(call, *r);
+  absl::StatusOr<BranchMutation> m = ParseBranchMutation(r->response.body);
+  if (!m.ok()) return Malformed("PATCH /projects/{id}/branches/{id}", m.status());
   return m;
 }
 

@@ -58,9 +58,15 @@ class Api {
   // Creates `name` from `parent_id` with a read_write endpoint. A branch of
   // that name that already exists is adopted: `adopted` is set and the
   // mutation carries the existing branch and its endpoints, no operations.
+  // `expires_at` (RFC 3339, optional) makes Neon delete the branch then.
   absl::StatusOr<BranchMutation> CreateBranch(const std::string& project_id,
                                               const std::string& name, const std::string& parent_id,
-                                              bool* adopted);
+                                              bool* adopted, const std::string& expires_at = "");
+  // PATCH …/branches/{b} {branch:{expires_at}}; "" sends null, which
+  // removes the expiry.
+  absl::StatusOr<BranchMutation> SetBranchExpiry(const std::string& project_id,
+                                                 const std::string& branch_id,
+                                                 const std::string& expires_at);
   // A branch that is already gone (204) yields an empty mutation.
   absl::StatusOr<BranchMutation> DeleteBranch(const std::string& project_id,
                                               const std::string& branch_id);

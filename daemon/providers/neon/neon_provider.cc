@@ -397,26 +397,102 @@ absl::StatusOr<const neon::Branch*> NeonProvider::FindBranch(const ProjectState&
       close.empty() ? "; `ds db branches` lists them" : StrCat("; did you mean ", close, "?")));
 }
 
-BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p) const {
+BranchInfo NeonProvider::ToInfo(const neon::Branch& b, const ProjectState& p, bool lookups) const {
   BranchInfo info;
   info.id = b.id;
   info.project_id = p.project.id;
   info.name = b.name;
   info.parent_id = b.parent_id;
-  for (const neon::Branch& parent : p.branches) {
-    if (parent.id == b.parent_id) info.parent_name = parent.name;
+  if (lookups) {
+    for (const neon::Branch& parent : p.branches) {
+      if (parent.id == b.parent_id) info.parent_name = parent.name;
+    }
   }
   info.created_at = b.created_at;
   info.created_by = b.created_by;
   info.expires_at = b.expires_at;
+  info.state = b.current_state;
   info.is_protected = b.is_protected;
   info.is_default = b.is_default;
   info.size_bytes = b.logical_size;
+  if (!lookups) return info;
   for (const neon::Endpoint& e : p.endpoints) {
     if (e.branch_id == b.id && e.last_active > info.last_activity)
       info.last_activity = e.last_active;
   }
   return info;
+}
+
+CachedInventory NeonProvider::Cached() {
+  std::shared_ptr<const Snapshot> s = Peek();
+  CachedInventory out;
+  if (!s) {
+    std::lock_guard lock(mu_);
+    RequestRefreshLocked();
+    return out;
+  }
+  out.as_of_unix_ms = s->fetched_unix_ms;
+  out.projects.reserve(s->projects.size());
+  for (const ProjectState& p : s->projects) {
+    CachedProject& cp = out.projects.emplace_back();
+    cp.project = {p.project.id, p.project.name, p.project.region_id, p.project.created_at};
+    cp.loaded = p.loaded;
+    cp.branches.reserve(p.branches.size());
+    // ToInfo looks parents and endpoints up by scanning; for a whole
+    // project (hundreds of branches) look them up once.
+    std::map<std::string_view, std::string_view> names, last_active;
+    for (const neon::Branch& b : p.branches) names[b.id] = b.name;
+    for (const neon::Endpoint& e : p.endpoints) {
+      std::string_view& best = last_active[e.branch_id];
+      if (e.last_active > best) best = e.last_active;
+    }
+    for (const neon::Branch& b : p.branches) {
+      BranchInfo info = ToInfo(b, p, /*lookups=*/false);
+      if (auto it = names.find(b.parent_id); it != names.end()) info.parent_name = it->second;
+      if (auto it = last_active.find(b.id); it != last_active.end()) {
+        info.last_activity = it->second;
+      }
+      cp.branches.push_back(std::move(info));
+    }
+  }
+  return out;
+}
+
+absl::Status NeonProvider::RefreshAll() {
+  last_use_ms_ = common::MonotonicMillisNow();
+  return Refresh();
+}
+
+absl::Status NeonProvider::SetExpiry(const std::string& project, const std::string& name,
+                                     const std::string& expires_at) {
+  if (!expires_at.empty()) {
+    if (absl::Status e = CheckExpiry(expires_at, /*max_days=*/30); !e.ok()) return e;
+  }
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
+  if (!p.ok()) return p.status();
+  std::unique_lock serial = LockProjectForWrite((*p)->project.id, nullptr);
+  p = ProjectFor((*p)->project.id);  // as the write before this one left it
+  if (!p.ok()) return p.status();
+  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
+  if (!b.ok()) return b.status();
+  int children = 0;
+  for (const neon::Branch& other : (*p)->branches) children += other.parent_id == (*b)->id;
+  if (!expires_at.empty()) {
+    if (absl::Status allowed = CheckExpiryAllowed(name, (*b)->is_default, (*b)->is_protected,
+                                                  children);
+        !allowed.ok()) {
+      return allowed;
+    }
+  }
+  const std::string project_id = (*p)->project.id;
+  absl::StatusOr<neon::BranchMutation> m = api_.SetBranchExpiry(project_id, (*b)->id, expires_at);
+  if (!m.ok()) return m.status();
+  if (absl::Status w =
+          WaitForOperations(project_id, m->operations, StrCat("setting the expiry of ", name));
+      !w.ok()) {
+    return w;
+  }
+  return RefreshProject(project_id);
 }
 
 absl::StatusOr<std::vector<ProjectInfo>> NeonProvider::ListProjects() {
@@ -514,7 +590,11 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
   }
   if (options.progress) options.progress(StrCat("asking Neon for branch ", name));
   bool adopted = false;
-  absl::StatusOr<neon::BranchMutation> m = api_.CreateBranch(project_id, name, parent_id, &adopted);
+  if (!options.expires_at.empty()) {
+    if (absl::Status e = CheckExpiry(options.expires_at, /*max_days=*/30); !e.ok()) return e;
+  }
+  absl::StatusOr<neon::BranchMutation> m =
+      api_.CreateBranch(project_id, name, parent_id, &adopted, options.expires_at);
   if (!m.ok()) return m.status();
   if (adopted) {
     std::lock_guard lock(mu_);

@@ -84,6 +84,15 @@ class NeonProvider final : public Provider {
   // Only a Neon endpoint that the snapshot does not know (yet) may wait.
   bool ResolveMayWait(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
+  // The snapshot as it is; a cold provider answers empty and asks the
+  // refresher for a first fetch. Never an HTTP call.
+  CachedInventory Cached() override;
+  absl::Status RefreshAll() override;
+  // PATCH expires_at: at most 30 days ahead, in the future; not on the
+  // default branch, a protected one or one with children (Neon's rules,
+  // checked here first so the message says which).
+  absl::Status SetExpiry(const std::string& project, const std::string& name,
+                         const std::string& expires_at) override;
   void SetChangeListener(std::function<void()> listener) override;
 
   // Requests sent to the API so far.
@@ -168,7 +177,9 @@ class NeonProvider final : public Provider {
                                                   const std::string& wanted) const;
   absl::StatusOr<const neon::Branch*> FindBranch(const ProjectState& p,
                                                  const std::string& wanted) const;
-  BranchInfo ToInfo(const neon::Branch& b, const ProjectState& p) const;
+  // `lookups`: fill parent_name and last_activity by scanning the project
+  // (callers that convert a whole project look them up once instead).
+  BranchInfo ToInfo(const neon::Branch& b, const ProjectState& p, bool lookups = true) const;
   // Polls until every operation has ended; `progress` (optional) hears
   // each change of their states.
   absl::Status WaitForOperations(const std::string& project_id,

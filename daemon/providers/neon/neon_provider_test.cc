@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/strings.h"
 #include "daemon/providers/neon/neon_cache_file.h"
 
@@ -384,6 +385,45 @@ TEST_F(NeonProviderTest, WritesToDifferentProjectsDoNotWaitForEachOther) {
   absl::StatusOr<std::vector<BranchInfo>> p1 = provider->ListBranches("p1");
   ASSERT_TRUE(p1.ok());
   EXPECT_EQ(p1->size(), 2u);
+}
+
+TEST_F(NeonProviderTest, CachedAnswersFromTheSnapshotWithoutARequest) {
+  WriteFreshCache({"p1", "p2"});
+  std::unique_ptr<NeonProvider> provider = Provider(kShortWait);
+  CachedInventory inventory = provider->Cached();
+  EXPECT_GT(inventory.as_of_unix_ms, 0);
+  ASSERT_EQ(inventory.projects.size(), 2u);
+  ASSERT_EQ(inventory.projects[0].branches.size(), 1u);
+  EXPECT_EQ(inventory.projects[0].branches[0].name, "main");
+  EXPECT_EQ(inventory.projects[0].branches[0].state, "ready");
+  EXPECT_TRUE(inventory.projects[0].branches[0].is_default);
+  EXPECT_EQ(neon_->requests(), 0) << "audit reads the cache only";
+}
+
+TEST_F(NeonProviderTest, AColdProviderCachesNothingAndAsksForAFetch) {
+  neon_->AddBranch("p1", "main");
+  std::unique_ptr<NeonProvider> provider = Provider(kShortWait);
+  CachedInventory inventory = provider->Cached();
+  EXPECT_EQ(inventory.as_of_unix_ms, 0);
+  EXPECT_TRUE(inventory.projects.empty());
+  // The fetch it asked for runs on the refresher and fills the cache.
+  ASSERT_TRUE(changes_.WaitPast(0));
+  EXPECT_EQ(provider->Cached().projects.size(), 1u);
+}
+
+TEST_F(NeonProviderTest, SetExpiryRefusesWhatNeonRefuses) {
+  WriteFreshCache({"p1"});
+  std::unique_ptr<NeonProvider> provider = Provider(kShortWait);
+  EXPECT_EQ(provider->SetExpiry("p1", "main", "2099-01-01T00:00:00Z").code(),
+            absl::StatusCode::kInvalidArgument)
+      << "more than 30 days ahead";
+  EXPECT_EQ(provider->SetExpiry("p1", "main", "yesterday").code(),
+            absl::StatusCode::kInvalidArgument);
+  const std::string soon =
+      common::FormatRfc3339(common::UnixMillisNow() + int64_t{2} * 24 * 3600 * 1000);
+  absl::Status s = provider->SetExpiry("p1", "main", soon);
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
+  EXPECT_NE(s.message().find("default branch"), std::string::npos) << s;
 }
 
 }  // namespace
