@@ -8,6 +8,7 @@
 #include "client/commands.h"
 #include "client/daemon_client.h"
 #include "client/exit_codes.h"
+#include "client/github_token.h"
 #include "client/job_stream.h"
 #include "client/output.h"
 #include "client/session.h"
@@ -50,6 +51,9 @@ v1::AuditRequest Request(const Session& s, const CommandOptions& o) {
   req.set_owner(o.owner);
   req.set_older_than(o.older_than);
   req.set_refresh(o.refresh);
+  // A refresh (and a prune, which refreshes) also asks GitHub which pull
+  // requests are open, for CLOSED-PR; a plain audit answers from dsd's cache.
+  if (o.refresh || o.prune) ForwardGitHubToken(req.mutable_workspace());
   // The table shows what can go first; the totals count every branch.
   if (!o.json && !o.all) req.set_limit(kTableRows);
   return req;

@@ -1,42 +1,16 @@
 // `ds db refresh-staging`: dsd dispatches the repository's refresh workflow
 // and follows its run as a job; ds renders it like a migration.
-#include <unistd.h>
-
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 #include "client/commands.h"
 #include "client/exit_codes.h"
+#include "client/github_token.h"
 #include "client/job_stream.h"
 #include "client/output.h"
 #include "client/session.h"
 #include "common/strings.h"
 
 namespace ds::client {
-namespace {
-
-std::string StartedBy() {
-  const char* user = std::getenv("USER");
-  std::string who = user && *user ? user : StrCat("uid ", ::getuid());
-  return StrCat(who, " via ds (pid ", ::getpid(), ")");
-}
-
-// The GitHub CLI's token, as `gh auth token` prints it; empty when gh is
-// missing or logged out. Asked only when GITHUB_TOKEN is unset, and from
-// here, not dsd: gh's login belongs to this shell's user and host.
-std::string GhAuthToken() {
-  FILE* p = ::popen("gh auth token 2>/dev/null", "r");
-  if (!p) return {};
-  std::string out;
-  std::array<char, 256> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  if (::pclose(p) != 0) return {};
-  return std::string(TrimAsciiWhitespace(out));
-}
-
-}  // namespace
 
 int RunRefreshStaging(const Invocation& inv) {
   const CommandOptions& o = inv.options;
@@ -45,10 +19,7 @@ int RunRefreshStaging(const Invocation& inv) {
 
   v1::RefreshStagingRequest req;
   *req.mutable_workspace() = s->workspace;
-  auto& env = *req.mutable_workspace()->mutable_overrides()->mutable_environment();
-  if (env.find("GITHUB_TOKEN") == env.end()) {
-    if (std::string token = GhAuthToken(); !token.empty()) env["GITHUB_TOKEN"] = token;
-  }
+  ForwardGitHubToken(req.mutable_workspace());
   req.set_organization(o.organization);
   req.set_ref(o.ref);
   req.set_no_wait(o.no_wait);

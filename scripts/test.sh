@@ -34,6 +34,10 @@ if ! cmp -s tests/peers/package-lock.json "$stage/peers/package-lock.json" ||
   (cd "$stage/peers" && npm ci --no-audit --no-fund --loglevel=error)
   chmod -R a+rX "$stage/peers"
 fi
+# The peers' own scripts (the Stripe emulator's launcher, ...) import from
+# node_modules, so they live beside it.
+cp tests/peers/*.mjs "$stage/peers/"
+chmod a+r "$stage/peers/"*.mjs
 
 cmake --preset release -DDS_TEST_STAGE="$stage" -DDS_PEERS_DIR="$stage/peers" \
   -DDS_TEST_USER="$test_user" >/dev/null

@@ -56,7 +56,9 @@ AuditReport Audit(const AuditInput& input, const AuditOptions& options) {
     report.notes.push_back(StrCat("ORPHANED not checked: ", input.git_unchecked_reason));
   }
   if (!input.pull_request_open) {
-    report.notes.push_back("CLOSED-PR not checked: GitHub not configured");
+    report.notes.push_back(StrCat("CLOSED-PR not checked: ", input.pr_unchecked_reason.empty()
+                                                                 ? "GitHub not configured"
+                                                                 : input.pr_unchecked_reason));
   }
   for (const ProjectInput& project : input.projects) {
     const bool wanted_project = options.project.empty() || options.project == project.project.id ||

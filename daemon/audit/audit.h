@@ -64,6 +64,8 @@ struct AuditInput {
   // (then CLOSED-PR is not checked). An error leaves that branch
   // unchecked, with the message as a note.
   std::function<absl::StatusOr<bool>(int n)> pull_request_open;
+  // Why pull_request_open is null; empty: "GitHub not configured".
+  std::string pr_unchecked_reason;
 };
 
 struct AuditOptions {

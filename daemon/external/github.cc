@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "daemon/external/json_reader.h"
+#include "daemon/http/http_transport.h"
 
 namespace ds::daemon::external {
 namespace {
@@ -301,6 +302,51 @@ absl::StatusOr<std::vector<WorkflowJob>> GitHubClient::ListJobs(const std::strin
       StrCat("/repos/", repository, "/actions/runs/", run_id, "/jobs?per_page=100"), "", client_);
   if (!r.ok()) return r.status();
   return ParseWorkflowJobs(r->body);
+}
+
+std::unique_ptr<GitHubClient> NewGitHubClient(std::string api_url, std::string token) {
+  GitHubOptions o;
+  o.api_url = std::move(api_url);
+  o.token = std::move(token);
+  return std::make_unique<GitHubClient>(std::move(o), http::NewCurlTransport());
+}
+
+absl::StatusOr<std::vector<int>> ParsePullRequestNumbers(std::string_view json) {
+  constexpr std::string_view kWhat = "GitHub pull requests";
+  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, kWhat);
+  if (!doc.ok()) return doc.status();
+  simdjson::dom::array pulls;
+  if (doc->root().get(pulls) != simdjson::SUCCESS) {
+    return absl::DataLossError(StrCat(kWhat, ": not an array"));
+  }
+  std::vector<int> out;
+  for (element obj : pulls) {
+    absl::StatusOr<int64_t> n = ReqInt(obj, "number", kWhat);
+    if (!n.ok()) return n.status();
+    out.push_back(static_cast<int>(*n));
+  }
+  return out;
+}
+
+absl::StatusOr<std::set<int>> GitHubClient::ListOpenPullRequests(const std::string& repository) {
+  constexpr int kPerPage = 100;
+  // 10,000 open pull requests is far beyond any repository that names its
+  // CI branches after them; stop rather than page for minutes.
+  constexpr int kMaxPages = 100;
+  std::set<int> open;
+  for (int page = 1; page <= kMaxPages; ++page) {
+    absl::StatusOr<http::HttpResponse> r =
+        Call("list of pull requests", "GET",
+             StrCat("/repos/", repository, "/pulls?state=open&per_page=", kPerPage, "&page=", page),
+             "", client_);
+    if (!r.ok()) return r.status();
+    absl::StatusOr<std::vector<int>> numbers = ParsePullRequestNumbers(r->body);
+    if (!numbers.ok()) return numbers.status();
+    open.insert(numbers->begin(), numbers->end());
+    if (static_cast<int>(numbers->size()) < kPerPage) return open;
+  }
+  return absl::ResourceExhaustedError(StrCat(repository, " has more than ", kMaxPages * kPerPage,
+                                             " open pull requests; CLOSED-PR is not checked"));
 }
 
 }  // namespace ds::daemon::external

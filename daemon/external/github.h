@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,9 @@ class GitHubClient {
       std::chrono::system_clock::time_point created_after);
   absl::StatusOr<WorkflowRun> GetRun(const std::string& repository, int64_t run_id);
   absl::StatusOr<std::vector<WorkflowJob>> ListJobs(const std::string& repository, int64_t run_id);
+  // The numbers of the repository's open pull requests, every page (the
+  // audit's CLOSED-PR check: one listing instead of a call per branch).
+  absl::StatusOr<std::set<int>> ListOpenPullRequests(const std::string& repository);
 
   int64_t requests_sent() const {
     return client_.requests_sent() + dispatch_client_.requests_sent();
@@ -97,7 +101,13 @@ class GitHubClient {
   http::Client dispatch_client_;
 };
 
+// A client over libcurl for GITHUB_API_URL's value (or the default) and a
+// token.
+std::unique_ptr<GitHubClient> NewGitHubClient(std::string api_url, std::string token);
+
 absl::StatusOr<WorkflowRun> ParseWorkflowRun(std::string_view json);
+// One page of GET /repos/{owner}/{repo}/pulls: the numbers on it.
+absl::StatusOr<std::vector<int>> ParsePullRequestNumbers(std::string_view json);
 absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json);
 
 }  // namespace ds::daemon::external

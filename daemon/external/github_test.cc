@@ -189,6 +189,37 @@ TEST_F(RefreshStagingTest, ADispatchIsNotResentAfterA5xx) {
   EXPECT_EQ(transport_->requests().size(), 1u);
 }
 
+std::string PullPage(int first, int count) {
+  std::string out = "[";
+  for (int i = 0; i < count; ++i) {
+    StrAppend(&out, i ? "," : "", R"({"number":)", first + i, R"(,"state":"open","title":"t"})");
+  }
+  return out + "]";
+}
+
+TEST_F(RefreshStagingTest, OpenPullRequestsAreListedPageByPage) {
+  transport_->Add(200, PullPage(1, 100));
+  transport_->Add(200, PullPage(101, 3));
+  absl::StatusOr<std::set<int>> open = github_->ListOpenPullRequests("acme/app");
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_EQ(open->size(), 103u);
+  EXPECT_TRUE(open->count(1) && open->count(103));
+  EXPECT_FALSE(open->count(104));
+  EXPECT_THAT(Urls(),
+              ::testing::ElementsAre(
+                  "GET http://gh.test/repos/acme/app/pulls?state=open&per_page=100&page=1",
+                  "GET http://gh.test/repos/acme/app/pulls?state=open&per_page=100&page=2"));
+}
+
+TEST_F(RefreshStagingTest, PullRequestListingErrorsAreClear) {
+  transport_->Add(404, R"({"message":"Not Found"})");
+  absl::StatusOr<std::set<int>> open = github_->ListOpenPullRequests("acme/gone");
+  ASSERT_FALSE(open.ok());
+  EXPECT_THAT(open.status().message(), HasSubstr("pull requests"));
+  EXPECT_FALSE(ParsePullRequestNumbers(R"({"message":"x"})").ok());
+  EXPECT_FALSE(ParsePullRequestNumbers(R"([{"state":"open"}])").ok());
+}
+
 TEST(GitHubRateLimitTest, RetryAfterThenResetThenSecondary) {
   const auto now = std::chrono::system_clock::from_time_t(1767225600);
   http::HttpResponse r{403, R"({"message":"API rate limit exceeded"})", {}};

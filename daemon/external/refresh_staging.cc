@@ -93,10 +93,7 @@ absl::StatusOr<RefreshStagingSpec> RefreshStagingSpecFrom(const common::Config& 
 }
 
 std::unique_ptr<GitHubClient> NewGitHubClient(const RefreshStagingSpec& spec) {
-  GitHubOptions o;
-  o.api_url = spec.api_url;
-  o.token = spec.token;
-  return std::make_unique<GitHubClient>(std::move(o), http::NewCurlTransport());
+  return NewGitHubClient(spec.api_url, spec.token);
 }
 
 absl::StatusOr<RefreshStagingResult> RunRefreshStaging(const RefreshStagingSpec& spec,

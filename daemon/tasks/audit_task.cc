@@ -6,9 +6,11 @@
 
 #include "absl/strings/numbers.h"
 #include "common/clock.h"
+#include "common/config.h"
 #include "common/strings.h"
 #include "daemon/audit/git_refs.h"
 #include "daemon/audit/naming.h"
+#include "daemon/external/github.h"
 
 namespace ds::daemon {
 namespace {
@@ -49,7 +51,8 @@ absl::StatusOr<AuditTask::Gathered> AuditTask::Gather(const v1::AuditRequest& re
                                                       bool resolve_waiting) {
   Gathered g;
   common::Config config;
-  absl::StatusOr<common::Config> loaded = resolver_->LoadConfig(request.workspace());
+  std::shared_ptr<const WorkspaceResolver::DotenvEntries> env;
+  absl::StatusOr<common::Config> loaded = resolver_->LoadConfig(request.workspace(), nullptr, &env);
   if (!loaded.ok()) return loaded.status();
   config = std::move(*loaded);
   // The workspace's own provider (a Neon key seen for the first time) is
@@ -145,9 +148,53 @@ absl::StatusOr<AuditTask::Gathered> AuditTask::Gather(const v1::AuditRequest& re
   } else {
     g.input.git_unchecked_reason = "no known workspace is in a git repository";
   }
-  // CLOSED-PR: no GitHub client is wired in yet; pull_request_open stays
-  // empty, and the report says the check was not made.
+  const auto& caller = request.workspace().overrides().environment();
+  CheckPullRequests(config,
+                    common::ExternalCredentials({caller.begin(), caller.end()},
+                                                env ? *env : WorkspaceResolver::DotenvEntries{}),
+                    refresh, g);
   return g;
+}
+
+void AuditTask::CheckPullRequests(const common::Config& config,
+                                  const std::map<std::string, std::string>& credentials,
+                                  bool refresh, Gathered& g) {
+  const std::string repository = config.Get("github_repository");
+  if (repository.empty()) {
+    g.input.pr_unchecked_reason = "GitHub not configured (github_repository is unset)";
+    return;
+  }
+  if (refresh) {
+    auto token = credentials.find("GITHUB_TOKEN");
+    if (token == credentials.end() || token->second.empty()) {
+      g.input.pr_unchecked_reason =
+          StrCat("no GitHub token to list ", repository,
+                 "'s pull requests: set GITHUB_TOKEN or log in with `gh auth login`");
+      return;
+    }
+    std::unique_ptr<external::GitHubClient> github =
+        external::NewGitHubClient(external::GitHubApiUrl(credentials), token->second);
+    absl::StatusOr<std::set<int>> open = github->ListOpenPullRequests(repository);
+    if (!open.ok()) {
+      g.input.pr_unchecked_reason = std::string(open.status().message());
+      return;
+    }
+    std::lock_guard<std::mutex> lock(pulls_mu_);
+    open_pulls_[repository] = std::make_shared<const std::set<int>>(std::move(*open));
+  }
+  std::shared_ptr<const std::set<int>> numbers;
+  {
+    std::lock_guard<std::mutex> lock(pulls_mu_);
+    if (auto it = open_pulls_.find(repository); it != open_pulls_.end()) numbers = it->second;
+  }
+  if (!numbers) {
+    g.input.pr_unchecked_reason =
+        StrCat(repository, "'s pull requests are not fetched yet; --refresh fetches them");
+    return;
+  }
+  g.input.pull_request_open = [numbers](int n) -> absl::StatusOr<bool> {
+    return numbers->count(n) > 0;
+  };
 }
 
 v1::AuditResponse AuditTask::ToProto(const audit::AuditReport& report, v1::AuditResponse out) {

@@ -7,6 +7,9 @@
 #define DS_DAEMON_TASKS_AUDIT_TASK_H_
 
 #include <map>
+#include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,10 +51,20 @@ class AuditTask {
   // (the prune); else only from what is cached (the audit).
   absl::StatusOr<Gathered> Gather(const v1::AuditRequest& request, bool refresh,
                                   bool resolve_waiting);
+  // CLOSED-PR: the open pull requests of `github_repository`, fetched when
+  // `refresh` (GitHub is asked once per audit, not once per branch), else
+  // from the last fetch, so that a plain audit makes no network call.
+  void CheckPullRequests(const common::Config& config,
+                         const std::map<std::string, std::string>& credentials, bool refresh,
+                         Gathered& g);
   static v1::AuditResponse ToProto(const audit::AuditReport& report, v1::AuditResponse partial);
 
   WorkspaceResolver* const resolver_;
   ProviderRegistry* const providers_;
+
+  std::mutex pulls_mu_;  // guards open_pulls_ only, never held over a call
+  // The last fetch's open pull requests, by owner/name.
+  std::map<std::string, std::shared_ptr<const std::set<int>>> open_pulls_;
 };
 
 }  // namespace ds::daemon

@@ -176,7 +176,10 @@ def test_audit_findings_refusals_and_prune(self):
 
     report = self.ds_json("db", "audit", "--refresh", ws=ws)
     rows = by_name(report)
-    findings = {n: b.get("findings", []) for n, b in rows.items() if b["project_name"] == "acme-shop"}
+    # Both projects have a main: pick acme-shop's rows from the list, not
+    # from a by-name map where one main would hide the other.
+    findings = {b["branch"]["name"]: b.get("findings", []) for b in report["branches"]
+                if b["project_name"] == "acme-shop"}
     self.assertEqual(findings["dev-dana-feature-live"], [])
     self.assertEqual(findings["dev-dana-remote-only"], [])
     self.assertEqual(findings["dev-dana-packed-remote"], [])
@@ -299,7 +302,101 @@ def test_expiry_on_neon(self):
     self.assertEqual(by_name(report)["exp-new"]["findings"], ["EXPIRING"])
 
 
+class _PullsDouble:
+    """GitHub's `GET /repos/{owner}/{repo}/pulls?state=open`: the open pull
+    requests of one repository, 100 a page, with the fields ds reads
+    (number, state) plus the required ones a client may rely on; counts
+    the requests and the tokens they carried."""
+
+    def __init__(self, repository, open_numbers, token):
+        import http.server
+        import threading
+        import urllib.parse
+        double = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                url = urllib.parse.urlsplit(self.path)
+                q = urllib.parse.parse_qs(url.query)
+                double.requests.append((url.path, q, self.headers.get("Authorization")))
+                if self.headers.get("Authorization") != f"Bearer {token}":
+                    return self.reply(401, {"message": "Bad credentials"})
+                if url.path != f"/repos/{repository}/pulls" or q.get("state") != ["open"]:
+                    return self.reply(404, {"message": "Not Found"})
+                per_page = int(q.get("per_page", ["30"])[0])
+                page = int(q.get("page", ["1"])[0])
+                numbers = sorted(open_numbers)[(page - 1) * per_page:page * per_page]
+                self.reply(200, [{"number": n, "state": "open", "title": f"PR {n}",
+                                  "id": 1000 + n, "html_url":
+                                  f"https://github.com/{repository}/pull/{n}"} for n in numbers])
+
+            def reply(self, status, doc):
+                body = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_closed_pr_from_github(self):
+    self.control("POST", "config", {"op_delay_ms": 0})
+    self.made = {}
+    self.make("dev-ci-pr-7", idle_days=1)   # its pull request is closed
+    self.make("dev-ci-pr-8", idle_days=1)   # still open
+    token = "ghp_AuditTokenNeverPrinted01"
+    pulls = _PullsDouble("acme/shop", set(range(8, 8 + 150)), token)  # two pages
+    self.addCleanup(pulls.close)
+    ws = self.env.workspace("ci", "", 'project = "acme-shop"\nbranch_limit = 0\n'
+                                      'github_repository = "acme/shop"\n')
+    github = {"GITHUB_API_URL": pulls.url, "GITHUB_TOKEN": token}
+
+    # Nothing fetched yet: a plain audit says so and asks nobody.
+    report = self.ds_json("db", "audit", ws=ws, env=github)
+    self.assertEqual(pulls.requests, [])
+    self.assertTrue(any("pull requests are not fetched yet" in n for n in report["notes"]),
+                    report["notes"])
+
+    report = self.ds_json("db", "audit", "--refresh", ws=ws, env=github)
+    rows = by_name(report)
+    self.assertEqual(rows["dev-ci-pr-7"].get("findings", []), ["CLOSED-PR"])
+    self.assertTrue(rows["dev-ci-pr-7"].get("prunable"))
+    self.assertEqual(rows["dev-ci-pr-8"].get("findings", []), [])
+    self.assertEqual([int(r[1]["page"][0]) for r in pulls.requests], [1, 2])
+    self.assertFalse(any("CLOSED-PR not checked" in n for n in report.get("notes", [])))
+
+    # Warm: the last fetch answers, no request.
+    asked = len(pulls.requests)
+    report = self.ds_json("db", "audit", ws=ws, env=github)
+    self.assertEqual(by_name(report)["dev-ci-pr-7"].get("findings", []), ["CLOSED-PR"])
+    self.assertEqual(len(pulls.requests), asked)
+
+    # A refused token: the check is not made, the reason is given, the
+    # token never shown.
+    p = self.ds("db", "audit", "--refresh", "--json", ws=ws,
+                env={**github, "GITHUB_TOKEN": "ghp_WrongTokenNeverPrinted02"})
+    self.assertEqual(p.returncode, 0, p.stderr)
+    notes = json.loads(p.stdout)["notes"]
+    self.assertTrue(any("CLOSED-PR not checked" in n and "GITHUB_TOKEN" in n for n in notes), notes)
+    for out in (p.stdout + p.stderr, self.env.read_log()):
+        self.assertNotIn("ghp_WrongTokenNeverPrinted02", out)
+        self.assertNotIn(token, out)
+
+
 NeonAuditTest.test_audit_findings_refusals_and_prune = test_audit_findings_refusals_and_prune
+NeonAuditTest.test_closed_pr_from_github = test_closed_pr_from_github
 NeonAuditTest.test_expiry_on_neon = test_expiry_on_neon
 
 
