@@ -212,7 +212,8 @@ def test_audit_findings_refusals_and_prune(self):
     # Prunable first in the order.
     order = [b["branch"]["name"] for b in report["branches"]]
     self.assertEqual(sorted(order[:4]), prunable, order)
-    self.assertIn("CLOSED-PR not checked: GitHub not configured", report["notes"])
+    self.assertIn("CLOSED-PR not checked: GitHub not configured (github_repository is unset)",
+                  report["notes"])
     self.assertIn(ws, report["known_workspaces"])
     self.assertIn(other, report["known_workspaces"])
     neon = [s for s in report["sources"] if s["provider"] == "neon"]
