@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/strings.h"
+#include "common/usage_error.h"
 #include "daemon/audit/git_refs.h"
 #include "daemon/audit/naming.h"
 #include "daemon/external/github.h"
@@ -71,7 +72,7 @@ absl::StatusOr<AuditTask::Gathered> AuditTask::Gather(const v1::AuditRequest& re
   if (!request.older_than().empty()) {
     absl::StatusOr<int64_t> older = common::ParseDuration(request.older_than());
     if (!older.ok()) {
-      return absl::InvalidArgumentError(StrCat("--older-than: ", older.status().message()));
+      return common::UsageError(StrCat("--older-than: ", older.status().message()));
     }
     g.options.older_than_ms = *older;
   }
@@ -253,7 +254,7 @@ absl::StatusOr<std::string> AuditTask::StartPrune(JobManager* jobs, const v1::Pr
   // Bad options fail the call, not the job.
   if (!request.audit().older_than().empty()) {
     if (absl::StatusOr<int64_t> d = common::ParseDuration(request.audit().older_than()); !d.ok()) {
-      return absl::InvalidArgumentError(StrCat("--older-than: ", d.status().message()));
+      return common::UsageError(StrCat("--older-than: ", d.status().message()));
     }
   }
   if (absl::Status s = ValidateWorkspaceDir(request.audit().workspace().workspace_dir()); !s.ok()) {

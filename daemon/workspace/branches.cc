@@ -31,7 +31,7 @@ bool Points(const v1::DatabaseTarget& t, const BranchInfo& b, std::string_view p
 absl::StatusOr<std::string> ExpiryFromNow(const std::string& expires_in) {
   absl::StatusOr<int64_t> in = common::ParseDuration(expires_in);
   if (!in.ok()) {
-    return absl::InvalidArgumentError(StrCat("--expires-in: ", in.status().message()));
+    return common::UsageError(StrCat("--expires-in: ", in.status().message()));
   }
   return common::FormatRfc3339(common::UnixMillisNow() + *in);
 }
@@ -430,12 +430,12 @@ absl::StatusOr<v1::ListDatabaseHistoryResponse> BranchManager::ListDatabaseHisto
 absl::StatusOr<v1::SetExpiryResponse> BranchManager::SetExpiry(const v1::SetExpiryRequest& req) {
   absl::StatusOr<Context> ctx = ContextFor(req.workspace());
   if (!ctx.ok()) return ctx.status();
-  if (req.name().empty()) return absl::InvalidArgumentError("name the branch whose expiry to set");
+  if (req.name().empty()) return common::UsageError("name the branch whose expiry to set");
   std::string at;  // "" removes the expiry
   if (req.expires_in() != "never") {
     absl::StatusOr<std::string> when = ExpiryFromNow(req.expires_in());
     if (!when.ok()) {
-      return absl::InvalidArgumentError(
+      return common::UsageError(
           StrCat("\"", req.expires_in(), "\" is neither \"never\" nor a duration (7d, 36h)"));
     }
     at = std::move(*when);
