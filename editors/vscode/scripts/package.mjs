@@ -9,24 +9,25 @@
 // runtime dependencies (and only those) from the peers' node_modules, compile
 // with the peers' TypeScript, then `vsce package`. The versions this
 // package.json pins must equal the peers' lock file, so the two never drift.
-import { execFileSync } from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import {fileURLToPath} from 'node:url';
+import {parseArgs} from 'node:util';
 
 const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
-const { values: args } = parseArgs({
+const {values: args} = parseArgs({
   options: {
-    peers: { type: 'string' },
-    proto: { type: 'string' },
-    stage: { type: 'string' },
-    out: { type: 'string' },
-    'no-vsix': { type: 'boolean', default: false },
+    peers: {type: 'string'},
+    proto: {type: 'string'},
+    stage: {type: 'string'},
+    out: {type: 'string'},
+    'no-vsix': {type: 'boolean', default: false},
   },
 });
 for (const need of ['peers', 'proto', 'stage']) {
-  if (!args[need]) die(`--${need} is required (see the comment at the top of ${path.basename(import.meta.url)})`);
+  if (!args[need])
+    die(`--${need} is required (see the comment at the top of ${path.basename(import.meta.url)})`);
 }
 if (!args.out && !args['no-vsix']) die('--out FILE.vsix is required unless --no-vsix');
 const peers = path.resolve(args.peers);
@@ -39,13 +40,16 @@ function die(message) {
 
 const manifest = JSON.parse(fs.readFileSync(path.join(here, 'package.json'), 'utf8'));
 const lockPath = path.join(peers, 'package-lock.json');
-if (!fs.existsSync(path.join(peers, 'node_modules'))) die(`${peers}/node_modules is missing: run npm ci there`);
+if (!fs.existsSync(path.join(peers, 'node_modules')))
+  die(`${peers}/node_modules is missing: run npm ci there`);
 const lock = JSON.parse(fs.readFileSync(lockPath, 'utf8')).packages;
 
 // Same pins here as in the peers' lock file.
-for (const [name, want] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies })) {
+for (const [name, want] of Object.entries(
+         {...manifest.dependencies, ...manifest.devDependencies})) {
   const have = lock[`node_modules/${name}`]?.version;
-  if (have !== want) die(`package.json pins ${name} ${want} but ${lockPath} has ${have ?? 'none'}; keep them equal`);
+  if (have !== want)
+    die(`package.json pins ${name} ${want} but ${lockPath} has ${have ?? 'none'}; keep them equal`);
 }
 
 // node_modules locations (lock keys) the runtime dependencies need, found as
@@ -53,13 +57,14 @@ for (const [name, want] of Object.entries({ ...manifest.dependencies, ...manifes
 function runtimeClosure(roots) {
   const seen = new Set();
   const visit = (from, name) => {
-    for (let base = from; ; ) {
+    for (let base = from;;) {
       const loc = `${base ? base + '/' : ''}node_modules/${name}`;
       if (lock[loc] && fs.existsSync(path.join(peers, loc))) {
         if (seen.has(loc)) return;
         seen.add(loc);
         const p = lock[loc];
-        for (const dep of Object.keys({ ...p.dependencies, ...p.optionalDependencies })) visit(loc, dep);
+        for (const dep of Object.keys({...p.dependencies, ...p.optionalDependencies}))
+          visit(loc, dep);
         return;
       }
       if (!base) {
@@ -74,10 +79,11 @@ function runtimeClosure(roots) {
   return [...seen].sort();
 }
 
-fs.rmSync(stage, { recursive: true, force: true });
-fs.mkdirSync(stage, { recursive: true });
-for (const entry of ['package.json', 'tsconfig.json', '.vscodeignore', 'README.md', 'src', 'test']) {
-  fs.cpSync(path.join(here, entry), path.join(stage, entry), { recursive: true });
+fs.rmSync(stage, {recursive: true, force: true});
+fs.mkdirSync(stage, {recursive: true});
+for (const entry
+         of ['package.json', 'tsconfig.json', '.vscodeignore', 'README.md', 'src', 'test']) {
+  fs.cpSync(path.join(here, entry), path.join(stage, entry), {recursive: true});
 }
 fs.cpSync(path.join(path.resolve(args.proto), 'ds', 'v1'), path.join(stage, 'proto', 'ds', 'v1'), {
   recursive: true,
@@ -96,17 +102,26 @@ const node = process.execPath;
 // A failing step has printed its own errors; say which step it was.
 function run(step, argv, options = {}) {
   try {
-    execFileSync(node, argv, { stdio: 'inherit', ...options });
+    execFileSync(node, argv, {stdio: 'inherit', ...options});
   } catch (e) {
-    console.error(`package.mjs: ${step} failed (${e.status === null ? e.signal : 'exit ' + e.status})`);
+    console.error(
+        `package.mjs: ${step} failed (${e.status === null ? e.signal : 'exit ' + e.status})`);
     process.exit(1);
   }
 }
-run('tsc', [path.join(peers, 'node_modules/typescript/bin/tsc'), '-p', stage, '--typeRoots', path.join(peers, 'node_modules/@types')]);
+run('tsc', [
+  path.join(peers, 'node_modules/typescript/bin/tsc'), '-p', stage, '--typeRoots',
+  path.join(peers, 'node_modules/@types')
+]);
 if (!args['no-vsix']) {
-  fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
+  fs.mkdirSync(path.dirname(path.resolve(args.out)), {recursive: true});
   // The repository has no LICENSE file to ship (see packaging/copyright).
-  run('vsce package', [path.join(peers, 'node_modules/@vscode/vsce/vsce'), 'package', '--skip-license', '--out', path.resolve(args.out)], {
-    cwd: stage,
-  });
+  run('vsce package',
+      [
+        path.join(peers, 'node_modules/@vscode/vsce/vsce'), 'package', '--skip-license', '--out',
+        path.resolve(args.out)
+      ],
+      {
+        cwd: stage,
+      });
 }

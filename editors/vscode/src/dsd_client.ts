@@ -1,12 +1,13 @@
 // A client of dsd over its Unix socket (@grpc/grpc-js, the ds.v1 protos
 // loaded at run time), plus starting dsd the way `ds` does when nothing
 // listens. No `vscode` import: tested under plain node against a real dsd.
-import { execFile } from 'node:child_process';
-import * as net from 'node:net';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { Env, forwardedEnvironment } from './paths';
+import {execFile} from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+import {Env, forwardedEnvironment} from './paths';
 
 // The messages as proto-loader hands them over (keepCase, enums as names).
 export interface BranchRef {
@@ -30,10 +31,10 @@ export interface ConnectionSummary {
 export interface DatabaseTarget {
   variable: string;
   is_set: boolean;
-  origin: { kind: string; location: string } | null;
-  connection: ConnectionSummary | null;
+  origin: {kind: string; location: string}|null;
+  connection: ConnectionSummary|null;
   resolved: boolean;
-  branch: BranchRef | null;
+  branch: BranchRef|null;
   unresolved_reason: string;
   error: string;
 }
@@ -42,7 +43,7 @@ export interface CurrentAnswer {
   workspace_dir: string;
   env_file: string;
   env_file_exists: boolean;
-  target: DatabaseTarget | null;
+  target: DatabaseTarget|null;
   provider: string;
   error: string;
 }
@@ -54,6 +55,7 @@ export interface Branch {
   name: string;
   parent_name: string;
   created_at: string;
+
   protected: boolean;
   is_default: boolean;
   is_target: boolean;
@@ -61,7 +63,7 @@ export interface Branch {
 }
 
 export interface SetDatabaseAnswer {
-  branch: Branch | null;
+  branch: Branch|null;
   env_file: string;
   variable: string;
   redacted_uri: string;
@@ -69,7 +71,7 @@ export interface SetDatabaseAnswer {
 }
 
 export interface CreateBranchAnswer {
-  branch: Branch | null;
+  branch: Branch|null;
   existed: boolean;
   env_file: string;
   variable: string;
@@ -78,14 +80,14 @@ export interface CreateBranchAnswer {
 
 export interface WorkspaceRef {
   workspace_dir: string;
-  overrides: { environment: Record<string, string>; flags: Record<string, string> };
+  overrides: {environment: Record<string, string>; flags: Record<string, string>};
 }
 
 // An RPC that dsd answered with an error, or that could not reach it.
 export class DsdError extends Error {
   constructor(
-    readonly code: grpc.status,
-    message: string,
+      readonly code: grpc.status,
+      message: string,
   ) {
     super(message);
     this.name = 'DsdError';
@@ -118,7 +120,7 @@ export interface WatchHandle {
   cancel(): void;
 }
 
-type Callback<T> = (err: grpc.ServiceError | null, value?: T) => void;
+type Callback<T> = (err: grpc.ServiceError|null, value?: T) => void;
 type Unary = (req: object, opts: grpc.CallOptions, cb: Callback<unknown>) => void;
 
 const UNARY_DEADLINE_MS = 15_000;
@@ -128,7 +130,8 @@ const DAEMON_START_TIMEOUT_MS = 60_000;
 
 export class DsdClient {
   private readonly options: DsdClientOptions;
-  private readonly services: { Workspace: grpc.ServiceClientConstructor; Branch: grpc.ServiceClientConstructor };
+  private readonly services:
+      {Workspace: grpc.ServiceClientConstructor; Branch: grpc.ServiceClientConstructor};
   private workspaceStub?: grpc.Client;
   private branchStub?: grpc.Client;
 
@@ -136,13 +139,25 @@ export class DsdClient {
     this.options = options;
     const protoDir = options.protoDir ?? path.join(__dirname, '..', '..', 'proto');
     const definition = protoLoader.loadSync(
-      ['ds/v1/workspace.proto', 'ds/v1/branch.proto'].map((f) => path.join(protoDir, f)),
-      { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true, includeDirs: [protoDir] },
+        ['ds/v1/workspace.proto', 'ds/v1/branch.proto'].map((f) => path.join(protoDir, f)),
+        {
+          keepCase: true,
+          longs: String,
+          enums: String,
+          defaults: true,
+          oneofs: true,
+          includeDirs: [protoDir]
+        },
     );
     const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-      ds: { v1: { WorkspaceService: grpc.ServiceClientConstructor; BranchService: grpc.ServiceClientConstructor } };
+      ds: {
+        v1: {
+          WorkspaceService: grpc.ServiceClientConstructor;
+          BranchService: grpc.ServiceClientConstructor
+        }
+      };
     };
-    this.services = { Workspace: loaded.ds.v1.WorkspaceService, Branch: loaded.ds.v1.BranchService };
+    this.services = {Workspace: loaded.ds.v1.WorkspaceService, Branch: loaded.ds.v1.BranchService};
   }
 
   get socketPath(): string {
@@ -150,13 +165,16 @@ export class DsdClient {
   }
 
   workspace(dir: string): WorkspaceRef {
-    return { workspace_dir: dir, overrides: { environment: forwardedEnvironment(this.options.env), flags: {} } };
+    return {
+      workspace_dir: dir,
+      overrides: {environment: forwardedEnvironment(this.options.env), flags: {}}
+    };
   }
 
   // Whether something accepts connections on the socket.
   socketAnswers(): Promise<boolean> {
     return new Promise((resolve) => {
-      const s = net.createConnection({ path: this.options.socketPath });
+      const s = net.createConnection({path: this.options.socketPath});
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -171,18 +189,21 @@ export class DsdClient {
   // and nothing is run.
   async ensureDaemon(): Promise<void> {
     if (await this.socketAnswers()) return;
-    const { dsPath, env } = this.options;
+    const {dsPath, env} = this.options;
     await new Promise<void>((resolve, reject) => {
-      execFile(dsPath, ['daemon', 'start'], { env, timeout: DAEMON_START_TIMEOUT_MS }, (err, _stdout, stderr) => {
-        if (!err) return resolve();
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'ENOENT') {
-          reject(new Error(`cannot run ${dsPath}: not found. Install ds or set "ds.path" to the ds program.`));
-        } else {
-          const why = stderr.trim() || err.message;
-          reject(new Error(`\`${dsPath} daemon start\` failed: ${why}`));
-        }
-      });
+      execFile(
+          dsPath, ['daemon', 'start'], {env, timeout: DAEMON_START_TIMEOUT_MS},
+          (err, _stdout, stderr) => {
+            if (!err) return resolve();
+            const e = err as NodeJS.ErrnoException;
+            if (e.code === 'ENOENT') {
+              reject(new Error(`cannot run ${
+                  dsPath}: not found. Install ds or set "ds.path" to the ds program.`));
+            } else {
+              const why = stderr.trim() || err.message;
+              reject(new Error(`\`${dsPath} daemon start\` failed: ${why}`));
+            }
+          });
     });
     // Drop channels that saw the socket missing, so the next call connects now.
     this.reset();
@@ -201,7 +222,7 @@ export class DsdClient {
     this.reset();
   }
 
-  private stub(kind: 'Workspace' | 'Branch'): grpc.Client {
+  private stub(kind: 'Workspace'|'Branch'): grpc.Client {
     const target = `unix:${this.options.socketPath}`;
     // A channel of our own (no shared subchannel that may sit in backoff),
     // reconnecting quickly once dsd is back.
@@ -211,33 +232,42 @@ export class DsdClient {
       'grpc.max_reconnect_backoff_ms': 2000,
     };
     if (kind === 'Workspace') {
-      this.workspaceStub ??= new this.services.Workspace(target, grpc.credentials.createInsecure(), channelOptions);
+      this.workspaceStub ??=
+          new this.services.Workspace(target, grpc.credentials.createInsecure(), channelOptions);
       return this.workspaceStub;
     }
-    this.branchStub ??= new this.services.Branch(target, grpc.credentials.createInsecure(), channelOptions);
+    this.branchStub ??=
+        new this.services.Branch(target, grpc.credentials.createInsecure(), channelOptions);
     return this.branchStub;
   }
 
-  private unary<T>(kind: 'Workspace' | 'Branch', method: string, req: object, deadlineMs = UNARY_DEADLINE_MS): Promise<T> {
+  private unary<T>(
+      kind: 'Workspace'|'Branch', method: string, req: object,
+      deadlineMs = UNARY_DEADLINE_MS): Promise<T> {
     const stub = this.stub(kind) as unknown as Record<string, Unary>;
     return new Promise((resolve, reject) => {
-      stub[method].call(stub, req, { deadline: Date.now() + deadlineMs }, (err, value) => {
-        if (err) reject(toDsdError(err));
-        else resolve(value as T);
+      stub[method].call(stub, req, {deadline: Date.now() + deadlineMs}, (err, value) => {
+        if (err)
+          reject(toDsdError(err));
+        else
+          resolve(value as T);
       });
     });
   }
 
   getCurrent(ws: WorkspaceRef): Promise<CurrentAnswer> {
-    return this.unary('Workspace', 'GetCurrent', { workspace: ws });
+    return this.unary('Workspace', 'GetCurrent', {workspace: ws});
   }
 
   // Calls onAnswer with the current answer at once and after every change of
   // the workspace's .env or ds.toml; onEnd once the stream ends for any
   // reason but cancel().
-  watchCurrent(ws: WorkspaceRef, onAnswer: (a: CurrentAnswer) => void, onEnd: (e: DsdError) => void): WatchHandle {
-    const stub = this.stub('Workspace') as unknown as Record<string, (req: object) => grpc.ClientReadableStream<CurrentAnswer>>;
-    const call = stub.WatchCurrent.call(stub, { workspace: ws });
+  watchCurrent(
+      ws: WorkspaceRef, onAnswer: (a: CurrentAnswer) => void,
+      onEnd: (e: DsdError) => void): WatchHandle {
+    const stub = this.stub('Workspace') as unknown as
+        Record<string, (req: object) => grpc.ClientReadableStream<CurrentAnswer>>;
+    const call = stub.WatchCurrent.call(stub, {workspace: ws});
     let cancelled = false;
     let ended = false;
     const end = (e: DsdError) => {
@@ -259,28 +289,30 @@ export class DsdClient {
   }
 
   async listBranches(ws: WorkspaceRef): Promise<Branch[]> {
-    const r = await this.unary<{ branches: Branch[] }>('Branch', 'ListBranches', { workspace: ws }, SLOW_DEADLINE_MS);
+    const r = await this.unary<{branches: Branch[]}>(
+        'Branch', 'ListBranches', {workspace: ws}, SLOW_DEADLINE_MS);
     return r.branches;
   }
 
   // Points the workspace's target variable at `branch`.
   setTarget(ws: WorkspaceRef, branch: string, allowProtected: boolean): Promise<SetDatabaseAnswer> {
     return this.unary(
-      'Branch',
-      'SetDatabase',
-      { workspace: ws, role: 'DATABASE_ROLE_TARGET', branch, allow_protected: allowProtected },
-      SLOW_DEADLINE_MS,
+        'Branch',
+        'SetDatabase',
+        {workspace: ws, role: 'DATABASE_ROLE_TARGET', branch, allow_protected: allowProtected},
+        SLOW_DEADLINE_MS,
     );
   }
 
   // Creates `name` from the default branch and points the target at it (or
   // only switches, when it exists).
-  createAndSwitch(ws: WorkspaceRef, name: string, allowProtected: boolean): Promise<CreateBranchAnswer> {
+  createAndSwitch(ws: WorkspaceRef, name: string, allowProtected: boolean):
+      Promise<CreateBranchAnswer> {
     return this.unary(
-      'Branch',
-      'CreateBranch',
-      { workspace: ws, name, switch_env: true, allow_protected: allowProtected },
-      SLOW_DEADLINE_MS,
+        'Branch',
+        'CreateBranch',
+        {workspace: ws, name, switch_env: true, allow_protected: allowProtected},
+        SLOW_DEADLINE_MS,
     );
   }
 }

@@ -3,31 +3,34 @@
 // modules it imports (tested under node against a real dsd); nothing here
 // but glue.
 import * as vscode from 'vscode';
-import { createBranch, Outcome, Prompter, switchBranch } from './commands';
-import { DsdClient } from './dsd_client';
-import { socketPath } from './paths';
-import { StatusModel, StatusView } from './status_model';
+
+import {createBranch, Outcome, Prompter, switchBranch} from './commands';
+import {DsdClient} from './dsd_client';
+import {socketPath} from './paths';
+import {StatusModel, StatusView} from './status_model';
 
 const prompter: Prompter = {
-  pickBranch: (picks) => vscode.window.showQuickPick(picks, { placeHolder: 'Branch for the target database', matchOnDescription: true }),
-  confirm: async (message, action) => (await vscode.window.showWarningMessage(message, { modal: true }, action)) === action,
-  branchName: (validate) => vscode.window.showInputBox({ prompt: 'New branch (created from the default branch)', validateInput: validate }),
+  pickBranch: (picks) => vscode.window.showQuickPick(
+      picks, {placeHolder: 'Branch for the target database', matchOnDescription: true}),
+  confirm: async (message, action) =>
+      (await vscode.window.showWarningMessage(message, {modal: true}, action)) === action,
+  branchName: (validate) => vscode.window.showInputBox(
+      {prompt: 'New branch (created from the default branch)', validateInput: validate}),
 };
 
 function newClient(): DsdClient {
   const dsPath = vscode.workspace.getConfiguration('ds').get<string>('path') || 'ds';
-  return new DsdClient({ socketPath: socketPath(process.env, process.geteuid!()), dsPath, env: process.env });
+  return new DsdClient(
+      {socketPath: socketPath(process.env, process.geteuid!()), dsPath, env: process.env});
 }
 
 function show(item: vscode.StatusBarItem, view: StatusView): void {
   item.text = `$(database) ${view.label}`;
   item.tooltip = view.tooltip;
-  item.backgroundColor =
-    view.severity === 'warning'
-      ? new vscode.ThemeColor('statusBarItem.warningBackground')
-      : view.severity === 'error'
-        ? new vscode.ThemeColor('statusBarItem.errorBackground')
-        : undefined;
+  item.backgroundColor = view.severity === 'warning' ?
+      new vscode.ThemeColor('statusBarItem.warningBackground') :
+      view.severity === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') :
+                                  undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -55,19 +58,18 @@ export function activate(context: vscode.ExtensionContext): void {
     model.reconnectNow();  // the flow may have started dsd
   };
   context.subscriptions.push(
-    item,
-    vscode.commands.registerCommand('ds.switchBranch', run(switchBranch)),
-    vscode.commands.registerCommand('ds.createBranch', run(createBranch)),
-    { dispose: () => model.dispose() },
-    { dispose: () => watchClient.close() },
-    { dispose: () => commandClient.close() },
+      item,
+      vscode.commands.registerCommand('ds.switchBranch', run(switchBranch)),
+      vscode.commands.registerCommand('ds.createBranch', run(createBranch)),
+      {dispose: () => model.dispose()},
+      {dispose: () => watchClient.close()},
+      {dispose: () => commandClient.close()},
   );
   // Start dsd as `ds` would, then watch; a failure shows in the status bar
   // and the model keeps retrying.
-  commandClient
-    .ensureDaemon()
-    .catch((e: Error) => void vscode.window.showWarningMessage(`ds: ${e.message}`))
-    .finally(() => model.start());
+  commandClient.ensureDaemon()
+      .catch((e: Error) => void vscode.window.showWarningMessage(`ds: ${e.message}`))
+      .finally(() => model.start());
 }
 
 export function deactivate(): void {}

@@ -4,7 +4,7 @@
 // the same configuration. No `vscode` import: tested under plain node.
 import * as path from 'node:path';
 
-export type Env = Record<string, string | undefined>;
+export type Env = Record<string, string|undefined>;
 
 // $XDG_RUNTIME_DIR/ds/dsd.sock when XDG_RUNTIME_DIR is set and absolute (a
 // relative value is ignored, as the XDG spec says), else /tmp/ds-<euid>/dsd.sock.
@@ -13,7 +13,7 @@ export type Env = Record<string, string | undefined>;
 export function socketPath(env: Env, euid: number): string {
   const runtime = env.XDG_RUNTIME_DIR ?? '';
   const runtimeDir =
-    runtime !== '' && path.isAbsolute(runtime) ? path.join(runtime, 'ds') : `/tmp/ds-${euid}`;
+      runtime !== '' && path.isAbsolute(runtime) ? path.join(runtime, 'ds') : `/tmp/ds-${euid}`;
   return path.join(runtimeDir, 'dsd.sock');
 }
 

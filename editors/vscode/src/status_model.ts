@@ -2,10 +2,11 @@
 // WatchCurrent, reconnecting with backoff when dsd goes away (a restart, an
 // upgrade). No `vscode` import: the extension only copies `view` into a
 // StatusBarItem on every 'change'.
-import { EventEmitter } from 'node:events';
-import { CurrentAnswer, DsdClient, DsdError, WatchHandle, WorkspaceRef } from './dsd_client';
+import {EventEmitter} from 'node:events';
 
-export type Severity = 'normal' | 'warning' | 'error';
+import {CurrentAnswer, DsdClient, DsdError, WatchHandle, WorkspaceRef} from './dsd_client';
+
+export type Severity = 'normal'|'warning'|'error';
 
 export interface StatusView {
   // Short text: the branch name, or host/database when no provider knows it.
@@ -22,7 +23,7 @@ export interface StatusView {
 
 export function describeCurrent(a: CurrentAnswer): StatusView {
   if (a.error) {
-    return { label: 'ds: error', tooltip: a.error, severity: 'error', connected: true };
+    return {label: 'ds: error', tooltip: a.error, severity: 'error', connected: true};
   }
   const t = a.target;
   if (!t || !t.is_set) {
@@ -30,28 +31,27 @@ export function describeCurrent(a: CurrentAnswer): StatusView {
     const where = a.env_file_exists ? a.env_file : `${a.env_file} (missing)`;
     return {
       label: 'ds: no target',
-      tooltip: `${variable} is not set in ${where}. Run "ds: Switch branch" or "ds: Create branch".`,
+      tooltip:
+          `${variable} is not set in ${where}. Run "ds: Switch branch" or "ds: Create branch".`,
       severity: 'normal',
       connected: true,
     };
   }
   if (t.error) {
-    return { label: 'ds: bad target', tooltip: t.error, severity: 'error', connected: true };
+    return {label: 'ds: bad target', tooltip: t.error, severity: 'error', connected: true};
   }
   const origin = t.origin?.location ? `\nfrom ${t.origin.location}` : '';
   const conn = t.connection;
   const hostDb = conn ? `${conn.host}${conn.port ? ':' + conn.port : ''}/${conn.database}` : '';
   if (t.resolved && t.branch) {
     const b = t.branch;
-    const marks = [b.branch_is_default ? 'default' : '', b.branch_protected ? 'protected' : '']
-      .filter(Boolean)
-      .join(', ');
+    const marks = [
+      b.branch_is_default ? 'default' : '', b.branch_protected ? 'protected' : ''
+    ].filter(Boolean).join(', ');
     return {
       label: b.branch_name,
-      tooltip:
-        `${t.variable}: ${b.provider} ${b.project_name || b.project_id} / ${b.branch_name}` +
-        (marks ? ` (${marks}: writes reach shared data)` : '') +
-        `\n${hostDb}${origin}`,
+      tooltip: `${t.variable}: ${b.provider} ${b.project_name || b.project_id} / ${b.branch_name}` +
+          (marks ? ` (${marks}: writes reach shared data)` : '') + `\n${hostDb}${origin}`,
       severity: marks ? 'warning' : 'normal',
       connected: true,
       branch: b.branch_name,
@@ -59,7 +59,8 @@ export function describeCurrent(a: CurrentAnswer): StatusView {
   }
   return {
     label: conn ? `${conn.host}/${conn.database}` : t.variable,
-    tooltip: `${t.variable}: ${hostDb}${origin}` + (t.unresolved_reason ? `\n${t.unresolved_reason}` : ''),
+    tooltip: `${t.variable}: ${hostDb}${origin}` +
+        (t.unresolved_reason ? `\n${t.unresolved_reason}` : ''),
     severity: 'normal',
     connected: true,
   };
@@ -71,21 +72,22 @@ export interface BackoffOptions {
 }
 
 // The next wait: doubling from initialMs up to maxMs.
-export function nextBackoff(previousMs: number | undefined, o: BackoffOptions): number {
+export function nextBackoff(previousMs: number|undefined, o: BackoffOptions): number {
   return previousMs === undefined ? o.initialMs : Math.min(previousMs * 2, o.maxMs);
 }
 
 export class StatusModel extends EventEmitter {
-  private current: StatusView = { label: 'ds: connecting', tooltip: 'Connecting to dsd', severity: 'normal', connected: false };
+  private current: StatusView =
+      {label: 'ds: connecting', tooltip: 'Connecting to dsd', severity: 'normal', connected: false};
   private watch?: WatchHandle;
   private retryTimer?: NodeJS.Timeout;
   private backoffMs?: number;
   private disposed = false;
 
   constructor(
-    private readonly client: DsdClient,
-    private readonly ws: WorkspaceRef,
-    private readonly backoff: BackoffOptions = { initialMs: 250, maxMs: 10_000 },
+      private readonly client: DsdClient,
+      private readonly ws: WorkspaceRef,
+      private readonly backoff: BackoffOptions = {initialMs: 250, maxMs: 10_000},
   ) {
     super();
   }
@@ -124,12 +126,12 @@ export class StatusModel extends EventEmitter {
   private connect(): void {
     if (this.disposed) return;
     this.watch = this.client.watchCurrent(
-      this.ws,
-      (answer) => {
-        this.backoffMs = undefined;  // a live stream: start over next time
-        this.set(describeCurrent(answer));
-      },
-      (err) => this.lost(err),
+        this.ws,
+        (answer) => {
+          this.backoffMs = undefined;  // a live stream: start over next time
+          this.set(describeCurrent(answer));
+        },
+        (err) => this.lost(err),
     );
   }
 

@@ -5,14 +5,15 @@
 // workspace (a ds.toml only) in DS_TEST_WORKSPACE. The steps build on each
 // other, so they run in order.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import {execFile} from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { BranchPick, createBranch, Prompter, switchBranch } from '../src/commands';
-import { DsdClient } from '../src/dsd_client';
-import { socketPath } from '../src/paths';
-import { StatusModel, StatusView } from '../src/status_model';
+import {after, before, test} from 'node:test';
+
+import {BranchPick, createBranch, Prompter, switchBranch} from '../src/commands';
+import {DsdClient} from '../src/dsd_client';
+import {socketPath} from '../src/paths';
+import {StatusModel, StatusView} from '../src/status_model';
 
 const binDir = process.env.DS_TEST_BIN_DIR!;
 const workspaceDir = process.env.DS_TEST_WORKSPACE!;
@@ -23,7 +24,7 @@ const sock = socketPath(process.env, process.geteuid!());
 class ScriptedPrompter implements Prompter {
   offered: BranchPick[] = [];
   questions: string[] = [];
-  constructor(private readonly script: { pick?: string; confirm?: boolean; name?: string }) {}
+  constructor(private readonly script: {pick?: string; confirm?: boolean; name?: string}) {}
   async pickBranch(picks: BranchPick[]) {
     this.offered = picks;
     return picks.find((p) => p.label === this.script.pick);
@@ -41,7 +42,8 @@ class ScriptedPrompter implements Prompter {
 
 // Resolves with the first view (the current one included) that `want`
 // accepts; a deadline turns a missing update into a failure, not a hang.
-function viewWhere(model: StatusModel, what: string, want: (v: StatusView) => boolean): Promise<StatusView> {
+function viewWhere(
+    model: StatusModel, what: string, want: (v: StatusView) => boolean): Promise<StatusView> {
   if (want(model.view)) return Promise.resolve(model.view);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -59,23 +61,29 @@ function viewWhere(model: StatusModel, what: string, want: (v: StatusView) => bo
 }
 
 function ds(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) =>
-    execFile(dsPath, args, { env: process.env }, (err, stdout, stderr) =>
-      err ? reject(new Error(`ds ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-    ),
+  return new Promise(
+      (resolve, reject) => execFile(
+          dsPath,
+          args,
+          {env: process.env},
+          (err, stdout, stderr) =>
+              err ? reject(new Error(`ds ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
+          ),
   );
 }
 
 function targetInEnvFile(): string {
-  const line = fs.readFileSync(path.join(workspaceDir, '.env'), 'utf8').split('\n').find((l) => l.startsWith('DB_CONNECTION_STRING='));
+  const line = fs.readFileSync(path.join(workspaceDir, '.env'), 'utf8')
+                   .split('\n')
+                   .find((l) => l.startsWith('DB_CONNECTION_STRING='));
   return line ?? '';
 }
 
-const client = new DsdClient({ socketPath: sock, dsPath, env: process.env });
+const client = new DsdClient({socketPath: sock, dsPath, env: process.env});
 const ws = client.workspace(workspaceDir);
 // The status bar's own client, as in extension.ts.
-const watchClient = new DsdClient({ socketPath: sock, dsPath, env: process.env });
-const model = new StatusModel(watchClient, ws, { initialMs: 50, maxMs: 500 });
+const watchClient = new DsdClient({socketPath: sock, dsPath, env: process.env});
+const model = new StatusModel(watchClient, ws, {initialMs: 50, maxMs: 500});
 const views: StatusView[] = [];
 model.on('change', (v: StatusView) => views.push(v));
 
@@ -87,8 +95,10 @@ after(() => {
 });
 
 test('a missing ds is one clear error', async () => {
-  const lost = new DsdClient({ socketPath: sock, dsPath: path.join(binDir, 'no-such-ds'), env: process.env });
-  await assert.rejects(lost.ensureDaemon(), /cannot run .*no-such-ds: not found\. Install ds or set "ds\.path"/);
+  const lost =
+      new DsdClient({socketPath: sock, dsPath: path.join(binDir, 'no-such-ds'), env: process.env});
+  await assert.rejects(
+      lost.ensureDaemon(), /cannot run .*no-such-ds: not found\. Install ds or set "ds\.path"/);
 });
 
 test('starts dsd with `ds daemon start` when the socket is missing', async () => {
@@ -104,9 +114,11 @@ test('starts dsd with `ds daemon start` when the socket is missing', async () =>
 });
 
 test('create branch: creates, points .env at it, the status bar follows', async () => {
-  const prompter = new ScriptedPrompter({ name: 'feature-x' });
+  const prompter = new ScriptedPrompter({name: 'feature-x'});
   const outcome = await createBranch(client, ws, prompter);
-  assert.ok(outcome.done && /Created feature-x; DB_CONNECTION_STRING points at it/.test(outcome.message), JSON.stringify(outcome));
+  assert.ok(
+      outcome.done && /Created feature-x; DB_CONNECTION_STRING points at it/.test(outcome.message),
+      JSON.stringify(outcome));
   assert.deepEqual(prompter.questions, []);
   assert.match(targetInEnvFile(), /\/feature-x$/);
   const v = await viewWhere(model, 'on feature-x', (x) => x.branch === 'feature-x');
@@ -115,7 +127,7 @@ test('create branch: creates, points .env at it, the status bar follows', async 
 
 test('switch branch: the picker lists branches with their marks', async () => {
   const prompter = new ScriptedPrompter({});  // dismisses the list
-  assert.deepEqual(await switchBranch(client, ws, prompter), { done: false });
+  assert.deepEqual(await switchBranch(client, ws, prompter), {done: false});
   const byName = new Map(prompter.offered.map((p) => [p.label, p]));
   assert.equal(prompter.offered[0].label, 'feature-x', 'the target comes first');
   assert.equal(byName.get('feature-x')!.description, 'target');
@@ -125,25 +137,28 @@ test('switch branch: the picker lists branches with their marks', async () => {
 
 test('switch to the default branch asks first; no means nothing changes', async () => {
   const before = targetInEnvFile();
-  const prompter = new ScriptedPrompter({ pick: 'main', confirm: false });
-  assert.deepEqual(await switchBranch(client, ws, prompter), { done: false });
+  const prompter = new ScriptedPrompter({pick: 'main', confirm: false});
+  assert.deepEqual(await switchBranch(client, ws, prompter), {done: false});
   assert.equal(prompter.questions.length, 1);
   assert.match(prompter.questions[0], /"main" is the default, protected branch/);
   assert.equal(targetInEnvFile(), before);
 });
 
 test('dsd itself refuses a protected target without allow_protected', async () => {
-  await assert.rejects(client.setTarget(ws, 'main', false), (e: Error & { needsConfirmation?: boolean }) => {
-    assert.ok(e.needsConfirmation, e.message);
-    assert.match(e.message, /main/);
-    return true;
-  });
+  await assert.rejects(
+      client.setTarget(ws, 'main', false), (e: Error&{needsConfirmation?: boolean}) => {
+        assert.ok(e.needsConfirmation, e.message);
+        assert.match(e.message, /main/);
+        return true;
+      });
 });
 
 test('switch to the default branch after yes: status bar warns', async () => {
-  const prompter = new ScriptedPrompter({ pick: 'main', confirm: true });
+  const prompter = new ScriptedPrompter({pick: 'main', confirm: true});
   const outcome = await switchBranch(client, ws, prompter);
-  assert.ok(outcome.done && /DB_CONNECTION_STRING in .*\.env now points at main/.test(outcome.message), JSON.stringify(outcome));
+  assert.ok(
+      outcome.done && /DB_CONNECTION_STRING in .*\.env now points at main/.test(outcome.message),
+      JSON.stringify(outcome));
   assert.match(targetInEnvFile(), /\/main$/);
   const v = await viewWhere(model, 'on main', (x) => x.branch === 'main');
   assert.equal(v.severity, 'warning');
@@ -151,9 +166,10 @@ test('switch to the default branch after yes: status bar warns', async () => {
 });
 
 test('create branch with an existing protected name asks, then switches', async () => {
-  await switchBranch(client, ws, new ScriptedPrompter({ pick: 'feature-x' }));  // no question for an ordinary branch
+  await switchBranch(
+      client, ws, new ScriptedPrompter({pick: 'feature-x'}));  // no question for an ordinary branch
   await viewWhere(model, 'back on feature-x', (x) => x.branch === 'feature-x');
-  const prompter = new ScriptedPrompter({ name: 'main', confirm: true });
+  const prompter = new ScriptedPrompter({name: 'main', confirm: true});
   const outcome = await createBranch(client, ws, prompter);
   assert.equal(prompter.questions.length, 1, 'dsd refused, the flow asked');
   assert.ok(outcome.done && /main already existed/.test(outcome.message), JSON.stringify(outcome));
@@ -161,13 +177,14 @@ test('create branch with an existing protected name asks, then switches', async 
 });
 
 test('the status bar reconnects when dsd restarts', async () => {
-  await switchBranch(client, ws, new ScriptedPrompter({ pick: 'feature-x' }));
+  await switchBranch(client, ws, new ScriptedPrompter({pick: 'feature-x'}));
   await viewWhere(model, 'on feature-x', (x) => x.branch === 'feature-x');
   await ds('daemon', 'stop', '--keep-databases');
   const down = await viewWhere(model, 'disconnected', (x) => !x.connected);
   assert.equal(down.severity, 'error');
   assert.equal(await client.socketAnswers(), false);
   await client.ensureDaemon();  // what a command does
-  const up = await viewWhere(model, 'reconnected on feature-x', (x) => x.connected && x.branch === 'feature-x');
+  const up = await viewWhere(
+      model, 'reconnected on feature-x', (x) => x.connected && x.branch === 'feature-x');
   assert.equal(up.severity, 'normal');
 });
