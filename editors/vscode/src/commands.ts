@@ -18,6 +18,9 @@ export interface Prompter {
   // Undefined when the user dismissed the box. `validate` returns the
   // problem with a name, or undefined when it is acceptable.
   branchName(validate: (name: string) => string | undefined): PromiseLike<string|undefined>;
+  // Runs `work` while showing `title` and the lines it reports.
+  withProgress<T>(title: string, work: (report: (line: string) => void) => Promise<T>):
+      PromiseLike<T>;
 }
 
 // What a flow ends with: a message to show, or nothing (the user said no
@@ -115,8 +118,9 @@ export async function createBranch(
   const name = await prompter.branchName(checkBranchName);
   if (name === undefined) return {done: false};
   await client.ensureDaemon();
-  const r =
-      await confirmingRetry(prompter, (allow) => client.createAndSwitch(ws, name, allow), false);
+  const create = (allow: boolean) => Promise.resolve(prompter.withProgress(
+      `Creating branch ${name}`, (report) => client.createAndSwitch(ws, name, allow, report)));
+  const r = await confirmingRetry(prompter, create, false);
   if (!r) return {done: false};
   const what = r.existed ? `${name} already existed; ${r.variable} now points at it` :
                            `Created ${name}; ${r.variable} points at it`;

@@ -92,6 +92,10 @@ export class DsdError extends Error {
     super(message);
     this.name = 'DsdError';
   }
+  // Nothing answers on the socket, or dsd went away mid-call.
+  get unreachable(): boolean {
+    return this.code === grpc.status.UNAVAILABLE;
+  }
   // dsd refuses to point the target at a protected or default branch unless
   // the caller confirmed (allow_protected).
   get needsConfirmation(): boolean {
@@ -305,14 +309,34 @@ export class DsdClient {
   }
 
   // Creates `name` from the default branch and points the target at it (or
-  // only switches, when it exists).
-  createAndSwitch(ws: WorkspaceRef, name: string, allowProtected: boolean):
-      Promise<CreateBranchAnswer> {
-    return this.unary(
-        'Branch',
-        'CreateBranch',
-        {workspace: ws, name, switch_env: true, allow_protected: allowProtected},
-        SLOW_DEADLINE_MS,
-    );
+  // only switches, when it exists), through CreateBranchStream: dsd's
+  // progress lines (a local copy under way, Neon's operations) go to
+  // onProgress as they come; the result is the stream's last message.
+  createAndSwitch(
+      ws: WorkspaceRef, name: string, allowProtected: boolean,
+      onProgress: (line: string) => void): Promise<CreateBranchAnswer> {
+    type Event = {progress?: string, result?: CreateBranchAnswer};
+    const stub = this.stub('Branch') as unknown as
+        Record<string, (req: object, opts: grpc.CallOptions) => grpc.ClientReadableStream<Event>>;
+    const call = stub.CreateBranchStream.call(
+        stub, {workspace: ws, name, switch_env: true, allow_protected: allowProtected},
+        {deadline: Date.now() + SLOW_DEADLINE_MS});
+    return new Promise((resolve, reject) => {
+      let result: CreateBranchAnswer|undefined;
+      call.on('data', (e: Event) => {
+        if (e.result)
+          result = e.result;
+        else if (e.progress)
+          onProgress(e.progress);
+      });
+      call.on('error', (err: grpc.ServiceError) => reject(toDsdError(err)));
+      call.on('end', () => {
+        if (result)
+          resolve(result);
+        else
+          reject(
+              new DsdError(grpc.status.INTERNAL, 'dsd ended CreateBranchStream without a result'));
+      });
+    });
   }
 }

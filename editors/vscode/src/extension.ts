@@ -16,6 +16,9 @@ const prompter: Prompter = {
       (await vscode.window.showWarningMessage(message, {modal: true}, action)) === action,
   branchName: (validate) => vscode.window.showInputBox(
       {prompt: 'New branch (created from the default branch)', validateInput: validate}),
+  withProgress: (title, work) => vscode.window.withProgress(
+      {location: vscode.ProgressLocation.Notification, title},
+      (progress) => work((line) => progress.report({message: line}))),
 };
 
 function newClient(): DsdClient {

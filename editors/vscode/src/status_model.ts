@@ -142,8 +142,9 @@ export class StatusModel extends EventEmitter {
     this.client.reset();
     this.backoffMs = nextBackoff(this.backoffMs, this.backoff);
     this.set({
-      label: 'ds: dsd not running',
-      tooltip: `${err.message}. Retrying; "ds: Switch branch" starts dsd.`,
+      label: err.unreachable ? 'ds: dsd not running' : 'ds: error',
+      tooltip: err.unreachable ? `${err.message}. Retrying; "ds: Switch branch" starts dsd.` :
+                                 `${err.message}. Retrying.`,
       severity: 'error',
       connected: false,
     });

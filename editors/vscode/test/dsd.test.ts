@@ -24,6 +24,7 @@ const sock = socketPath(process.env, process.geteuid!());
 class ScriptedPrompter implements Prompter {
   offered: BranchPick[] = [];
   questions: string[] = [];
+  progress: string[] = [];
   constructor(private readonly script: {pick?: string; confirm?: boolean; name?: string}) {}
   async pickBranch(picks: BranchPick[]) {
     this.offered = picks;
@@ -33,6 +34,10 @@ class ScriptedPrompter implements Prompter {
     this.questions.push(message);
     if (this.script.confirm === undefined) throw new Error(`unexpected question: ${message}`);
     return this.script.confirm;
+  }
+  async withProgress<T>(title: string, work: (report: (line: string) => void) => Promise<T>) {
+    this.progress.push(title);
+    return work((line) => this.progress.push(line));
   }
   async branchName(validate: (n: string) => string | undefined) {
     assert.equal(validate(this.script.name!), undefined);
@@ -120,6 +125,10 @@ test('create branch: creates, points .env at it, the status bar follows', async 
       outcome.done && /Created feature-x; DB_CONNECTION_STRING points at it/.test(outcome.message),
       JSON.stringify(outcome));
   assert.deepEqual(prompter.questions, []);
+  // dsd's progress lines arrived through CreateBranchStream.
+  assert.equal(prompter.progress[0], 'Creating branch feature-x');
+  assert.ok(
+      prompter.progress.some((l) => l.startsWith('copying main')), prompter.progress.join('\n'));
   assert.match(targetInEnvFile(), /\/feature-x$/);
   const v = await viewWhere(model, 'on feature-x', (x) => x.branch === 'feature-x');
   assert.equal(v.severity, 'normal');
@@ -182,6 +191,7 @@ test('the status bar reconnects when dsd restarts', async () => {
   await ds('daemon', 'stop', '--keep-databases');
   const down = await viewWhere(model, 'disconnected', (x) => !x.connected);
   assert.equal(down.severity, 'error');
+  assert.equal(down.label, 'ds: dsd not running');
   assert.equal(await client.socketAnswers(), false);
   await client.ensureDaemon();  // what a command does
   const up = await viewWhere(
