@@ -124,6 +124,13 @@ class VscodeExtensionTest(DsTestCase):
         self.assertEqual((connection["host"], connection["database"]), ("db.example.com", "appdb"))
         self.assertTrue(self.env.dsd_pids(), "the packed extension started dsd")
 
+    def test_only_extension_ts_imports_vscode(self):
+        # The logic must run (and is tested) under plain node.
+        src = os.path.join(EXTENSION, "src")
+        importers = sorted(f for f in os.listdir(src) if f.endswith(".ts") and re.search(
+            r"""(from|require\()\s*['"]vscode['"]""", open(os.path.join(src, f)).read()))
+        self.assertEqual(importers, ["extension.ts"])
+
     def test_forwarded_variables_follow_the_config_table(self):
         # paths.ts lists the non-DS_ variables that config keys read; the
         # list must be common/config.cc's.

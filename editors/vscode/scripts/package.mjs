@@ -115,11 +115,12 @@ run('tsc', [
 ]);
 if (!args['no-vsix']) {
   fs.mkdirSync(path.dirname(path.resolve(args.out)), {recursive: true});
-  // The repository has no LICENSE file to ship (see packaging/copyright).
+  // The repository has no LICENSE file to ship (see packaging/copyright)
+  // and no public URL.
   run('vsce package',
       [
-        path.join(peers, 'node_modules/@vscode/vsce/vsce'), 'package', '--skip-license', '--out',
-        path.resolve(args.out)
+        path.join(peers, 'node_modules/@vscode/vsce/vsce'), 'package', '--skip-license',
+        '--allow-missing-repository', '--out', path.resolve(args.out)
       ],
       {
         cwd: stage,

@@ -38,7 +38,15 @@ function show(item: vscode.StatusBarItem, view: StatusView): void {
 
 export function activate(context: vscode.ExtensionContext): void {
   const folder = vscode.workspace.workspaceFolders?.[0];
-  if (!folder || folder.uri.scheme !== 'file') return;
+  if (!folder || folder.uri.scheme !== 'file') {
+    // The commands still answer (VS Code activates on them), saying why not.
+    const why = () => void vscode.window.showErrorMessage(
+        'ds: open the folder that holds your .env (a local folder) first');
+    context.subscriptions.push(
+        vscode.commands.registerCommand('ds.switchBranch', why),
+        vscode.commands.registerCommand('ds.createBranch', why));
+    return;
+  }
   // The watch and the commands use separate channels, so that resetting one
   // after dsd went away never cuts the other's call short.
   const watchClient = newClient();
