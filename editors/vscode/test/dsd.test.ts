@@ -89,8 +89,6 @@ const ws = client.workspace(workspaceDir);
 // The status bar's own client, as in extension.ts.
 const watchClient = new DsdClient({socketPath: sock, dsPath, env: process.env});
 const model = new StatusModel(watchClient, ws, {initialMs: 50, maxMs: 500});
-const views: StatusView[] = [];
-model.on('change', (v: StatusView) => views.push(v));
 
 before(() => assert.ok(!fs.existsSync(sock), `${sock} exists before the test started dsd`));
 after(() => {
