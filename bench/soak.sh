@@ -4,7 +4,7 @@
 # branches, for a minute; then dsd restarted under that load. The driver is
 # ds_soak_bench (bench/soak_bench.cc); this script builds the world around
 # it, times what a prompt would run without dsd, and prints a markdown table
-# on stdout (progress on stderr). Writes nothing else: copy the table into
+# on stdout (progress on stderr). Writes nothing else (unless SOAK_REPORT is set): copy the table into
 # docs/benchmarks.md by hand.
 #
 # Usage: cmake --build --preset release --target ds dsd ds_soak_bench && bench/soak.sh
@@ -16,6 +16,8 @@
 #   SOAK_UNARY_SECONDS   GetCurrent clients alone, for dsd's CPU per call (10)
 #   SOAK_AFTER_SECONDS   the load after the restart (10)
 #   SOAK_CLIENTS, SOAK_STREAMS, SOAK_SWITCH_MS   16, 100, 500
+#   SOAK_REPORT          also copy ds_soak_bench's JSON report (every sample)
+#                        to this file
 #   DS_TEST_USER         user that runs dsd, ds and postgres when run as root
 #                        (default ds-test; created if missing)
 #
@@ -150,6 +152,7 @@ set -e
 uptime_after=$(uptime)
 log "uptime after: $uptime_after"
 jq -e . "$root/out/soak.json" >/dev/null || die "ds_soak_bench printed no report (exit $soak_rc)"
+[[ -z ${SOAK_REPORT:-} ]] || cp "$root/out/soak.json" "$SOAK_REPORT"
 wait "$first_pid" 2>/dev/null || true   # the first dsd, stopped by the restart
 
 # --- what a prompt runs without dsd ------------------------------------------
@@ -177,8 +180,8 @@ lat() {  # lat PATH: "p50 / p99 / max µs, calls/s, errors"
   jq -r "$1 | \"\(.p50_us|floor) / \(.p99_us|floor) / \(.max_us|floor) µs, \(.per_s|floor)/s, \(.errors) errors\"" "$r"
 }
 ok() { if [[ $1 == true ]]; then echo "met"; else echo "**not met**"; fi; }
-cpu_unary=$(j '.unary.dsd_cpu_us_per_call | floor')
-cpu_soak=$(j '.soak.dsd_cpu_us_per_getcurrent | floor')
+cpu_unary=$(j '.unary.dsd_cpu_us_per_call * 10 | round / 10')
+cpu_soak=$(j '.soak.dsd_cpu_us_per_getcurrent * 10 | round / 10')
 
 cat <<EOF
 Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC')
@@ -194,9 +197,9 @@ Load: $clients GetCurrent clients, $streams WatchCurrent streams, SetDatabase $b
 | dsd CPU per GetCurrent in the soak (streams and switches included) | $cpu_soak µs | | |
 | SetDatabase (editor) p50 / p99 / max, soak | $(lat .soak.set_database) | | 0 errors: $(ok "$(j '.soak.set_database.errors == 0')") |
 | WatchCurrent streams: updates received, errors | $(j .stream_updates) updates, $(j .soak.stream_errors.errors) errors; all on the last branch $(j .soak.converge_s) s after the last switch | | converged: $(ok "$(j .soak.converged)") |
-| dsd RSS first / max / last, soak | $(mib "$(range '["open","soak"]' rss_kb)") MiB | | flat |
-| dsd fds first / max / last, soak | $(range '["open","soak"]' fds) | | flat |
-| dsd threads first / max / last, soak | $(range '["open","soak"]' threads) | | |
+| dsd RSS first / max / last, soak (every second) | $(mib "$(range '["soak"]' rss_kb)") MiB | | flat |
+| dsd fds first / max / last, soak | $(range '["soak"]' fds) | | flat |
+| dsd threads first / max / last, soak | $(range '["soak"]' threads) | | |
 | restart (\`ds daemon stop\` + \`ds daemon start\`) | $(j .restart.cmd_s) s, pid $(j .restart.old_pid) → $(j .restart.new_pid); GetCurrent errors until each client was back: $(j .restart.getcurrent_errors_during) | | |
 | reconnected after the restart | clients $(j .restart.clients_back)/$clients, streams $(j .restart.streams_back)/$streams; slowest $(j .restart.slowest_back_s) s after the stop began | | all: $(ok "$(j ".restart.clients_back == $clients and .restart.streams_back == $streams")") |
 | GetCurrent p50 / p99 / max, after the restart | $(lat .after.getcurrent) | | 0 errors: $(ok "$(j '.after.getcurrent.errors == 0')") |
