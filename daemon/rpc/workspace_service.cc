@@ -23,6 +23,12 @@ v1::GetCurrentResponse AsUpdate(absl::StatusOr<v1::GetCurrentResponse> r) {
   return out;
 }
 
+absl::StatusOr<v1::GetCurrentResponse> LoggedIfFailed(const v1::WorkspaceRef& ws,
+                                                      absl::StatusOr<v1::GetCurrentResponse> r) {
+  if (!r.ok()) common::LogDebug("GetCurrent(", ws.workspace_dir(), "): ", r.status().message());
+  return r;
+}
+
 }  // namespace
 
 // What feeds one WatchCurrent stream. The first answer is computed on the
@@ -150,23 +156,23 @@ void WorkspaceServiceImpl::OnProviderChanged() {
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetCurrent(grpc::CallbackServerContext* ctx,
                                                            const v1::GetCurrentRequest* req,
                                                            v1::GetCurrentResponse* resp) {
-  v1::WorkspaceRef ws = RequestedWorkspace(*req);
-  auto logged = [dir = ws.workspace_dir()](absl::StatusOr<v1::GetCurrentResponse> r) {
-    if (!r.ok()) common::LogDebug("GetCurrent(", dir, "): ", r.status().message());
-    return r;
-  };
+  // The request's own WorkspaceRef when it has one: no copy on the hot path.
+  v1::WorkspaceRef legacy;
+  const v1::WorkspaceRef& ws =
+      req->has_workspace() ? req->workspace() : (legacy = RequestedWorkspace(*req));
   // Inline when no provider may wait: a warm answer is a few stat() calls,
   // and handing it to the pool would cost more than computing it.
   if (std::optional<absl::StatusOr<v1::GetCurrentResponse>> now =
           resolver_->GetCurrentWithoutWaiting(ws)) {
-    absl::StatusOr<v1::GetCurrentResponse> r = logged(std::move(*now));
+    absl::StatusOr<v1::GetCurrentResponse> r = LoggedIfFailed(ws, std::move(*now));
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     if (r.ok()) resp->Swap(&*r);
     reactor->Finish(ToGrpcStatus(r.status()));
     return reactor;
   }
-  return Offload(pool_, ctx, resp,
-                 [this, ws = std::move(ws), logged] { return logged(resolver_->GetCurrent(ws)); });
+  return Offload(pool_, ctx, resp, [this, ws = v1::WorkspaceRef(ws)] {
+    return LoggedIfFailed(ws, resolver_->GetCurrent(ws));
+  });
 }
 
 grpc::ServerUnaryReactor* WorkspaceServiceImpl::GetConfig(grpc::CallbackServerContext* ctx,

@@ -46,6 +46,9 @@ absl::StatusOr<FileIdentity> IdentifyPath(const std::filesystem::path& path);
 // file is passed to the parser as std::nullopt so it can decide what absence
 // means. Parse errors are cached as well, so a broken file is reported on
 // every call without being re-read until it changes.
+// A hit returns the very shared_ptr of the parse it came from, and every
+// parse makes a new one: callers may memoize what they derive from a value
+// by comparing pointers.
 template <typename T>
 class ParsedFileCache {
  public:
@@ -54,9 +57,13 @@ class ParsedFileCache {
 
   explicit ParsedFileCache(Parser parser) : parser_(std::move(parser)) {}
 
-  absl::StatusOr<std::shared_ptr<const T>> Get(const std::filesystem::path& path) {
+  // `identity` (optional) receives the identity the value belongs to, so a
+  // caller needs no second stat() to learn whether the file exists.
+  absl::StatusOr<std::shared_ptr<const T>> Get(const std::filesystem::path& path,
+                                               FileIdentity* identity = nullptr) {
     absl::StatusOr<FileIdentity> id = IdentifyFile(path);
     if (!id.ok()) return id.status();
+    if (identity) *identity = *id;
     {
       std::lock_guard lock(mu_);
       auto it = entries_.find(path.string());

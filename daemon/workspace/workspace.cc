@@ -146,18 +146,37 @@ WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry
           }),
       credentials_cache_(ParseCredentials),
       daemon_secrets_(DaemonSecretsLayer()),
-      known_(paths_.state_dir.empty() ? std::filesystem::path() : paths_.state_dir / "workspaces") {}
+      known_(paths_.state_dir.empty() ? std::filesystem::path() : paths_.state_dir / "workspaces") {
+}
+
+absl::StatusOr<WorkspaceResolver::Inputs> WorkspaceResolver::ReadInputs(
+    const std::filesystem::path& workspace) {
+  Inputs in;
+  auto user = user_toml_cache_.Get(paths_.user_config());
+  if (!user.ok()) return user.status();
+  in.user = *std::move(user);
+  auto ws = workspace_toml_cache_.Get(workspace / "ds.toml");
+  if (!ws.ok()) return ws.status();
+  in.workspace = *std::move(ws);
+  auto credentials = credentials_cache_.Get(paths_.config_dir / "credentials");
+  if (!credentials.ok()) return credentials.status();
+  in.credentials = *std::move(credentials);
+  return in;
+}
 
 absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
     const v1::WorkspaceRef& ref, std::filesystem::path* env_file_out,
     std::shared_ptr<const DotenvEntries>* env_out) {
   if (absl::Status s = ValidateWorkspaceDir(ref.workspace_dir()); !s.ok()) return s;
-  std::filesystem::path workspace = ref.workspace_dir();
+  absl::StatusOr<Inputs> inputs = ReadInputs(ref.workspace_dir());
+  if (!inputs.ok()) return inputs.status();
+  return BuildConfig(ref, *inputs, env_file_out, env_out, nullptr);
+}
 
-  auto user = user_toml_cache_.Get(paths_.user_config());
-  if (!user.ok()) return user.status();
-  auto ws = workspace_toml_cache_.Get(workspace / "ds.toml");
-  if (!ws.ok()) return ws.status();
+absl::StatusOr<common::Config> WorkspaceResolver::BuildConfig(
+    const v1::WorkspaceRef& ref, const Inputs& inputs, std::filesystem::path* env_file_out,
+    std::shared_ptr<const DotenvEntries>* env_out, FileIdentity* env_identity) {
+  std::filesystem::path workspace = ref.workspace_dir();
   common::ConfigLayer env_layer = common::EnvironmentLayer(ToMap(ref.overrides().environment()));
   if (absl::Status s = common::CheckConfigLayer(env_layer); !s.ok()) return s;
   absl::StatusOr<common::ConfigLayer> flag_layer =
@@ -166,19 +185,13 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 
   // The .env location is itself configuration, so it is settled by every
   // layer except the .env before the .env is read.
-  auto credentials = credentials_cache_.Get(paths_.config_dir / "credentials");
-  if (!credentials.ok()) return credentials.status();
   // Lowest first. The key may also come from dsd's own environment and the
   // credentials file, below everything a workspace or its caller says.
-  std::vector<common::ConfigLayer> layers = {common::DefaultsLayer(),
-                                             **credentials,
-                                             daemon_secrets_,
-                                             **user,
-                                             **ws,
-                                             env_layer,
-                                             *flag_layer};
+  std::vector<common::ConfigLayer> layers = {
+      common::DefaultsLayer(), *inputs.credentials, daemon_secrets_, *inputs.user,
+      *inputs.workspace,       env_layer,           *flag_layer};
   std::filesystem::path env_file = EnvFilePath(workspace, common::Config::Build(layers));
-  auto env = dotenv_cache_.Get(env_file);
+  auto env = dotenv_cache_.Get(env_file, env_identity);
   if (!env.ok()) return env.status();
   common::ConfigLayer dotenv_layer = common::DotenvLayer(**env, env_file);
   if (absl::Status s = common::CheckConfigLayer(dotenv_layer); !s.ok()) return s;
@@ -194,20 +207,64 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 WorkspaceResolver::Target WorkspaceResolver::ReadTarget(const DotenvEntries& env,
                                                         common::DbRole role,
                                                         const std::string& variable) {
-  Target t{role, variable, common::FindDotenvKey(env, variable), absl::UnknownError("not set")};
+  Target t{role, variable, common::FindDotenvKey(env, variable), absl::UnknownError("not set"), {}};
   if (t.entry && t.entry->value.empty()) t.entry = nullptr;
-  if (t.entry) t.info = common::ParseConnInfo(t.entry->value);
+  if (t.entry) {
+    t.info = common::ParseConnInfo(t.entry->value);
+    t.redacted_uri =
+        t.info.ok() ? common::RedactedUri(*t.info) : common::RedactConnectionString(t.entry->value);
+  }
   return t;
 }
 
-absl::StatusOr<WorkspaceResolver::Read> WorkspaceResolver::ReadWorkspace(
+namespace {
+
+// The memo's key: the workspace and the overrides its caller sent (maps in
+// key order, so equal requests give equal keys).
+std::string MemoKey(const v1::WorkspaceRef& ref) {
+  std::string key = ref.workspace_dir();
+  for (const auto* m : {&ref.overrides().environment(), &ref.overrides().flags()}) {
+    key += '\0';
+    for (const auto& [k, v] : std::map<std::string, std::string>(m->begin(), m->end())) {
+      StrAppend(&key, k.size(), ":", k, v.size(), ":", v);
+    }
+  }
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const WorkspaceResolver::Read>> WorkspaceResolver::ReadWorkspace(
     const v1::WorkspaceRef& ref) {
-  Read r;
-  absl::StatusOr<common::Config> config = LoadConfig(ref, &r.env_file, &r.env);
+  if (absl::Status s = ValidateWorkspaceDir(ref.workspace_dir()); !s.ok()) return s;
+  absl::StatusOr<Inputs> inputs = ReadInputs(ref.workspace_dir());
+  if (!inputs.ok()) return inputs.status();
+  const std::string key = MemoKey(ref);
+  std::shared_ptr<const Read> last;
+  {
+    std::lock_guard lock(memo_mu_);
+    if (auto it = memo_.find(key); it != memo_.end() && it->second.inputs == *inputs) {
+      last = it->second.read;
+    }
+  }
+  if (last) {
+    // The .env path is settled by the inputs, which have not changed.
+    FileIdentity id;
+    auto env = dotenv_cache_.Get(last->env_file, &id);
+    if (!env.ok()) return env.status();
+    if (*env == last->env && id.exists == last->env_file_exists) return last;
+  }
+
+  auto r = std::make_shared<Read>();
+  FileIdentity env_id;
+  absl::StatusOr<common::Config> config = BuildConfig(ref, *inputs, &r->env_file, &r->env, &env_id);
   if (!config.ok()) return config.status();
-  r.config = std::move(*config);
-  r.target = ReadTarget(*r.env, common::DbRole::kTarget, r.config.Get("target_var"));
-  r.source = ReadTarget(*r.env, common::DbRole::kSource, r.config.Get("source_var"));
+  r->config = std::move(*config);
+  r->env_file_exists = env_id.exists;
+  r->target = ReadTarget(*r->env, common::DbRole::kTarget, r->config.Get("target_var"));
+  r->source = ReadTarget(*r->env, common::DbRole::kSource, r->config.Get("source_var"));
+  std::lock_guard lock(memo_mu_);
+  memo_[key] = Memo{*std::move(inputs), r};
   return r;
 }
 
@@ -223,8 +280,7 @@ v1::GetCurrentResponse WorkspaceResolver::Answer(const v1::WorkspaceRef& ref, co
   v1::GetCurrentResponse out;
   out.set_workspace_dir(ref.workspace_dir());
   out.set_env_file(read.env_file.string());
-  absl::StatusOr<FileIdentity> id = IdentifyFile(read.env_file);
-  out.set_env_file_exists(id.ok() && id->exists);
+  out.set_env_file_exists(read.env_file_exists);
   out.set_provider(common::EffectiveProvider(read.config));
   const common::ConfigOrigin& po = read.config.OriginOf("provider");
   out.mutable_provider_origin()->set_kind(ToProtoOriginKind(po.kind));
@@ -239,19 +295,19 @@ v1::GetCurrentResponse WorkspaceResolver::Answer(const v1::WorkspaceRef& ref, co
 
 absl::StatusOr<v1::GetCurrentResponse> WorkspaceResolver::GetCurrent(const v1::WorkspaceRef& ref,
                                                                      common::Config* config_out) {
-  absl::StatusOr<Read> read = ReadWorkspace(ref);
+  absl::StatusOr<std::shared_ptr<const Read>> read = ReadWorkspace(ref);
   if (!read.ok()) return read.status();
-  v1::GetCurrentResponse out = Answer(ref, *read);
-  if (config_out) *config_out = std::move(read->config);
+  v1::GetCurrentResponse out = Answer(ref, **read);
+  if (config_out) *config_out = (*read)->config;
   return out;
 }
 
 std::optional<absl::StatusOr<v1::GetCurrentResponse>> WorkspaceResolver::GetCurrentWithoutWaiting(
     const v1::WorkspaceRef& ref) {
-  absl::StatusOr<Read> read = ReadWorkspace(ref);
+  absl::StatusOr<std::shared_ptr<const Read>> read = ReadWorkspace(ref);
   if (!read.ok()) return read.status();
-  if (MayWait(*read)) return std::nullopt;
-  return Answer(ref, *read);
+  if (MayWait(**read)) return std::nullopt;
+  return Answer(ref, **read);
 }
 
 void WorkspaceResolver::FillTarget(const Target& t, const std::filesystem::path& env_file,
@@ -268,12 +324,12 @@ void WorkspaceResolver::FillTarget(const Target& t, const std::filesystem::path&
                           " is not a valid PostgreSQL connection string (",
                           t.info.status().message(), "); fix it or run `",
                           common::SetDbCommand(t.role), "`"));
-    out->mutable_connection()->set_redacted_uri(common::RedactConnectionString(e->value));
+    out->mutable_connection()->set_redacted_uri(t.redacted_uri);
     return;
   }
   const common::ConnInfo& info = *t.info;
   v1::ConnectionSummary* c = out->mutable_connection();
-  c->set_redacted_uri(common::RedactedUri(info));
+  c->set_redacted_uri(t.redacted_uri);
   c->set_host(info.host);
   c->set_port(info.port);
   c->set_database(info.dbname);

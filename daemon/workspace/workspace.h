@@ -5,7 +5,9 @@
 #define DS_DAEMON_WORKSPACE_WORKSPACE_H_
 
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <vector>
@@ -14,9 +16,9 @@
 #include "common/config.h"
 #include "common/dotenv.h"
 #include "common/paths.h"
+#include "daemon/providers/provider.h"
 #include "daemon/sys/file_cache.h"
 #include "daemon/workspace/known_workspaces.h"
-#include "daemon/providers/provider.h"
 #include "ds/v1/workspace.pb.h"
 
 namespace ds::daemon {
@@ -73,18 +75,40 @@ class WorkspaceResolver {
     std::string variable;
     const common::DotenvEntry* entry = nullptr;  // null when absent or empty
     absl::StatusOr<common::ConnInfo> info;       // when entry is set
+    std::string redacted_uri;                    // when entry is set
   };
   // What GetCurrent reads from the workspace before asking any provider.
   struct Read {
     common::Config config;
     std::filesystem::path env_file;
+    bool env_file_exists = false;
     std::shared_ptr<const DotenvEntries> env;  // owns what the targets point at
     Target target;
     Target source;
   };
   static Target ReadTarget(const DotenvEntries& env, common::DbRole role,
                            const std::string& variable);
-  absl::StatusOr<Read> ReadWorkspace(const v1::WorkspaceRef& ref);
+  // The parsed files below the .env, each revalidated by one stat().
+  struct Inputs {
+    std::shared_ptr<const common::ConfigLayer> user, workspace, credentials;
+    bool operator==(const Inputs&) const = default;
+  };
+  absl::StatusOr<Inputs> ReadInputs(const std::filesystem::path& workspace);
+  absl::StatusOr<common::Config> BuildConfig(const v1::WorkspaceRef& ref, const Inputs& inputs,
+                                             std::filesystem::path* env_file,
+                                             std::shared_ptr<const DotenvEntries>* env,
+                                             FileIdentity* env_identity);
+  // Reads the workspace. A Read is rebuilt only when one of its files
+  // changed (the cached parse is a new one); otherwise the last Read of the
+  // same workspace and overrides is returned as it is, which spares the
+  // layer merging and the connection string parsing of every call.
+  absl::StatusOr<std::shared_ptr<const Read>> ReadWorkspace(const v1::WorkspaceRef& ref);
+  struct Memo {
+    Inputs inputs;
+    std::shared_ptr<const Read> read;
+  };
+  std::mutex memo_mu_;
+  std::map<std::string, Memo> memo_;  // by MemoKey: the workspace and its overrides
   // Whether answering may wait for a provider.
   bool MayWait(const Read& read) const;
   v1::GetCurrentResponse Answer(const v1::WorkspaceRef& ref, const Read& read);

@@ -160,8 +160,7 @@ TEST_F(WorkspaceTest, TargetSetSourceNotSet) {
   EXPECT_EQ(t.error(), "");
   EXPECT_EQ(t.origin().kind(), v1::Origin::KIND_DOTENV);
   EXPECT_EQ(t.origin().location(), StrCat((ws_ / ".env").string(), ":3"));
-  EXPECT_EQ(t.connection().host(),
-            "ep-cool-darkness-123456-pooler.c-2.us-east-2.aws.neon.tech");
+  EXPECT_EQ(t.connection().host(), "ep-cool-darkness-123456-pooler.c-2.us-east-2.aws.neon.tech");
   EXPECT_EQ(t.connection().database(), "neondb");
   EXPECT_EQ(t.connection().user(), "alice");
   EXPECT_EQ(t.connection().port(), "");
@@ -178,8 +177,9 @@ TEST_F(WorkspaceTest, TargetSetSourceNotSet) {
 }
 
 TEST_F(WorkspaceTest, NoPasswordAnywhereInResponse) {
-  Write(ws_ / ".env", StrCat("DB_CONNECTION_STRING=", kNeonUri,
-                             "\nSOURCE_DB_CONNECTION_STRING='host=h user=u password=s3cr3t-src'\n"));
+  Write(ws_ / ".env",
+        StrCat("DB_CONNECTION_STRING=", kNeonUri,
+               "\nSOURCE_DB_CONNECTION_STRING='host=h user=u password=s3cr3t-src'\n"));
   absl::StatusOr<v1::GetCurrentResponse> r = Get();
   ASSERT_TRUE(r.ok()) << r.status();
   std::string dump = r->DebugString();
@@ -245,7 +245,8 @@ TEST_F(WorkspaceTest, MalformedUriReportedWithoutPassword) {
   Write(ws_ / ".env",
         "A=1\nDB_CONNECTION_STRING=postgresql://alice:hunter2@db.example.com/app?bogus=1\n");
   absl::StatusOr<v1::GetCurrentResponse> r = Get();
-  ASSERT_TRUE(r.ok()) << r.status() << " (a bad value is reported in the target, not as an RPC error)";
+  ASSERT_TRUE(r.ok()) << r.status()
+                      << " (a bad value is reported in the target, not as an RPC error)";
   const v1::DatabaseTarget& t = r->target();
   EXPECT_TRUE(t.is_set());
   EXPECT_FALSE(t.resolved());
@@ -286,8 +287,9 @@ TEST_F(WorkspaceTest, MalformedKeyValueReportedWithoutPassword) {
 // A password with a space, in a string libpq rejects: the response must
 // still not show any of it.
 TEST_F(WorkspaceTest, MalformedUriWithSpaceInPasswordNotShown) {
-  Write(ws_ / ".env",
-        "DB_CONNECTION_STRING='postgresql://alice:opensesame xyzzy42@db.example.com/app?bogus=1'\n");
+  Write(
+      ws_ / ".env",
+      "DB_CONNECTION_STRING='postgresql://alice:opensesame xyzzy42@db.example.com/app?bogus=1'\n");
   absl::StatusOr<v1::GetCurrentResponse> r = Get();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->target().error().empty());
@@ -317,8 +319,7 @@ TEST_F(WorkspaceTest, EnvFileFromDsToml) {
   EXPECT_EQ(r->env_file(), (ws_ / "config" / "app.env").string());
   EXPECT_TRUE(r->env_file_exists());
   EXPECT_EQ(r->target().connection().host(), "other.example.com");
-  EXPECT_EQ(r->target().origin().location(),
-            StrCat((ws_ / "config" / "app.env").string(), ":1"));
+  EXPECT_EQ(r->target().origin().location(), StrCat((ws_ / "config" / "app.env").string(), ":1"));
 }
 
 TEST_F(WorkspaceTest, AbsoluteEnvFile) {
@@ -545,7 +546,8 @@ TEST_F(WorkspaceTest, SecondCallSeesNewDsToml) {
 // ---------------------------------------------------------------------------
 
 TEST_F(WorkspaceTest, UnresolvedWithoutProviders) {
-  Write(ws_ / ".env", StrCat("DB_CONNECTION_STRING=", kNeonUri, "\n"
+  Write(ws_ / ".env", StrCat("DB_CONNECTION_STRING=", kNeonUri,
+                             "\n"
                              "SOURCE_DB_CONNECTION_STRING=postgresql://u@db.example.com/x\n"));
   absl::StatusOr<v1::GetCurrentResponse> r = Get();
   ASSERT_TRUE(r.ok()) << r.status();
@@ -582,12 +584,12 @@ TEST_F(WorkspaceTest, FakeProviderResolvesItsHost) {
 }
 
 TEST_F(WorkspaceTest, ProvidersAskedInOrder) {
-  registry_.Add(std::make_unique<FakeProvider>(
-      "first", "elsewhere.example.com", BranchLocation{"first", "p1", "", "b1", "n1"}));
-  registry_.Add(std::make_unique<FakeProvider>(
-      "second", "db.example.com", BranchLocation{"second", "p2", "", "b2", "n2"}));
-  registry_.Add(std::make_unique<FakeProvider>(
-      "third", "db.example.com", BranchLocation{"third", "p3", "", "b3", "n3"}));
+  registry_.Add(std::make_unique<FakeProvider>("first", "elsewhere.example.com",
+                                               BranchLocation{"first", "p1", "", "b1", "n1"}));
+  registry_.Add(std::make_unique<FakeProvider>("second", "db.example.com",
+                                               BranchLocation{"second", "p2", "", "b2", "n2"}));
+  registry_.Add(std::make_unique<FakeProvider>("third", "db.example.com",
+                                               BranchLocation{"third", "p3", "", "b3", "n3"}));
   Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@db.example.com/app\n");
   absl::StatusOr<v1::GetCurrentResponse> r = Get();
   ASSERT_TRUE(r.ok()) << r.status();
@@ -674,15 +676,15 @@ TEST_F(WorkspaceTest, WithoutWaitingAnswersErrorsAtOnce) {
 TEST_F(WorkspaceTest, WithoutWaitingDefersWhileTheWorkspacesProviderIsToBeMade) {
   int made = 0;
   // Registered as "neon", a name the configuration may select.
-  registry_.AddFactory(
-      "neon", {.instance = [](const common::Config&) -> absl::StatusOr<std::string> {
-                 return std::string("only");
-               },
-               .make = [&made](const common::Config&) -> std::unique_ptr<Provider> {
-                 ++made;
-                 return std::make_unique<QuickProvider>(
-                     "lazy", "db.example.com", BranchLocation{"lazy", "p", "", "b", "n"});
-               }});
+  registry_.AddFactory("neon",
+                       {.instance = [](const common::Config&) -> absl::StatusOr<std::string> {
+                          return std::string("only");
+                        },
+                        .make = [&made](const common::Config&) -> std::unique_ptr<Provider> {
+                          ++made;
+                          return std::make_unique<QuickProvider>(
+                              "lazy", "db.example.com", BranchLocation{"lazy", "p", "", "b", "n"});
+                        }});
   Write(ws_ / "ds.toml", "provider = \"neon\"\n");
   Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@db.example.com/app\n");
   EXPECT_FALSE(resolver_->GetCurrentWithoutWaiting(Request()).has_value());
@@ -780,11 +782,56 @@ TEST_F(WorkspaceTest, LoadConfigReportsOrigins) {
 TEST(ToProtoOriginKindTest, MapsEveryKind) {
   EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kDefault), v1::Origin::KIND_DEFAULT);
   EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kUserConfig), v1::Origin::KIND_USER_CONFIG);
-  EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kWorkspaceToml),
-            v1::Origin::KIND_WORKSPACE_TOML);
+  EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kWorkspaceToml), v1::Origin::KIND_WORKSPACE_TOML);
   EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kDotenv), v1::Origin::KIND_DOTENV);
   EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kEnvironment), v1::Origin::KIND_ENVIRONMENT);
   EXPECT_EQ(ToProtoOriginKind(common::OriginKind::kFlag), v1::Origin::KIND_FLAG);
+}
+
+// GetCurrent reuses its last reading of a workspace while the files are
+// unchanged: every change, and each request's own overrides, must still show.
+TEST_F(WorkspaceTest, ReusedReadingFollowsEveryChange) {
+  Write(ws_ / ".env",
+        "DB_CONNECTION_STRING=postgresql://u@one.example.com/db\n"
+        "OTHER_DB=postgresql://u@other.example.com/db\n");
+  auto host = [&](const v1::WorkspaceRef& r) {
+    absl::StatusOr<v1::GetCurrentResponse> resp = Get(r);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    return resp.ok() ? resp->target().connection().host() : std::string("(error)");
+  };
+  EXPECT_EQ(host(Request()), "one.example.com");
+  EXPECT_EQ(host(Request()), "one.example.com");
+
+  // Overrides of one request do not leak into the next, nor the reverse.
+  v1::WorkspaceRef with_env = Request();
+  (*with_env.mutable_overrides()->mutable_environment())["DS_TARGET_VAR"] = "OTHER_DB";
+  EXPECT_EQ(host(with_env), "other.example.com");
+  EXPECT_EQ(host(Request()), "one.example.com");
+  EXPECT_EQ(host(with_env), "other.example.com");
+
+  // The workspace's ds.toml, then the user's config.
+  WriteByRename(ws_ / "ds.toml", "target_var = \"OTHER_DB\"\n");
+  EXPECT_EQ(host(Request()), "other.example.com");
+  WriteByRename(ws_ / "ds.toml", "\n");
+  EXPECT_EQ(host(Request()), "one.example.com");
+  WriteByRename(paths_.user_config(), "target_var = \"OTHER_DB\"\n");
+  EXPECT_EQ(host(Request()), "other.example.com");
+  fs::remove(paths_.user_config());
+  EXPECT_EQ(host(Request()), "one.example.com");
+
+  // The .env: rewritten in place, removed, back again.
+  Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@three.example.com/db\n");
+  EXPECT_EQ(host(Request()), "three.example.com");
+  fs::remove(ws_ / ".env");
+  absl::StatusOr<v1::GetCurrentResponse> gone = Get();
+  ASSERT_TRUE(gone.ok()) << gone.status();
+  EXPECT_FALSE(gone->env_file_exists());
+  EXPECT_FALSE(gone->target().is_set());
+  WriteByRename(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@four.example.com/db\n");
+  absl::StatusOr<v1::GetCurrentResponse> back = Get();
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->env_file_exists());
+  EXPECT_EQ(back->target().connection().host(), "four.example.com");
 }
 
 }  // namespace
