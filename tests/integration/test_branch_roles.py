@@ -239,13 +239,22 @@ class BranchRolesTest(unittest.TestCase):
         self.assertEqual(role_of(self.target(ws)), role_of(b))
         self.ok(ws, "db", "migrate", "--yes")
 
-        # Idempotent: another start changes nothing.
+        # Idempotent: another start changes nothing. (And a password file
+        # removed by hand meanwhile: the branch gets a new password.)
+        before = self.target(ws)
+        os.remove(os.path.join(self.env.data, "ds", "pg.roles", role_of(b)))
         self.assertEqual(self.env.ds("daemon", "stop").returncode, 0)
         self.env.daemon.wait(30)
         self.env.start_daemon()
         self.assertEqual(
             {b["name"] for b in self.env.ds_json("db", "branches", "-C", ws)["branches"]}, names)
-        self.assertEqual(self.psql(self.target(ws), "SELECT count(*) FROM users"), "0")
+        self.ok(ws, "db", "set", "target-db", "--branch", "old-b", "--yes")
+        after = self.target(ws)
+        self.assertEqual(role_of(after), role_of(before))
+        self.assertNotEqual(urllib.parse.urlsplit(after).password,
+                            urllib.parse.urlsplit(before).password)
+        self.assertEqual(self.psql(after, "SELECT count(*) FROM users"), "0")
+        self.refused(before, "SELECT 1", "password authentication failed")
 
 
 if __name__ == "__main__":

@@ -47,27 +47,24 @@ std::string RoleNameForBranch(std::string_view branch_name, std::string_view bra
   return out;
 }
 
-absl::StatusOr<std::string> RolePasswords::Get(const std::string& role) {
-  std::lock_guard lock(mu_);
+absl::StatusOr<std::string> RolePasswords::LoadLocked(const std::string& role) {
   if (auto it = cache_.find(role); it != cache_.end()) return it->second;
   absl::StatusOr<std::string> text = common::ReadFile(dir_ / role);
-  if (!text.ok()) {
-    if (absl::IsNotFound(text.status())) {
-      return absl::NotFoundError(
-          StrCat("the password of role ", role, " is missing from ", dir_.string(),
-                 "; restart dsd (`ds daemon stop`) to give the role a new one"));
-    }
-    return text.status();
-  }
+  if (!text.ok()) return text.status();
   std::string password(TrimAsciiWhitespace(*text));
   cache_[role] = password;
   return password;
 }
 
-absl::StatusOr<std::string> RolePasswords::GetOrCreate(const std::string& role) {
-  absl::StatusOr<std::string> known = Get(role);
-  if (known.ok() || !absl::IsNotFound(known.status())) return known;
+absl::StatusOr<std::string> RolePasswords::Get(const std::string& role) {
   std::lock_guard lock(mu_);
+  return LoadLocked(role);
+}
+
+absl::StatusOr<std::string> RolePasswords::GetOrCreate(const std::string& role) {
+  std::lock_guard lock(mu_);
+  absl::StatusOr<std::string> known = LoadLocked(role);
+  if (known.ok() || !absl::IsNotFound(known.status())) return known;
   if (absl::Status s = common::EnsurePrivateDir(dir_); !s.ok()) return s;
   std::string password = GeneratePassword();
   if (absl::Status s = common::ReplaceFileAtomically(dir_ / role, password + "\n", 0600); !s.ok()) {

@@ -47,6 +47,8 @@ class RolePasswords {
   void Remove(const std::string& role);
 
  private:
+  absl::StatusOr<std::string> LoadLocked(const std::string& role);  // mu_ held
+
   std::filesystem::path dir_;
   std::mutex mu_;
   std::map<std::string, std::string, std::less<>> cache_;

@@ -662,6 +662,15 @@ absl::StatusOr<std::string> LocalProvider::UriFor(const Row& row, const std::str
     return absl::InternalError(StrCat("branch \"", row.info.name, "\" has no role yet"));
   }
   absl::StatusOr<std::string> password = passwords_.Get(row.role);
+  if (!password.ok() && absl::IsNotFound(password.status())) {
+    // Its file was removed by hand: a new password, set on the role too.
+    password = passwords_.GetOrCreate(row.role);
+    if (!password.ok()) return password.status();
+    absl::StatusOr<Lease> conn = Connection();
+    if (!conn.ok()) return conn.status();
+    if (absl::Status s = EnsureLoginRole(**conn, row.role, *password); !s.ok()) return s;
+    common::LogWarning("the password of role ", row.role, " was missing; it has a new one");
+  }
   if (!password.ok()) return password.status();
   return StrCat("postgresql://", row.role, ":", *password, "@127.0.0.1:", cluster_.port(), "/",
                 PercentEncode(database.empty() ? row.database : database));
