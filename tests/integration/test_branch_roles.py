@@ -197,6 +197,10 @@ class BranchRolesTest(unittest.TestCase):
             self.su("postgres", f"DROP ROLE {role}")
             os.remove(os.path.join(self.env.data, "ds", "pg.roles", role))
         self.su("ds_meta", "ALTER TABLE branches DROP COLUMN role")
+        # A branch whose database was dropped behind ds's back must not keep
+        # the others from their roles.
+        self.su("ds_meta", "INSERT INTO branches (id, name, database) "
+                           "VALUES ('br-goneaaaaaaa', 'gone', 'gone-db')")
         self.su("postgres", "CREATE DATABASE scratch OWNER ds_owner")
         old = f"postgresql://ds_owner:OldSharedSecret1@127.0.0.1:{port}"
         self.psql(f"{old}/scratch", "CREATE TABLE mine (x int)")
@@ -210,13 +214,15 @@ class BranchRolesTest(unittest.TestCase):
         self.env.daemon.wait(30)
         self.env.start_daemon()
         names = {b["name"] for b in self.env.ds_json("db", "branches", "-C", ws)["branches"]}
-        self.assertIn("old-b", names)
+        self.assertTrue({"old-b", "gone"} <= names, names)
 
         self.assertEqual(self.su("postgres", "SELECT count(*) FROM pg_roles "
                                              "WHERE rolname = 'ds_owner'"), "0")
         self.assertFalse(os.path.exists(os.path.join(self.env.data, "ds", "pg.owner")))
-        self.assertEqual(self.su("ds_meta", "SELECT count(*) FROM branches WHERE role IS NULL"),
-                         "0")
+        self.assertEqual(self.su("ds_meta", "SELECT name FROM branches WHERE role IS NULL"),
+                         "gone")
+        self.ok(ws, "db", "delete-branch", "gone", "--yes")
+        names.discard("gone")
         self.refused(f"{old}/main", "SELECT 1", "password authentication failed")
         # Each branch kept its data, now its own role's.
         b = self.env.branch_uri("old-b")

@@ -299,12 +299,21 @@ absl::Status LocalProvider::SecureBranches() {
         {kRetiredOwnerRole});
     if (!r.ok()) return FromPg(c, r, doing);
   }
-  r = c.Exec("SELECT id, name, database FROM branches WHERE role IS NULL ORDER BY created_at");
+  r = c.Exec(
+      "SELECT b.id, b.name, b.database, d.oid IS NOT NULL FROM branches b"
+      " LEFT JOIN pg_database d ON d.datname = b.database WHERE b.role IS NULL"
+      " ORDER BY b.created_at");
   if (!r.ok()) return FromPg(c, r, doing);
   for (int i = 0; i < r.rows(); ++i) {
     const std::string id(r.Get(i, 0));
     const std::string name(r.Get(i, 1));
     const std::string database(r.Get(i, 2));
+    if (!r.GetBool(i, 3)) {
+      // Dropped behind ds's back: nothing to give, and no reason to keep
+      // every other branch from loading.
+      common::LogWarning("branch ", name, " has no database ", database, "; it gets no role");
+      continue;
+    }
     // Derived, not random: an upgrade interrupted after this point makes
     // the same name next time.
     const std::string role = RoleNameForBranch(name, id);
