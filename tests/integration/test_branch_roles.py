@@ -206,7 +206,8 @@ class BranchRolesTest(unittest.TestCase):
         self.psql(f"{old}/scratch", "CREATE TABLE mine (x int)")
         self.env.write(os.path.join("data", "ds", "pg.owner"), "OldSharedSecret1\n", 0o600)
         self.env.write(os.path.join("wold", ".env"),
-                       f"DB_CONNECTION_STRING={old}/old-b\n", 0o600)
+                       f"DB_CONNECTION_STRING={old}/old-b\nSOURCE_DB_CONNECTION_STRING={old}/main\n",
+                       0o600)
         # The hole this closes: the old shared password reaches main.
         self.assertEqual(self.psql(f"{old}/main", "SELECT current_database()"), "main")
 
@@ -238,6 +239,10 @@ class BranchRolesTest(unittest.TestCase):
         # The old .env says what to do, and doing it works.
         self.write_folder(ws, MIGRATIONS[:1])
         p = self.ds(ws, "db", "migrate", "--yes")
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("`ds db set target-db --branch old-b`", p.stderr)
+        self.assertNotIn("OldSharedSecret1", p.stdout + p.stderr)
+        p = self.ds(ws, "db", "reset", "-o", "1", "--yes")
         self.assertNotEqual(p.returncode, 0, p.stdout)
         self.assertIn("`ds db set target-db --branch old-b`", p.stderr)
         self.assertNotIn("OldSharedSecret1", p.stdout + p.stderr)
