@@ -27,11 +27,13 @@
 
 namespace ds::daemon {
 
-// The role of a branch: "ds_" + the branch name made lowercase with every
-// byte outside [a-z0-9] turned into "_" (at most 32 bytes of it), "_", and
-// the branch id's [a-z0-9] characters after "br-" (at most 20). Unique because ids
-// are, at most 56 bytes (PostgreSQL's limit is 63), and made only of
-// characters a URI's user part and an unquoted identifier take as they are.
+// The role of a branch: "ds_", the branch name in lowercase with each run
+// of bytes outside [a-z0-9] made one "_" (at most 32 bytes of it), "_", and
+// the [a-z0-9] characters of the branch id after its "br-" (at most 20).
+// Unique because ids are; at most 56 bytes (PostgreSQL allows 63); and
+// made only of characters that a URI's user part and an unquoted
+// identifier take as they are. Derived, not stored first, so an upgrade
+// interrupted half-way derives the same names again.
 std::string RoleNameForBranch(std::string_view branch_name, std::string_view branch_id);
 
 // Branch role passwords, one file per role in `dir` (0700; files 0600).
