@@ -17,12 +17,6 @@
 namespace ds::client {
 namespace {
 
-std::string StartedBy() {
-  const char* user = std::getenv("USER");
-  std::string who = user && *user ? user : StrCat("uid ", ::getuid());
-  return StrCat(who, " via ds (pid ", ::getpid(), ")");
-}
-
 // The GitHub CLI's token, as `gh auth token` prints it; empty when gh is
 // missing or logged out. Asked only when GITHUB_TOKEN is unset, and from
 // here, not dsd: gh's login belongs to this shell's user and host.

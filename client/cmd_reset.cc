@@ -19,12 +19,6 @@
 namespace ds::client {
 namespace {
 
-std::string StartedBy() {
-  const char* user = std::getenv("USER");
-  std::string who = user && *user ? user : StrCat("uid ", ::getuid());
-  return StrCat(who, " via ds (pid ", ::getpid(), ")");
-}
-
 // The request's endpoints from the flags; the stage's branch via the
 // naming settings.
 absl::StatusOr<v1::OrgDataEndpoints> Endpoints(Session& s, const Invocation& inv) {
