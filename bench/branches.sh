@@ -207,8 +207,13 @@ timeout 60 "${as_user[@]}" ds db set source-db --branch main -C "$ws" >&2 ||
 main_uri=$(envvar "$ws/.env" SOURCE_DB_CONNECTION_STRING)
 [[ $main_uri =~ ^postgresql://[^@]+@127\.0\.0\.1:[0-9]+/main$ ]] ||
   die "SOURCE_DB_CONNECTION_STRING is not a loopback URI to main"
-base_uri=${main_uri%/main}
-psql_user() {  # psql_user DB SQL: as ds_owner over 127.0.0.1; prints the result
+# Each branch has its own role, which may create no database: the
+# pg_dump | pg_restore side and the checks run as the cluster's superuser
+# (the password dsd keeps in the data dir), over the same 127.0.0.1.
+port=${main_uri##*:}
+port=${port%%/*}
+base_uri="postgresql://ds_superuser:$(cat "$root/data/ds/pg.superuser")@127.0.0.1:$port"
+psql_user() {  # psql_user DB SQL: as the superuser over 127.0.0.1; prints the result
   timeout 900 "${as_user[@]}" psql -X -At -q -v ON_ERROR_STOP=1 "$base_uri/$1" -c "$2"
 }
 
@@ -238,7 +243,7 @@ timeout 600 "${as_user[@]}" ds db delete-branch bench-warmup --yes -C "$ws" >&2 
 # shellcheck disable=SC2016  # expanded by the inner shell
 dump_restore='set -o pipefail
   psql -X -q -v ON_ERROR_STOP=1 "$1/postgres" -c "create database \"$2\"" &&
-  pg_dump -Fc "$1/main" | pg_restore --exit-on-error -d "$1/$2"'
+  pg_dump -Fc "$1/main" | pg_restore --exit-on-error --no-owner -d "$1/$2"'
 
 # Alternate the two so that a change in the machine's load hits both.
 ds_s=()

@@ -239,12 +239,14 @@ if ((have_rpc)); then
 fi
 # --- control: the same copy without dsd ------------------------------------
 # psql runs the same CREATE DATABASE ... TEMPLATE main STRATEGY FILE_COPY
-# as the owner role, so dsd takes no part in the copy: what the calls lose
-# here to the copy's disk and CPU use, they lose anywhere on this machine.
+# as the cluster's superuser (a branch's role may create no database), so
+# dsd takes no part in the copy: what the calls lose here to the copy's disk
+# and CPU use, they lose anywhere on this machine.
 : >"$root/out/control.ms"
 control_s=()
 controls=0
-postgres_uri=${main_uri%/main}/postgres
+main_port=${main_uri##*:}
+postgres_uri="postgresql://ds_superuser:$(cat "$XDG_DATA_HOME/ds/pg.superuser")@127.0.0.1:${main_port%%/*}/postgres"
 while (( $(wc -l <"$root/out/control.ms") < calls )); do
   controls=$((controls + 1))
   (( controls <= 20 )) || die "20 copies by psql gave fewer than $calls calls during a copy"

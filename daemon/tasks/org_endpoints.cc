@@ -38,6 +38,9 @@ absl::Status Complete(ResolvedDatabase& d, const common::Config& config,
   }
   d.info = std::move(*info);
   d.redacted = common::RedactedUri(d.info);
+  // As for a migration: a stopped local cluster is started, and a string
+  // that logs in as a role the provider retired says what to run instead.
+  if (absl::Status s = providers.PrepareToConnect(d.info); !s.ok()) return s;
   // Make the workspace's provider first: Resolve asks only those made so far.
   absl::StatusOr<Provider*> own = providers.ForConfig(config);
   Resolution r = providers.Resolve(d.info);

@@ -34,10 +34,13 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 BIN_DIR = os.environ.get("DS_TEST_BIN_DIR", "")
 TEST_USER = os.environ.get("DS_TEST_USER", "ds-test")
 IS_ROOT = os.geteuid() == 0
+# The PostgreSQL the local provider's tests run (Debian's postgresql-15).
+LOCAL_PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
@@ -360,6 +363,38 @@ class DsEnv:
             if f"DS_STATE_DIR={self.state}".encode() in environ:
                 pids.append(int(entry))
         return pids
+
+    # -- behind dsd: its local cluster -------------------------------------
+
+    def pg_secret(self, name):
+        """A file of the local cluster's state (pg.superuser, pg.port, ...)."""
+        with open(os.path.join(self.data, "ds", name)) as f:
+            return f.read().strip()
+
+    def superuser_uri(self, database):
+        """dsd's superuser on the local cluster: for tests that arrange or
+        inspect what no branch role may."""
+        return (f"postgresql://ds_superuser:{self.pg_secret('pg.superuser')}@127.0.0.1:"
+                f"{self.pg_secret('pg.port')}/{urllib.parse.quote(database, safe='')}")
+
+    def local_psql(self, uri, sql):
+        """psql -c sql as the test user; the CompletedProcess."""
+        return subprocess.run(
+            self.argv([os.path.join(LOCAL_PG_BIN, "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1",
+                       uri, "-c", sql]),
+            env=self.env(), capture_output=True, text=True, timeout=60)
+
+    def branch_uri(self, branch):
+        """The URI dsd hands out for a local branch: its own role and password."""
+        name = branch.replace("'", "''")
+        p = self.local_psql(self.superuser_uri("ds_meta"),
+                            f"SELECT role, database FROM branches WHERE name = '{name}'")
+        if p.returncode != 0 or "|" not in p.stdout:
+            raise AssertionError(f"no local branch {branch}: {p.stdout}{p.stderr}")
+        role, database = p.stdout.strip().split("|", 1)
+        password = self.pg_secret(os.path.join("pg.roles", role))
+        return (f"postgresql://{role}:{password}@127.0.0.1:{self.pg_secret('pg.port')}/"
+                f"{urllib.parse.quote(database, safe='')}")
 
     def cleanup(self):
         self.stop_daemon()

@@ -33,7 +33,7 @@ class HeldParent:
     def __enter__(self):
         self.proc = subprocess.Popen(
             self.test.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-q", "-v",
-                                "ON_ERROR_STOP=1", self.test.uri("postgres")]),
+                                "ON_ERROR_STOP=1", self.test.env.superuser_uri("postgres")]),
             env={**self.test.env.env(), "PGAPPNAME": "test-holder"}, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.proc.stdin.write("begin;\n"
@@ -141,12 +141,18 @@ class ConcurrencyTest(unittest.TestCase):
         return {b["name"]: b for b in doc["branches"]}
 
     def assert_consistent(self):
-        """Every branch has its database and every database its branch."""
+        """Every branch has its database and role, and every database and role
+        its branch."""
         recorded = self.superuser("ds_meta", "select database from branches").split("\n")
         present = self.superuser("postgres", "select datname from pg_database").split("\n")
         self.assertEqual(sorted(recorded), sorted(set(present) - SYSTEM_DATABASES))
         self.assertEqual(set(self.branches()), set(self.superuser(
             "ds_meta", "select name from branches").split("\n")))
+        # Every branch has its role, and a deleted branch's role is gone.
+        roles = self.superuser("ds_meta", "select role from branches").split("\n")
+        present = self.superuser("postgres", "select rolname from pg_roles where rolname like"
+                                             " 'ds\\_%' and rolname <> 'ds_superuser'").split("\n")
+        self.assertEqual(sorted(roles), sorted(present))
 
     # -- tests -------------------------------------------------------------
 
@@ -192,7 +198,8 @@ class ConcurrencyTest(unittest.TestCase):
         self.assertEqual(names["from-a1"]["parent_name"], "par-a")
         self.assertEqual(names["from-a2"]["parent_name"], "par-a")
         self.assertEqual(names["from-b"]["parent_name"], "par-b")
-        self.assertEqual(self.psql(self.uri("from-a2"), "select current_database()"), "from-a2")
+        self.assertEqual(self.psql(self.env.branch_uri("from-a2"), "select current_database()"),
+                         "from-a2")
         self.assert_consistent()
 
     def test_delete_waits_for_the_create_of_the_same_name(self):
@@ -210,8 +217,8 @@ class ConcurrencyTest(unittest.TestCase):
         # although the delete has taken it since.
         out = self.finish(create)
         self.assertIn("points to it", out)
-        self.assertEqual(dotenv(os.path.join(self.ws, ".env"))["DB_CONNECTION_STRING"],
-                         self.uri("turns"))
+        self.assertRegex(dotenv(os.path.join(self.ws, ".env"))["DB_CONNECTION_STRING"],
+                         r"^postgresql://ds_turns_[a-z0-9]+:[A-Za-z0-9]+@127\.0\.0\.1:\d+/turns$")
         self.assertNotIn("turns", self.branches())
         self.assert_consistent()
 
@@ -254,8 +261,8 @@ class ConcurrencyTest(unittest.TestCase):
                 self.assertTrue(p.returncode == 0 or "does not exist" in p.stderr,
                                 f"{args}: {p.stderr}")
         # The creates wrote the branch's URI; deletes leave .env alone.
-        self.assertEqual(dotenv(os.path.join(self.ws, ".env"))["DB_CONNECTION_STRING"],
-                         self.uri("racer"))
+        self.assertRegex(dotenv(os.path.join(self.ws, ".env"))["DB_CONNECTION_STRING"],
+                         r"^postgresql://ds_racer_[a-z0-9]+:[A-Za-z0-9]+@127\.0\.0\.1:\d+/racer$")
         self.assertEqual(self.superuser("postgres", "select count(*) from pg_database"
                                                     " where datname like 'ds_reset_%'"), "0")
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import unittest
+import urllib.parse
 
 from harness import (BIN_DIR, DsEnv, as_user, dotenv, fds_without_cloexec, main, open_fds,
                      other_user, run_in_pty, wait_for)
@@ -60,7 +61,8 @@ class LocalProviderTest(unittest.TestCase):
         values = self.env_values()
         self.assertEqual(values["APP_PORT"], "3000", "other keys are kept")
         uri = values["DB_CONNECTION_STRING"]
-        self.assertTrue(uri.startswith("postgresql://ds_owner:"), uri)
+        # The branch's own role (ds_<name>_<id>), not one shared by all.
+        self.assertRegex(uri, r"^postgresql://ds_dev_phil_local_[a-z0-9]{12}:")
         self.assertTrue(uri.endswith("/dev-phil-local"), uri)
         # The workspace's .env was 0644: with a password in it, it is now
         # the owner's alone, and ds said so once.
@@ -70,7 +72,7 @@ class LocalProviderTest(unittest.TestCase):
                       "(mode 0644); it is now 0600", p.stderr)
         self.assertEqual(self.psql(uri, "select current_database()"), "dev-phil-local")
         if other_user():
-            # Another local user cannot read it (nor, so, connect as ds_owner).
+            # Another local user cannot read it (nor, so, connect as its role).
             r = subprocess.run(as_user(other_user(), ["cat", env_file]),
                                capture_output=True, text=True, timeout=30)
             self.assertNotEqual(r.returncode, 0, r.stdout)
@@ -100,9 +102,11 @@ class LocalProviderTest(unittest.TestCase):
         self.psql(branch_uri, "insert into t values (3)")
         self.assertEqual(self.psql(main_uri, "select count(*) from t"), "2")
         self.assertEqual(self.psql(branch_uri, "select count(*) from t"), "3")
-        # The same owner role owns the copied objects.
+        # The copied objects belong to the new branch's own role.
         self.assertEqual(self.psql(branch_uri, "select tableowner from pg_tables where tablename='t'"),
-                         "ds_owner")
+                         urllib.parse.urlsplit(branch_uri).username)
+        self.assertEqual(self.psql(main_uri, "select tableowner from pg_tables where tablename='t'"),
+                         urllib.parse.urlsplit(main_uri).username)
 
     def postgres_pids(self):
         """The postmaster and every process it started."""

@@ -160,7 +160,7 @@ class MigrateTest(unittest.TestCase):
 
     def uri(self, db, password=None):
         parts = urllib.parse.urlsplit(self.base_uri)
-        netloc = f"ds_owner:{urllib.parse.quote(password or self.password, safe='')}" \
+        netloc = f"{parts.username}:{urllib.parse.quote(password or self.password, safe='')}" \
                  f"@127.0.0.1:{self.port}"
         return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + db, "", ""))
 
@@ -174,7 +174,10 @@ class MigrateTest(unittest.TestCase):
         return p.stdout.strip()
 
     def new_db(self, name):
-        self.psql(self.base_uri, f'CREATE DATABASE "{name}"')
+        # Branch roles may not create databases: dsd's superuser makes it,
+        # for the setup branch's role, whose URI the tests use.
+        role = urllib.parse.urlsplit(self.base_uri).username
+        self.psql(self.env.superuser_uri("postgres"), f'CREATE DATABASE "{name}" OWNER {role}')
         return self.uri(name)
 
     def new_ws(self, name):
@@ -251,7 +254,7 @@ class MigrateTest(unittest.TestCase):
         """The first line names the job, the folder and the database (redacted)."""
         first = out.splitlines()[0]
         self.assertIn(folder, first)
-        self.assertRegex(first, r"postgresql://ds_owner(:\*+)?@127\.0\.0\.1:\d+/" + re.escape(db)
+        self.assertRegex(first, r"postgresql://ds_[a-z0-9_]+(:\*+)?@127\.0\.0\.1:\d+/" + re.escape(db)
                          + r"\b")
         self.assertRegex(first, r"(?i)\bjob\b")
         return first
@@ -954,7 +957,7 @@ class MigrateTest(unittest.TestCase):
         p = self.migrate(ws)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertHeadline(p.stdout, "mig-envtarget", os.path.join(ws, "backend", "drizzle"))
-        self.assertTrue(self.exists(self.uri("mig-envtarget"), "et"))
+        self.assertTrue(self.exists(self.env.branch_uri("mig-envtarget"), "et"))
 
         # --target STAGE: the branch dev-{developer}-STAGE; --dir relative to the workspace.
         other_ws = self.env.workspace("w-stage", None, 'developer = "mig"\n')
@@ -964,8 +967,8 @@ class MigrateTest(unittest.TestCase):
         p = self.migrate(ws, "--target", "mst", "--dir", "other/mig")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertHeadline(p.stdout, "dev-mig-mst", os.path.join(ws, "other", "mig"))
-        self.assertTrue(self.exists(self.uri("dev-mig-mst"), "st"))
-        self.assertFalse(self.exists(self.uri("mig-envtarget"), "st"))
+        self.assertTrue(self.exists(self.env.branch_uri("dev-mig-mst"), "st"))
+        self.assertFalse(self.exists(self.env.branch_uri("mig-envtarget"), "st"))
 
     def test_picker_confirms_the_target_on_a_terminal(self):
         ws = self.env.workspace("w-picker", None, 'developer = "mig"\n')
@@ -978,13 +981,13 @@ class MigrateTest(unittest.TestCase):
         # Enter confirms the preselected .env target.
         code, out = run_in_pty(self.env, args, [(b"\r", b"(job ")], title)
         self.assertEqual(code, 0, out)
-        self.assertTrue(self.exists(self.uri("mig-pick-a"), "picked"), out)
-        self.assertFalse(self.exists(self.uri("mig-pick-b"), "picked"), out)
+        self.assertTrue(self.exists(self.env.branch_uri("mig-pick-a"), "picked"), out)
+        self.assertFalse(self.exists(self.env.branch_uri("mig-pick-b"), "picked"), out)
         # Typing filters; Enter takes the other branch; .env is left alone.
         code, out = run_in_pty(self.env, args, [(b"pick-b", b"\n> pick-b\r"), (b"\r", b"(job ")],
                                title)
         self.assertEqual(code, 0, out)
-        self.assertTrue(self.exists(self.uri("mig-pick-b"), "picked"), out)
+        self.assertTrue(self.exists(self.env.branch_uri("mig-pick-b"), "picked"), out)
         with open(os.path.join(ws, ".env")) as f:
             self.assertIn("/mig-pick-a", f.read())
         # Esc aborts before anything runs.
@@ -993,12 +996,12 @@ class MigrateTest(unittest.TestCase):
         code, out = run_in_pty(self.env, args, [(b"\x1b", None)], title)
         self.assertEqual(code, 1, out)
         self.assertIn("nothing was applied", out)
-        self.assertFalse(self.exists(self.uri("mig-pick-a"), "never"), out)
+        self.assertFalse(self.exists(self.env.branch_uri("mig-pick-a"), "never"), out)
         # --yes skips the picker even on a terminal.
         code, out = run_in_pty(self.env, args + ["--yes"], [], b"(job ")
         self.assertEqual(code, 0, out)
         self.assertNotIn("Migrate which database", out)
-        self.assertTrue(self.exists(self.uri("mig-pick-a"), "never"), out)
+        self.assertTrue(self.exists(self.env.branch_uri("mig-pick-a"), "never"), out)
 
     def test_password_never_printed_or_stored(self):
         # Every request here carries the password in its --db URL: a run that
@@ -1025,7 +1028,8 @@ class MigrateTest(unittest.TestCase):
         log = self.env.read_log()
         self.assertIn("DEBUG accepted a connection", log, "dsd logs at debug level")
         for job_id in ran:
-            self.assertIn(f"job {job_id} started: migrate on postgresql://ds_owner", log)
+            self.assertIn(f"job {job_id} started: migrate on postgresql://"
+                          f"{urllib.parse.urlsplit(self.base_uri).username}", log)
             self.assertIn(job_id, p.stdout)
         self.assertIn("m_secret", log)
         self.assertNotIn(self.password, log)

@@ -80,7 +80,8 @@ class ResetTest(unittest.TestCase):
 
     @classmethod
     def uri(cls, db):
-        netloc = f"ds_owner:{urllib.parse.quote(cls.password, safe='')}@127.0.0.1:{cls.port}"
+        role = urllib.parse.urlsplit(cls.base_uri).username
+        netloc = f"{role}:{urllib.parse.quote(cls.password, safe='')}@127.0.0.1:{cls.port}"
         return urllib.parse.urlunsplit(("postgresql", netloc, "/" + db, "", ""))
 
     @classmethod
@@ -98,7 +99,10 @@ class ResetTest(unittest.TestCase):
 
     @classmethod
     def make_db_s(cls, name):
-        cls.psql_s(cls.base_uri, f'CREATE DATABASE "{name}"')
+        # Branch roles may not create databases: dsd's superuser makes it,
+        # for the setup branch's role, whose URI the tests use.
+        role = urllib.parse.urlsplit(cls.base_uri).username
+        cls.psql_s(cls.env.superuser_uri("postgres"), f'CREATE DATABASE "{name}" OWNER {role}')
         return cls.uri(name)
 
     @classmethod
@@ -161,8 +165,11 @@ class ResetTest(unittest.TestCase):
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
 
     def sleeping(self, target):
-        return self.psql(self.base_uri, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
-                                        "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0"
+        # As the superuser: the migration runs as the target's role, and
+        # another role's query text is hidden from the setup branch's.
+        return self.psql(self.env.superuser_uri("postgres"),
+                         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                         "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0"
 
     def slow_folder(self, ws):
         return self.write_folder(ws, SCHEMA + [("0002_slow", T0 + 2000, "SELECT pg_sleep(60);\n")],
@@ -180,8 +187,9 @@ class ResetTest(unittest.TestCase):
         self.addCleanup(lingering.kill)
         lingering.stdin.write("SELECT 1;\n")
         lingering.stdin.flush()
-        wait_until(lambda: self.psql(self.base_uri, "SELECT count(*) FROM pg_stat_activity "
-                                                    "WHERE application_name = 'lingering-app'")
+        su = self.env.superuser_uri("postgres")
+        wait_until(lambda: self.psql(su, "SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE application_name = 'lingering-app'")
                    == "1", what="the lingering session")
         p = self.ds("db", "reset", "-C", ws, "-o", "1", "--yes")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -200,16 +208,18 @@ class ResetTest(unittest.TestCase):
         self.assertEqual(self.psql(target, "SELECT id FROM users ORDER BY id"), "10\n11")
         self.assertEqual(self.psql(target, "SELECT what FROM audit.events ORDER BY id"),
                          "signup\nlogin")
+        # Made again by the branch's role, which owns it as it did before.
         self.assertEqual(self.psql(target, "SELECT nspowner::regrole FROM pg_namespace "
-                                           "WHERE nspname = 'public'"), "pg_database_owner")
+                                           "WHERE nspname = 'public'"),
+                         urllib.parse.urlsplit(target).username)
         job = self.newest_job()
         self.assertEqual(job["state"], "JOB_STATE_SUCCEEDED", job)
         self.assertEqual([s["name"] for s in job["steps"]],
                          ["check", "terminate", "drop-schemas", "cognito-users", "migrate",
                           "stripe-products", "copy-organization"])
         self.assertNotIn(self.password, json.dumps(job))
-        self.assertEqual(self.psql(self.base_uri, "SELECT count(*) FROM pg_stat_activity "
-                                                  "WHERE application_name = 'lingering-app'"), "0",
+        self.assertEqual(self.psql(su, "SELECT count(*) FROM pg_stat_activity "
+                                       "WHERE application_name = 'lingering-app'"), "0",
                          "the other session was ended")
         # The source is as it was.
         self.assertEqual(self.psql(self.source, "SELECT count(*) FROM users"), "3")

@@ -51,7 +51,7 @@ class SafetyTest(unittest.TestCase):
         return dotenv(os.path.join(ws, ".env")).get("DB_CONNECTION_STRING", "")
 
     def password(self, ws):
-        # postgresql://ds_owner:<password>@127.0.0.1:port/db
+        # postgresql://<branch role>:<password>@127.0.0.1:port/db
         return self.target(ws).split("@")[0].rsplit(":", 1)[1]
 
     def pty(self, ws, args, keys, wait_for):

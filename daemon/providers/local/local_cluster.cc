@@ -94,9 +94,10 @@ absl::StatusOr<int> PickFreePort() {
 absl::StatusOr<fs::path> LocalCluster::FindBinaries(const std::string& override_dir) {
   if (!override_dir.empty()) {
     if (HasServerBinaries(override_dir)) return fs::path(override_dir);
-    return absl::FailedPreconditionError(StrCat(
-        "DS_PG_BIN=", override_dir, " holds no initdb, pg_ctl and postgres; point it at a "
-        "PostgreSQL server's bin directory"));
+    return absl::FailedPreconditionError(
+        StrCat("DS_PG_BIN=", override_dir,
+               " holds no initdb, pg_ctl and postgres; point it at a "
+               "PostgreSQL server's bin directory"));
   }
   // pg_config names the newest installed version's directory on Debian.
   if (std::string pg_config = FindOnPath("pg_config"); !pg_config.empty()) {
@@ -124,9 +125,7 @@ absl::StatusOr<fs::path> LocalCluster::FindBinaries(const std::string& override_
 
 LocalCluster::LocalCluster(LocalClusterOptions options) : options_(std::move(options)) {}
 
-bool LocalCluster::initialized() const {
-  return fs::exists(pgdata() / "PG_VERSION");
-}
+bool LocalCluster::initialized() const { return fs::exists(pgdata() / "PG_VERSION"); }
 
 int LocalCluster::RecordedPort() const {
   absl::StatusOr<std::string> port = common::ReadFile(options_.data_dir / "pg.port");
@@ -143,15 +142,12 @@ std::string LocalCluster::SuperuserConninfo(const std::string& dbname) const {
 absl::Status LocalCluster::LoadSecrets() {
   absl::StatusOr<std::string> port = common::ReadFile(options_.data_dir / "pg.port");
   port_ = port.ok() ? ParsePort(*port) : 0;
-  // Read once: other threads read the passwords without mu_ once
+  // Read once: other threads read the password without mu_ once
   // EnsureRunning has returned (they never change for a cluster).
   if (!superuser_password_.empty()) return absl::OkStatus();
   absl::StatusOr<std::string> su = common::ReadFile(options_.data_dir / "pg.superuser");
   if (!su.ok()) return su.status();
-  absl::StatusOr<std::string> owner = common::ReadFile(options_.data_dir / "pg.owner");
-  if (!owner.ok()) return owner.status();
   superuser_password_ = std::string(TrimAsciiWhitespace(*su));
-  owner_password_ = std::string(TrimAsciiWhitespace(*owner));
   return absl::OkStatus();
 }
 
@@ -160,15 +156,13 @@ absl::Status LocalCluster::Initialize() {
   const fs::path tmp = options_.data_dir / "pg.initializing";
   std::error_code ec;
   fs::remove_all(tmp, ec);  // left by an interrupted earlier attempt
-  for (const char* name : {"pg.superuser", "pg.owner"}) {
-    if (absl::Status s = common::ReplaceFileAtomically(options_.data_dir / name,
-                                                       GeneratePassword() + "\n", 0600);
-        !s.ok()) {
-      return s;
-    }
+  if (absl::Status s = common::ReplaceFileAtomically(options_.data_dir / "pg.superuser",
+                                                     GeneratePassword() + "\n", 0600);
+      !s.ok()) {
+    return s;
   }
-  // New passwords for a new cluster (no one can have read the old ones:
-  // there was no cluster to use them with).
+  // A new password for a new cluster (no one can have read the old one:
+  // there was no cluster to use it with).
   superuser_password_.clear();
   if (absl::Status s = LoadSecrets(); !s.ok()) return s;
   // initdb reads the password from a file; pg.superuser is that file.
@@ -205,7 +199,8 @@ absl::Status LocalCluster::Initialize() {
   // Only a complete cluster gets the real name, so a crash mid-initdb is
   // retried from scratch next time.
   fs::rename(tmp, pgdata(), ec);
-  if (ec) return absl::InternalError(StrCat("cannot move the new cluster into place: ", ec.message()));
+  if (ec)
+    return absl::InternalError(StrCat("cannot move the new cluster into place: ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -233,9 +228,9 @@ absl::Status LocalCluster::Start() {
       }
     }
     const fs::path log = options_.data_dir / "pg.log";
-    absl::StatusOr<ProcessResult> r = RunProcess(
-        {(bin_dir_ / "pg_ctl").string(), "-D", pgdata().string(), "-l", log.string(), "-w",
-         "-t", "60", "-o", StrCat("-p ", port()), "start"});
+    absl::StatusOr<ProcessResult> r =
+        RunProcess({(bin_dir_ / "pg_ctl").string(), "-D", pgdata().string(), "-l", log.string(),
+                    "-w", "-t", "60", "-o", StrCat("-p ", port()), "start"});
     if (!r.ok()) return r.status();
     if (r->exit_code == 0) {
       common::LogInfo("local PostgreSQL started on 127.0.0.1:", port());
@@ -248,8 +243,8 @@ absl::Status LocalCluster::Start() {
       port_ = 0;
       continue;
     }
-    return absl::UnavailableError(StrCat("local PostgreSQL failed to start (log ",
-                                         log.string(), "):", tail));
+    return absl::UnavailableError(
+        StrCat("local PostgreSQL failed to start (log ", log.string(), "):", tail));
   }
   return absl::UnavailableError("local PostgreSQL could not find a free port");
 }
@@ -298,9 +293,8 @@ absl::Status LocalCluster::Stop() {
     if (!bin.ok()) return bin.status();
     bin_dir_ = *bin;
   }
-  absl::StatusOr<ProcessResult> r =
-      RunProcess({(bin_dir_ / "pg_ctl").string(), "-D", pgdata().string(), "-m", "fast", "-w",
-                  "stop"});
+  absl::StatusOr<ProcessResult> r = RunProcess(
+      {(bin_dir_ / "pg_ctl").string(), "-D", pgdata().string(), "-m", "fast", "-w", "stop"});
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
     return absl::InternalError(StrCat("pg_ctl stop failed: ", TrimAsciiWhitespace(r->output)));

@@ -5,7 +5,7 @@
 //   $XDG_DATA_HOME/ds/pg/            PGDATA (initdb, scram-sha-256)
 //   $XDG_DATA_HOME/ds/pg.port        TCP port on 127.0.0.1, kept across restarts
 //   $XDG_DATA_HOME/ds/pg.superuser   superuser password, 0600
-//   $XDG_DATA_HOME/ds/pg.owner       the project owner role's password, 0600
+//   $XDG_DATA_HOME/ds/pg.roles/      each branch role's password, 0600 (branch_roles.h)
 //   $XDG_DATA_HOME/ds/pg.log         server log
 //   $XDG_RUNTIME_DIR/ds/pg/          the server's Unix socket directory
 #ifndef DS_DAEMON_PROVIDERS_LOCAL_LOCAL_CLUSTER_H_
@@ -47,9 +47,7 @@ class LocalCluster {
   // libpq conninfo for the superuser over the Unix socket.
   std::string SuperuserConninfo(const std::string& dbname) const;
   static constexpr const char* kSuperuser = "ds_superuser";
-  // The role that owns every branch database (see local_provider.h).
-  static constexpr const char* kOwnerRole = "ds_owner";
-  const std::string& owner_password() const { return owner_password_; }
+  const std::filesystem::path& data_dir() const { return options_.data_dir; }
 
   // The directory holding initdb, pg_ctl and postgres.
   static absl::StatusOr<std::filesystem::path> FindBinaries(const std::string& override_dir);
@@ -67,7 +65,6 @@ class LocalCluster {
   std::atomic<int> port_{0};  // read without mu_ by Resolve
   // Set once under mu_ (LoadSecrets); read without it after EnsureRunning.
   std::string superuser_password_;
-  std::string owner_password_;
   bool started_once_ = false;  // a later "not running" is a crash to report
 };
 

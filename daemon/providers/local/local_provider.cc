@@ -15,6 +15,8 @@ namespace {
 
 constexpr const char* kMetaDatabase = "ds_meta";
 constexpr const char* kMainBranch = "main";
+// The one role every branch had before each got its own (see the header).
+constexpr const char* kRetiredOwnerRole = "ds_owner";
 // Idle metadata connections kept: one per concurrent write or listing is
 // plenty; more only hold backends.
 constexpr size_t kMaxIdleConnections = 4;
@@ -94,7 +96,9 @@ const LocalProvider::Row* LocalProvider::Snapshot::Default() const {
 }
 
 LocalProvider::LocalProvider(LocalClusterOptions cluster_options, std::string project_name)
-    : cluster_(std::move(cluster_options)), project_name_(std::move(project_name)) {}
+    : cluster_(std::move(cluster_options)),
+      project_name_(std::move(project_name)),
+      passwords_(cluster_.data_dir() / "pg.roles") {}
 
 LocalProvider::~LocalProvider() {
   if (first_loader_.joinable()) first_loader_.join();
@@ -162,31 +166,23 @@ void LocalProvider::DropConnections() {
 // --- loading ----------------------------------------------------------------
 
 absl::Status LocalProvider::Bootstrap() {
-  common::LogInfo("setting up the local project: owner role, main branch, metadata");
   absl::StatusOr<std::unique_ptr<PgConnection>> admin =
       PgConnection::Open(cluster_.SuperuserConninfo("postgres"), "dsd");
   if (!admin.ok()) return admin.status();
   PgConnection& a = **admin;
   const std::string doing = "setting up the local project";
-  PgResult r =
-      a.ExecParams("SELECT 1 FROM pg_roles WHERE rolname = $1", {LocalCluster::kOwnerRole});
-  if (!r.ok()) return FromPg(a, r, doing);
-  if (r.rows() == 0) {
-    absl::StatusOr<std::string> verifier =
-        a.ScramVerifier(LocalCluster::kOwnerRole, cluster_.owner_password());
-    if (!verifier.ok()) return verifier.status();
-    r = a.Exec(StrCat("CREATE ROLE ", LocalCluster::kOwnerRole, " LOGIN CREATEDB PASSWORD ",
-                      a.QuoteLiteral(*verifier)));
-    if (!r.ok()) return FromPg(a, r, doing);
-  }
   for (const char* db : {kMainBranch, kMetaDatabase}) {
-    r = a.ExecParams("SELECT 1 FROM pg_database WHERE datname = $1", {db});
+    PgResult r = a.ExecParams("SELECT 1 FROM pg_database WHERE datname = $1", {db});
     if (!r.ok()) return FromPg(a, r, doing);
     if (r.rows() > 0) continue;
-    r = a.Exec(StrCat("CREATE DATABASE ", QuoteIdent(db),
-                      db == kMetaDatabase ? "" : StrCat(" OWNER ", LocalCluster::kOwnerRole)));
+    common::LogInfo("setting up the local project: creating database ", db);
+    // Owned by the superuser; main gets its role in SecureBranches.
+    r = a.Exec(StrCat("CREATE DATABASE ", QuoteIdent(db)));
     if (!r.ok()) return FromPg(a, r, doing);
   }
+  // The metadata is dsd's alone: no branch role may even connect to it.
+  PgResult r = a.Exec(StrCat("REVOKE ALL ON DATABASE ", kMetaDatabase, " FROM PUBLIC"));
+  if (!r.ok()) return FromPg(a, r, doing);
   absl::StatusOr<std::unique_ptr<PgConnection>> meta =
       PgConnection::Open(cluster_.SuperuserConninfo(kMetaDatabase), "dsd");
   if (!meta.ok()) return meta.status();
@@ -211,6 +207,8 @@ absl::Status LocalProvider::Bootstrap() {
             " expires_at timestamptz,"
             " last_activity timestamptz)",
             {}},
+           // NULL until the branch's role owns its database (SecureBranches).
+           {"ALTER TABLE branches ADD COLUMN IF NOT EXISTS role text", {}},
            {"INSERT INTO project (id, name) SELECT $1, $2"
             " WHERE NOT EXISTS (SELECT 1 FROM project)",
             {StrCat("local-", RandomId(8)), project_name_}},
@@ -247,6 +245,111 @@ absl::Status LocalProvider::SampleActivity(PgConnection& c) {
   return absl::OkStatus();
 }
 
+absl::Status LocalProvider::GiveToRole(const std::string& database, const std::string& from_role,
+                                       const std::string& role) {
+  absl::StatusOr<std::string> password = passwords_.GetOrCreate(role);
+  if (!password.ok()) return password.status();
+  {
+    absl::StatusOr<Lease> conn = Connection();
+    if (!conn.ok()) return conn.status();
+    if (absl::Status s = EnsureLoginRole(**conn, role, *password); !s.ok()) return s;
+  }
+  // A connection of its own: the objects to hand over are in `database`.
+  // It closes before anyone copies, renames or drops that database (each
+  // waits a few seconds for a closing session to go).
+  absl::StatusOr<std::unique_ptr<PgConnection>> in_db =
+      PgConnection::Open(cluster_.SuperuserConninfo(database), "dsd");
+  if (!in_db.ok()) return in_db.status();
+  return HandOverDatabase(**in_db, from_role, role);
+}
+
+void LocalProvider::DropRole(const std::string& role) {
+  if (role.empty()) return;
+  absl::StatusOr<Lease> conn = Connection();
+  if (!conn.ok()) {
+    common::LogWarning("role ", role, " was left behind: ", conn.status().message());
+    return;
+  }
+  absl::StatusOr<std::string> notice = DropBranchRole(**conn, role);
+  if (!notice.ok()) {
+    common::LogWarning("role ", role, " was left behind: ", notice.status().message());
+    return;
+  }
+  if (!notice->empty()) common::LogWarning(*notice);
+  passwords_.Remove(role);
+}
+
+absl::Status LocalProvider::SecureBranches() {
+  absl::StatusOr<Lease> conn = Connection();
+  if (!conn.ok()) return conn.status();
+  PgConnection& c = **conn;
+  const std::string doing = "giving each local branch its own role";
+  PgResult r = c.ExecParams("SELECT 1 FROM pg_roles WHERE rolname = $1", {kRetiredOwnerRole});
+  if (!r.ok()) return FromPg(c, r, doing);
+  const bool retire_owner = r.rows() > 0;
+  if (retire_owner) {
+    // Its password is in every .env this cluster ever wrote: stop it first,
+    // and end the sessions that logged in with it.
+    common::LogWarning("retiring the shared role ", kRetiredOwnerRole,
+                       ": every local branch gets a role of its own");
+    r = c.Exec(StrCat("ALTER ROLE ", kRetiredOwnerRole, " NOLOGIN PASSWORD NULL"));
+    if (!r.ok()) return FromPg(c, r, doing);
+    r = c.ExecParams(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = $1",
+        {kRetiredOwnerRole});
+    if (!r.ok()) return FromPg(c, r, doing);
+  }
+  r = c.Exec(
+      "SELECT b.id, b.name, b.database, d.oid IS NOT NULL FROM branches b"
+      " LEFT JOIN pg_database d ON d.datname = b.database WHERE b.role IS NULL"
+      " ORDER BY b.created_at");
+  if (!r.ok()) return FromPg(c, r, doing);
+  for (int i = 0; i < r.rows(); ++i) {
+    const std::string id(r.Get(i, 0));
+    const std::string name(r.Get(i, 1));
+    const std::string database(r.Get(i, 2));
+    if (!r.GetBool(i, 3)) {
+      // Dropped behind ds's back: nothing to give, and no reason to keep
+      // every other branch from loading.
+      common::LogWarning("branch ", name, " has no database ", database, "; it gets no role");
+      continue;
+    }
+    // Derived, not random: an upgrade interrupted after this point makes
+    // the same name next time.
+    const std::string role = RoleNameForBranch(name, id);
+    if (absl::Status s = GiveToRole(database, retire_owner ? kRetiredOwnerRole : "", role);
+        !s.ok()) {
+      return s;
+    }
+    PgResult set = c.ExecParams("UPDATE branches SET role = $1 WHERE id = $2", {role, id});
+    if (!set.ok()) return FromPg(c, set, doing);
+    common::LogInfo("branch ", name, " now has its own role, ", role);
+  }
+  if (!retire_owner) return absl::OkStatus();
+  // What ds_owner still holds outside the branches (databases a user made
+  // with it, grants) goes to the superuser, so the role can be dropped.
+  r = c.Exec(
+      "SELECT datname FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY 1");
+  if (!r.ok()) return FromPg(c, r, doing);
+  for (int i = 0; i < r.rows(); ++i) {
+    const std::string database(r.Get(i, 0));
+    absl::StatusOr<std::unique_ptr<PgConnection>> db =
+        PgConnection::Open(cluster_.SuperuserConninfo(database), "dsd");
+    if (!db.ok()) return db.status();
+    PgResult clear =
+        (*db)->Exec(StrCat("REASSIGN OWNED BY ", kRetiredOwnerRole, " TO ",
+                           LocalCluster::kSuperuser, "; DROP OWNED BY ", kRetiredOwnerRole));
+    if (!clear.ok()) return FromPg(**db, clear, doing);
+  }
+  r = c.Exec(StrCat("DROP ROLE ", kRetiredOwnerRole));
+  if (!r.ok()) return FromPg(c, r, doing);
+  std::error_code ec;
+  std::filesystem::remove(cluster_.data_dir() / "pg.owner", ec);
+  common::LogInfo("dropped the shared role ", kRetiredOwnerRole,
+                  "; workspaces point at their branch again with `ds db set target-db --branch`");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
   std::lock_guard lock(load_mu_);
   absl::StatusOr<Lease> conn = Connection();
@@ -279,7 +382,8 @@ absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
              kIso,
              "), ''),"
              " coalesce((SELECT pg_database_size(d.oid) FROM pg_database d"
-             "   WHERE d.datname = b.database), -1)"
+             "   WHERE d.datname = b.database), -1),"
+             " coalesce(b.role, '')"
              " FROM branches b LEFT JOIN branches p ON p.id = b.parent_id"
              " ORDER BY b.created_at, b.name"));
   if (!r.ok()) return FromPg(c, r, "reading the branch list");
@@ -297,6 +401,7 @@ absl::StatusOr<LocalProvider::SnapshotPtr> LocalProvider::Reload() {
     out.info.expires_at = std::string(r.Get(i, 9));
     out.info.last_activity = std::string(r.Get(i, 10));
     out.info.size_bytes = r.GetInt(i, 11, -1);
+    out.role = std::string(r.Get(i, 12));
     out.info.project_id = next->project_id;
     next->by_database[out.database] = next->rows.size();
     next->rows.push_back(std::move(out));
@@ -320,9 +425,11 @@ absl::Status LocalProvider::Ready() {
   if (Current()) return absl::OkStatus();
   std::lock_guard lock(first_load_mu_);
   if (Current()) return absl::OkStatus();
-  if (Reload().ok()) return absl::OkStatus();
-  // First use (or an interrupted first use): create what is missing.
+  // The first load of this dsd: create what is missing (first use, or an
+  // interrupted one) and give every branch its role (a new main, or a
+  // cluster from before branch roles), before any branch is handed out.
   if (absl::Status s = Bootstrap(); !s.ok()) return s;
+  if (absl::Status s = SecureBranches(); !s.ok()) return s;
   return Reload().status();
 }
 
@@ -418,8 +525,9 @@ absl::Status LocalProvider::CreateDatabase(const std::string& database,
   if (!conn.ok()) return conn.status();
   PgConnection& c = **conn;
   const std::string sql =
+      // Owned by the superuser, as every branch database (branch_roles.h).
       StrCat("CREATE DATABASE ", QuoteIdent(database), " TEMPLATE ", QuoteIdent(template_db),
-             " STRATEGY FILE_COPY OWNER ", LocalCluster::kOwnerRole);
+             " STRATEGY FILE_COPY");
   // PostgreSQL refuses a template others are connected to (55006).
   // Terminated sessions take a moment to go away: retry for up to 5 s.
   for (int attempt = 0; attempt < 50; ++attempt) {
@@ -487,8 +595,8 @@ absl::Status LocalProvider::SetExpiry(const std::string& project_id, const std::
   if (!expires_at.empty()) {
     int children = 0;
     for (const Row& other : (*s)->rows) children += other.info.parent_id == row->info.id;
-    if (absl::Status allowed = CheckExpiryAllowed(name, row->info.is_default,
-                                                  row->info.is_protected, children);
+    if (absl::Status allowed =
+            CheckExpiryAllowed(name, row->info.is_default, row->info.is_protected, children);
         !allowed.ok()) {
       return allowed;
     }
@@ -549,20 +657,32 @@ absl::StatusOr<std::string> LocalProvider::ConnectionUri(const std::string& proj
   if (absl::Status s = Ready(); !s.ok()) return s;
   SnapshotPtr s = Current();
   if (absl::Status bad = CheckProject(*s, project_id); !bad.ok()) return bad;
-  if (!role.empty() && role != LocalCluster::kOwnerRole) {
-    return absl::NotFoundError(StrCat("role \"", role,
-                                      "\" does not exist on local branches; "
-                                      "every branch is owned by ",
-                                      LocalCluster::kOwnerRole));
-  }
   const Row* row = s->Find(branch);
   if (!row) return NoSuchBranch(branch);
-  return UriFor(database.empty() ? row->database : database);
+  if (!role.empty() && role != row->role) {
+    return absl::NotFoundError(StrCat("role \"", role, "\" does not exist on branch \"", branch,
+                                      "\"; each local branch has one role, here ", row->role));
+  }
+  return UriFor(*row, database);
 }
 
-std::string LocalProvider::UriFor(const std::string& database) const {
-  return StrCat("postgresql://", LocalCluster::kOwnerRole, ":", cluster_.owner_password(),
-                "@127.0.0.1:", cluster_.port(), "/", PercentEncode(database));
+absl::StatusOr<std::string> LocalProvider::UriFor(const Row& row, const std::string& database) {
+  if (row.role.empty()) {
+    return absl::InternalError(StrCat("branch \"", row.info.name, "\" has no role yet"));
+  }
+  absl::StatusOr<std::string> password = passwords_.Get(row.role);
+  if (!password.ok() && absl::IsNotFound(password.status())) {
+    // Its file was removed by hand: a new password, set on the role too.
+    password = passwords_.GetOrCreate(row.role);
+    if (!password.ok()) return password.status();
+    absl::StatusOr<Lease> conn = Connection();
+    if (!conn.ok()) return conn.status();
+    if (absl::Status s = EnsureLoginRole(**conn, row.role, *password); !s.ok()) return s;
+    common::LogWarning("the password of role ", row.role, " was missing; it has a new one");
+  }
+  if (!password.ok()) return password.status();
+  return StrCat("postgresql://", row.role, ":", *password, "@127.0.0.1:", cluster_.port(), "/",
+                PercentEncode(database.empty() ? row.database : database));
 }
 
 bool LocalProvider::OurHost(const common::ConnInfo& conn) const {
@@ -604,7 +724,18 @@ absl::Status LocalProvider::PrepareToConnect(const common::ConnInfo& conn) {
   if (!OurHost(conn)) return absl::OkStatus();
   const int port = cluster_.port() ? cluster_.port() : cluster_.RecordedPort();
   if (port == 0 || conn.port != std::to_string(port)) return absl::OkStatus();
-  return Ready();
+  if (absl::Status s = Ready(); !s.ok()) return s;
+  if (conn.user != kRetiredOwnerRole) return absl::OkStatus();
+  // Better than "password authentication failed": say what changed.
+  SnapshotPtr s = Current();
+  auto it = s->by_database.find(conn.dbname);
+  const std::string branch =
+      it == s->by_database.end() ? "<branch>" : s->rows[it->second].info.name;
+  return absl::FailedPreconditionError(
+      StrCat("this connection string logs in as ", kRetiredOwnerRole,
+             ", the role all local branches shared before each got its own; point the "
+             "workspace at the branch again: `ds db set target-db --branch ",
+             branch, "` (source-db for a source)"));
 }
 
 std::vector<std::string> LocalProvider::TakeNotices() {
@@ -663,24 +794,26 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
       !copied.ok()) {
     return copied;
   }
+  const std::string role = RoleNameForBranch(name, id);
   {
+    absl::Status recorded = GiveToRole(database, parent->role, role);
     absl::StatusOr<Lease> conn = Connection();
-    PgResult r;
-    if (conn.ok()) {
-      r = (*conn)->ExecParams(
-          "INSERT INTO branches (id, name, database, parent_id, created_by, expires_at)"
-          " VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::timestamptz)",
-          {id, name, database, parent->info.id, options.created_by, options.expires_at});
+    if (recorded.ok() && !conn.ok()) recorded = conn.status();
+    if (recorded.ok()) {
+      PgResult r = (*conn)->ExecParams(
+          "INSERT INTO branches (id, name, database, parent_id, created_by, expires_at, role)"
+          " VALUES ($1, $2, $3, $4, $5, NULLIF($6, '')::timestamptz, $7)",
+          {id, name, database, parent->info.id, options.created_by, options.expires_at, role});
+      if (!r.ok()) recorded = FromPg(**conn, r, StrCat("recording branch \"", name, "\""));
     }
-    if (!conn.ok() || !r.ok()) {
-      // No database without metadata: drop the copy (on a connection that
-      // works, if the failure was the connection).
-      absl::Status failed =
-          conn.ok() ? FromPg(**conn, r, StrCat("recording branch \"", name, "\"")) : conn.status();
+    if (!recorded.ok()) {
+      // No database without metadata: drop the copy and its role (on a
+      // connection that works, if the failure was the connection).
       if (absl::StatusOr<Lease> c = Connection(); c.ok()) {
         (void)(*c)->Exec(StrCat("DROP DATABASE IF EXISTS ", QuoteIdent(database)));
       }
-      return failed;
+      DropRole(role);
+      return recorded;
     }
   }
   common::LogInfo("created branch ", name, " (", id, ") from ", parent->info.name);
@@ -689,7 +822,11 @@ absl::StatusOr<BranchInfo> LocalProvider::CreateBranch(const std::string& projec
   const Row* made = (*fresh)->FindId(id);
   if (!made) return absl::InternalError(StrCat("branch \"", name, "\" vanished after creation"));
   BranchInfo result = made->info;
-  if (options.connection_uri) result.connection_uri = UriFor(made->database);
+  if (options.connection_uri) {
+    absl::StatusOr<std::string> uri = UriFor(*made);
+    if (!uri.ok()) return uri.status();
+    result.connection_uri = std::move(*uri);
+  }
   NotifyChanged();
   return result;
 }
@@ -735,6 +872,7 @@ absl::Status LocalProvider::DeleteBranch(const std::string& project_id, const st
   }
   PgResult r = c.ExecParams("DELETE FROM branches WHERE id = $1", {row->info.id});
   if (!r.ok()) return FromPg(c, r, doing);
+  DropRole(row->role);
   common::LogInfo("deleted branch ", name, " (", row->info.id, ")");
   (void)Reload();
   NotifyChanged();
@@ -786,6 +924,10 @@ absl::Status LocalProvider::ResetBranch(const std::string& project_id, const std
     if (!conn.ok()) return conn.status();
     PgConnection& c = **conn;
     const std::string doing = StrCat("resetting branch \"", name, "\"");
+    if (absl::Status given = GiveToRole(fresh, parent->role, row->role); !given.ok()) {
+      (void)c.Exec(StrCat("DROP DATABASE ", QuoteIdent(fresh)));
+      return given;
+    }
     if (!force) {
       if (absl::Status busy = BusyError(c, row->database, name); !busy.ok()) {
         (void)c.Exec(StrCat("DROP DATABASE ", QuoteIdent(fresh)));

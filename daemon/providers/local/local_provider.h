@@ -2,10 +2,17 @@
 // dsd's private PostgreSQL cluster (local_cluster.h), created with
 // CREATE DATABASE ... TEMPLATE <parent> STRATEGY FILE_COPY.
 //
-// Roles work as on Neon, where every branch carries the same roles: one
-// owner role (ds_owner, password in pg.owner) owns every branch database
-// and its objects, so a template copy is usable by the same role at once.
-// Branch metadata lives in the cluster's ds_meta database.
+// Every branch has its own login role (branch_roles.h): the password a
+// workspace's .env holds reaches that branch only, and no branch's role can
+// drop a database. A copy is handed over to the new branch's role before
+// anyone can connect to it. Branch metadata (with each branch's role) lives
+// in the cluster's ds_meta database, which only the superuser reaches.
+//
+// Clusters made before branch roles had one role, ds_owner, for every
+// branch. The first load after dsd starts (Ready) gives every branch without
+// a role its own, moves ds_owner's objects to it, and drops ds_owner, whose
+// password is in old .env files; each step is idempotent, so an interrupted
+// upgrade finishes on the next start.
 //
 // Reads never wait for writes. Resolve, ConnectionUri, ListProjects and a
 // fresh ListBranches answer from an immutable Snapshot (project, branches,
@@ -38,6 +45,7 @@
 #include <vector>
 
 #include "daemon/pg/pg_conn.h"
+#include "daemon/providers/local/branch_roles.h"
 #include "daemon/providers/local/local_cluster.h"
 #include "daemon/providers/local/name_locks.h"
 #include "daemon/providers/provider.h"
@@ -74,7 +82,9 @@ class LocalProvider final : public Provider {
   // Only an address of the cluster's, before the first snapshot is loaded.
   bool ResolveMayWait(const common::ConnInfo& conn) override;
   // Starts the cluster (restarting it with a notice when it died) when
-  // `conn` names it: a migration must not meet "Connection refused".
+  // `conn` names it: a migration must not meet "Connection refused". A
+  // string that logs in as the retired ds_owner gets an error saying how to
+  // point the workspace at the branch's own role.
   absl::Status PrepareToConnect(const common::ConnInfo& conn) override;
   std::vector<std::string> TakeNotices() override;
   // The snapshot as it is (empty before the first load): no query, and
@@ -97,13 +107,13 @@ class LocalProvider final : public Provider {
  private:
   // Loopback or the cluster's socket dir: an address Resolve may claim.
   bool OurHost(const common::ConnInfo& conn) const;
-  // The owner's URI for one of the cluster's databases.
-  std::string UriFor(const std::string& database) const;
-
   struct Row {
     BranchInfo info;
     std::string database;
+    std::string role;  // the branch's login role (branch_roles.h)
   };
+  // The URI of a branch's database (or of `database`), as the branch's role.
+  absl::StatusOr<std::string> UriFor(const Row& row, const std::string& database = "");
   struct Snapshot {
     std::string project_id;
     std::string project_created_at;
@@ -140,11 +150,22 @@ class LocalProvider final : public Provider {
   absl::Status Ready();
   // Reads the metadata and installs it as the snapshot.
   absl::StatusOr<SnapshotPtr> Reload();
+  // Creates what is missing (metadata, main); idempotent, run on every
+  // first load.
   absl::Status Bootstrap();
   // Records now as last_activity of every branch with sessions, or whose
   // transaction count moved since the last read: dsd's own record of use,
   // from pg_stat_database (no connection to the branch). load_mu_ held.
   absl::Status SampleActivity(PgConnection& c);
+  // Gives every branch without a role its own (new main, an old cluster)
+  // and retires ds_owner; see the top of this file.
+  absl::Status SecureBranches();
+  // Creates the branch's role and hands `database` (a fresh copy of the
+  // parent, owned by `from_role`) over to it.
+  absl::Status GiveToRole(const std::string& database, const std::string& from_role,
+                          const std::string& role);
+  // Drops a role no branch uses any more; problems are logged, not fatal.
+  void DropRole(const std::string& role);
   // Resolve's bounded wait for the first snapshot (see Resolve).
   SnapshotPtr WaitForFirstLoad(absl::Status* why_not);
   absl::Status CheckProject(const Snapshot& s, const std::string& project_id) const;
@@ -167,6 +188,7 @@ class LocalProvider final : public Provider {
 
   LocalCluster cluster_;
   const std::string project_name_;
+  RolePasswords passwords_;
 
   mutable std::mutex snapshot_mu_;
   std::condition_variable snapshot_cv_;  // a snapshot was installed or a load ended
