@@ -19,6 +19,11 @@ of test names, as unittest's -k), through ctest:
 or run a file directly, with the environment ctest gives it (see
 tests/CMakeLists.txt: DS_TEST_BIN_DIR and friends) and unittest's own
 arguments, e.g. `python3 test_current.py CurrentTest.test_secret_never_in_log`.
+
+In a sanitizer build (DS_SANITIZE set by ctest; docs/sanitizers.md) every
+process a DsEnv starts writes its sanitizer reports into the env's own
+directory, whatever happens to its stderr (a dsd that ds spawns has it on
+/dev/null), and the test fails at cleanup if any report is there.
 """
 
 import json
@@ -38,6 +43,11 @@ import unittest
 BIN_DIR = os.environ.get("DS_TEST_BIN_DIR", "")
 TEST_USER = os.environ.get("DS_TEST_USER", "ds-test")
 IS_ROOT = os.geteuid() == 0
+# The sanitizers of the build under test ("address,undefined", "thread"),
+# empty in a plain build.
+SANITIZE = os.environ.get("DS_SANITIZE", "")
+SANITIZER_OPTION_VARS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan",
+                         "LSAN_OPTIONS": "lsan", "TSAN_OPTIONS": "tsan"}
 
 
 OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
@@ -234,6 +244,8 @@ class DsEnv:
         self.home = self.mkdir("home", 0o700)
         self.socket = os.path.join(self.runtime, "ds", "dsd.sock")
         self.log_file = os.path.join(self.state, "dsd.log")
+        # Writable by the test user, who runs ds and dsd.
+        self.sanitizer_logs = self.mkdir("sanitizer", 0o700) if SANITIZE else None
         self.daemon = None
 
     # -- files -------------------------------------------------------------
@@ -285,9 +297,27 @@ class DsEnv:
         }
         if not spawn:
             e["DS_NO_SPAWN"] = "1"
+        if self.sanitizer_logs:
+            # log_path=DIR/asan makes the runtime write DIR/asan.<pid>.
+            for var, tool in SANITIZER_OPTION_VARS.items():
+                given = os.environ.get(var, "")
+                log_path = f"log_path={os.path.join(self.sanitizer_logs, tool)}"
+                e[var] = f"{given}:{log_path}" if given else log_path
         if extra:
             e.update(extra)
         return e
+
+    def sanitizer_reports(self):
+        """The text of every sanitizer report written so far, or ""."""
+        if not self.sanitizer_logs or not os.path.isdir(self.sanitizer_logs):
+            return ""
+        reports = []
+        for name in sorted(os.listdir(self.sanitizer_logs)):
+            with open(os.path.join(self.sanitizer_logs, name), errors="replace") as f:
+                text = f.read()
+            if text.strip():
+                reports.append(f"--- {name}\n{text}")
+        return "\n".join(reports)
 
     def argv(self, args):
         """Runs as the test user when we are root."""
@@ -371,7 +401,12 @@ class DsEnv:
         poll_until(lambda: not self.dsd_pids(), 5, interval=0.02)
         for pid in self.dsd_pids():
             os.kill(pid, signal.SIGKILL)
+        # Read before the tree goes: every daemon has exited (LeakSanitizer
+        # reports at exit), so the reports are complete.
+        reports = self.sanitizer_reports()
         shutil.rmtree(self.root, ignore_errors=True)
+        if reports:
+            raise AssertionError(f"sanitizer reports from ds, dsd or a helper:\n{reports}")
 
 
 class DsTestCase(unittest.TestCase):
