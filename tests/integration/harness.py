@@ -48,6 +48,10 @@ IS_ROOT = os.geteuid() == 0
 SANITIZE = os.environ.get("DS_SANITIZE", "")
 SANITIZER_OPTION_VARS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan",
                          "LSAN_OPTIONS": "lsan", "TSAN_OPTIONS": "tsan"}
+# How long a stopped dsd may take to exit before it is killed. A sanitizer
+# build's dsd checks for leaks on its way out (and a SIGKILL would lose the
+# check), so it gets longer.
+EXIT_GRACE = 30 if SANITIZE else 10
 
 
 OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
@@ -366,7 +370,7 @@ class DsEnv:
         if self.daemon and self.daemon.poll() is None:
             self.daemon.send_signal(signal.SIGTERM)
             try:
-                self.daemon.wait(10)
+                self.daemon.wait(EXIT_GRACE)
             except subprocess.TimeoutExpired:
                 self.daemon.kill()
                 self.daemon.wait()
@@ -391,16 +395,20 @@ class DsEnv:
                 pids.append(int(entry))
         return pids
 
-    def cleanup(self):
+    def stop_all_daemons(self):
+        """Stops our dsd and every one ds spawned (SIGTERM, then SIGKILL)."""
         self.stop_daemon()
         for pid in self.dsd_pids():  # daemons that ds spawned
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        poll_until(lambda: not self.dsd_pids(), 5, interval=0.02)
+        poll_until(lambda: not self.dsd_pids(), EXIT_GRACE, interval=0.02)
         for pid in self.dsd_pids():
             os.kill(pid, signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop_all_daemons()
         # Read before the tree goes: every daemon has exited (LeakSanitizer
         # reports at exit), so the reports are complete.
         reports = self.sanitizer_reports()
