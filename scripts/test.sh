@@ -79,6 +79,7 @@ run_tests() {
   # shellcheck disable=SC2086
   n=$(ctest --preset "$preset" -N "$@" ${CTEST_ARGS:-} | sed -n 's/^Total Tests: //p')
   if [[ ${n:-0} -eq 0 ]]; then
+    # shellcheck disable=SC2016  # the quotes are part of the message
     echo "test.sh: no $preset tests match${CTEST_ARGS:+ '$CTEST_ARGS'}"
     return
   fi
