@@ -19,6 +19,11 @@ of test names, as unittest's -k), through ctest:
 or run a file directly, with the environment ctest gives it (see
 tests/CMakeLists.txt: DS_TEST_BIN_DIR and friends) and unittest's own
 arguments, e.g. `python3 test_current.py CurrentTest.test_secret_never_in_log`.
+
+In a sanitizer build (DS_SANITIZE set by ctest; docs/sanitizers.md) every
+process a DsEnv starts writes its sanitizer reports into the env's own
+directory, whatever happens to its stderr (a dsd that ds spawns has it on
+/dev/null), and the test fails at cleanup if any report is there.
 """
 
 import json
@@ -41,6 +46,15 @@ TEST_USER = os.environ.get("DS_TEST_USER", "ds-test")
 IS_ROOT = os.geteuid() == 0
 # The PostgreSQL the local provider's tests run (Debian's postgresql-15).
 LOCAL_PG_BIN = "/usr/lib/postgresql/15/bin"
+# The sanitizers of the build under test ("address,undefined", "thread"),
+# empty in a plain build.
+SANITIZE = os.environ.get("DS_SANITIZE", "")
+SANITIZER_OPTION_VARS = {"ASAN_OPTIONS": "asan", "UBSAN_OPTIONS": "ubsan",
+                         "LSAN_OPTIONS": "lsan", "TSAN_OPTIONS": "tsan"}
+# How long a stopped dsd may take to exit before it is killed. A sanitizer
+# build's dsd checks for leaks on its way out (and a SIGKILL would lose the
+# check), so it gets longer.
+EXIT_GRACE = 30 if SANITIZE else 10
 
 
 OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
@@ -237,6 +251,8 @@ class DsEnv:
         self.home = self.mkdir("home", 0o700)
         self.socket = os.path.join(self.runtime, "ds", "dsd.sock")
         self.log_file = os.path.join(self.state, "dsd.log")
+        # Writable by the test user, who runs ds and dsd.
+        self.sanitizer_logs = self.mkdir("sanitizer", 0o700) if SANITIZE else None
         self.daemon = None
 
     # -- files -------------------------------------------------------------
@@ -288,9 +304,27 @@ class DsEnv:
         }
         if not spawn:
             e["DS_NO_SPAWN"] = "1"
+        if self.sanitizer_logs:
+            # log_path=DIR/asan makes the runtime write DIR/asan.<pid>.
+            for var, tool in SANITIZER_OPTION_VARS.items():
+                given = os.environ.get(var, "")
+                log_path = f"log_path={os.path.join(self.sanitizer_logs, tool)}"
+                e[var] = f"{given}:{log_path}" if given else log_path
         if extra:
             e.update(extra)
         return e
+
+    def sanitizer_reports(self):
+        """The text of every sanitizer report written so far, or ""."""
+        if not self.sanitizer_logs or not os.path.isdir(self.sanitizer_logs):
+            return ""
+        reports = []
+        for name in sorted(os.listdir(self.sanitizer_logs)):
+            with open(os.path.join(self.sanitizer_logs, name), errors="replace") as f:
+                text = f.read()
+            if text.strip():
+                reports.append(f"--- {name}\n{text}")
+        return "\n".join(reports)
 
     def argv(self, args):
         """Runs as the test user when we are root."""
@@ -339,7 +373,7 @@ class DsEnv:
         if self.daemon and self.daemon.poll() is None:
             self.daemon.send_signal(signal.SIGTERM)
             try:
-                self.daemon.wait(10)
+                self.daemon.wait(EXIT_GRACE)
             except subprocess.TimeoutExpired:
                 self.daemon.kill()
                 self.daemon.wait()
@@ -396,17 +430,26 @@ class DsEnv:
         return (f"postgresql://{role}:{password}@127.0.0.1:{self.pg_secret('pg.port')}/"
                 f"{urllib.parse.quote(database, safe='')}")
 
-    def cleanup(self):
+    def stop_all_daemons(self):
+        """Stops our dsd and every one ds spawned (SIGTERM, then SIGKILL)."""
         self.stop_daemon()
         for pid in self.dsd_pids():  # daemons that ds spawned
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        poll_until(lambda: not self.dsd_pids(), 5, interval=0.02)
+        poll_until(lambda: not self.dsd_pids(), EXIT_GRACE, interval=0.02)
         for pid in self.dsd_pids():
             os.kill(pid, signal.SIGKILL)
+
+    def cleanup(self):
+        self.stop_all_daemons()
+        # Read before the tree goes: every daemon has exited (LeakSanitizer
+        # reports at exit), so the reports are complete.
+        reports = self.sanitizer_reports()
         shutil.rmtree(self.root, ignore_errors=True)
+        if reports:
+            raise AssertionError(f"sanitizer reports from ds, dsd or a helper:\n{reports}")
 
 
 class DsTestCase(unittest.TestCase):

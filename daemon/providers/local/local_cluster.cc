@@ -207,7 +207,10 @@ absl::Status LocalCluster::Initialize() {
 absl::StatusOr<bool> LocalCluster::IsRunning() {
   absl::StatusOr<std::string> pidfile = common::ReadFile(pgdata() / "postmaster.pid");
   if (!pidfile.ok()) return false;
-  std::string_view first = pidfile->substr(0, pidfile->find('\n'));
+  // A view of the file, not of std::string::substr's temporary copy (which
+  // is gone by the next line: ASan's stack-use-after-scope).
+  std::string_view text = *pidfile;
+  std::string_view first = text.substr(0, text.find('\n'));
   int pid = 0;
   auto r = std::from_chars(first.data(), first.data() + first.size(), pid);
   if (r.ec != std::errc() || pid <= 0) return false;
