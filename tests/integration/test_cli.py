@@ -98,7 +98,8 @@ class CliTest(DsTestCase):
         needs_no_dsd = {("daemon", "stop"): 0, ("version",): 0, ("daemon", "logs"): 1,
                         ("completion",): 0}
         arguments = {("jobs", "watch"): ["job-1"], ("jobs", "cancel"): ["job-1"],
-                     ("jobs", "logs"): ["job-1"], ("completion",): ["bash"]}
+                     ("jobs", "logs"): ["job-1"], ("completion",): ["bash"],
+                     ("db", "set-expiry"): ["dev-x", "7d"]}
         ws = self.env.workspace("ws", "A=1\n")
         for cmd in self.all_commands():
             with self.subTest(cmd=" ".join(cmd)):

@@ -126,7 +126,7 @@ class Completion(unittest.TestCase):
             self.assertIn(word, top)
         self.assertNotIn("__complete", top)
         self.assertNotIn("__man", top)
-        self.assertEqual(self.bash(DS, "db", "s"), ["set"])
+        self.assertEqual(sorted(self.bash(DS, "db", "s")), ["set", "set-expiry"])
         self.assertEqual(sorted(self.bash(DS, "db", "set", "''")), ["source-db", "target-db"])
         self.assertEqual(sorted(self.bash(DS, "db", "create-branch", "--p")),
                          ["--parent", "--project"])
