@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -148,7 +149,7 @@ TEST(CopyGraphTest, CyclesLoadNullThenUpdateDeferredOrAreRefused) {
   EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kReplicaMode);
 }
 
-TEST(CopyGraphTest, HardCycleIsRefusedNamingItAndTheMissingRight) {
+TEST(CopyGraphTest, HardCycleDropsTheFewestFksOrIsRefusedNamingTheMissingRight) {
   CatalogBuilder b;
   b.Table("organizations", {"id!"})
       .Table("a", {"id!", "org_id!", "b_id!"})
@@ -161,14 +162,40 @@ TEST(CopyGraphTest, HardCycleIsRefusedNamingItAndTheMissingRight) {
       .Fk("c_org", "c", "org_id", "organizations")
       .Fk("c_d", "c", "d_id", "d")
       .Fk("d_c", "d", "c_id", "c");
+  // a <-> b: NOT NULL both ways. c <-> d: nullable, but c has no key to
+  // UPDATE by. Planned without a target (as the owner): one FK of each
+  // cycle is dropped for the load, and the tables load in the order the
+  // rest allows.
   absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), Spec(), false);
   ASSERT_TRUE(g.ok()) << g.status();
-  // a <-> b: NOT NULL both ways. c <-> d: nullable, but c has no key to
-  // UPDATE by.
+  EXPECT_TRUE(g->refusals.empty());
+  ASSERT_EQ(g->cycles.size(), 2u);
+  EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kDropAndValidate);
+  EXPECT_EQ(g->cycles[1].load, OrgCopyCycleLoad::kDropAndValidate);
+  EXPECT_THAT(g->cycles[0].detail, HasSubstr("public.b.b_a (a_id)"));
+  EXPECT_EQ(g->dropped_fks, (std::set<int>{2, 5}));  // b_a, d_c
+  EXPECT_THAT(LoadOrder(b.catalog(), *g), ElementsAre("organizations", "b", "a", "d", "c"));
+
+  // A target role that owns none of them: refused, naming the cycle and
+  // the rights that are missing.
+  TargetRights none{.owned = std::vector<bool>(5, false),
+                    .may_reference = std::vector<bool>(5, true)};
+  g = BuildCopyGraph(b.catalog(), Spec(), false, &none);
+  ASSERT_TRUE(g.ok()) << g.status();
   ASSERT_EQ(g->refusals.size(), 2u);
   EXPECT_THAT(g->refusals[0], HasSubstr("public.a -> public.b -> public.a"));
   EXPECT_THAT(g->refusals[0], HasSubstr("session_replication_role"));
+  EXPECT_THAT(g->refusals[0], HasSubstr("public.b.b_a (a_id) needs ownership of public.b"));
   EXPECT_THAT(g->refusals[1], HasSubstr("public.c.c_d (d_id)"));
+  EXPECT_TRUE(g->dropped_fks.empty());
+
+  // Owning the tables is not enough without REFERENCES on the parent.
+  TargetRights owner{.owned = std::vector<bool>(5, true),
+                     .may_reference = {true, false, true, true, true}};
+  g = BuildCopyGraph(b.catalog(), Spec(), false, &owner);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->refusals.size(), 1u);
+  EXPECT_THAT(g->refusals[0], HasSubstr("needs REFERENCES on public.a"));
 }
 
 }  // namespace

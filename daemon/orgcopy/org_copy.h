@@ -94,7 +94,10 @@ enum class OrgCopyCycleLoad {
   kNullThenUpdate,  // nullable FKs in the cycle loaded NULL, set by UPDATE after
   kDeferred,        // DEFERRABLE FKs deferred to the commit of the one transaction
   kReplicaMode,     // FK checks off (session_replication_role = replica)
-  kRefused,         // none of the above possible with the target role's rights
+  // NOT NULL, NOT DEFERRABLE FKs dropped in the load's transaction, re-added
+  // NOT VALID after it and then VALIDATEd (needs the owner of their tables)
+  kDropAndValidate,
+  kRefused,  // none of the above possible with the target role's rights
 };
 const char* OrgCopyCycleLoadName(OrgCopyCycleLoad how);
 
@@ -103,7 +106,8 @@ struct OrgCopyCycle {
   std::vector<std::string> constraints;  // the FKs inside the cycle
   OrgCopyCycleLoad load = OrgCopyCycleLoad::kRefused;
   // kNullThenUpdate: "schema.table.column" loaded NULL then updated;
-  // kDeferred: the constraints deferred; kRefused: what right is missing.
+  // kDeferred: the constraints deferred; kDropAndValidate: the constraints
+  // dropped and re-added; kRefused: what right is missing.
   std::string detail;
 };
 

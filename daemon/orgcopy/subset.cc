@@ -11,13 +11,30 @@ namespace {
 std::string DownTable(int t) { return absl::StrCat("pg_temp.ds_d_", t); }
 std::string SelectedTable(int t) { return absl::StrCat("pg_temp.ds_s_", t); }
 
+// A row's id in the key tables: its ctid, which identifies a row version
+// for the whole snapshot. A partitioned table's rows live in several
+// partitions, whose ctids repeat, so there it is (tableoid, ctid).
+std::string KeyColumns(const CatalogTable& table) { return table.partitioned ? "rel, rid" : "rid"; }
+std::string RowId(const std::string& alias, const CatalogTable& table) {
+  return table.partitioned ? absl::StrCat(alias, ".tableoid, ", alias, ".ctid")
+                           : absl::StrCat(alias, ".ctid");
+}
+
 // "<alias>.ctid = ANY (ARRAY(SELECT rid FROM <keys> [WHERE gen = <gen>]))":
 // the rows whose ids `keys` holds. As an array, the planner reads them with
 // a TID scan (the ids sorted, each page once, only the pages that hold
-// them) instead of scanning the whole table for a semi-join.
-std::string RowsIn(const std::string& alias, const std::string& keys, int gen = -1) {
-  return absl::StrCat(alias, ".ctid = ANY (ARRAY(SELECT rid FROM ", keys,
-                      gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string(), "))");
+// them) instead of scanning the whole table for a semi-join. A partitioned
+// table gets a TID scan per partition on all the ids, and the pairs that
+// name another partition's row are then dropped by (tableoid, ctid).
+std::string RowsIn(const std::string& alias, const CatalogTable& table, const std::string& keys,
+                   int gen = -1) {
+  const std::string where = gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string();
+  std::string out = absl::StrCat(alias, ".ctid = ANY (ARRAY(SELECT rid FROM ", keys, where, "))");
+  if (table.partitioned) {
+    absl::StrAppend(&out, " AND (", alias, ".tableoid, ", alias, ".ctid) IN (SELECT rel, rid FROM ",
+                    keys, where, ")");
+  }
+  return out;
 }
 
 // "c.a = p.x AND c.b = p.y": rows of the child joined to the parent row
@@ -46,10 +63,9 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
                           const std::string& organization_id) {
   const CatalogTable& root = catalog.tables[graph.root];
   const CatalogColumn& column = root.columns[graph.root_column];
-  PgResult r =
-      source.ExecParams(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ONLY ", QuotedName(root.name),
-                                     " WHERE ", QuoteIdent(column.name), " = $1)"),
-                        {organization_id});
+  PgResult r = source.ExecParams(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", FromName(root),
+                                              " WHERE ", QuoteIdent(column.name), " = $1)"),
+                                 {organization_id});
   if (!r.ok()) {
     // 22P02 and friends (class 22): the id is no value of the column's type.
     if (r.sqlstate().starts_with("22")) {
@@ -67,13 +83,15 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
   return absl::OkStatus();
 }
 
-absl::Status OpenSnapshot(PgConnection& source, const CopyGraph& graph) {
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
   std::string ddl;
   for (size_t t = 0; t < graph.in_copy.size(); ++t) {
     if (!graph.in_copy[t]) continue;
     for (const std::string& name : {DownTable(t), SelectedTable(t)}) {
       absl::StrAppend(&ddl, "CREATE TEMP TABLE ", name,
-                      " (rid tid PRIMARY KEY, gen int NOT NULL);");
+                      catalog.tables[t].partitioned
+                          ? " (rel oid, rid tid, gen int NOT NULL, PRIMARY KEY (rel, rid));"
+                          : " (rid tid PRIMARY KEY, gen int NOT NULL);");
     }
   }
   PgResult r = source.Exec(ddl);
@@ -90,8 +108,8 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   const int n = static_cast<int>(catalog.tables.size());
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed =
-      source.ExecParams(absl::StrCat("INSERT INTO ", DownTable(graph.root),
-                                     " SELECT ctid, 0 FROM ONLY ", QuotedName(root.name), " WHERE ",
+      source.ExecParams(absl::StrCat("INSERT INTO ", DownTable(graph.root), " SELECT ",
+                                     RowId("r", root), ", 0 FROM ", FromName(root), " r WHERE ",
                                      QuoteIdent(root.columns[graph.root_column].name), " = $1"),
                         {organization_id});
   if (!seed.ok()) return source.ErrorStatus(seed, "selecting the organization's row");
@@ -111,13 +129,16 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
       if (!graph.down[e] || found[fk.parent] == 0) continue;
-      absl::StatusOr<int64_t> added = Insert(
-          source,
-          absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT c.ctid, ", gen, " FROM ONLY ",
-                       QuotedName(fk.fk.child), " c JOIN ONLY ", QuotedName(fk.fk.parent), " p ON ",
-                       JoinCondition(fk.fk), " WHERE ", RowsIn("p", DownTable(fk.parent), gen - 1),
-                       " ON CONFLICT DO NOTHING"),
-          ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
+      const CatalogTable& child = catalog.tables[fk.child];
+      const CatalogTable& parent = catalog.tables[fk.parent];
+      absl::StatusOr<int64_t> added =
+          Insert(source,
+                 absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT ", RowId("c", child),
+                              ", ", gen, " FROM ", FromName(child), " c JOIN ", FromName(parent),
+                              " p ON ", JoinCondition(fk.fk), " WHERE ",
+                              RowsIn("p", parent, DownTable(fk.parent), gen - 1),
+                              " ON CONFLICT DO NOTHING"),
+                 ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
       any = any || *added > 0;
@@ -132,7 +153,8 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     if (!graph.in_down[t]) continue;
     absl::StatusOr<int64_t> added =
         Insert(source,
-               absl::StrCat("INSERT INTO ", SelectedTable(t), " SELECT rid, 0 FROM ", DownTable(t)),
+               absl::StrCat("INSERT INTO ", SelectedTable(t), " SELECT ",
+                            KeyColumns(catalog.tables[t]), ", 0 FROM ", DownTable(t)),
                ctx, "seeding the selected rows");
     if (!added.ok()) return added.status();
     found[t] = *added;
@@ -143,13 +165,16 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
       if (found[fk.child] == 0) continue;
-      absl::StatusOr<int64_t> added = Insert(
-          source,
-          absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT p.ctid, ", gen,
-                       " FROM ONLY ", QuotedName(fk.fk.child), " c JOIN ONLY ",
-                       QuotedName(fk.fk.parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
-                       RowsIn("c", SelectedTable(fk.child), gen - 1), " ON CONFLICT DO NOTHING"),
-          ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+      const CatalogTable& child = catalog.tables[fk.child];
+      const CatalogTable& parent = catalog.tables[fk.parent];
+      absl::StatusOr<int64_t> added =
+          Insert(source,
+                 absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT ",
+                              RowId("p", parent), ", ", gen, " FROM ", FromName(child), " c JOIN ",
+                              FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
+                              RowsIn("c", child, SelectedTable(fk.child), gen - 1),
+                              " ON CONFLICT DO NOTHING"),
+                 ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
       any = any || *added > 0;
@@ -172,11 +197,14 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   return rows;
 }
 
-std::string SelectedRowsFilter(int table) { return RowsIn("c", SelectedTable(table)); }
+std::string SelectedRowsFilter(const Catalog& catalog, int table) {
+  return RowsIn("c", catalog.tables[table], SelectedTable(table));
+}
 
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
-  return absl::StrCat("SELECT ", select_list, " FROM ONLY ", QuotedName(catalog.tables[table].name),
-                      " t WHERE ", RowsIn("t", SelectedTable(table)));
+  const CatalogTable& t = catalog.tables[table];
+  return absl::StrCat("SELECT ", select_list, " FROM ", FromName(t), " t WHERE ",
+                      RowsIn("t", t, SelectedTable(table)));
 }
 
 }  // namespace ds::daemon::orgcopy
