@@ -20,15 +20,17 @@ std::string RowId(const std::string& alias, const CatalogTable& table) {
                            : absl::StrCat(alias, ".ctid");
 }
 
-// "<alias>.ctid = ANY (ARRAY(SELECT rid FROM <keys> [WHERE gen = <gen>]))":
+// "<alias>.ctid = ANY (ARRAY(SELECT rid FROM <keys> [WHERE gen = <gen>
+// [AND <also>]]))":
 // the rows whose ids `keys` holds. As an array, the planner reads them with
 // a TID scan (the ids sorted, each page once, only the pages that hold
 // them) instead of scanning the whole table for a semi-join. A partitioned
 // table gets a TID scan per partition on all the ids, and the pairs that
 // name another partition's row are then dropped by (tableoid, ctid).
 std::string RowsIn(const std::string& alias, const CatalogTable& table, const std::string& keys,
-                   int gen = -1) {
-  const std::string where = gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string();
+                   int gen = -1, const std::string& also = "") {
+  std::string where = gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string();
+  if (!also.empty()) absl::StrAppend(&where, where.empty() ? " WHERE " : " AND ", also);
   std::string out = absl::StrCat(alias, ".ctid = ANY (ARRAY(SELECT rid FROM ", keys, where, "))");
   if (table.partitioned) {
     absl::StrAppend(&out, " AND (", alias, ".tableoid, ", alias, ".ctid) IN (SELECT rel, rid FROM ",
@@ -88,10 +90,11 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
   for (size_t t = 0; t < graph.in_copy.size(); ++t) {
     if (!graph.in_copy[t]) continue;
     for (const std::string& name : {DownTable(t), SelectedTable(t)}) {
-      absl::StrAppend(&ddl, "CREATE TEMP TABLE ", name,
-                      catalog.tables[t].partitioned
-                          ? " (rel oid, rid tid, gen int NOT NULL, PRIMARY KEY (rel, rid));"
-                          : " (rid tid PRIMARY KEY, gen int NOT NULL);");
+      absl::StrAppend(
+          &ddl, "CREATE TEMP TABLE ", name,
+          catalog.tables[t].partitioned
+              ? " (rel oid, rid tid, gen int NOT NULL, via int, PRIMARY KEY (rel, rid));"
+              : " (rid tid PRIMARY KEY, gen int NOT NULL, via int);");
     }
   }
   PgResult r = source.Exec(ddl);
@@ -107,11 +110,11 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 JobContext* ctx) {
   const int n = static_cast<int>(catalog.tables.size());
   const CatalogTable& root = catalog.tables[graph.root];
-  PgResult seed =
-      source.ExecParams(absl::StrCat("INSERT INTO ", DownTable(graph.root), " SELECT ",
-                                     RowId("r", root), ", 0 FROM ", FromName(root), " r WHERE ",
-                                     QuoteIdent(root.columns[graph.root_column].name), " = $1"),
-                        {organization_id});
+  PgResult seed = source.ExecParams(
+      absl::StrCat("INSERT INTO ", DownTable(graph.root), " SELECT ", RowId("r", root),
+                   ", 0, NULL FROM ", FromName(root), " r WHERE ",
+                   QuoteIdent(root.columns[graph.root_column].name), " = $1"),
+      {organization_id});
   if (!seed.ok()) return source.ErrorStatus(seed, "selecting the organization's row");
   if (seed.affected_rows() == 0) {
     return absl::NotFoundError(
@@ -123,6 +126,10 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // found, so a chain of depth k costs k rounds of small joins.
   std::vector<int64_t> found(n, 0);
   found[graph.root] = seed.affected_rows();
+  // Rows each down FK brought into D (each row once: the first FK to find
+  // it is its `via`). Their parent through that FK is in D already, so the
+  // upward pass need not look for it.
+  std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
@@ -134,13 +141,14 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       absl::StatusOr<int64_t> added =
           Insert(source,
                  absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT ", RowId("c", child),
-                              ", ", gen, " FROM ", FromName(child), " c JOIN ", FromName(parent),
-                              " p ON ", JoinCondition(fk.fk), " WHERE ",
+                              ", ", gen, ", ", e, " FROM ", FromName(child), " c JOIN ",
+                              FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
                               RowsIn("p", parent, DownTable(fk.parent), gen - 1),
                               " ON CONFLICT DO NOTHING"),
                  ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
+      came_via[e] += *added;
       any = any || *added > 0;
     }
     found = std::move(next);
@@ -154,7 +162,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     absl::StatusOr<int64_t> added =
         Insert(source,
                absl::StrCat("INSERT INTO ", SelectedTable(t), " SELECT ",
-                            KeyColumns(catalog.tables[t]), ", 0 FROM ", DownTable(t)),
+                            KeyColumns(catalog.tables[t]), ", 0, via FROM ", DownTable(t)),
                ctx, "seeding the selected rows");
     if (!added.ok()) return added.status();
     found[t] = *added;
@@ -164,17 +172,20 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
-      if (found[fk.child] == 0) continue;
+      // Round 1 reads D: nothing to do when all of the child's D rows came
+      // down through this very FK.
+      if (found[fk.child] == 0 || (gen == 1 && found[fk.child] == came_via[e])) continue;
       const CatalogTable& child = catalog.tables[fk.child];
       const CatalogTable& parent = catalog.tables[fk.parent];
-      absl::StatusOr<int64_t> added =
-          Insert(source,
-                 absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT ",
-                              RowId("p", parent), ", ", gen, " FROM ", FromName(child), " c JOIN ",
-                              FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
-                              RowsIn("c", child, SelectedTable(fk.child), gen - 1),
-                              " ON CONFLICT DO NOTHING"),
-                 ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+      absl::StatusOr<int64_t> added = Insert(
+          source,
+          absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT ", RowId("p", parent),
+                       ", ", gen, ", NULL FROM ", FromName(child), " c JOIN ", FromName(parent),
+                       " p ON ", JoinCondition(fk.fk), " WHERE ",
+                       RowsIn("c", child, SelectedTable(fk.child), gen - 1,
+                              absl::StrCat("via IS DISTINCT FROM ", e)),
+                       " ON CONFLICT DO NOTHING"),
+          ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
       any = any || *added > 0;
