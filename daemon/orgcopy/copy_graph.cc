@@ -342,6 +342,16 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
   for (size_t e = 0; e < n_fk; ++e) {
     parents_of[catalog.foreign_keys[e].child].push_back(catalog.foreign_keys[e].parent);
   }
+  // As the owner, every FK between copied tables dropped for the load, if
+  // the role may re-add each one; cycles then need nothing else.
+  std::vector<int> copied_fks;
+  for (size_t e = 0; e < n_fk; ++e) {
+    if (graph.in_copy[catalog.foreign_keys[e].child]) copied_fks.push_back(static_cast<int>(e));
+  }
+  graph.drop_all_fks = !replica_mode && spec.drop_foreign_keys && !copied_fks.empty() &&
+                       std::all_of(copied_fks.begin(), copied_fks.end(),
+                                   [&](int e) { return MissingRight(catalog, e, rights).empty(); });
+  if (graph.drop_all_fks) graph.dropped_fks.insert(copied_fks.begin(), copied_fks.end());
   for (const std::vector<int>& component : Components(n, parents_of, graph.in_copy)) {
     std::vector<int> inner;
     bool self_only = component.size() == 1;
@@ -350,6 +360,19 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
       bool child_in = std::binary_search(component.begin(), component.end(), fk.child);
       bool parent_in = std::binary_search(component.begin(), component.end(), fk.parent);
       if (child_in && parent_in) inner.push_back(static_cast<int>(e));
+    }
+    if (graph.drop_all_fks) {
+      graph.load_order.insert(graph.load_order.end(), component.begin(), component.end());
+      if (!inner.empty()) {
+        graph.cycles.push_back(PlannedCycle{
+            .tables = component,
+            .fks = inner,
+            .load = OrgCopyCycleLoad::kDropAndValidate,
+            .detail = "dropped for the load with every FK of the copy, re-added NOT VALID and "
+                      "validated",
+        });
+      }
+      continue;
     }
     if (self_only) {
       graph.load_order.push_back(component[0]);

@@ -41,6 +41,8 @@ struct CopyGraph {
   // (NOT VALID, then VALIDATE) after it: the fewest that leave each hard
   // cycle (NOT NULL, NOT DEFERRABLE) loadable in order.
   std::set<int> dropped_fks;
+  // Every FK between copied tables is in dropped_fks (spec.drop_foreign_keys).
+  bool drop_all_fks = false;
   std::vector<std::string> refusals;
 };
 

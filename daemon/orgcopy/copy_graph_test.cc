@@ -58,9 +58,12 @@ std::vector<std::string> LoadOrder(const Catalog& catalog, const CopyGraph& grap
   return out;
 }
 
+// The owner's per-row way (order, cycles planned one by one); the bulk way
+// (every FK dropped) has its own test.
 OrgCopySpec Spec() {
   OrgCopySpec spec;
   spec.organization_id = "1";
+  spec.drop_foreign_keys = false;
   return spec;
 }
 
@@ -196,6 +199,46 @@ TEST(CopyGraphTest, HardCycleDropsTheFewestFksOrIsRefusedNamingTheMissingRight) 
   ASSERT_TRUE(g.ok()) << g.status();
   ASSERT_EQ(g->refusals.size(), 1u);
   EXPECT_THAT(g->refusals[0], HasSubstr("needs REFERENCES on public.a"));
+}
+
+TEST(CopyGraphTest, OwnerDropsEveryCopiedFkWhenItMayReAddEachElsePlansPerRow) {
+  CatalogBuilder b;
+  b.Table("organizations", {"id!"})
+      .Table("users", {"id!", "org_id!", "manager_id"})
+      .Table("a", {"id!", "org_id!", "b_id!"})
+      .Table("b", {"id!", "a_id!"})
+      .Table("unrelated", {"id!", "user_id"})
+      .Fk("user_org", "users", "org_id", "organizations")
+      .Fk("user_manager", "users", "manager_id", "users")
+      .Fk("a_org", "a", "org_id", "organizations")
+      .Fk("a_b", "a", "b_id", "b")
+      .Fk("b_a", "b", "a_id", "a")
+      .Fk("unrelated_user", "unrelated", "user_id", "users");
+  OrgCopySpec spec = Spec();
+  spec.drop_foreign_keys = true;
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), spec, false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->drop_all_fks);
+  // Every FK whose child is copied; not unrelated's (nullable, up only).
+  EXPECT_EQ(g->dropped_fks, (std::set<int>{0, 1, 2, 3, 4}));
+  EXPECT_TRUE(g->refusals.empty());
+  for (const PlannedCycle& c : g->cycles) EXPECT_EQ(c.load, OrgCopyCycleLoad::kDropAndValidate);
+  EXPECT_EQ(g->cycles.size(), 2u);  // users' self-reference, a <-> b
+
+  // Replica mode needs none of it.
+  g = BuildCopyGraph(b.catalog(), spec, true);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_FALSE(g->drop_all_fks);
+  EXPECT_TRUE(g->dropped_fks.empty());
+
+  // One table the role does not own: the per-row way, and the hard cycle
+  // drops only what it must.
+  TargetRights rights{.owned = {true, false, true, true, true},
+                      .may_reference = std::vector<bool>(5, true)};
+  g = BuildCopyGraph(b.catalog(), spec, false, &rights);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_FALSE(g->drop_all_fks);
+  EXPECT_EQ(g->dropped_fks, (std::set<int>{4}));  // b_a
 }
 
 }  // namespace

@@ -149,6 +149,7 @@ OrgCopyPlan MakePlan(const Prepared& p, const std::vector<int64_t>* rows) {
   const CopyGraph& graph = p.graph;
   OrgCopyPlan plan;
   plan.replica_mode = p.replica_mode;
+  plan.foreign_keys_dropped = graph.drop_all_fks;
   plan.target_checked = p.target != nullptr;
   for (int t : graph.load_order) {
     OrgCopyTablePlan tp;
@@ -376,7 +377,10 @@ std::string FormatOrgCopyPlan(const OrgCopyPlan& plan) {
   absl::StrAppend(&out, "Load: ",
                   !plan.target_checked ? "target not checked (planned as a non-superuser owner)"
                   : plan.replica_mode  ? "replica mode (FK checks off, checked by query)"
-                                       : "as the owner (parents first, cycles as below)",
+                  : plan.foreign_keys_dropped
+                      ? "as the owner, the copied tables' FKs dropped for the load, re-added NOT "
+                        "VALID and validated before commit"
+                      : "as the owner (parents first, cycles as below)",
                   "\nTables, in load order:\n");
   size_t width = 0;
   for (const OrgCopyTablePlan& t : plan.tables) width = std::max(width, t.table.Display().size());

@@ -52,6 +52,14 @@ struct OrgCopySpec {
   // load, every copied FK checked by query before commit. False: always
   // the owner's way (order, NULL-then-UPDATE, deferred constraints).
   bool allow_replica_mode = true;
+  // Otherwise, when the target role owns the tables that reference and
+  // may reference the tables referenced: drop every FK between the copied
+  // tables for the load and re-add it NOT VALID, then VALIDATE, before
+  // commit: one set-based check per FK instead of one per row (PostgreSQL's
+  // "Populating a Database" advice). False, or without those rights: the
+  // owner's per-row way (order, NULL-then-UPDATE, deferred, dropped only
+  // where a cycle needs it).
+  bool drop_foreign_keys = true;
 };
 
 // Where to copy from and to. The strings hold passwords: never logged,
@@ -126,6 +134,8 @@ struct OrgCopyPlan {
   std::vector<OrgCopyCycle> cycles;
   // Set when a target was given: whether it will load in replica mode.
   bool replica_mode = false;
+  // Every FK between the copied tables dropped for the load and re-added.
+  bool foreign_keys_dropped = false;
   bool target_checked = false;
   // Reasons the copy will not run, each naming a table, column or cycle:
   // a target table holding rows, a schema mismatch, a cycle that cannot be

@@ -176,22 +176,37 @@ TEST_F(OrgCopyTest, SuperuserCopyMatchesTheOracle) {
   EXPECT_THAT(out, HasSubstr("sequence billing.invoice_numbers"));
 }
 
+// Both of the owner's ways: every copied FK dropped and re-added (the
+// default), and per row (order, NULL-then-UPDATE, deferred, the hard
+// cycle's one FK dropped).
 TEST_F(OrgCopyTest, NonSuperuserOwnerCopyMatchesTheOracle) {
   GenerateSource();
-  std::string target = MakeTarget("orgcopy_owner");
-  FakeJob job;
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("2"), job);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_FALSE(report->replica_mode);
-  ExpectOracleAgrees(target, "2");
+  for (bool drop : {true, false}) {
+    std::string target = MakeTarget("orgcopy_owner");
+    FakeJob job;
+    OrgCopySpec spec = Spec("2");
+    spec.drop_foreign_keys = drop;
+    absl::StatusOr<OrgCopyReport> report =
+        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+    ASSERT_TRUE(report.ok()) << drop << ": " << report.status();
+    EXPECT_FALSE(report->replica_mode);
+    ExpectOracleAgrees(target, "2");
+  }
 }
 
 TEST_F(OrgCopyTest, ExplainCountsWithoutWritingAndShowsHowCyclesLoad) {
   GenerateSource();
   std::string target = MakeTarget("orgcopy_explain");
+  absl::StatusOr<OrgCopyPlan> bulk = ExplainOrgCopy(
+      {.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), /*count_rows=*/false);
+  ASSERT_TRUE(bulk.ok()) << bulk.status();
+  EXPECT_TRUE(bulk->foreign_keys_dropped);
+  EXPECT_THAT(FormatOrgCopyPlan(*bulk), HasSubstr("FKs dropped for the load"));
+  // The per-row way shows each cycle's plan.
+  OrgCopySpec per_row = Spec("1");
+  per_row.drop_foreign_keys = false;
   absl::StatusOr<OrgCopyPlan> plan = ExplainOrgCopy(
-      {.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), /*count_rows=*/true);
+      {.source_conninfo = conninfo(), .target_conninfo = target}, per_row, /*count_rows=*/true);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_TRUE(plan->refusals.empty());
   std::string text = FormatOrgCopyPlan(*plan);
