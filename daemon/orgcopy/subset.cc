@@ -8,13 +8,14 @@
 namespace ds::daemon::orgcopy {
 namespace {
 
-std::string DownTable(int t) { return absl::StrCat("pg_temp.ds_d_", t); }
-std::string SelectedTable(int t) { return absl::StrCat("pg_temp.ds_s_", t); }
+// One key table per table holds D and S: D's rows have `gen` (the down
+// round that found them) and `via` (the down FK), the rows S adds as
+// parents have `up` (the upward round) instead, so S never copies D.
+std::string KeyTable(int t) { return absl::StrCat("pg_temp.ds_k_", t); }
 
 // A row's id in the key tables: its ctid, which identifies a row version
 // for the whole snapshot. A partitioned table's rows live in several
 // partitions, whose ctids repeat, so there it is (tableoid, ctid).
-std::string KeyColumns(const CatalogTable& table) { return table.partitioned ? "rel, rid" : "rid"; }
 std::string RowId(const std::string& alias, const CatalogTable& table) {
   return table.partitioned ? absl::StrCat(alias, ".tableoid, ", alias, ".ctid")
                            : absl::StrCat(alias, ".ctid");
@@ -89,13 +90,10 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
   std::string ddl;
   for (size_t t = 0; t < graph.in_copy.size(); ++t) {
     if (!graph.in_copy[t]) continue;
-    for (const std::string& name : {DownTable(t), SelectedTable(t)}) {
-      absl::StrAppend(
-          &ddl, "CREATE TEMP TABLE ", name,
-          catalog.tables[t].partitioned
-              ? " (rel oid, rid tid, gen int NOT NULL, via int, PRIMARY KEY (rel, rid));"
-              : " (rid tid PRIMARY KEY, gen int NOT NULL, via int);");
-    }
+    absl::StrAppend(&ddl, "CREATE TEMP TABLE ", KeyTable(t),
+                    catalog.tables[t].partitioned
+                        ? " (rel oid, rid tid, gen int, via int, up int, PRIMARY KEY (rel, rid));"
+                        : " (rid tid PRIMARY KEY, gen int, via int, up int);");
   }
   PgResult r = source.Exec(ddl);
   if (!r.ok()) return source.ErrorStatus(r, "creating the key tables in the source");
@@ -111,8 +109,8 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   const int n = static_cast<int>(catalog.tables.size());
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
-      absl::StrCat("INSERT INTO ", DownTable(graph.root), " SELECT ", RowId("r", root),
-                   ", 0, NULL FROM ", FromName(root), " r WHERE ",
+      absl::StrCat("INSERT INTO ", KeyTable(graph.root), " SELECT ", RowId("r", root),
+                   ", 0, NULL, NULL FROM ", FromName(root), " r WHERE ",
                    QuoteIdent(root.columns[graph.root_column].name), " = $1"),
       {organization_id});
   if (!seed.ok()) return source.ErrorStatus(seed, "selecting the organization's row");
@@ -130,6 +128,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // it is its `via`). Their parent through that FK is in D already, so the
   // upward pass need not look for it.
   std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
+  std::vector<int64_t> in_d = found;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
@@ -140,14 +139,15 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       const CatalogTable& parent = catalog.tables[fk.parent];
       absl::StatusOr<int64_t> added =
           Insert(source,
-                 absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT ", RowId("c", child),
-                              ", ", gen, ", ", e, " FROM ", FromName(child), " c JOIN ",
+                 absl::StrCat("INSERT INTO ", KeyTable(fk.child), " SELECT ", RowId("c", child),
+                              ", ", gen, ", ", e, ", NULL FROM ", FromName(child), " c JOIN ",
                               FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
-                              RowsIn("p", parent, DownTable(fk.parent), gen - 1),
+                              RowsIn("p", parent, KeyTable(fk.parent), gen - 1),
                               " ON CONFLICT DO NOTHING"),
                  ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
+      in_d[fk.child] += *added;
       came_via[e] += *added;
       any = any || *added > 0;
     }
@@ -155,18 +155,9 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     if (!any) break;
   }
 
-  // S starts as D; then parents, round by round.
-  found.assign(n, 0);
-  for (int t = 0; t < n; ++t) {
-    if (!graph.in_down[t]) continue;
-    absl::StatusOr<int64_t> added =
-        Insert(source,
-               absl::StrCat("INSERT INTO ", SelectedTable(t), " SELECT ",
-                            KeyColumns(catalog.tables[t]), ", 0, via FROM ", DownTable(t)),
-               ctx, "seeding the selected rows");
-    if (!added.ok()) return added.status();
-    found[t] = *added;
-  }
+  // S starts as D (the rows the key tables hold); then parents, round by
+  // round: round 1 reads D (up IS NULL), round k the parents of round k-1.
+  found = std::move(in_d);
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
@@ -179,11 +170,12 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       const CatalogTable& parent = catalog.tables[fk.parent];
       absl::StatusOr<int64_t> added = Insert(
           source,
-          absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT ", RowId("p", parent),
-                       ", ", gen, ", NULL FROM ", FromName(child), " c JOIN ", FromName(parent),
-                       " p ON ", JoinCondition(fk.fk), " WHERE ",
-                       RowsIn("c", child, SelectedTable(fk.child), gen - 1,
-                              absl::StrCat("via IS DISTINCT FROM ", e)),
+          absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ", RowId("p", parent),
+                       ", NULL, NULL, ", gen, " FROM ", FromName(child), " c JOIN ",
+                       FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
+                       RowsIn("c", child, KeyTable(fk.child), /*gen=*/-1,
+                              absl::StrCat(gen == 1 ? "up IS NULL" : absl::StrCat("up = ", gen - 1),
+                                           " AND via IS DISTINCT FROM ", e)),
                        " ON CONFLICT DO NOTHING"),
           ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
@@ -197,7 +189,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   std::vector<std::string> counts;
   for (int t = 0; t < n; ++t) {
     if (graph.in_copy[t]) {
-      counts.push_back(absl::StrCat("SELECT ", t, ", count(*) FROM ", SelectedTable(t)));
+      counts.push_back(absl::StrCat("SELECT ", t, ", count(*) FROM ", KeyTable(t)));
     }
   }
   std::vector<int64_t> rows(n, 0);
@@ -209,13 +201,13 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
 }
 
 std::string SelectedRowsFilter(const Catalog& catalog, int table) {
-  return RowsIn("c", catalog.tables[table], SelectedTable(table));
+  return RowsIn("c", catalog.tables[table], KeyTable(table));
 }
 
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
   const CatalogTable& t = catalog.tables[table];
   return absl::StrCat("SELECT ", select_list, " FROM ", FromName(t), " t WHERE ",
-                      RowsIn("t", t, SelectedTable(table)));
+                      RowsIn("t", t, KeyTable(table)));
 }
 
 }  // namespace ds::daemon::orgcopy

@@ -1,10 +1,12 @@
 // The subset rule run in the source database: the row ids of D and S kept
-// in temp tables of the source session (pg_temp.ds_d_<n>, pg_temp.ds_s_<n>:
-// ctid, with tableoid for a partitioned table, the round that found it and
-// the down FK it came by), filled by set-based
-// INSERT ... SELECT joins, one per FK and round, inside one REPEATABLE READ READ ONLY snapshot;
-// nothing but counts leaves the server. ctid identifies a row version for the whole snapshot, so
-// tables without a key (exact duplicate rows included) need nothing special.
+// in one temp table per table of the source session (pg_temp.ds_k_<n>:
+// ctid, with tableoid for a partitioned table; for D's rows the down round
+// that found them and the down FK they came by, for the parents S adds the
+// upward round), filled by set-based INSERT ... SELECT joins, one per FK
+// and round, inside one REPEATABLE READ READ ONLY snapshot; nothing but
+// counts leaves the server. ctid identifies a row version for the whole
+// snapshot, so tables without a key (exact duplicate rows included) need
+// nothing special.
 #ifndef DS_DAEMON_ORGCOPY_SUBSET_H_
 #define DS_DAEMON_ORGCOPY_SUBSET_H_
 
