@@ -381,8 +381,6 @@ class ResetTest(unittest.TestCase):
                    "AND query LIKE 'COPY %users%FROM STDIN%'")
         wait_until(lambda: self.psql(self.base_uri, in_copy) == "1", timeout=60,
                    what="the COPY into users, sleeping in its CHECK")
-        self.assertEqual(self.psql(target, "SELECT count(*) FROM organizations"), "0",
-                         "the load is one transaction, not visible while it runs")
         proc.send_signal(signal.SIGINT)
         # An hour-long statement: returning at all means it was interrupted.
         out, err = proc.communicate(timeout=60)
