@@ -138,6 +138,10 @@ DELETE FROM milestones m USING sprints s, projects p
   WHERE s.id = m.sprint_id AND p.id = s.project_id AND p.org_id <> 1;
 DELETE FROM sprints s USING projects p WHERE p.id = s.project_id AND p.org_id <> 1;
 DELETE FROM file_links l USING files f WHERE f.key = l.file_key AND f.org_id <> 1;
+DELETE FROM event_reads WHERE event_id / 100000 <> 1;
+DELETE FROM events WHERE org_id <> 1;
+DELETE FROM team_leads l USING teams t WHERE t.id = l.team_id AND t.org_id <> 1;
+DELETE FROM teams WHERE org_id <> 1;
 DELETE FROM projects WHERE org_id <> 1;
 DELETE FROM memberships WHERE org_id <> 1;
 DELETE FROM users WHERE org_id <> 1;

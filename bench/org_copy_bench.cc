@@ -3,7 +3,8 @@
 // stderr. Connection strings come on stdin, one per line (source, then
 // target), so that they never show in `ps`.
 //
-//   printf '%s\n%s\n' "$SOURCE" "$TARGET" | org_copy_bench --org 1 [--explain] [--no-replica]
+//   printf '%s\n%s\n' "$SOURCE" "$TARGET" |
+//     org_copy_bench --org 1 [--explain] [--no-replica] [--per-row-fks]
 //   printf '%s\n%s\n' "$SOURCE" "$TARGET" | org_copy_bench --raw
 //
 // --raw is the ceiling the engine is measured against: every non-empty
@@ -95,10 +96,13 @@ int main(int argc, char** argv) {
       raw = true;
     } else if (!std::strcmp(argv[i], "--no-replica")) {
       spec.allow_replica_mode = false;
+    } else if (!std::strcmp(argv[i], "--per-row-fks")) {
+      spec.drop_foreign_keys = false;  // as the owner: FKs checked per row, not dropped
     } else {
-      std::fprintf(stderr,
-                   "usage: org_copy_bench --org ID [--explain] [--no-replica] | --raw\n"
-                   "  reads the source and the target connection strings from stdin\n");
+      std::fprintf(
+          stderr,
+          "usage: org_copy_bench --org ID [--explain] [--no-replica] [--per-row-fks] | --raw\n"
+          "  reads the source and the target connection strings from stdin\n");
       return 2;
     }
   }

@@ -9,8 +9,9 @@ namespace ds::daemon::orgcopy {
 namespace {
 
 // User tables: every ordinary or partitioned table outside the system
-// schemas. Partitions are reached through their parent, so they are left
-// out (a partitioned table is then refused by the plan if the copy needs it).
+// schemas. Partitions are read and written through their partitioned
+// parent (COPY into the parent routes each row), so they are left out, and
+// so are the FKs PostgreSQL clones onto them.
 constexpr char kUserTables[] = R"sql(
   SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -55,13 +56,18 @@ std::string QuotedName(const OrgCopyTable& table) {
   return absl::StrCat(QuoteIdent(table.schema), ".", QuoteIdent(table.name));
 }
 
+std::string FromName(const CatalogTable& table) {
+  return absl::StrCat(table.partitioned ? "" : "ONLY ", QuotedName(table.name));
+}
+
 absl::StatusOr<Catalog> ReadCatalog(PgConnection& conn) {
   Catalog catalog;
   std::map<uint32_t, int> by_oid;
 
   absl::StatusOr<PgResult> tables = Query(conn,
                                           absl::StrCat(R"sql(
-      SELECT c.oid, n.nspname, c.relname, c.relkind = 'p'
+      SELECT c.oid, n.nspname, c.relname, c.relkind = 'p', pg_has_role(c.relowner, 'USAGE'),
+             has_table_privilege(c.oid, 'REFERENCES')
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.oid IN ()sql",
                                                        kUserTables, R"sql()
@@ -73,6 +79,8 @@ absl::StatusOr<Catalog> ReadCatalog(PgConnection& conn) {
     t.oid = Oid(*tables, i, 0);
     t.name = {std::string(tables->Get(i, 1)), std::string(tables->Get(i, 2))};
     t.partitioned = tables->GetBool(i, 3);
+    t.owned = tables->GetBool(i, 4);
+    t.may_reference = tables->GetBool(i, 5);
     by_oid[t.oid] = static_cast<int>(catalog.tables.size());
     catalog.tables.push_back(std::move(t));
   }

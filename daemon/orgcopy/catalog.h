@@ -30,6 +30,11 @@ struct CatalogTable {
   uint32_t oid = 0;
   OrgCopyTable name;
   bool partitioned = false;
+  // The connected role's rights on the table: its owner's (may ALTER it:
+  // drop and re-add its constraints, switch its triggers), and REFERENCES
+  // (may add an FK that points at it).
+  bool owned = false;
+  bool may_reference = false;
   std::vector<CatalogColumn> columns;  // attnum order, dropped ones left out
   // The primary key, else a unique, non-partial key on plain NOT NULL
   // columns; empty when the table has neither (its rows can still be
@@ -61,6 +66,11 @@ absl::StatusOr<Catalog> ReadCatalog(PgConnection& conn);
 
 // "schema.table" with each part quoted for SQL.
 std::string QuotedName(const OrgCopyTable& table);
+
+// What a FROM clause names to read or write the table's own rows: "ONLY
+// schema.table" (not an inheritance child's rows), but a partitioned
+// table's rows are all in its partitions, so it is named without ONLY.
+std::string FromName(const CatalogTable& table);
 
 }  // namespace ds::daemon::orgcopy
 

@@ -149,9 +149,45 @@ bool Breakable(const Catalog& catalog, int e) {
   return true;
 }
 
+// The fewest of `hard` (FKs that neither NULL nor deferral can break)
+// whose removal lets `tables` load in order: all of them at first, then
+// each given back while the order still exists. Also sets `order`.
+std::vector<int> FksToDrop(const Catalog& catalog, const std::vector<int>& tables,
+                           const std::vector<int>& hard, std::vector<int>* order) {
+  std::set<int> drop(hard.begin(), hard.end());
+  auto remaining = [&] {
+    std::vector<int> out;
+    for (int e : hard) {
+      if (!drop.count(e)) out.push_back(e);
+    }
+    return out;
+  };
+  for (int e : hard) {
+    drop.erase(e);
+    if (!OrderWithin(catalog, tables, remaining(), order)) drop.insert(e);
+  }
+  OrderWithin(catalog, tables, remaining(), order);  // holds: checked above or no edges left
+  return {drop.begin(), drop.end()};
+}
+
+// What the target role lacks to drop and re-add FK e, or "" when nothing.
+std::string MissingRight(const Catalog& catalog, int e, const TargetRights* rights) {
+  if (!rights) return "";
+  const CatalogForeignKey& fk = catalog.foreign_keys[e];
+  std::vector<std::string> missing;
+  if (!rights->owned[fk.child]) {
+    missing.push_back(absl::StrCat("ownership of ", catalog.tables[fk.child].name.Display()));
+  }
+  if (!rights->may_reference[fk.parent]) {
+    missing.push_back(absl::StrCat("REFERENCES on ", catalog.tables[fk.parent].name.Display()));
+  }
+  return absl::StrJoin(missing, " and ");
+}
+
 // Plans one strongly connected component of more than one table.
 PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
-                       const std::vector<int>& inner, bool replica_mode, CopyGraph& graph) {
+                       const std::vector<int>& inner, bool replica_mode, const TargetRights* rights,
+                       CopyGraph& graph) {
   PlannedCycle cycle;
   cycle.fks = inner;
   cycle.tables = tables;
@@ -160,7 +196,7 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
     cycle.detail = "FK checks off during the load, every FK checked by query before commit";
     return cycle;
   }
-  std::vector<int> kept, nulled, deferred;
+  std::vector<int> kept, nulled, deferred, dropped;
   for (int e : inner) {
     // A self-reference needs no plan: its one COPY checks at the end.
     if (catalog.foreign_keys[e].child == catalog.foreign_keys[e].parent) continue;
@@ -173,17 +209,26 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
       (catalog.foreign_keys[e].fk.deferrable ? deferred : still).push_back(e);
     }
     if (!OrderWithin(catalog, tables, still, &order)) {
-      std::vector<std::string> blocking;
-      for (int e : still) blocking.push_back(FkText(catalog, e));
-      cycle.load = OrgCopyCycleLoad::kRefused;
-      cycle.detail = absl::StrCat(
-          "the cycle ", CycleText(catalog, tables), " goes through NOT NULL, NOT DEFERRABLE FKs (",
-          absl::StrJoin(blocking, "; "),
-          "): loading it needs the right to set session_replication_role (a superuser, or "
-          "GRANT SET ON PARAMETER session_replication_role), or one of these FKs made "
-          "DEFERRABLE or nullable");
-      graph.refusals.push_back(cycle.detail);
-      return cycle;
+      dropped = FksToDrop(catalog, tables, still, &order);
+      std::vector<std::string> missing;
+      for (int e : dropped) {
+        std::string right = MissingRight(catalog, e, rights);
+        if (!right.empty()) missing.push_back(absl::StrCat(FkText(catalog, e), " needs ", right));
+      }
+      if (!missing.empty()) {
+        std::vector<std::string> blocking;
+        for (int e : still) blocking.push_back(FkText(catalog, e));
+        cycle.load = OrgCopyCycleLoad::kRefused;
+        cycle.detail = absl::StrCat(
+            "the cycle ", CycleText(catalog, tables),
+            " goes through NOT NULL, NOT DEFERRABLE FKs (", absl::StrJoin(blocking, "; "),
+            "): loading it needs the right to set session_replication_role (a superuser, or "
+            "GRANT SET ON PARAMETER session_replication_role), or to drop and re-add "
+            "constraints (",
+            absl::StrJoin(missing, "; "), "), or one of these FKs made DEFERRABLE or nullable");
+        graph.refusals.push_back(cycle.detail);
+        return cycle;
+      }
     }
   }
   cycle.tables = order;
@@ -210,7 +255,18 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
     }
     parts.push_back(absl::StrCat("deferred to commit: ", absl::StrJoin(names, "; ")));
   }
-  cycle.load = deferred.empty() ? OrgCopyCycleLoad::kNullThenUpdate : OrgCopyCycleLoad::kDeferred;
+  if (!dropped.empty()) {
+    std::vector<std::string> names;
+    for (int e : dropped) {
+      graph.dropped_fks.insert(e);
+      names.push_back(FkText(catalog, e));
+    }
+    parts.push_back(absl::StrCat("dropped for the load, re-added NOT VALID and validated: ",
+                                 absl::StrJoin(names, "; ")));
+  }
+  cycle.load = !dropped.empty()    ? OrgCopyCycleLoad::kDropAndValidate
+               : !deferred.empty() ? OrgCopyCycleLoad::kDeferred
+                                   : OrgCopyCycleLoad::kNullThenUpdate;
   cycle.detail = absl::StrJoin(parts, "; ");
   return cycle;
 }
@@ -218,7 +274,7 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
 }  // namespace
 
 absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySpec& spec,
-                                         bool replica_mode) {
+                                         bool replica_mode, const TargetRights* rights) {
   CopyGraph graph;
   const OrgCopyTable root_name{spec.root_schema, spec.root_table};
   graph.root = catalog.Find(root_name);
@@ -281,18 +337,21 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
       }
     }
   }
-  for (int t = 0; t < n; ++t) {
-    if (graph.in_copy[t] && catalog.tables[t].partitioned) {
-      graph.refusals.push_back(absl::StrCat(
-          "table ", catalog.tables[t].name.Display(),
-          " is partitioned, and the organization copy does not copy partitioned tables yet"));
-    }
-  }
 
   std::vector<std::vector<int>> parents_of(n);
   for (size_t e = 0; e < n_fk; ++e) {
     parents_of[catalog.foreign_keys[e].child].push_back(catalog.foreign_keys[e].parent);
   }
+  // As the owner, every FK between copied tables dropped for the load, if
+  // the role may re-add each one; cycles then need nothing else.
+  std::vector<int> copied_fks;
+  for (size_t e = 0; e < n_fk; ++e) {
+    if (graph.in_copy[catalog.foreign_keys[e].child]) copied_fks.push_back(static_cast<int>(e));
+  }
+  graph.drop_all_fks = !replica_mode && spec.drop_foreign_keys && !copied_fks.empty() &&
+                       std::all_of(copied_fks.begin(), copied_fks.end(),
+                                   [&](int e) { return MissingRight(catalog, e, rights).empty(); });
+  if (graph.drop_all_fks) graph.dropped_fks.insert(copied_fks.begin(), copied_fks.end());
   for (const std::vector<int>& component : Components(n, parents_of, graph.in_copy)) {
     std::vector<int> inner;
     bool self_only = component.size() == 1;
@@ -301,6 +360,19 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
       bool child_in = std::binary_search(component.begin(), component.end(), fk.child);
       bool parent_in = std::binary_search(component.begin(), component.end(), fk.parent);
       if (child_in && parent_in) inner.push_back(static_cast<int>(e));
+    }
+    if (graph.drop_all_fks) {
+      graph.load_order.insert(graph.load_order.end(), component.begin(), component.end());
+      if (!inner.empty()) {
+        graph.cycles.push_back(PlannedCycle{
+            .tables = component,
+            .fks = inner,
+            .load = OrgCopyCycleLoad::kDropAndValidate,
+            .detail = "dropped for the load with every FK of the copy, re-added NOT VALID and "
+                      "validated",
+        });
+      }
+      continue;
     }
     if (self_only) {
       graph.load_order.push_back(component[0]);
@@ -317,7 +389,7 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
       }
       continue;
     }
-    PlannedCycle cycle = PlanCycle(catalog, component, inner, replica_mode, graph);
+    PlannedCycle cycle = PlanCycle(catalog, component, inner, replica_mode, rights, graph);
     for (int t : cycle.tables) graph.load_order.push_back(t);
     graph.cycles.push_back(std::move(cycle));
   }

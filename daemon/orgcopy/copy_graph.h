@@ -37,16 +37,30 @@ struct CopyGraph {
   std::map<int, std::vector<std::string>> null_columns;  // table -> columns
   // DEFERRABLE FKs deferred to the commit.
   std::set<int> deferred_fks;
+  // FKs dropped in the target's transaction before the load and re-added
+  // (NOT VALID, then VALIDATE) after it: the fewest that leave each hard
+  // cycle (NOT NULL, NOT DEFERRABLE) loadable in order.
+  std::set<int> dropped_fks;
+  // Every FK between copied tables is in dropped_fks (spec.drop_foreign_keys).
+  bool drop_all_fks = false;
   std::vector<std::string> refusals;
+};
+
+// The target role's rights, per source catalog table (by index): whether
+// it owns the target's table of that name, and may reference it by an FK.
+struct TargetRights {
+  std::vector<bool> owned;
+  std::vector<bool> may_reference;
 };
 
 // Errors: NotFound for a missing root table or column; InvalidArgument for
 // a constraint in skip_down/follow_down that names no FK, or more than one.
 // `replica_mode`: the target loads with FK checks off, so cycles need no
-// plan. Refusals (a partitioned table, a cycle that cannot be loaded) are
-// in the result.
+// plan. `rights`: null when no target was given (planned as its owner).
+// Refusals (a cycle that cannot be loaded with those rights) are in the
+// result.
 absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySpec& spec,
-                                         bool replica_mode);
+                                         bool replica_mode, const TargetRights* rights = nullptr);
 
 }  // namespace ds::daemon::orgcopy
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,9 +58,12 @@ std::vector<std::string> LoadOrder(const Catalog& catalog, const CopyGraph& grap
   return out;
 }
 
+// The owner's per-row way (order, cycles planned one by one); the bulk way
+// (every FK dropped) has its own test.
 OrgCopySpec Spec() {
   OrgCopySpec spec;
   spec.organization_id = "1";
+  spec.drop_foreign_keys = false;
   return spec;
 }
 
@@ -148,7 +152,7 @@ TEST(CopyGraphTest, CyclesLoadNullThenUpdateDeferredOrAreRefused) {
   EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kReplicaMode);
 }
 
-TEST(CopyGraphTest, HardCycleIsRefusedNamingItAndTheMissingRight) {
+TEST(CopyGraphTest, HardCycleDropsTheFewestFksOrIsRefusedNamingTheMissingRight) {
   CatalogBuilder b;
   b.Table("organizations", {"id!"})
       .Table("a", {"id!", "org_id!", "b_id!"})
@@ -161,14 +165,80 @@ TEST(CopyGraphTest, HardCycleIsRefusedNamingItAndTheMissingRight) {
       .Fk("c_org", "c", "org_id", "organizations")
       .Fk("c_d", "c", "d_id", "d")
       .Fk("d_c", "d", "c_id", "c");
+  // a <-> b: NOT NULL both ways. c <-> d: nullable, but c has no key to
+  // UPDATE by. Planned without a target (as the owner): one FK of each
+  // cycle is dropped for the load, and the tables load in the order the
+  // rest allows.
   absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), Spec(), false);
   ASSERT_TRUE(g.ok()) << g.status();
-  // a <-> b: NOT NULL both ways. c <-> d: nullable, but c has no key to
-  // UPDATE by.
+  EXPECT_TRUE(g->refusals.empty());
+  ASSERT_EQ(g->cycles.size(), 2u);
+  EXPECT_EQ(g->cycles[0].load, OrgCopyCycleLoad::kDropAndValidate);
+  EXPECT_EQ(g->cycles[1].load, OrgCopyCycleLoad::kDropAndValidate);
+  EXPECT_THAT(g->cycles[0].detail, HasSubstr("public.b.b_a (a_id)"));
+  EXPECT_EQ(g->dropped_fks, (std::set<int>{2, 5}));  // b_a, d_c
+  EXPECT_THAT(LoadOrder(b.catalog(), *g), ElementsAre("organizations", "b", "a", "d", "c"));
+
+  // A target role that owns none of them: refused, naming the cycle and
+  // the rights that are missing.
+  TargetRights none{.owned = std::vector<bool>(5, false),
+                    .may_reference = std::vector<bool>(5, true)};
+  g = BuildCopyGraph(b.catalog(), Spec(), false, &none);
+  ASSERT_TRUE(g.ok()) << g.status();
   ASSERT_EQ(g->refusals.size(), 2u);
   EXPECT_THAT(g->refusals[0], HasSubstr("public.a -> public.b -> public.a"));
   EXPECT_THAT(g->refusals[0], HasSubstr("session_replication_role"));
+  EXPECT_THAT(g->refusals[0], HasSubstr("public.b.b_a (a_id) needs ownership of public.b"));
   EXPECT_THAT(g->refusals[1], HasSubstr("public.c.c_d (d_id)"));
+  EXPECT_TRUE(g->dropped_fks.empty());
+
+  // Owning the tables is not enough without REFERENCES on the parent.
+  TargetRights owner{.owned = std::vector<bool>(5, true),
+                     .may_reference = {true, false, true, true, true}};
+  g = BuildCopyGraph(b.catalog(), Spec(), false, &owner);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_EQ(g->refusals.size(), 1u);
+  EXPECT_THAT(g->refusals[0], HasSubstr("needs REFERENCES on public.a"));
+}
+
+TEST(CopyGraphTest, OwnerDropsEveryCopiedFkWhenItMayReAddEachElsePlansPerRow) {
+  CatalogBuilder b;
+  b.Table("organizations", {"id!"})
+      .Table("users", {"id!", "org_id!", "manager_id"})
+      .Table("a", {"id!", "org_id!", "b_id!"})
+      .Table("b", {"id!", "a_id!"})
+      .Table("unrelated", {"id!", "user_id"})
+      .Fk("user_org", "users", "org_id", "organizations")
+      .Fk("user_manager", "users", "manager_id", "users")
+      .Fk("a_org", "a", "org_id", "organizations")
+      .Fk("a_b", "a", "b_id", "b")
+      .Fk("b_a", "b", "a_id", "a")
+      .Fk("unrelated_user", "unrelated", "user_id", "users");
+  OrgCopySpec spec = Spec();
+  spec.drop_foreign_keys = true;
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(b.catalog(), spec, false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->drop_all_fks);
+  // Every FK whose child is copied; not unrelated's (nullable, up only).
+  EXPECT_EQ(g->dropped_fks, (std::set<int>{0, 1, 2, 3, 4}));
+  EXPECT_TRUE(g->refusals.empty());
+  for (const PlannedCycle& c : g->cycles) EXPECT_EQ(c.load, OrgCopyCycleLoad::kDropAndValidate);
+  EXPECT_EQ(g->cycles.size(), 2u);  // users' self-reference, a <-> b
+
+  // Replica mode needs none of it.
+  g = BuildCopyGraph(b.catalog(), spec, true);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_FALSE(g->drop_all_fks);
+  EXPECT_TRUE(g->dropped_fks.empty());
+
+  // One table the role does not own: the per-row way, and the hard cycle
+  // drops only what it must.
+  TargetRights rights{.owned = {true, false, true, true, true},
+                      .may_reference = std::vector<bool>(5, true)};
+  g = BuildCopyGraph(b.catalog(), spec, false, &rights);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_FALSE(g->drop_all_fks);
+  EXPECT_EQ(g->dropped_fks, (std::set<int>{4}));  // b_a
 }
 
 }  // namespace

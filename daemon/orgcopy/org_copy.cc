@@ -4,6 +4,7 @@
 // copy_rows.h (the bytes).
 #include "daemon/orgcopy/org_copy.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -111,7 +112,16 @@ absl::Status Prepare(const OrgCopyEndpoints& endpoints, const OrgCopySpec& spec,
     p.target_catalog = std::move(*target_catalog);
   }
 
-  absl::StatusOr<CopyGraph> graph = orgcopy::BuildCopyGraph(p.source_catalog, spec, p.replica_mode);
+  // The target role's rights decide whether a hard cycle may be loaded by
+  // dropping and re-adding its FKs; without a target, plan as its owner.
+  orgcopy::TargetRights rights;
+  for (const orgcopy::CatalogTable& t : p.source_catalog.tables) {
+    int found = p.target ? p.target_catalog.Find(t.name) : -1;
+    rights.owned.push_back(found >= 0 && p.target_catalog.tables[found].owned);
+    rights.may_reference.push_back(found >= 0 && p.target_catalog.tables[found].may_reference);
+  }
+  absl::StatusOr<CopyGraph> graph =
+      orgcopy::BuildCopyGraph(p.source_catalog, spec, p.replica_mode, p.target ? &rights : nullptr);
   if (!graph.ok()) return graph.status();
   p.graph = std::move(*graph);
   if (absl::Status s =
@@ -139,6 +149,7 @@ OrgCopyPlan MakePlan(const Prepared& p, const std::vector<int64_t>* rows) {
   const CopyGraph& graph = p.graph;
   OrgCopyPlan plan;
   plan.replica_mode = p.replica_mode;
+  plan.foreign_keys_dropped = graph.drop_all_fks;
   plan.target_checked = p.target != nullptr;
   for (int t : graph.load_order) {
     OrgCopyTablePlan tp;
@@ -197,9 +208,9 @@ absl::Status SetNulledColumns(Prepared& p, int t) {
   cols.insert(cols.end(), nulls.begin(), nulls.end());
   const std::string patch = absl::StrCat("pg_temp.ds_patch_", t);
   PgConnection& target = *p.target;
-  PgResult r = target.Exec(
-      absl::StrCat("CREATE TEMP TABLE ds_patch_", t, " ON COMMIT DROP AS SELECT ", ColumnList(cols),
-                   " FROM ONLY ", orgcopy::QuotedName(table.name), " WITH NO DATA"));
+  PgResult r = target.Exec(absl::StrCat("CREATE TEMP TABLE ds_patch_", t,
+                                        " ON COMMIT DROP AS SELECT ", ColumnList(cols), " FROM ",
+                                        orgcopy::FromName(table), " WITH NO DATA"));
   if (!r.ok()) return target.ErrorStatus(r, "creating a temp table in the target");
   std::vector<std::string> any_set;
   for (const std::string& c : nulls) any_set.push_back(absl::StrCat(QuoteIdent(c), " IS NOT NULL"));
@@ -216,7 +227,7 @@ absl::Status SetNulledColumns(Prepared& p, int t) {
   for (const std::string& c : table.row_key) {
     keys.push_back(absl::StrCat("t.", QuoteIdent(c), " = p.", QuoteIdent(c)));
   }
-  r = target.Exec(absl::StrCat("UPDATE ONLY ", orgcopy::QuotedName(table.name), " t SET ",
+  r = target.Exec(absl::StrCat("UPDATE ", orgcopy::FromName(table), " t SET ",
                                absl::StrJoin(sets, ", "), " FROM ", patch, " p WHERE ",
                                absl::StrJoin(keys, " AND ")));
   if (!r.ok()) {
@@ -249,8 +260,20 @@ absl::Status Load(Prepared& p, const std::vector<int64_t>& rows, JobContext& ctx
   absl::StatusOr<std::vector<orgcopy::TriggerState>> triggers =
       orgcopy::DisableUserTriggers(target, names);
   if (!triggers.ok()) return triggers.status();
-  if (!triggers->empty()) {
-    ctx.Log("info", absl::StrCat("user triggers off during the load: ", triggers->size()));
+  int64_t switched_off =
+      std::count_if(triggers->begin(), triggers->end(),
+                    [](const orgcopy::TriggerState& t) { return t.enabled != 'D'; });
+  if (switched_off > 0) {
+    ctx.Log("info", absl::StrCat("user triggers off during the load: ", switched_off));
+  }
+  std::vector<int> drop(p.graph.dropped_fks.begin(), p.graph.dropped_fks.end());
+  absl::StatusOr<std::vector<orgcopy::DroppedForeignKey>> dropped =
+      orgcopy::DropForeignKeys(target, catalog, drop);
+  if (!dropped.ok()) return dropped.status();
+  if (!dropped->empty()) {
+    ctx.Log("info", absl::StrCat("foreign keys dropped for the load (a cycle of NOT NULL FKs), "
+                                 "re-added and validated after it: ",
+                                 dropped->size()));
   }
 
   // After a cycle's last table, the columns it loaded NULL are set.
@@ -295,6 +318,8 @@ absl::Status Load(Prepared& p, const std::vector<int64_t>& rows, JobContext& ctx
     }
   }
 
+  if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
+  if (absl::Status s = orgcopy::ReAddForeignKeys(target, *dropped); !s.ok()) return s;
   if (p.replica_mode) {
     ctx.Log("info", "checking every copied foreign key (replica mode loaded without checks)");
     for (int t : fill) {
@@ -341,6 +366,7 @@ const char* OrgCopyCycleLoadName(OrgCopyCycleLoad how) {
     case OrgCopyCycleLoad::kNullThenUpdate: return "null-then-update";
     case OrgCopyCycleLoad::kDeferred: return "deferred";
     case OrgCopyCycleLoad::kReplicaMode: return "replica-mode";
+    case OrgCopyCycleLoad::kDropAndValidate: return "drop-and-validate";
     case OrgCopyCycleLoad::kRefused: return "refused";
   }
   return "?";
@@ -351,7 +377,10 @@ std::string FormatOrgCopyPlan(const OrgCopyPlan& plan) {
   absl::StrAppend(&out, "Load: ",
                   !plan.target_checked ? "target not checked (planned as a non-superuser owner)"
                   : plan.replica_mode  ? "replica mode (FK checks off, checked by query)"
-                                       : "as the owner (parents first, cycles as below)",
+                  : plan.foreign_keys_dropped
+                      ? "as the owner, the copied tables' FKs dropped for the load, re-added NOT "
+                        "VALID and validated before commit"
+                      : "as the owner (parents first, cycles as below)",
                   "\nTables, in load order:\n");
   size_t width = 0;
   for (const OrgCopyTablePlan& t : plan.tables) width = std::max(width, t.table.Display().size());
@@ -411,7 +440,8 @@ absl::StatusOr<OrgCopyPlan> ExplainOrgCopy(const OrgCopyEndpoints& endpoints,
   InterrupterScope interrupter(ctx, p);
   std::vector<int64_t> rows;
   if (count_rows) {
-    if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.graph); !s.ok()) return s;
+    if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph); !s.ok())
+      return s;
     absl::StatusOr<std::vector<int64_t>> counted =
         orgcopy::SelectRows(*p.source, p.source_catalog, p.graph, spec.organization_id, ctx);
     if (!counted.ok()) return counted.status();
@@ -443,7 +473,8 @@ absl::StatusOr<OrgCopyReport> RunOrgCopy(const OrgCopyEndpoints& endpoints, cons
 
   ctx.Log("info", "selecting the organization's rows in the source");
   Clock::time_point select_start = Clock::now();
-  if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.graph); !s.ok()) return s;
+  if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph); !s.ok())
+    return s;
   absl::StatusOr<std::vector<int64_t>> rows =
       orgcopy::SelectRows(*p.source, p.source_catalog, p.graph, spec.organization_id, &ctx);
   if (!rows.ok()) return rows.status();
@@ -469,8 +500,8 @@ absl::StatusOr<OrgCopyReport> RunOrgCopy(const OrgCopyEndpoints& endpoints, cons
       // constraint, rows loaded in replica mode): if so, say that, with the
       // key, rather than the target's error.
       for (int t : TablesToFill(p.graph, &*rows)) {
-        absl::Status broken = orgcopy::CheckForeignKeysOf(*p.source, p.source_catalog, t,
-                                                          orgcopy::SelectedRowsFilter(t));
+        absl::Status broken = orgcopy::CheckForeignKeysOf(
+            *p.source, p.source_catalog, t, orgcopy::SelectedRowsFilter(p.source_catalog, t));
         if (broken.code() == absl::StatusCode::kFailedPrecondition) {
           s = broken;
           break;

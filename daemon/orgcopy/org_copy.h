@@ -52,6 +52,14 @@ struct OrgCopySpec {
   // load, every copied FK checked by query before commit. False: always
   // the owner's way (order, NULL-then-UPDATE, deferred constraints).
   bool allow_replica_mode = true;
+  // Otherwise, when the target role owns the tables that reference and
+  // may reference the tables referenced: drop every FK between the copied
+  // tables for the load and re-add it NOT VALID, then VALIDATE, before
+  // commit: one set-based check per FK instead of one per row (PostgreSQL's
+  // "Populating a Database" advice). False, or without those rights: the
+  // owner's per-row way (order, NULL-then-UPDATE, deferred, dropped only
+  // where a cycle needs it).
+  bool drop_foreign_keys = true;
 };
 
 // Where to copy from and to. The strings hold passwords: never logged,
@@ -94,7 +102,10 @@ enum class OrgCopyCycleLoad {
   kNullThenUpdate,  // nullable FKs in the cycle loaded NULL, set by UPDATE after
   kDeferred,        // DEFERRABLE FKs deferred to the commit of the one transaction
   kReplicaMode,     // FK checks off (session_replication_role = replica)
-  kRefused,         // none of the above possible with the target role's rights
+  // NOT NULL, NOT DEFERRABLE FKs dropped in the load's transaction, re-added
+  // NOT VALID after it and then VALIDATEd (needs the owner of their tables)
+  kDropAndValidate,
+  kRefused,  // none of the above possible with the target role's rights
 };
 const char* OrgCopyCycleLoadName(OrgCopyCycleLoad how);
 
@@ -103,7 +114,8 @@ struct OrgCopyCycle {
   std::vector<std::string> constraints;  // the FKs inside the cycle
   OrgCopyCycleLoad load = OrgCopyCycleLoad::kRefused;
   // kNullThenUpdate: "schema.table.column" loaded NULL then updated;
-  // kDeferred: the constraints deferred; kRefused: what right is missing.
+  // kDeferred: the constraints deferred; kDropAndValidate: the constraints
+  // dropped and re-added; kRefused: what right is missing.
   std::string detail;
 };
 
@@ -122,6 +134,8 @@ struct OrgCopyPlan {
   std::vector<OrgCopyCycle> cycles;
   // Set when a target was given: whether it will load in replica mode.
   bool replica_mode = false;
+  // Every FK between the copied tables dropped for the load and re-added.
+  bool foreign_keys_dropped = false;
   bool target_checked = false;
   // Reasons the copy will not run, each naming a table, column or cycle:
   // a target table holding rows, a schema mismatch, a cycle that cannot be

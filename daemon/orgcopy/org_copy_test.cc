@@ -176,22 +176,37 @@ TEST_F(OrgCopyTest, SuperuserCopyMatchesTheOracle) {
   EXPECT_THAT(out, HasSubstr("sequence billing.invoice_numbers"));
 }
 
+// Both of the owner's ways: every copied FK dropped and re-added (the
+// default), and per row (order, NULL-then-UPDATE, deferred, the hard
+// cycle's one FK dropped).
 TEST_F(OrgCopyTest, NonSuperuserOwnerCopyMatchesTheOracle) {
   GenerateSource();
-  std::string target = MakeTarget("orgcopy_owner");
-  FakeJob job;
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("2"), job);
-  ASSERT_TRUE(report.ok()) << report.status();
-  EXPECT_FALSE(report->replica_mode);
-  ExpectOracleAgrees(target, "2");
+  for (bool drop : {true, false}) {
+    std::string target = MakeTarget("orgcopy_owner");
+    FakeJob job;
+    OrgCopySpec spec = Spec("2");
+    spec.drop_foreign_keys = drop;
+    absl::StatusOr<OrgCopyReport> report =
+        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+    ASSERT_TRUE(report.ok()) << drop << ": " << report.status();
+    EXPECT_FALSE(report->replica_mode);
+    ExpectOracleAgrees(target, "2");
+  }
 }
 
 TEST_F(OrgCopyTest, ExplainCountsWithoutWritingAndShowsHowCyclesLoad) {
   GenerateSource();
   std::string target = MakeTarget("orgcopy_explain");
+  absl::StatusOr<OrgCopyPlan> bulk = ExplainOrgCopy(
+      {.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), /*count_rows=*/false);
+  ASSERT_TRUE(bulk.ok()) << bulk.status();
+  EXPECT_TRUE(bulk->foreign_keys_dropped);
+  EXPECT_THAT(FormatOrgCopyPlan(*bulk), HasSubstr("FKs dropped for the load"));
+  // The per-row way shows each cycle's plan.
+  OrgCopySpec per_row = Spec("1");
+  per_row.drop_foreign_keys = false;
   absl::StatusOr<OrgCopyPlan> plan = ExplainOrgCopy(
-      {.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), /*count_rows=*/true);
+      {.source_conninfo = conninfo(), .target_conninfo = target}, per_row, /*count_rows=*/true);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_TRUE(plan->refusals.empty());
   std::string text = FormatOrgCopyPlan(*plan);
@@ -201,6 +216,9 @@ TEST_F(OrgCopyTest, ExplainCountsWithoutWritingAndShowsHowCyclesLoad) {
   EXPECT_THAT(text, HasSubstr("self-reference"));
   EXPECT_THAT(text, HasSubstr("users_favorite_project_fk: up only (nullable)"));
   EXPECT_THAT(text, HasSubstr("projects_owner_id_fkey: down+up (NOT NULL)"));
+  // The hard cycle, loaded by the owner with one FK dropped and re-added.
+  EXPECT_THAT(text, HasSubstr("drop-and-validate"));
+  EXPECT_THAT(text, HasSubstr("public.team_leads.team_leads_team_id_fkey (team_id)"));
   for (const OrgCopyTablePlan& t : plan->tables) {
     // Org 1, and as parents: org 2 (its first user is a guest in org 1),
     // org 4 (its project 1 is owned by org 1's first user, so it is in D),
@@ -209,6 +227,11 @@ TEST_F(OrgCopyTest, ExplainCountsWithoutWritingAndShowsHowCyclesLoad) {
       EXPECT_EQ(t.rows, 4) << text;
     }
     EXPECT_NE(t.table.name, "unrelated");
+    // Partitioned tables are copied through their parent, partitions unseen.
+    EXPECT_NE(t.table.name, "events_old");
+    if (t.table.name == "events" || t.table.name == "event_reads") {
+      EXPECT_GT(t.rows, 0) << text;
+    }
   }
   EXPECT_EQ(One(*Open(target), "SELECT count(*) FROM organizations"), "0");
 
@@ -267,10 +290,13 @@ TEST_F(OrgCopyTest, CancelLeavesTheTargetAsItWas) {
   auto t = Open(target);
   EXPECT_EQ(One(*t, "SELECT count(*) FROM organizations"), "0");
   EXPECT_EQ(One(*t, "SELECT count(*) FROM users"), "0");
+  // Every user trigger as the schema left it, the partitions' clones too.
   EXPECT_EQ(One(*t,
-                "SELECT string_agg(tgname || '=' || tgenabled::text, ' ' ORDER BY tgname) "
+                "SELECT string_agg(tgrelid::regclass::text || '.' || tgname || '=' || "
+                "tgenabled::text, ' ' ORDER BY tgrelid::regclass::text) "
                 "FROM pg_trigger WHERE NOT tgisinternal"),
-            "files_mark=A memberships_count=O plans_mark=D");
+            "events.events_mark=O events_new.events_mark=O events_old.events_mark=D "
+            "files.files_mark=A memberships.memberships_count=O plans.plans_mark=D");
   // And the next copy works.
   FakeJob again;
   report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), again);
@@ -298,8 +324,11 @@ TEST_F(OrgCopyTest, SourceThatBreaksAnFkIsNamed) {
   }
 }
 
-// A cycle of NOT NULL, NOT DEFERRABLE FKs: only replica mode loads it.
-TEST_F(OrgCopyTest, HardCycleNeedsReplicaModeAndIsNamedOtherwise) {
+// A cycle of NOT NULL, NOT DEFERRABLE FKs: replica mode loads it as a
+// superuser, the tables' owner drops one FK and re-adds it, NOT VALID then
+// VALIDATE, in the load's transaction; a role that may only write the
+// tables is refused before anything is written, naming cycle and right.
+TEST_F(OrgCopyTest, HardCycleLoadsByReplicaModeOrDroppedFkElseIsNamed) {
   const std::string schema =
       "CREATE TABLE organizations (id int PRIMARY KEY);"
       "CREATE TABLE a (id int PRIMARY KEY, org_id int NOT NULL REFERENCES organizations, b_id int "
@@ -313,43 +342,85 @@ TEST_F(OrgCopyTest, HardCycleNeedsReplicaModeAndIsNamedOtherwise) {
        "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES a);"
        "INSERT INTO organizations VALUES (1), (2); INSERT INTO a VALUES (1, 1, 1), (2, 2, 2);"
        "INSERT INTO b VALUES (1, 1), (2, 2); ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;");
-  for (const std::string& owner : {std::string("orgcopy_hard"), std::string()}) {
+  const std::string fks =
+      "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid) || ' ' || convalidated, "
+      "'; ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f'";
+  const std::string source_fks = One(*source_, fks);
+  for (const std::string& role :
+       {std::string(), std::string("hard_owner"), std::string("hard_writer")}) {
     absl::StatusOr<std::string> db = cluster().CreateDatabase("hard");
     ASSERT_TRUE(db.ok());
     std::string target = cluster().ConnInfo(*db);
-    if (!owner.empty()) {
+    if (role == "hard_owner") {
       Must(*Open(target),
-           StrCat("CREATE ROLE ", owner, " LOGIN; ALTER SCHEMA public OWNER TO ", owner));
-      target += StrCat(" user=", owner);
+           StrCat("CREATE ROLE ", role, " LOGIN; ALTER SCHEMA public OWNER TO ", role));
+      Must(*Open(StrCat(target, " user=", role)), schema);
+    } else {
+      Must(*Open(target), schema);
+      if (!role.empty()) {
+        Must(*Open(target),
+             StrCat("CREATE ROLE ", role, " LOGIN; GRANT USAGE ON SCHEMA public TO ", role,
+                    "; GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO ", role));
+      }
     }
-    Must(*Open(target), schema);
+    if (!role.empty()) target += StrCat(" user=", role);
     FakeJob job;
     absl::StatusOr<OrgCopyReport> report =
         RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
-    if (owner.empty()) {
-      ASSERT_TRUE(report.ok()) << report.status();
+    auto check = Open(target);
+    if (role != "hard_writer") {
+      ASSERT_TRUE(report.ok()) << role << ": " << report.status();
+      EXPECT_EQ(report->replica_mode, role.empty());
       EXPECT_EQ(report->rows, 3);
-      EXPECT_EQ(One(*Open(target), "SELECT string_agg(id::text, ',') FROM b"), "1");
+      EXPECT_EQ(One(*check, "SELECT string_agg(id::text, ',') FROM b"), "1");
+      // The FKs are all back, as defined, and valid.
+      EXPECT_EQ(One(*check, fks), source_fks) << role;
     } else {
       EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
       EXPECT_THAT(report.status().message(), HasSubstr("public.a -> public.b -> public.a"));
       EXPECT_THAT(report.status().message(), HasSubstr("session_replication_role"));
+      EXPECT_THAT(report.status().message(), HasSubstr("needs ownership of public."));
+      EXPECT_EQ(One(*check, "SELECT count(*) FROM a"), "0");
+      EXPECT_EQ(One(*check, fks), source_fks);
     }
   }
 }
 
-TEST_F(OrgCopyTest, PartitionedTablesAreRefusedClearly) {
+// A dropped FK that the copied rows break fails at VALIDATE, inside the
+// one transaction: the target keeps no row and gets its FK back.
+TEST_F(OrgCopyTest, HardCycleFkThatTheRowsBreakRollsBackWithTheFkInPlace) {
   Must(*source_,
-       "CREATE TABLE organizations (id int PRIMARY KEY); INSERT INTO organizations VALUES (1);"
-       "CREATE TABLE events (org_id int NOT NULL REFERENCES organizations, at date NOT NULL) "
-       "PARTITION BY RANGE (at);"
-       "CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO "
-       "('2025-01-01');");
-  absl::StatusOr<OrgCopyPlan> plan = ExplainOrgCopy(
-      {.source_conninfo = conninfo(), .target_conninfo = ""}, Spec("1"), /*count_rows=*/true);
-  ASSERT_TRUE(plan.ok()) << plan.status();
-  ASSERT_EQ(plan->refusals.size(), 1u);
-  EXPECT_THAT(plan->refusals[0], HasSubstr("public.events is partitioned"));
+       "CREATE TABLE organizations (id int PRIMARY KEY);"
+       "CREATE TABLE a (id int PRIMARY KEY, org_id int NOT NULL REFERENCES organizations, b_id int "
+       "NOT NULL);"
+       "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL);"
+       "INSERT INTO organizations VALUES (1); INSERT INTO b VALUES (1, 1), (2, 99);"
+       "INSERT INTO a VALUES (1, 1, 2);"
+       "ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;"
+       "ALTER TABLE b ADD FOREIGN KEY (a_id) REFERENCES a NOT VALID;");
+  absl::StatusOr<std::string> db = cluster().CreateDatabase("broken");
+  ASSERT_TRUE(db.ok());
+  std::string target = cluster().ConnInfo(*db);
+  Must(*Open(target), "CREATE ROLE broken_owner LOGIN; ALTER SCHEMA public OWNER TO broken_owner");
+  target += " user=broken_owner";
+  Must(*Open(target),
+       "CREATE TABLE organizations (id int PRIMARY KEY);"
+       "CREATE TABLE a (id int PRIMARY KEY, org_id int NOT NULL REFERENCES organizations, b_id int "
+       "NOT NULL);"
+       "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES a);"
+       "ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;");
+  FakeJob job;
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
+  EXPECT_THAT(report.status().message(), HasSubstr("b_a_id_fkey"));
+  EXPECT_THAT(report.status().message(), HasSubstr("99"));
+  auto t = Open(target);
+  EXPECT_EQ(One(*t, "SELECT count(*) FROM a"), "0");
+  EXPECT_EQ(One(*t,
+                "SELECT count(*) FROM pg_constraint WHERE conname = 'b_a_id_fkey' AND "
+                "convalidated"),
+            "1");
 }
 
 }  // namespace

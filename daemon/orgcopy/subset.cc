@@ -8,16 +8,36 @@
 namespace ds::daemon::orgcopy {
 namespace {
 
-std::string DownTable(int t) { return absl::StrCat("pg_temp.ds_d_", t); }
-std::string SelectedTable(int t) { return absl::StrCat("pg_temp.ds_s_", t); }
+// One key table per table holds D and S: D's rows have `gen` (the down
+// round that found them) and `via` (the down FK), the rows S adds as
+// parents have `up` (the upward round) instead, so S never copies D.
+std::string KeyTable(int t) { return absl::StrCat("pg_temp.ds_k_", t); }
 
-// "<alias>.ctid = ANY (ARRAY(SELECT rid FROM <keys> [WHERE gen = <gen>]))":
+// A row's id in the key tables: its ctid, which identifies a row version
+// for the whole snapshot. A partitioned table's rows live in several
+// partitions, whose ctids repeat, so there it is (tableoid, ctid).
+std::string RowId(const std::string& alias, const CatalogTable& table) {
+  return table.partitioned ? absl::StrCat(alias, ".tableoid, ", alias, ".ctid")
+                           : absl::StrCat(alias, ".ctid");
+}
+
+// "<alias>.ctid = ANY (ARRAY(SELECT rid FROM <keys> [WHERE gen = <gen>
+// [AND <also>]]))":
 // the rows whose ids `keys` holds. As an array, the planner reads them with
 // a TID scan (the ids sorted, each page once, only the pages that hold
-// them) instead of scanning the whole table for a semi-join.
-std::string RowsIn(const std::string& alias, const std::string& keys, int gen = -1) {
-  return absl::StrCat(alias, ".ctid = ANY (ARRAY(SELECT rid FROM ", keys,
-                      gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string(), "))");
+// them) instead of scanning the whole table for a semi-join. A partitioned
+// table gets a TID scan per partition on all the ids, and the pairs that
+// name another partition's row are then dropped by (tableoid, ctid).
+std::string RowsIn(const std::string& alias, const CatalogTable& table, const std::string& keys,
+                   int gen = -1, const std::string& also = "") {
+  std::string where = gen >= 0 ? absl::StrCat(" WHERE gen = ", gen) : std::string();
+  if (!also.empty()) absl::StrAppend(&where, where.empty() ? " WHERE " : " AND ", also);
+  std::string out = absl::StrCat(alias, ".ctid = ANY (ARRAY(SELECT rid FROM ", keys, where, "))");
+  if (table.partitioned) {
+    absl::StrAppend(&out, " AND (", alias, ".tableoid, ", alias, ".ctid) IN (SELECT rel, rid FROM ",
+                    keys, where, ")");
+  }
+  return out;
 }
 
 // "c.a = p.x AND c.b = p.y": rows of the child joined to the parent row
@@ -46,10 +66,9 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
                           const std::string& organization_id) {
   const CatalogTable& root = catalog.tables[graph.root];
   const CatalogColumn& column = root.columns[graph.root_column];
-  PgResult r =
-      source.ExecParams(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ONLY ", QuotedName(root.name),
-                                     " WHERE ", QuoteIdent(column.name), " = $1)"),
-                        {organization_id});
+  PgResult r = source.ExecParams(absl::StrCat("SELECT EXISTS (SELECT 1 FROM ", FromName(root),
+                                              " WHERE ", QuoteIdent(column.name), " = $1)"),
+                                 {organization_id});
   if (!r.ok()) {
     // 22P02 and friends (class 22): the id is no value of the column's type.
     if (r.sqlstate().starts_with("22")) {
@@ -67,14 +86,14 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
   return absl::OkStatus();
 }
 
-absl::Status OpenSnapshot(PgConnection& source, const CopyGraph& graph) {
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
   std::string ddl;
   for (size_t t = 0; t < graph.in_copy.size(); ++t) {
     if (!graph.in_copy[t]) continue;
-    for (const std::string& name : {DownTable(t), SelectedTable(t)}) {
-      absl::StrAppend(&ddl, "CREATE TEMP TABLE ", name,
-                      " (rid tid PRIMARY KEY, gen int NOT NULL);");
-    }
+    absl::StrAppend(&ddl, "CREATE TEMP TABLE ", KeyTable(t),
+                    catalog.tables[t].partitioned
+                        ? " (rel oid, rid tid, gen int, via int, up int, PRIMARY KEY (rel, rid));"
+                        : " (rid tid PRIMARY KEY, gen int, via int, up int);");
   }
   PgResult r = source.Exec(ddl);
   if (!r.ok()) return source.ErrorStatus(r, "creating the key tables in the source");
@@ -89,11 +108,11 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 JobContext* ctx) {
   const int n = static_cast<int>(catalog.tables.size());
   const CatalogTable& root = catalog.tables[graph.root];
-  PgResult seed =
-      source.ExecParams(absl::StrCat("INSERT INTO ", DownTable(graph.root),
-                                     " SELECT ctid, 0 FROM ONLY ", QuotedName(root.name), " WHERE ",
-                                     QuoteIdent(root.columns[graph.root_column].name), " = $1"),
-                        {organization_id});
+  PgResult seed = source.ExecParams(
+      absl::StrCat("INSERT INTO ", KeyTable(graph.root), " SELECT ", RowId("r", root),
+                   ", 0, NULL, NULL FROM ", FromName(root), " r WHERE ",
+                   QuoteIdent(root.columns[graph.root_column].name), " = $1"),
+      {organization_id});
   if (!seed.ok()) return source.ErrorStatus(seed, "selecting the organization's row");
   if (seed.affected_rows() == 0) {
     return absl::NotFoundError(
@@ -105,50 +124,59 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // found, so a chain of depth k costs k rounds of small joins.
   std::vector<int64_t> found(n, 0);
   found[graph.root] = seed.affected_rows();
+  // Rows each down FK brought into D (each row once: the first FK to find
+  // it is its `via`). Their parent through that FK is in D already, so the
+  // upward pass need not look for it.
+  std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
+  std::vector<int64_t> in_d = found;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
       if (!graph.down[e] || found[fk.parent] == 0) continue;
-      absl::StatusOr<int64_t> added = Insert(
-          source,
-          absl::StrCat("INSERT INTO ", DownTable(fk.child), " SELECT c.ctid, ", gen, " FROM ONLY ",
-                       QuotedName(fk.fk.child), " c JOIN ONLY ", QuotedName(fk.fk.parent), " p ON ",
-                       JoinCondition(fk.fk), " WHERE ", RowsIn("p", DownTable(fk.parent), gen - 1),
-                       " ON CONFLICT DO NOTHING"),
-          ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
+      const CatalogTable& child = catalog.tables[fk.child];
+      const CatalogTable& parent = catalog.tables[fk.parent];
+      absl::StatusOr<int64_t> added =
+          Insert(source,
+                 absl::StrCat("INSERT INTO ", KeyTable(fk.child), " SELECT ", RowId("c", child),
+                              ", ", gen, ", ", e, ", NULL FROM ", FromName(child), " c JOIN ",
+                              FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
+                              RowsIn("p", parent, KeyTable(fk.parent), gen - 1),
+                              " ON CONFLICT DO NOTHING"),
+                 ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
+      in_d[fk.child] += *added;
+      came_via[e] += *added;
       any = any || *added > 0;
     }
     found = std::move(next);
     if (!any) break;
   }
 
-  // S starts as D; then parents, round by round.
-  found.assign(n, 0);
-  for (int t = 0; t < n; ++t) {
-    if (!graph.in_down[t]) continue;
-    absl::StatusOr<int64_t> added =
-        Insert(source,
-               absl::StrCat("INSERT INTO ", SelectedTable(t), " SELECT rid, 0 FROM ", DownTable(t)),
-               ctx, "seeding the selected rows");
-    if (!added.ok()) return added.status();
-    found[t] = *added;
-  }
+  // S starts as D (the rows the key tables hold); then parents, round by
+  // round: round 1 reads D (up IS NULL), round k the parents of round k-1.
+  found = std::move(in_d);
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
-      if (found[fk.child] == 0) continue;
+      // Round 1 reads D: nothing to do when all of the child's D rows came
+      // down through this very FK.
+      if (found[fk.child] == 0 || (gen == 1 && found[fk.child] == came_via[e])) continue;
+      const CatalogTable& child = catalog.tables[fk.child];
+      const CatalogTable& parent = catalog.tables[fk.parent];
       absl::StatusOr<int64_t> added = Insert(
           source,
-          absl::StrCat("INSERT INTO ", SelectedTable(fk.parent), " SELECT p.ctid, ", gen,
-                       " FROM ONLY ", QuotedName(fk.fk.child), " c JOIN ONLY ",
-                       QuotedName(fk.fk.parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
-                       RowsIn("c", SelectedTable(fk.child), gen - 1), " ON CONFLICT DO NOTHING"),
+          absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ", RowId("p", parent),
+                       ", NULL, NULL, ", gen, " FROM ", FromName(child), " c JOIN ",
+                       FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
+                       RowsIn("c", child, KeyTable(fk.child), /*gen=*/-1,
+                              absl::StrCat(gen == 1 ? "up IS NULL" : absl::StrCat("up = ", gen - 1),
+                                           " AND via IS DISTINCT FROM ", e)),
+                       " ON CONFLICT DO NOTHING"),
           ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
@@ -161,7 +189,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   std::vector<std::string> counts;
   for (int t = 0; t < n; ++t) {
     if (graph.in_copy[t]) {
-      counts.push_back(absl::StrCat("SELECT ", t, ", count(*) FROM ", SelectedTable(t)));
+      counts.push_back(absl::StrCat("SELECT ", t, ", count(*) FROM ", KeyTable(t)));
     }
   }
   std::vector<int64_t> rows(n, 0);
@@ -172,11 +200,14 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   return rows;
 }
 
-std::string SelectedRowsFilter(int table) { return RowsIn("c", SelectedTable(table)); }
+std::string SelectedRowsFilter(const Catalog& catalog, int table) {
+  return RowsIn("c", catalog.tables[table], KeyTable(table));
+}
 
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
-  return absl::StrCat("SELECT ", select_list, " FROM ONLY ", QuotedName(catalog.tables[table].name),
-                      " t WHERE ", RowsIn("t", SelectedTable(table)));
+  const CatalogTable& t = catalog.tables[table];
+  return absl::StrCat("SELECT ", select_list, " FROM ", FromName(t), " t WHERE ",
+                      RowsIn("t", t, KeyTable(table)));
 }
 
 }  // namespace ds::daemon::orgcopy

@@ -1,10 +1,12 @@
 // The subset rule run in the source database: the row ids of D and S kept
-// in temp tables of the source session (pg_temp.ds_d_<n>, pg_temp.ds_s_<n>:
-// ctid and the round that found it), filled by set-based INSERT ... SELECT
-// joins, one per FK and round, inside one REPEATABLE READ READ ONLY
-// snapshot; nothing but counts leaves the server. ctid identifies a row
-// version for the whole snapshot, so tables without a key (exact duplicate
-// rows included) need nothing special.
+// in one temp table per table of the source session (pg_temp.ds_k_<n>:
+// ctid, with tableoid for a partitioned table; for D's rows the down round
+// that found them and the down FK they came by, for the parents S adds the
+// upward round), filled by set-based INSERT ... SELECT joins, one per FK
+// and round, inside one REPEATABLE READ READ ONLY snapshot; nothing but
+// counts leaves the server. ctid identifies a row version for the whole
+// snapshot, so tables without a key (exact duplicate rows included) need
+// nothing special.
 #ifndef DS_DAEMON_ORGCOPY_SUBSET_H_
 #define DS_DAEMON_ORGCOPY_SUBSET_H_
 
@@ -30,7 +32,7 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 // temp tables but not create them), then opens the snapshot: BEGIN
 // ISOLATION LEVEL REPEATABLE READ READ ONLY. Everything after it runs in
 // that snapshot until the caller commits.
-absl::Status OpenSnapshot(PgConnection& source, const CopyGraph& graph);
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph);
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
 // tables outside the copy). Honours ctx's cancel between statements.
@@ -40,9 +42,9 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 JobContext* ctx);
 
 // "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
-std::string SelectedRowsFilter(int table);
+std::string SelectedRowsFilter(const Catalog& catalog, int table);
 
-// SELECT <select_list> FROM ONLY <table> restricted to S's rows of it.
+// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it.
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list);
 
 }  // namespace ds::daemon::orgcopy

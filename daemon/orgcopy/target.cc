@@ -67,8 +67,8 @@ absl::Status CheckTargetEmpty(PgConnection& target, const Catalog& source,
                               const std::vector<int>& tables, std::vector<std::string>* refusals) {
   std::vector<std::string> probes;
   for (int t : tables) {
-    probes.push_back(absl::StrCat("SELECT ", t, " WHERE EXISTS (SELECT 1 FROM ONLY ",
-                                  QuotedName(source.tables[t].name), ")"));
+    probes.push_back(absl::StrCat("SELECT ", t, " WHERE EXISTS (SELECT 1 FROM ",
+                                  FromName(source.tables[t]), ")"));
   }
   if (probes.empty()) return absl::OkStatus();
   PgResult r = target.Exec(absl::StrJoin(probes, " UNION ALL "));
@@ -85,23 +85,37 @@ absl::StatusOr<std::vector<TriggerState>> DisableUserTriggers(
     PgConnection& target, const std::vector<OrgCopyTable>& tables) {
   std::vector<TriggerState> out;
   if (tables.empty()) return out;
+  // The tables' triggers and their partitions' (a partitioned table's
+  // trigger is cloned onto each partition), the tables first: switching a
+  // partitioned table's trigger switches its clones too, so the clones
+  // are restored after it, each to its own state, 'D' included.
   PgResult r = target.Exec(absl::StrCat(R"sql(
+      WITH loaded AS (
+        SELECT pt.relid, pt.level
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+        LATERAL (SELECT c.oid::regclass AS relid, 0 AS level
+                 UNION SELECT relid, level FROM pg_partition_tree(c.oid)) pt
+        WHERE )sql",
+                                        TableFilter(target, tables), R"sql()
       SELECT n.nspname, c.relname, t.tgname, t.tgenabled
-      FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+      FROM loaded l JOIN pg_trigger t ON t.tgrelid = l.relid
+      JOIN pg_class c ON c.oid = t.tgrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND )sql",
-                                        TableFilter(target, tables), " ORDER BY 1, 2, 3"));
+      WHERE NOT t.tgisinternal
+      ORDER BY l.level, 1, 2, 3)sql"));
   if (!r.ok()) return target.ErrorStatus(r, "reading the target's triggers");
   for (int i = 0; i < r.rows(); ++i) {
     TriggerState t{{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))},
                    std::string(r.Get(i, 2)),
                    r.Get(i, 3).empty() ? 'O' : r.Get(i, 3)[0]};
-    PgResult d = target.Exec(
-        absl::StrCat("ALTER TABLE ", QuotedName(t.table), " DISABLE TRIGGER ", QuoteIdent(t.name)));
-    if (!d.ok()) {
-      return target.ErrorStatus(
-          d, absl::StrCat("switching off trigger ", t.name, " of ", t.table.Display(),
-                          " for the load (needs the table's owner)"));
+    if (t.enabled != 'D') {
+      PgResult d = target.Exec(absl::StrCat("ALTER TABLE ", QuotedName(t.table),
+                                            " DISABLE TRIGGER ", QuoteIdent(t.name)));
+      if (!d.ok()) {
+        return target.ErrorStatus(
+            d, absl::StrCat("switching off trigger ", t.name, " of ", t.table.Display(),
+                            " for the load (needs the table's owner)"));
+      }
     }
     out.push_back(std::move(t));
   }
@@ -112,12 +126,64 @@ absl::Status RestoreTriggers(PgConnection& target, const std::vector<TriggerStat
   for (const TriggerState& t : triggers) {
     const char* how = t.enabled == 'A'   ? " ENABLE ALWAYS TRIGGER "
                       : t.enabled == 'R' ? " ENABLE REPLICA TRIGGER "
+                      : t.enabled == 'D' ? " DISABLE TRIGGER "
                                          : " ENABLE TRIGGER ";
     PgResult r =
         target.Exec(absl::StrCat("ALTER TABLE ", QuotedName(t.table), how, QuoteIdent(t.name)));
     if (!r.ok()) {
       return target.ErrorStatus(
           r, absl::StrCat("switching trigger ", t.name, " of ", t.table.Display(), " back on"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<DroppedForeignKey>> DropForeignKeys(PgConnection& target,
+                                                               const Catalog& source,
+                                                               const std::vector<int>& fks) {
+  std::vector<DroppedForeignKey> out;
+  for (int e : fks) {
+    const CatalogForeignKey& fk = source.foreign_keys[e];
+    DroppedForeignKey d;
+    d.table = fk.fk.child;
+    d.partitioned = source.tables[fk.child].partitioned;
+    d.name = fk.fk.name;
+    const std::string table = QuotedName(d.table);
+    PgResult r = target.ExecParams(
+        "SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+        "WHERE conrelid = $1::regclass AND conname = $2 AND contype = 'f'",
+        {table, d.name});
+    if (!r.ok()) {
+      return target.ErrorStatus(r, absl::StrCat("reading foreign key ", d.name, " of ",
+                                                d.table.Display(), " in the target"));
+    }
+    if (r.rows() == 0) continue;
+    d.definition = std::string(r.Get(0, 0));
+    d.was_valid = r.GetBool(0, 1);
+    r = target.Exec(absl::StrCat("ALTER TABLE ", table, " DROP CONSTRAINT ", QuoteIdent(d.name)));
+    if (!r.ok()) {
+      return target.ErrorStatus(r, absl::StrCat("dropping foreign key ", d.name, " of ",
+                                                d.table.Display(), " for the load"));
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+absl::Status ReAddForeignKeys(PgConnection& target, const std::vector<DroppedForeignKey>& fks) {
+  for (const DroppedForeignKey& d : fks) {
+    const std::string table = QuotedName(d.table);
+    const bool not_valid = !d.partitioned && !d.definition.ends_with(" NOT VALID");
+    PgResult r =
+        target.Exec(absl::StrCat("ALTER TABLE ", table, " ADD CONSTRAINT ", QuoteIdent(d.name), " ",
+                                 d.definition, not_valid ? " NOT VALID" : ""));
+    if (r.ok() && not_valid && d.was_valid) {
+      r = target.Exec(
+          absl::StrCat("ALTER TABLE ", table, " VALIDATE CONSTRAINT ", QuoteIdent(d.name)));
+    }
+    if (!r.ok()) {
+      return target.ErrorStatus(r, absl::StrCat("re-adding foreign key ", d.name, " of ",
+                                                d.table.Display(), " after the load"));
     }
   }
   return absl::OkStatus();
@@ -134,11 +200,13 @@ absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, in
       match.push_back(absl::StrCat("p.", QuoteIdent(fk.fk.parent_columns[i]), " = ", c));
       cols.push_back(c);
     }
-    PgResult r = target.Exec(absl::StrCat(
-        "SELECT ROW(", absl::StrJoin(cols, ", "), ")::text FROM ONLY ", QuotedName(fk.fk.child),
-        " c WHERE ", row_filter.empty() ? "" : absl::StrCat(row_filter, " AND "),
-        absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ONLY ",
-        QuotedName(fk.fk.parent), " p WHERE ", absl::StrJoin(match, " AND "), ") LIMIT 1"));
+    PgResult r = target.Exec(
+        absl::StrCat("SELECT ROW(", absl::StrJoin(cols, ", "), ")::text FROM ",
+                     FromName(catalog.tables[fk.child]), " c WHERE ",
+                     row_filter.empty() ? "" : absl::StrCat(row_filter, " AND "),
+                     absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ",
+                     FromName(catalog.tables[fk.parent]), " p WHERE ",
+                     absl::StrJoin(match, " AND "), ") LIMIT 1"));
     if (!r.ok()) {
       return target.ErrorStatus(r, absl::StrCat("checking foreign key ", fk.fk.name));
     }
@@ -170,7 +238,7 @@ absl::StatusOr<std::vector<std::string>> AdvanceSequences(PgConnection& target,
         FROM pg_depend d
         WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
           AND d.deptype = 'i')
-      SELECT sn.nspname, s.relname, n.nspname, c.relname, a.attname
+      SELECT sn.nspname, s.relname, n.nspname, c.relname, a.attname, c.relkind = 'p'
       FROM fed
       JOIN pg_class s ON s.oid = fed.seq AND s.relkind = 'S'
       JOIN pg_namespace sn ON sn.oid = s.relnamespace
@@ -184,8 +252,9 @@ absl::StatusOr<std::vector<std::string>> AdvanceSequences(PgConnection& target,
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> maxima;
   for (int i = 0; i < r.rows(); ++i) {
     OrgCopyTable table{std::string(r.Get(i, 2)), std::string(r.Get(i, 3))};
-    maxima[{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}].push_back(absl::StrCat(
-        "SELECT max(", QuoteIdent(r.Get(i, 4)), ")::bigint FROM ONLY ", QuotedName(table)));
+    maxima[{std::string(r.Get(i, 0)), std::string(r.Get(i, 1))}].push_back(
+        absl::StrCat("SELECT max(", QuoteIdent(r.Get(i, 4)), ")::bigint FROM ",
+                     r.GetBool(i, 5) ? "" : "ONLY ", QuotedName(table)));
   }
   for (const auto& [seq, selects] : maxima) {
     std::string name = QuotedName({seq.first, seq.second});

@@ -30,20 +30,43 @@ void CheckTargetSchema(const Catalog& source, const Catalog& target, const CopyG
 absl::Status CheckTargetEmpty(PgConnection& target, const Catalog& source,
                               const std::vector<int>& tables, std::vector<std::string>* refusals);
 
-// A user trigger's name and its pg_trigger.tgenabled ('O', 'A', 'R').
+// A user trigger's name and its pg_trigger.tgenabled ('O', 'A', 'R', 'D').
 struct TriggerState {
   OrgCopyTable table;
   std::string name;
   char enabled = 'O';
 };
 
-// Disables every enabled user trigger of `tables` (ALTER TABLE ... DISABLE
-// TRIGGER, which a table's owner may do, unlike DISABLE TRIGGER ALL) and
-// returns what it disabled, for RestoreTriggers. Inside the load's
+// Disables every enabled user trigger of `tables` and of their partitions
+// (ALTER TABLE ... DISABLE TRIGGER, which a table's owner may do, unlike
+// DISABLE TRIGGER ALL) and returns every user trigger's state, for
+// RestoreTriggers. Inside the load's
 // transaction, so a rollback restores them too.
 absl::StatusOr<std::vector<TriggerState>> DisableUserTriggers(
     PgConnection& target, const std::vector<OrgCopyTable>& tables);
 absl::Status RestoreTriggers(PgConnection& target, const std::vector<TriggerState>& triggers);
+
+// An FK of the target dropped for the load and re-added after it.
+struct DroppedForeignKey {
+  OrgCopyTable table;
+  bool partitioned = false;
+  std::string name;
+  std::string definition;  // pg_get_constraintdef()
+  bool was_valid = true;
+};
+
+// Drops the target's FKs that `fks` (source catalog FK indices) name, by
+// table and constraint name, and returns their definitions; one the
+// target lacks is skipped. Inside the load's transaction: a rollback puts
+// them back.
+absl::StatusOr<std::vector<DroppedForeignKey>> DropForeignKeys(PgConnection& target,
+                                                               const Catalog& source,
+                                                               const std::vector<int>& fks);
+// Re-adds them NOT VALID (no check of the table yet, a short lock), then
+// VALIDATEs those that were valid: the same check, reporting the first row
+// that breaks it. (PostgreSQL 15 has no NOT VALID FK on a partitioned
+// table: that one is added and checked at once.)
+absl::Status ReAddForeignKeys(PgConnection& target, const std::vector<DroppedForeignKey>& fks);
 
 // Checks by query that every row of `table` references an existing row
 // through each FK of the source graph that starts at it: on the target

@@ -20,7 +20,7 @@ import sys
 import unittest
 import urllib.parse
 
-from harness import DsEnv, dotenv, main, wait_until
+from harness import DsEnv, dotenv, main, run_in_pty, wait_until
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 T0 = 1700000000000
@@ -280,6 +280,31 @@ class ResetTest(unittest.TestCase):
                               if j["kind"] == "reset" and "rst-dry" in j["description"]], [],
                          "a dry run starts no job")
 
+    def test_terminal_confirmation_wants_the_target_branch_typed_back(self):
+        ws, target = self.workspace("pty")
+        self.litter(target)
+        args = ["db", "reset", "-C", ws, "-o", "1"]
+        # A wrong name (here: the organization, or the source's database)
+        # aborts with nothing changed.
+        for wrong in (b"1\r", b"rst_source\r", b"\r"):
+            code, out = run_in_pty(self.env, args, [(wrong, None)], b"to confirm: ")
+            self.assertEqual(code, 1, out)
+            self.assertIn("aborted; nothing was changed", out)
+            self.untouched(target)
+        # What the prompt shows before asking: target, source, organization,
+        # the schemas it drops; never the password.
+        self.assertIn("rst-pty", out)
+        self.assertIn("rst_source", out)
+        self.assertIn("drizzle, public, scratch", out)
+        self.assertNotIn(self.password, out)
+        # The branch name typed back runs the reset.
+        code, out = run_in_pty(self.env, args, [(b"rst-pty\r", b"[1/7]")], b"to confirm: ",
+                               timeout=90)
+        self.assertEqual(code, 0, out)
+        self.assertEqual(self.psql(target, "SELECT to_regclass('public.junk') IS NULL"), "t")
+        self.assertEqual(self.psql(target, "SELECT id FROM users ORDER BY id"), "10\n11")
+        self.assertEqual(self.newest_job()["state"], "JOB_STATE_SUCCEEDED")
+
     def test_ctrl_c_cancels_and_the_record_says_partial_then_a_reset_repairs(self):
         ws, target = self.workspace("cancel")
         slow = self.slow_folder(ws)
@@ -336,6 +361,41 @@ class ResetTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("users", p.stderr)
         self.assertEqual(self.psql(target, "SELECT count(*) FROM users"), "1")
+
+    def test_copy_org_cancelled_mid_statement_leaves_the_target_untouched(self):
+        ws, target = self.workspace("midcopy")
+        self.psql(target, "DROP SCHEMA IF EXISTS drizzle CASCADE")
+        p = self.ds("db", "migrate", "-C", ws, "--yes")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # A CHECK the copy cannot switch off, sleeping an hour on each user
+        # row: the COPY into users hangs mid-statement, with organization 2
+        # already loaded in the same transaction.
+        self.psql(target, "CREATE FUNCTION slow_ok(text) RETURNS boolean LANGUAGE plpgsql AS "
+                          "'BEGIN PERFORM pg_sleep(3600); RETURN true; END';"
+                          "ALTER TABLE users ADD CONSTRAINT slow CHECK (slow_ok(email)) NOT VALID")
+        argv = self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds"),
+                              "db", "copy-org", "-C", ws, "-o", "2", "--yes"])
+        proc = subprocess.Popen(argv, env=self.env.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        in_copy = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                   "AND query LIKE 'COPY %users%FROM STDIN%'")
+        wait_until(lambda: self.psql(self.base_uri, in_copy) == "1", timeout=60,
+                   what="the COPY into users, sleeping in its CHECK")
+        proc.send_signal(signal.SIGINT)
+        # An hour-long statement: returning at all means it was interrupted.
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 130, out + err)
+        self.assertIn("left as they were", err)
+        job = self.newest_job("copy-org")
+        self.assertEqual(job["state"], "JOB_STATE_CANCELLED", job)
+        self.assertEqual(self.psql(self.base_uri, in_copy), "0", "the statement was cancelled")
+        for table in ("organizations", "users", "audit.events"):
+            self.assertEqual(self.psql(target, f"SELECT count(*) FROM {table}"), "0", table)
+        # The next copy works.
+        self.psql(target, "ALTER TABLE users DROP CONSTRAINT slow")
+        p = self.ds("db", "copy-org", "-C", ws, "-o", "2", "--yes")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.psql(target, "SELECT email FROM users ORDER BY id"), "x@globex")
 
     def test_connection_strings_from_stdin_stay_out_of_argv_and_records(self):
         ws, target = self.workspace("stdin", source=False)

@@ -101,5 +101,32 @@ BEGIN
     SELECT k * 100000 + i, k, CASE WHEN i % 2 = 0 THEN 'main' ELSE E'e\tx' END, (i * 13 + seed) % 100000 / 100.0
     FROM gen_org, generate_series(1, 10 * m) i;
 
+  -- Teams and their leads: a cycle only replica mode (or dropping an FK)
+  -- loads. Team 1's second lead is a guest from the next organization.
+  PERFORM set_config('session_replication_role', 'replica', true);
+  INSERT INTO teams (id, org_id, lead_id)
+    SELECT k * 100 + t, k, (k * 100 + t) * 10 + 1 FROM gen_org, generate_series(1, 2) t;
+  INSERT INTO team_leads (id, team_id, user_id)
+    SELECT tm.id * 10 + l, tm.id,
+           CASE WHEN l = 2 AND tm.id % 100 = 1 THEN (tm.org_id % orgs + 1) * 100000 + 1
+                ELSE tm.org_id * 100000 + l END
+    FROM teams tm, generate_series(1, 2) l;
+  PERFORM set_config('session_replication_role', 'origin', true);
+
+  -- Events in both partitions; every user reads one event of their own
+  -- organization and the guest one of the next organization's.
+  ALTER TABLE events DISABLE TRIGGER events_mark;
+  INSERT INTO events (id, at, org_id, kind)
+    SELECT k * 100000 + e, date '2023-12-01' + (e % 60), k, 'event ' || e
+    FROM gen_org, generate_series(1, 10 * m) e;
+  ALTER TABLE events ENABLE TRIGGER events_mark;
+  ALTER TABLE events_old DISABLE TRIGGER events_mark;
+  INSERT INTO event_reads (event_id, event_at, user_id)
+    SELECT ev.id, ev.at, u.id FROM users u
+    JOIN events ev ON ev.id = u.org_id * 100000 + 1 + u.id % (10 * (SELECT m FROM gen_org WHERE k = u.org_id));
+  INSERT INTO event_reads (event_id, event_at, user_id)
+    SELECT ev.id, ev.at, (k % orgs + 1) * 100000 + 1 FROM gen_org
+    JOIN events ev ON ev.id = k * 100000 + 2 WHERE orgs > 1;
+
   INSERT INTO unrelated (v) SELECT 'row ' || i FROM generate_series(1, 10) i;
 END $fn$;

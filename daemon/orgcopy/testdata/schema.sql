@@ -2,6 +2,10 @@
 -- (issue 11), in one place. Used by the unit tests and by bench/copy_org.sh.
 --   nullable cycle      users.favorite_project_id -> projects -> users (owner_id)
 --   deferrable cycle    sprints.first_milestone_id <-> milestones.sprint_id (both NOT NULL)
+--   hard cycle          teams.lead_id <-> team_leads.team_id (NOT NULL, NOT DEFERRABLE):
+--                       replica mode, or dropped and re-added by the owner
+--   partitioned tables  events (by range, composite key), event_reads (by hash,
+--                       no key) referencing it; a trigger on events
 --   self-reference      tasks.parent_id, chains whose parents have higher ids
 --   composite FK onto a UNIQUE key   billing.invoices (org_id, account_code)
 --   no primary key, exact duplicates audit_events; memberships
@@ -115,6 +119,36 @@ CREATE TABLE billing.invoices (
   FOREIGN KEY (org_id, account_code) REFERENCES billing.accounts (org_id, code)
 );
 
+CREATE TABLE teams (
+  id bigint PRIMARY KEY,
+  org_id bigint NOT NULL REFERENCES organizations,
+  lead_id bigint NOT NULL
+);
+CREATE TABLE team_leads (
+  id bigint PRIMARY KEY,
+  team_id bigint NOT NULL REFERENCES teams,
+  user_id bigint NOT NULL REFERENCES users
+);
+ALTER TABLE teams ADD CONSTRAINT teams_lead_fk FOREIGN KEY (lead_id) REFERENCES team_leads;
+
+CREATE TABLE events (
+  id bigint NOT NULL,
+  at date NOT NULL,
+  org_id bigint NOT NULL REFERENCES organizations,
+  kind text NOT NULL,
+  PRIMARY KEY (id, at)
+) PARTITION BY RANGE (at);
+CREATE TABLE events_old PARTITION OF events FOR VALUES FROM (MINVALUE) TO ('2024-01-01');
+CREATE TABLE events_new PARTITION OF events FOR VALUES FROM ('2024-01-01') TO (MAXVALUE);
+CREATE TABLE event_reads (
+  event_id bigint NOT NULL,
+  event_at date NOT NULL,
+  user_id bigint NOT NULL REFERENCES users,
+  FOREIGN KEY (event_id, event_at) REFERENCES events
+) PARTITION BY HASH (user_id);
+CREATE TABLE event_reads_0 PARTITION OF event_reads FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE event_reads_1 PARTITION OF event_reads FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+
 CREATE TABLE unrelated (id serial PRIMARY KEY, v text);
 
 CREATE FUNCTION count_member() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -135,3 +169,12 @@ CREATE TRIGGER files_mark BEFORE INSERT ON files FOR EACH ROW EXECUTE FUNCTION m
 ALTER TABLE files ENABLE ALWAYS TRIGGER files_mark;
 CREATE TRIGGER plans_mark BEFORE INSERT ON plans FOR EACH ROW EXECUTE FUNCTION mark_name();
 ALTER TABLE plans DISABLE TRIGGER plans_mark;
+
+CREATE FUNCTION mark_kind() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.kind := NEW.kind || '!';
+  RETURN NEW;
+END $$;
+-- On a partitioned table: cloned onto each partition, one clone disabled.
+CREATE TRIGGER events_mark BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION mark_kind();
+ALTER TABLE events_old DISABLE TRIGGER events_mark;
