@@ -8,14 +8,13 @@ interval is set short (--poll-interval) only to keep the test quick.
 
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "external"))
 from github_double import GitHubDouble  # noqa: E402
-from harness import BIN_DIR, DsEnv, DsTestCase, main  # noqa: E402
+from harness import DsEnv, DsTestCase, main  # noqa: E402
 
 TOKEN = "ghp_refreshStagingDoubleToken01"
 TOML = ('github_repository = "acme/app"\nrefresh_staging_workflow = "refresh-staging.yml"\n'
