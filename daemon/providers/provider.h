@@ -106,6 +106,14 @@ class Provider {
     (void)project_id;
     return std::nullopt;
   }
+  // Loads the project's branches again, now, into whatever the provider
+  // keeps in memory: something outside dsd changed them (a refresh-staging
+  // run rewrote staging's main). A provider that keeps nothing has nothing
+  // to do.
+  virtual absl::Status RefreshBranches(const std::string& project_id) {
+    (void)project_id;
+    return absl::OkStatus();
+  }
   virtual absl::StatusOr<BranchInfo> CreateBranch(const std::string& project_id,
                                                   const std::string& name,
                                                   const CreateBranchOptions& options) = 0;

@@ -52,16 +52,18 @@ absl::StatusOr<std::string> RefreshStagingTask::Start(const v1::RefreshStagingRe
           out.summary = StrCat("dispatched: ", r->html_url);
           return out;
         }
-        // Staging's main has new data: list the project's branches again so
-        // that dsd's snapshot (sizes, activity) is fresh.
+        // Staging's main has new data: load the project's branches again so
+        // that dsd's cache (sizes, activity) and its watchers see it. The run
+        // itself succeeded, so a failure here is a warning, not the job's.
         ctx.BeginStep("refresh branches");
-        if (absl::StatusOr<Provider*> p = providers->ForConfig(*cfg); p.ok()) {
-          absl::StatusOr<std::vector<BranchInfo>> branches =
-              (*p)->ListBranches(cfg->Get("project"));
-          if (!branches.ok()) {
-            ctx.Log("warning",
-                    StrCat("could not refresh the branch list: ", branches.status().message()));
-          }
+        absl::StatusOr<Provider*> p = providers->ForConfig(*cfg);
+        absl::Status refreshed = p.ok() ? (*p)->RefreshBranches(cfg->Get("project")) : p.status();
+        if (refreshed.ok()) {
+          ctx.Log("info",
+                  StrCat("refreshed the branch list of ", (*p)->Name(),
+                         cfg->Get("project").empty() ? "" : " project ", cfg->Get("project")));
+        } else {
+          ctx.Log("warning", StrCat("could not refresh the branch list: ", refreshed.message()));
         }
         out.summary = StrCat("staging refreshed: ", r->html_url);
         return out;

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 PROBE = os.environ.get("DS_EXTERNAL_PROBE", "")
@@ -32,13 +33,19 @@ def port_answers(port):
 
 
 def start_server(argv, port, env=None, timeout=60.0, cwd=None):
-    """Starts argv and waits until it accepts connections on `port`."""
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    """Starts argv and waits until it accepts connections on `port`. Its
+    output goes to a file, never a pipe: a server that logs every request
+    (moto does) blocks once an unread pipe's 64 KiB are full, which stalled
+    the 1,000-user benchmark after ~1,070 requests."""
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                            text=True)
+    proc.log = log
     deadline = time.monotonic() + timeout
     while not port_answers(port):
         if proc.poll() is not None:
-            raise RuntimeError(f"{argv[0]} exited: {proc.stdout.read()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"{argv[0]} exited: {log.read()[-2000:]}")
         if time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"{argv[0]} did not listen on {port} within {timeout}s")
@@ -53,7 +60,7 @@ def stop_server(proc):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    proc.stdout.close()
+    proc.log.close()
 
 
 class ProbeResult:

@@ -43,7 +43,10 @@ class StripeMockTest(unittest.TestCase):
         self.journal = os.path.join(self.tmp.name, "journal.jsonl")
         self.port = peers.free_port()
         env = dict(os.environ, PORT=str(self.port), JOURNAL=self.journal)
-        self.server = peers.start_server([NODE, os.path.join(PEERS_DIR, "stripe_mock.mjs")],
+        # The script is in the source tree; its packages in the (staged) peers.
+        env["NODE_PATH"] = os.path.join(PEERS_DIR, "node_modules")
+        script = os.path.join(os.path.dirname(__file__), "..", "peers", "stripe_mock.mjs")
+        self.server = peers.start_server([NODE, script],
                                          self.port, env=env, cwd=PEERS_DIR)
         self.base = f"http://127.0.0.1:{self.port}"
         with open(os.path.join(self.tmp.name, "seed.json"), "w") as f:

@@ -556,6 +556,35 @@ class NeonTest(unittest.TestCase):
         st = self.stats()
         self.assertEqual(st["total"], 0, f"a warm cache asked the API: {st['routes']}")
 
+    def test_a_successful_refresh_staging_reloads_the_projects_branches(self):
+        # A warm cache asks the API nothing (above); a refresh-staging run
+        # that succeeds makes dsd load the project's branches again.
+        sys.path.insert(0, os.path.join(HERE, "..", "external"))
+        from github_double import GitHubDouble
+        token = "ghp_neonRefreshStagingToken01"
+        self.secrets = self.secrets + [token]
+        ws = self.env.workspace("ws", None, 'project = "acme-app"\n'
+                                'github_repository = "acme/app"\n'
+                                'refresh_staging_workflow = "refresh-staging.yml"\n'
+                                'refresh_staging_ref = "main"\n')
+        self.ds_ok("db", "branches", ws=ws)
+        self.wait_quiet()
+        with GitHubDouble(token) as github:
+            self.control("POST", "stats/reset")
+            p = self.ds_ok("db", "refresh-staging", "-o", "org_1", "--poll-interval", "0.05",
+                           ws=ws, env={"GITHUB_TOKEN": token, "GITHUB_API_URL": github.url})
+            self.assertEqual(github.violations, [])
+        self.assertIn("refreshed the branch list of neon project acme-app", p.stdout + p.stderr)
+        routes = self.stats()["routes"]
+        self.assertTrue(any(r.startswith("GET ") and r.endswith("/branches") for r in routes),
+                        routes)
+        # A --no-wait dispatch does not know the run's end: it reloads nothing.
+        with GitHubDouble(token) as github:
+            self.control("POST", "stats/reset")
+            self.ds_ok("db", "refresh-staging", "-o", "org_1", "--no-wait", ws=ws,
+                       env={"GITHUB_TOKEN": token, "GITHUB_API_URL": github.url})
+        self.assertEqual(self.stats()["total"], 0, self.stats()["routes"])
+
     def test_cache_served_when_the_api_is_down_and_after_a_restart(self):
         ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
         self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", ws=ws)

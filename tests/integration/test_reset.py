@@ -45,11 +45,14 @@ INSERT INTO audit.events (org_id, what) VALUES (1, 'signup'), (2, 'signup'), (1,
 """
 
 
-class ResetTest(unittest.TestCase):
+class ResetCluster(unittest.TestCase):
+    """The class's dsd, cluster, source and helpers; no tests of its own, so
+    test_reset_external.py builds on it."""
+    ENV_NAME = "rst"
 
     @classmethod
     def setUpClass(cls):
-        cls.env = DsEnv("rst")
+        cls.env = DsEnv(cls.ENV_NAME)
         try:
             cls.home = cls.env.workspace("home", None, 'developer = "rst"\n')
             cls.env.start_daemon(env={"DS_LOG_LEVEL": "debug"})
@@ -175,7 +178,9 @@ class ResetTest(unittest.TestCase):
         return self.write_folder(ws, SCHEMA + [("0002_slow", T0 + 2000, "SELECT pg_sleep(60);\n")],
                                  rel="slow")
 
-    # -- tests -----------------------------------------------------------------
+
+
+class ResetTest(ResetCluster):
 
     def test_reset_rebuilds_the_target_with_one_organization(self):
         ws, target = self.workspace("e2e")

@@ -528,6 +528,14 @@ std::optional<std::vector<BranchInfo>> NeonProvider::CachedBranches(const std::s
   return out;
 }
 
+absl::Status NeonProvider::RefreshBranches(const std::string& project) {
+  absl::StatusOr<std::shared_ptr<const Snapshot>> s = Current();
+  if (!s.ok()) return s.status();
+  absl::StatusOr<const ProjectState*> p = FindProject(**s, project);
+  if (!p.ok()) return p.status();
+  return RefreshProject((*p)->project.id);
+}
+
 absl::Status NeonProvider::WaitForOperations(
     const std::string& project_id, const std::vector<neon::Operation>& ops, std::string_view what,
     const std::function<void(std::string_view)>& progress) {

@@ -71,6 +71,7 @@ class NeonProvider final : public Provider {
   absl::StatusOr<std::vector<ProjectInfo>> ListProjects() override;
   absl::StatusOr<std::vector<BranchInfo>> ListBranches(const std::string& project) override;
   std::optional<std::vector<BranchInfo>> CachedBranches(const std::string& project) override;
+  absl::Status RefreshBranches(const std::string& project) override;
   absl::StatusOr<BranchInfo> CreateBranch(const std::string& project, const std::string& name,
                                           const CreateBranchOptions& options) override;
   absl::Status DeleteBranch(const std::string& project, const std::string& name,
