@@ -7,6 +7,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "client/commands.h"
@@ -33,8 +34,8 @@ void PrintNotices(const Response& resp) {
 template <typename Request, typename Response>
 grpc::Status CallBranches(Session& s,
                           grpc::Status (v1::BranchService::Stub::*method)(grpc::ClientContext*,
-                                                                         const Request&,
-                                                                         Response*),
+                                                                          const Request&,
+                                                                          Response*),
                           const Request& req, Response* resp) {
   grpc::ClientContext ctx;
   SlowDeadline(ctx);
@@ -57,10 +58,30 @@ std::string HumanSize(int64_t bytes) {
 
 bool StdinIsTerminal() { return ::isatty(STDIN_FILENO) != 0; }
 
-// The workspace's .env variables that point at branch `name` (of `project`,
-// when given), as "/w/.env (DB_CONNECTION_STRING)".
-absl::StatusOr<std::vector<std::string>> EnvFilesPointingAt(Session& s, const std::string& project,
-                                                            const std::string& name) {
+// Branch `name` as ListBranches reports it (of `project`, else the
+// workspace's project); nullopt when there is none.
+absl::StatusOr<std::optional<v1::Branch>> FindBranch(Session& s, const std::string& project,
+                                                     const std::string& name) {
+  v1::ListBranchesRequest req;
+  *req.mutable_workspace() = s.workspace;
+  req.set_project(project);
+  v1::ListBranchesResponse resp;
+  grpc::ClientContext ctx;
+  SlowDeadline(ctx);
+  if (grpc::Status st = s.client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
+    return absl::FailedPreconditionError(st.error_message());
+  }
+  for (const v1::Branch& b : resp.branches()) {
+    if (b.name() == name) return b;
+  }
+  return std::nullopt;
+}
+
+// The .env variables that point at `branch`: this workspace's, as
+// "/w/.env (DB_CONNECTION_STRING)", and those of every other workspace dsd
+// has served, as ".env of /other (DB_CONNECTION_STRING)" (what `ds db
+// audit` knows, from dsd's cache; a dsd without it adds nothing).
+absl::StatusOr<std::vector<std::string>> EnvFilesPointingAt(Session& s, const v1::Branch& branch) {
   v1::GetCurrentRequest req;
   *req.mutable_workspace() = s.workspace;
   v1::GetCurrentResponse current;
@@ -72,29 +93,30 @@ absl::StatusOr<std::vector<std::string>> EnvFilesPointingAt(Session& s, const st
   std::vector<std::string> out;
   for (const v1::DatabaseTarget* t : {&current.target(), &current.source()}) {
     const v1::BranchRef& b = t->branch();
-    if (t->resolved() && b.branch_name() == name &&
-        (project.empty() || b.project_id() == project || b.project_name() == project)) {
+    if (t->resolved() && b.provider() == branch.provider() &&
+        b.project_id() == branch.project_id() && b.branch_id() == branch.id()) {
       out.push_back(StrCat(current.env_file(), " (", t->variable(), ")"));
     }
   }
+  v1::AuditRequest audit;
+  *audit.mutable_workspace() = s.workspace;
+  audit.set_project(branch.project_id());
+  v1::AuditResponse report;
+  grpc::ClientContext audit_ctx;
+  audit_ctx.set_deadline(UnaryDeadline());
+  if (!s.client.branches().Audit(&audit_ctx, audit, &report).ok()) return out;
+  const std::string own = StrCat(s.workspace.workspace_dir(), " (");
+  for (const v1::AuditBranch& a : report.branches()) {
+    const v1::Branch& b = a.branch();
+    if (b.provider() != branch.provider() || b.project_id() != branch.project_id() ||
+        b.id() != branch.id()) {
+      continue;
+    }
+    for (const std::string& by : a.targeted_by()) {
+      if (!by.starts_with(own)) out.push_back(StrCat(".env of ", by));
+    }
+  }
   return out;
-}
-
-// Whether branch `name` exists and is neither the default nor protected.
-absl::StatusOr<bool> MayBeDeleted(Session& s, const std::string& project, const std::string& name) {
-  v1::ListBranchesRequest req;
-  *req.mutable_workspace() = s.workspace;
-  req.set_project(project);
-  v1::ListBranchesResponse resp;
-  grpc::ClientContext ctx;
-  SlowDeadline(ctx);
-  if (grpc::Status st = s.client.branches().ListBranches(&ctx, req, &resp); !st.ok()) {
-    return absl::FailedPreconditionError(st.error_message());
-  }
-  for (const v1::Branch& b : resp.branches()) {
-    if (b.name() == name) return !b.is_default() && !b.protected_();
-  }
-  return false;
 }
 
 // Calls `call(allow_protected)`; when dsd wants a confirmation the request
@@ -319,10 +341,10 @@ int RunDeleteBranch(const Invocation& inv) {
   }
   // A branch dsd will refuse anyway (missing, default, protected) is not
   // worth a question: its answer says why.
-  absl::StatusOr<bool> deletable = MayBeDeleted(*s, project, *name);
-  if (!deletable.ok()) return ReportStatus(deletable.status());
-  if (*deletable) {
-    absl::StatusOr<std::vector<std::string>> pointing = EnvFilesPointingAt(*s, project, *name);
+  absl::StatusOr<std::optional<v1::Branch>> found = FindBranch(*s, project, *name);
+  if (!found.ok()) return ReportStatus(found.status());
+  if (*found && !(*found)->is_default() && !(*found)->protected_()) {
+    absl::StatusOr<std::vector<std::string>> pointing = EnvFilesPointingAt(*s, **found);
     if (!pointing.ok()) return ReportStatus(pointing.status());
     if (absl::Status c =
             ConfirmActionOnTerminal({.action = StrCat("delete branch ", *name, " and all its data"),

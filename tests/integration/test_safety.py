@@ -108,6 +108,18 @@ class SafetyTest(unittest.TestCase):
         code, out = self.pty(ws, ["db", "delete-branch", "del-a"],
                              [(b"y\r", b"Deleted branch")], b"[y/N]")
         self.assertEqual(code, 0, out)
+        # Another workspace's .env (one dsd has served) counts as much as
+        # this one's, and is named.
+        other = self.workspace("w-del-other")
+        self.ok(other, "db", "create-branch", "del-c")  # other's .env points at del-c
+        p = self.ds(ws, "db", "delete-branch", "del-c")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(f".env of {other} (DB_CONNECTION_STRING) points at it", p.stderr)
+        self.assertNotIn(f".env of {ws} ", p.stderr)
+        code, out = self.pty(ws, ["db", "delete-branch", "del-c"], [], b"--yes")
+        self.assertEqual(code, 2, out)
+        self.assertNotIn("[y/N]", out)
+        self.assertIn("del-c", self.branches(ws))
         # --yes deletes the target too, and says .env now dangles.
         p = self.ok(ws, "db", "delete-branch", "del-b", "--yes")
         self.assertIn("still points to the deleted branch", p.stderr)
