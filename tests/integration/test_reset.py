@@ -384,7 +384,10 @@ class ResetTest(ResetCluster):
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
         in_copy = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
                    "AND query LIKE 'COPY %users%FROM STDIN%'")
-        wait_until(lambda: self.psql(self.base_uri, in_copy) == "1", timeout=60,
+        # As the superuser: the copy runs as the target's role, whose
+        # sessions' queries another role cannot see.
+        su = self.env.superuser_uri("postgres")
+        wait_until(lambda: self.psql(su, in_copy) == "1", timeout=60,
                    what="the COPY into users, sleeping in its CHECK")
         proc.send_signal(signal.SIGINT)
         # An hour-long statement: returning at all means it was interrupted.
@@ -393,7 +396,7 @@ class ResetTest(ResetCluster):
         self.assertIn("left as they were", err)
         job = self.newest_job("copy-org")
         self.assertEqual(job["state"], "JOB_STATE_CANCELLED", job)
-        self.assertEqual(self.psql(self.base_uri, in_copy), "0", "the statement was cancelled")
+        self.assertEqual(self.psql(su, in_copy), "0", "the statement was cancelled")
         for table in ("organizations", "users", "audit.events"):
             self.assertEqual(self.psql(target, f"SELECT count(*) FROM {table}"), "0", table)
         # The next copy works.
