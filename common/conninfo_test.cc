@@ -327,11 +327,11 @@ TEST(NeonEndpointIdTest, NonNeonHostsGiveEmpty) {
            "::1",
            "/tmp",
            "db.example.com",
-           "ep-cool-darkness-123456",                 // no domain at all
-           "ep-cool-darkness-123456.example.com",     // ep- label, other domain
+           "ep-cool-darkness-123456",              // no domain at all
+           "ep-cool-darkness-123456.example.com",  // ep- label, other domain
            "ep-cool-darkness-123456.neon.tech.evil.example",
-           "ep-cool-darkness-123456.notneon.tech",    // not under neon.tech
-           "myep-x-1.us-east-2.aws.neon.tech",        // label does not start with ep-
+           "ep-cool-darkness-123456.notneon.tech",  // not under neon.tech
+           "myep-x-1.us-east-2.aws.neon.tech",      // label does not start with ep-
            "console.neon.tech",
        }) {
     EXPECT_EQ(NeonEndpointId(host, ""), "") << host;
@@ -394,8 +394,8 @@ TEST(RedactedUriTest, HandBuiltInfoWithNastyPasswords) {
     info.password = pw;
     info.host = "db.example.com";
     info.dbname = "app";
-    info.params = {{"user", "alice"}, {"password", pw}, {"host", "db.example.com"},
-                   {"dbname", "app"}};
+    info.params = {
+        {"user", "alice"}, {"password", pw}, {"host", "db.example.com"}, {"dbname", "app"}};
     std::string uri = RedactedUri(info);
     EXPECT_THAT(uri, Not(HasSubstr(pw))) << uri;
     EXPECT_THAT(uri, HasSubstr("alice:****@db.example.com")) << uri;
@@ -463,8 +463,7 @@ INSTANTIATE_TEST_SUITE_P(
         "postgresql://alice:s3cret@db.example.com:6543/appdb?sslmode=require",
         "postgresql://al%20ice:pw@db.example.com/my%2Fdb",
         "host=db.example.com port=5432 dbname='my db' user='a b' password=x",
-        "postgresql://u@[::1]:5433/d",
-        "host=/var/run/postgresql dbname=d",
+        "postgresql://u@[::1]:5433/d", "host=/var/run/postgresql dbname=d",
         "postgresql://u:pw@10.1.2.3/neondb?options=endpoint%3Dep-cool-darkness-123456",
         "host=h options='-c search_path=app,public'",
         "postgresql://ep-cool-darkness-123456-pooler.c-2.us-east-2.aws.neon.tech/neondb",
@@ -647,9 +646,20 @@ TEST(ScrubSecretsTest, SchemeSeparatorInKeywordValue) {
   EXPECT_THAT(out, Not(HasSubstr("secret"))) << out;
 }
 
+TEST(ScrubSecretsTest, SchemeSeparatorInAHostBeforeAPasswordHoldingAt) {
+  // Found by fuzz_conninfo: the host's "://" made the text up to the '@'
+  // inside the password look like a URI's userinfo, leaving the rest of
+  // the password shown.
+  const std::string scrubbed = ScrubSecrets(
+      "connecting to host='xle /x://rhostx:/' user='al' password='@db.secret\\\\' "
+      "dbname='d' failed");
+  EXPECT_EQ(scrubbed.find("db.secret"), std::string::npos) << scrubbed;
+  EXPECT_NE(scrubbed.find("dbname='d'"), std::string::npos) << scrubbed;
+}
+
 TEST(ScrubSecretsTest, SeveralUrisOnOneLine) {
-  std::string out = ScrubSecrets(
-      "copy postgresql://a:first-secret@h1/db to postgresql://b:second-secret@h2/db");
+  std::string out =
+      ScrubSecrets("copy postgresql://a:first-secret@h1/db to postgresql://b:second-secret@h2/db");
   EXPECT_THAT(out, Not(HasSubstr("first-secret")));
   EXPECT_THAT(out, Not(HasSubstr("second-secret")));
   EXPECT_EQ(out, "copy postgresql://a:****@h1/db to postgresql://b:****@h2/db");

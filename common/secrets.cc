@@ -26,6 +26,18 @@ bool TokenPrefixAt(std::string_view text, size_t i) {
   return false;
 }
 
+// Whether `span` assigns a password in keyword=value syntax
+// ("password = '...'"), any case.
+bool AssignsPassword(std::string_view span) {
+  for (size_t i = 0; i + 8 <= span.size(); ++i) {
+    if (!StartsWithIgnoreCase(span.substr(i), "password")) continue;
+    size_t j = i + 8;
+    while (j < span.size() && (span[j] == ' ' || span[j] == '\t')) ++j;
+    if (j < span.size() && span[j] == '=') return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string ScrubSecrets(std::string_view text) {
@@ -66,10 +78,15 @@ std::string ScrubSecrets(std::string_view text) {
       // A user part with white space in it is not one: the "://" was text
       // in a key=value string (user='a://b' password='...'), which the
       // scan below must still see.
-      const bool user_ok =
-          colon != std::string_view::npos &&
-          std::none_of(segment.begin(), segment.begin() + colon, is_space);
-      if (at != std::string_view::npos && user_ok && colon < first_at) {
+      const bool user_ok = colon != std::string_view::npos &&
+                           std::none_of(segment.begin(), segment.begin() + colon, is_space);
+      // An '@' found only past white space, with a password=... between
+      // the ':' and it, belongs to that keyword/value password (host='x://h:/'
+      // password='p@ss'): masking up to it would show the password's tail.
+      // Then the "://" was text, and the keyword scan below masks the value.
+      const bool keyword_password = at != std::string_view::npos && at > space && colon < at &&
+                                    AssignsPassword(segment.substr(colon, at - colon));
+      if (at != std::string_view::npos && user_ok && colon < first_at && !keyword_password) {
         out.append(segment.substr(0, colon + 1));
         out.append(kMask);
         i = start + at;  // continue at '@': the host part is scanned normally
