@@ -182,9 +182,20 @@ class ResetCluster(unittest.TestCase):
 
 class ResetTest(ResetCluster):
 
+    def expiry(self, ws, branch):
+        p = self.ds("db", "audit", "--json", "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rows = [b for b in json.loads(p.stdout)["branches"] if b["branch"]["name"] == branch]
+        self.assertEqual(len(rows), 1, p.stdout)
+        return rows[0]["branch"].get("expires_at", "")
+
     def test_reset_rebuilds_the_target_with_one_organization(self):
         ws, target = self.workspace("e2e")
         self.litter(target)
+        p = self.ds("db", "set-expiry", "rst-e2e", "7d", "-C", ws)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        expiry = self.expiry(ws, "rst-e2e")
+        self.assertTrue(expiry)
         lingering = subprocess.Popen(
             self.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", target]),
             env={**self.env.env(), "PGAPPNAME": "lingering-app"}, stdin=subprocess.PIPE,
@@ -226,8 +237,9 @@ class ResetTest(ResetCluster):
         self.assertEqual(self.psql(su, "SELECT count(*) FROM pg_stat_activity "
                                        "WHERE application_name = 'lingering-app'"), "0",
                          "the other session was ended")
-        # The source is as it was.
+        # The source is as it was, and the branch keeps its expiry.
         self.assertEqual(self.psql(self.source, "SELECT count(*) FROM users"), "3")
+        self.assertEqual(self.expiry(ws, "rst-e2e"), expiry, "the reset dropped the expiry")
 
     def test_refusals_touch_nothing(self):
         ws, target = self.workspace("refuse")
