@@ -42,6 +42,7 @@ ROUTES = [
      "/repos/{owner}/{repo}/actions/runs/{run_id}"),
     ("GET", r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/actions/runs/(?P<run>\d+)/jobs",
      "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs"),
+    ("GET", r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/pulls", "/repos/{owner}/{repo}/pulls"),
 ]
 # Error answers the description keeps as shared components, by status.
 ERROR_RESPONSES = {401: "requires_authentication", 403: "forbidden", 404: "not_found",
@@ -126,6 +127,7 @@ class GitHubDouble:
         self.dispatches = 0
         self.journal = []  # {"method", "path", "status", "at"} for every request
         self.violations = []
+        self.open_pulls = set()  # numbers of the open pull requests (audit's CLOSED-PR)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -200,6 +202,24 @@ class GitHubDouble:
             if m["workflow"] != self.workflow:
                 return 404, {"message": "Not Found", "documentation_url": DOCS}
             return self._dispatch(body)
+        if route.endswith("/pulls"):
+            if query.get("state", ["open"])[0] != "open":
+                return 422, {"message": "Validation Failed", "documentation_url": DOCS}
+            per_page = int(query.get("per_page", ["30"])[0])
+            page = int(query.get("page", ["1"])[0])
+            numbers = sorted(self.open_pulls)[(page - 1) * per_page:page * per_page]
+            template = example("pull-request-simple-items")[0]
+            # GitHub's own example lists a team without the `type` its
+            # schema now requires; the double sends none rather than
+            # inventing one.
+            template["requested_teams"] = []
+            pulls = []
+            for n in numbers:
+                pr = copy.deepcopy(template)
+                pr.update({"number": n, "state": "open", "id": 100000 + n,
+                           "html_url": f"https://github.com/{self.repository}/pull/{n}"})
+                pulls.append(pr)
+            return 200, pulls
         if route.endswith("/runs") and "workflow_id" in route:
             visible = self.dispatches >= self.list_after_dispatches
             runs = [self._run_body(i) for i in sorted(self.runs, reverse=True)] if visible else []

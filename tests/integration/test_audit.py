@@ -26,8 +26,10 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "external"))
 
 import test_neon as tn  # noqa: E402  (its class's double and helpers; not its tests)
+from github_double import GitHubDouble  # noqa: E402
 from harness import DsEnv, main, wait_for  # noqa: E402
 
 P1, P2 = tn.P1, tn.P2
@@ -303,86 +305,40 @@ def test_expiry_on_neon(self):
     self.assertEqual(by_name(report)["exp-new"]["findings"], ["EXPIRING"])
 
 
-class _PullsDouble:
-    """GitHub's `GET /repos/{owner}/{repo}/pulls?state=open`: the open pull
-    requests of one repository, 100 a page, with the fields ds reads
-    (number, state) plus the required ones a client may rely on; counts
-    the requests and the tokens they carried."""
-
-    def __init__(self, repository, open_numbers, token):
-        import http.server
-        import threading
-        import urllib.parse
-        double = self
-        self.requests = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                url = urllib.parse.urlsplit(self.path)
-                q = urllib.parse.parse_qs(url.query)
-                double.requests.append((url.path, q, self.headers.get("Authorization")))
-                if self.headers.get("Authorization") != f"Bearer {token}":
-                    return self.reply(401, {"message": "Bad credentials"})
-                if url.path != f"/repos/{repository}/pulls" or q.get("state") != ["open"]:
-                    return self.reply(404, {"message": "Not Found"})
-                per_page = int(q.get("per_page", ["30"])[0])
-                page = int(q.get("page", ["1"])[0])
-                numbers = sorted(open_numbers)[(page - 1) * per_page:page * per_page]
-                self.reply(200, [{"number": n, "state": "open", "title": f"PR {n}",
-                                  "id": 1000 + n, "html_url":
-                                  f"https://github.com/{repository}/pull/{n}"} for n in numbers])
-
-            def reply(self, status, doc):
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_closed_pr_from_github(self):
     self.control("POST", "config", {"op_delay_ms": 0})
     self.made = {}
     self.make("dev-ci-pr-7", idle_days=1)   # its pull request is closed
     self.make("dev-ci-pr-8", idle_days=1)   # still open
     token = "ghp_AuditTokenNeverPrinted01"
-    pulls = _PullsDouble("acme/shop", set(range(8, 8 + 150)), token)  # two pages
-    self.addCleanup(pulls.close)
+    # The GitHub double holds its answers to GitHub's published description.
+    pulls = GitHubDouble(token, repository="acme/shop").__enter__()
+    self.addCleanup(pulls.__exit__, None, None, None)
+    pulls.open_pulls = set(range(8, 8 + 150))  # two pages
     ws = self.env.workspace("ci", "", 'project = "acme-shop"\nbranch_limit = 0\n'
                                       'github_repository = "acme/shop"\n')
     github = {"GITHUB_API_URL": pulls.url, "GITHUB_TOKEN": token}
 
     # Nothing fetched yet: a plain audit says so and asks nobody.
     report = self.ds_json("db", "audit", ws=ws, env=github)
-    self.assertEqual(pulls.requests, [])
+    self.assertEqual(pulls.journal, [])
     self.assertTrue(any("pull requests are not fetched yet" in n for n in report["notes"]),
                     report["notes"])
 
     report = self.ds_json("db", "audit", "--refresh", ws=ws, env=github)
     rows = by_name(report)
-    self.assertEqual(rows["dev-ci-pr-7"].get("findings", []), ["CLOSED-PR"])
+    self.assertEqual(rows["dev-ci-pr-7"].get("findings", []), ["CLOSED-PR"],
+                     (report.get("notes"), pulls.violations))
     self.assertTrue(rows["dev-ci-pr-7"].get("prunable"))
     self.assertEqual(rows["dev-ci-pr-8"].get("findings", []), [])
-    self.assertEqual([int(r[1]["page"][0]) for r in pulls.requests], [1, 2])
+    self.assertEqual([r["path"].rsplit("page=", 1)[1] for r in pulls.journal], ["1", "2"])
     self.assertFalse(any("CLOSED-PR not checked" in n for n in report.get("notes", [])))
 
     # Warm: the last fetch answers, no request.
-    asked = len(pulls.requests)
+    asked = len(pulls.journal)
     report = self.ds_json("db", "audit", ws=ws, env=github)
     self.assertEqual(by_name(report)["dev-ci-pr-7"].get("findings", []), ["CLOSED-PR"])
-    self.assertEqual(len(pulls.requests), asked)
+    self.assertEqual(len(pulls.journal), asked)
 
     # A refused token: the check is not made, the reason is given, the
     # token never shown.
@@ -394,6 +350,7 @@ def test_closed_pr_from_github(self):
     for out in (p.stdout + p.stderr, self.env.read_log()):
         self.assertNotIn("ghp_WrongTokenNeverPrinted02", out)
         self.assertNotIn(token, out)
+    self.assertEqual(pulls.violations, [])
 
 
 NeonAuditTest.test_audit_findings_refusals_and_prune = test_audit_findings_refusals_and_prune

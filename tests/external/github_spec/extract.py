@@ -28,6 +28,8 @@ OPERATIONS = [
     ("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", "get"),
     ("/repos/{owner}/{repo}/actions/runs/{run_id}", "get"),
     ("/repos/{owner}/{repo}/actions/runs/{run_id}/jobs", "get"),
+    # `ds db audit`'s CLOSED-PR check: the open pull requests.
+    ("/repos/{owner}/{repo}/pulls", "get"),
 ]
 # Not attached to these operations in the description, but what GitHub
 # answers them with on error (basic-error, validation-error) and the
