@@ -12,6 +12,7 @@
 #include "daemon/audit/git_refs.h"
 #include "daemon/audit/naming.h"
 #include "daemon/external/github.h"
+#include "daemon/workspace/branches.h"
 
 namespace ds::daemon {
 namespace {
@@ -20,24 +21,7 @@ std::string Megabytes(int64_t bytes) {
   return bytes < 1024 * 1024 ? StrCat(bytes / 1024, " KiB") : StrCat(bytes / (1024 * 1024), " MiB");
 }
 
-v1::Branch ToWire(const audit::BranchReport& r) {
-  v1::Branch out;
-  const BranchInfo& b = r.info;
-  out.set_provider(r.provider);
-  out.set_project_id(b.project_id);
-  out.set_id(b.id);
-  out.set_name(b.name);
-  out.set_parent_id(b.parent_id);
-  out.set_parent_name(b.parent_name);
-  out.set_created_at(b.created_at);
-  out.set_created_by(b.created_by);
-  out.set_protected_(b.is_protected);
-  out.set_is_default(b.is_default);
-  out.set_expires_at(b.expires_at);
-  out.set_last_activity(b.last_activity);
-  out.set_size_bytes(b.size_bytes);
-  return out;
-}
+v1::Branch ToWire(const audit::BranchReport& r) { return BranchToWire(r.provider, r.info); }
 
 void AddTarget(const std::string& dir, const v1::DatabaseTarget& t,
                std::vector<audit::WorkspaceTarget>& out) {

@@ -63,9 +63,9 @@ absl::StatusOr<BranchManager::Context> BranchManager::ContextFor(const v1::Works
   return ctx;
 }
 
-v1::Branch BranchManager::ToProto(const BranchInfo& b, const Context& ctx) const {
+v1::Branch BranchToWire(std::string_view provider, const BranchInfo& b) {
   v1::Branch out;
-  out.set_provider(std::string(ctx.provider->Name()));
+  out.set_provider(std::string(provider));
   out.set_project_id(b.project_id);
   out.set_id(b.id);
   out.set_name(b.name);
@@ -78,6 +78,11 @@ v1::Branch BranchManager::ToProto(const BranchInfo& b, const Context& ctx) const
   out.set_expires_at(b.expires_at);
   out.set_last_activity(b.last_activity);
   out.set_size_bytes(b.size_bytes);
+  return out;
+}
+
+v1::Branch BranchManager::ToProto(const BranchInfo& b, const Context& ctx) const {
+  v1::Branch out = BranchToWire(ctx.provider->Name(), b);
   out.set_is_target(Points(ctx.current.target(), b, ctx.provider->Name()));
   out.set_is_source(Points(ctx.current.source(), b, ctx.provider->Name()));
   return out;
@@ -202,8 +207,8 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
   }
   // The URI comes from the create itself: asked for afterwards, a delete
   // of the same name in between would make a successful create fail.
-  CreateBranchOptions options{req.parent(), req.created_by(), req.force(), std::move(progress),
-                              req.switch_env(), ""};
+  CreateBranchOptions options{req.parent(),        req.created_by(), req.force(),
+                              std::move(progress), req.switch_env(), ""};
   if (!req.expires_in().empty()) {
     absl::StatusOr<std::string> at = ExpiryFromNow(req.expires_in());
     if (!at.ok()) return at.status();
@@ -263,7 +268,8 @@ absl::StatusOr<v1::CreateBranchResponse> BranchManager::CreateBranch(
           StrCat(
               resp.existed() ? StrCat("branch ", name, " exists") : StrCat("created branch ", name),
               ", but could not point ", ctx->target_var, " at it: ", written.status().message(),
-              ". The branch exists: once that is fixed, `ds db set target-db --branch ", name, "` points .env at it; `ds db delete-branch ", name, " --yes` removes it"));
+              ". The branch exists: once that is fixed, `ds db set target-db --branch ", name,
+              "` points .env at it; `ds db delete-branch ", name, " --yes` removes it"));
     }
     resp.set_env_file(ctx->env_file.string());
     resp.set_variable(ctx->target_var);

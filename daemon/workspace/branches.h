@@ -5,6 +5,8 @@
 #ifndef DS_DAEMON_WORKSPACE_BRANCHES_H_
 #define DS_DAEMON_WORKSPACE_BRANCHES_H_
 
+#include <string_view>
+
 #include "absl/status/statusor.h"
 #include "daemon/providers/provider.h"
 #include "daemon/workspace/env_history.h"
@@ -15,6 +17,10 @@ namespace ds::daemon {
 
 // "7d" from now as RFC 3339; the error names --expires-in.
 absl::StatusOr<std::string> ExpiryFromNow(const std::string& expires_in);
+
+// A provider's branch as the wire shows it (without is_target/is_source,
+// which depend on a workspace).
+v1::Branch BranchToWire(std::string_view provider, const BranchInfo& b);
 
 class BranchManager {
  public:
@@ -55,8 +61,8 @@ class BranchManager {
   v1::Branch ToProto(const BranchInfo& b, const Context& ctx) const;
   // Writes `uri` into .env as `variable` and records the change in the
   // history; returns the URI redacted. A URI with a password makes a .env
-  // that group or others could read owner-only, with a notice saying so. A history that cannot be written
-  // becomes a notice: the .env edit stands.
+  // that group or others could read owner-only, with a notice saying so. A history that cannot be
+  // written becomes a notice: the .env edit stands.
   absl::StatusOr<std::string> WriteEnvUri(const Context& ctx, const std::string& variable,
                                           const std::string& uri,
                                           google::protobuf::RepeatedPtrField<std::string>* notices);
