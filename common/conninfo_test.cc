@@ -595,6 +595,19 @@ TEST(ScrubSecretsTest, UriInLogLine) {
             "connecting to postgresql://alice:****@db.example.com/app failed");
 }
 
+// Found by fuzz_conninfo (corpus: leak_keyword_in_quoted_user): a user
+// name holding an escaped quote and "password=" made the scan read
+// "' password='" as the password and show the real one after it.
+TEST(ScrubSecretsTest, QuotedValueCannotPoseAsPasswordKeyword) {
+  EXPECT_EQ(ScrubSecrets(R"(host=h user='a\'olapassword=' password='s3cret' dbname=d)"),
+            R"(host=h user='a\'olapassword=' password=**** dbname=d)");
+  EXPECT_EQ(ScrubSecrets(R"(user='x\' password=' password='s3cret')"),
+            R"(user='x\' password=' password=****)");
+  // A dbname may itself be a connection string: its password is masked.
+  EXPECT_EQ(ScrubSecrets("dbname='postgresql://u:s3cret@h/db' user=u"),
+            "dbname='postgresql://u:****@h/db' user=u");
+}
+
 TEST(ScrubSecretsTest, UriAtEndOfText) {
   EXPECT_EQ(ScrubSecrets("url=postgres://alice:hunter2@h"), "url=postgres://alice:****@h");
 }

@@ -142,6 +142,29 @@ std::string ScrubSecrets(std::string_view text) {
         continue;
       }
     }
+    // keyword='quoted value' of any other keyword (a "password" one was
+    // handled above): the value is scanned on its own, so text inside it
+    // cannot pose as the string's structure. Without this, user='a\'password='
+    // password='secret' reads as a password "' password='" followed by
+    // plain text. libpq escapes a quote inside the value with a backslash.
+    // An unterminated value is left to the plain scan.
+    if (text[i] == '=' && i > 0 &&
+        (absl::ascii_isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_' ||
+         is_space(text[i - 1]))) {
+      size_t j = i + 1;
+      while (j < text.size() && is_space(text[j])) ++j;
+      if (j < text.size() && text[j] == '\'') {
+        size_t k = j + 1;
+        while (k < text.size() && text[k] != '\'') k += (text[k] == '\\') ? 2 : 1;
+        if (k < text.size()) {
+          out.append(text.substr(i, j + 1 - i));
+          out.append(ScrubSecrets(text.substr(j + 1, k - j - 1)));
+          out.push_back('\'');
+          i = k + 1;
+          continue;
+        }
+      }
+    }
     // API keys by their prefixes (Neon, Stripe, GitHub) and bearer tokens.
     bool key = TokenPrefixAt(text, i);
     if (key || StartsWithIgnoreCase(text.substr(i), "bearer ")) {
