@@ -23,8 +23,8 @@
 #include "common/dotenv.h"
 #include "common/strings.h"
 #include "daemon/external/external_steps.h"
-#include "daemon/external/recording_job.h"
 #include "daemon/http/http_transport.h"
+#include "daemon/jobs/recording_job_context.h"
 
 using namespace ds;
 
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   if (!plan.ok()) return finish(plan.status());
   std::cout << "plan: " << (plan->configured ? plan->summary : plan->skip_reason) << std::endl;
   if (plan_only || !plan->configured) return finish(absl::OkStatus());
-  daemon::external::RecordingJob job;
+  daemon::RecordingJobContext job;
   job.OnLine([](const std::string& line) { std::cout << line << std::endl; });
   return finish(step->Run(input, *plan, job));
 }

@@ -3,8 +3,8 @@
 
 #include "common/strings.h"
 #include "daemon/external/cognito_step.h"
-#include "daemon/external/recording_job.h"
 #include "daemon/http/scripted_transport.h"
+#include "daemon/jobs/recording_job_context.h"
 
 namespace ds::daemon::external {
 namespace {
@@ -66,7 +66,7 @@ class CognitoStepTest : public ::testing::Test {
   std::map<std::string, std::string> flags_;
   common::Config config_;
   ExternalStepInput input_;
-  RecordingJob job_;
+  RecordingJobContext job_;
 };
 
 TEST_F(CognitoStepTest, UnsetPoolIsSkippedWithoutARequest) {

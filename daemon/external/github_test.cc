@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "common/strings.h"
-#include "daemon/external/recording_job.h"
 #include "daemon/external/refresh_staging.h"
 #include "daemon/http/scripted_transport.h"
+#include "daemon/jobs/recording_job_context.h"
 
 namespace ds::daemon::external {
 namespace {
@@ -65,7 +65,7 @@ class RefreshStagingTest : public ::testing::Test {
   std::unique_ptr<GitHubClient> github_;
   RefreshStagingSpec spec_;
   RefreshStagingDeps deps_;
-  RecordingJob job_;
+  RecordingJobContext job_;
 };
 
 TEST_F(RefreshStagingTest, RunDetailsThenStatesToSuccess) {

@@ -6,9 +6,9 @@
 #include <sstream>
 
 #include "common/strings.h"
-#include "daemon/external/recording_job.h"
 #include "daemon/external/stripe_step.h"
 #include "daemon/http/scripted_transport.h"
+#include "daemon/jobs/recording_job_context.h"
 
 namespace ds::daemon::external {
 namespace {
@@ -161,7 +161,7 @@ class StripeStepTest : public ::testing::Test {
   std::unique_ptr<StripeProductsStep> step_;
   common::Config config_;
   ExternalStepInput input_;
-  RecordingJob job_;
+  RecordingJobContext job_;
 };
 
 TEST_F(StripeStepTest, UnsetSeedFileIsSkipped) {

@@ -1,6 +1,6 @@
 // The migration runner against a real PostgreSQL (tests/pg_fixture.h) and a
-// fake JobContext that records what the runner reports and cancels the way
-// JobManager does.
+// RecordingJobContext (daemon/jobs) that records what the runner reports and
+// cancels the way JobManager does.
 #include "daemon/migrate/migrator.h"
 
 #include <gmock/gmock.h>
@@ -8,12 +8,11 @@
 
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include "common/strings.h"
+#include "daemon/jobs/recording_job_context.h"
 #include "daemon/migrate/migration_lock.h"
 #include "daemon/pg/pg_conn.h"
 #include "tests/pg_fixture.h"
@@ -29,89 +28,6 @@ using ::testing::StartsWith;
 
 constexpr char kTracking[] = "\"drizzle\".\"__drizzle_migrations\"";
 constexpr char kLog[] = "\"drizzle\".\"__ds_migrations_log\"";
-
-// Records every step, progress and log line as one line of text, in order.
-class FakeJobContext final : public JobContext {
- public:
-  const std::string& id() const override { return id_; }
-  bool cancelled() const override {
-    std::lock_guard lock(mu_);
-    return cancelled_;
-  }
-  void SetInterrupter(std::function<void()> interrupter) override {
-    std::lock_guard lock(mu_);
-    interrupter_ = std::move(interrupter);
-    if (interrupter_) ++interrupters_set_;
-    if (interrupter_ && cancelled_) CallInterrupterLocked();
-  }
-  void BeginStep(std::string_view name) override { Record(StrCat("step ", name)); }
-  void EndStep(v1::JobState state, std::string_view detail) override {
-    Record(StrCat("end step ", JobStateName(state), " ", detail));
-  }
-  void Progress(int step, int total, std::string_view name, std::string_view message) override {
-    Record(StrCat("progress ", step, "/", total, " ", name,
-                  message.empty() ? "" : StrCat(" (", message, ")")));
-  }
-  void Log(std::string_view level, std::string_view text) override {
-    Record(StrCat(level, ": ", text));
-  }
-
-  // As JobManager::Cancel does: the flag, then the interrupter.
-  void Cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    if (interrupter_) CallInterrupterLocked();
-  }
-
-  // Called with each line as it is recorded, on the runner's thread.
-  void OnEvent(std::function<void(const std::string&)> f) { on_event_ = std::move(f); }
-
-  std::vector<std::string> events() const {
-    std::lock_guard lock(mu_);
-    return events_;
-  }
-  std::vector<std::string> steps() const {
-    std::vector<std::string> out;
-    for (const std::string& e : events()) {
-      if (e.starts_with("step ")) out.push_back(e.substr(5));
-    }
-    return out;
-  }
-  int interrupters_set() const {
-    std::lock_guard lock(mu_);
-    return interrupters_set_;
-  }
-  int interrupts() const {
-    std::lock_guard lock(mu_);
-    return interrupts_;
-  }
-  bool has_interrupter() const {
-    std::lock_guard lock(mu_);
-    return interrupter_ != nullptr;
-  }
-
- private:
-  void Record(std::string line) {
-    {
-      std::lock_guard lock(mu_);
-      events_.push_back(line);
-    }
-    if (on_event_) on_event_(line);
-  }
-  void CallInterrupterLocked() {
-    ++interrupts_;
-    interrupter_();
-  }
-
-  const std::string id_ = "42";
-  mutable std::mutex mu_;
-  bool cancelled_ = false;
-  std::function<void()> interrupter_;
-  int interrupters_set_ = 0;
-  int interrupts_ = 0;
-  std::vector<std::string> events_;
-  std::function<void(const std::string&)> on_event_;
-};
 
 struct File {
   std::string tag;
@@ -205,7 +121,7 @@ TEST_F(MigratorTest, AppliesEveryPendingMigrationReportingStepsAndProgressInOrde
   PgConnectionPool pool;
   MigrateOptions o = Options();
   o.pool = &pool;
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   JobOutcome out = RunMigrations(o, ctx);
 
   EXPECT_EQ(out.state, v1::JOB_STATE_SUCCEEDED) << out.error;
@@ -213,13 +129,13 @@ TEST_F(MigratorTest, AppliesEveryPendingMigrationReportingStepsAndProgressInOrde
   EXPECT_THAT(out.summary, StartsWith("applied 4 migrations in "));
   // Ordinary files share a transaction ("commit" ends it); the
   // no-transaction file runs on its own, between two of them.
-  EXPECT_THAT(ctx.events(),
+  EXPECT_THAT(ctx.lines(),
               ElementsAre("step read folder", "step connect", "step lock", "step plan",
                           StrCat("info: 4 pending of 4 in ", dir_.string(), "; 0 already applied"),
                           "step 0000_users", "progress 1/4 0000_users", "step 0001_posts",
                           "progress 2/4 0001_posts", "step commit",
                           "end step succeeded committed 2 migrations (0000_users, 0001_posts)",
-                          "step 0002_index", "progress 3/4 0002_index (outside a transaction)",
+                          "step 0002_index", "progress 3/4 0002_index: outside a transaction",
                           "end step succeeded committed (outside a transaction)", "step 0003_tags",
                           "progress 4/4 0003_tags", "step commit",
                           "end step succeeded committed 1 migration (0003_tags)"));
@@ -237,11 +153,11 @@ TEST_F(MigratorTest, AppliesEveryPendingMigrationReportingStepsAndProgressInOrde
   EXPECT_EQ(ctx.interrupters_set(), 1);
   EXPECT_FALSE(ctx.has_interrupter());
 
-  FakeJobContext again;
+  RecordingJobContext again;
   JobOutcome second = RunMigrations(o, again);
   EXPECT_EQ(second.state, v1::JOB_STATE_SUCCEEDED) << second.error;
   EXPECT_EQ(second.summary, "nothing to apply: 4 migrations already applied");
-  EXPECT_THAT(again.events(),
+  EXPECT_THAT(again.lines(),
               ElementsAre("step read folder", "step connect", "step lock", "step plan"));
   EXPECT_EQ(Rows(kTracking), "4");
 }
@@ -256,7 +172,7 @@ TEST_F(MigratorTest, FailingStatementNamesFileStatementAndPositionAndCommitsNoth
   PgConnectionPool pool;
   MigrateOptions o = Options();
   o.pool = &pool;
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   JobOutcome out = RunMigrations(o, ctx);
 
   EXPECT_EQ(out.state, v1::JOB_STATE_FAILED);
@@ -287,7 +203,7 @@ TEST_F(MigratorTest, CancelInterruptsTheRunningStatementAndCommitsNothing) {
       {"0000_a", "CREATE TABLE a (id int);"},
       {"0001_wait", "SELECT pg_advisory_xact_lock(4242);"},
   });
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   const MigrateOptions o = Options();
   std::future<JobOutcome> run =
       std::async(std::launch::async, [&] { return RunMigrations(o, ctx); });
@@ -319,9 +235,9 @@ TEST_F(MigratorTest, CancelBeforeTheCommitRollsTheBatchBack) {
       {"0000_a", "CREATE TABLE a (id int);"},
       {"0001_b", "CREATE TABLE b (id int);"},
   });
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   // Everything ran; the transaction is healthy and open when this comes.
-  ctx.OnEvent([&](const std::string& line) {
+  ctx.OnLine([&](const std::string& line) {
     if (line == "step commit") ctx.Cancel();
   });
   JobOutcome out = RunMigrations(Options(), ctx);
@@ -343,7 +259,7 @@ TEST_F(MigratorTest, FailureInTheFirstOfTwoSaysWhatRan) {
       {"0000_bad", "CREATE TABLE a (id int, bad typo);"},
       {"0001_b", "CREATE TABLE b (id int);"},
   });
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   JobOutcome out = RunMigrations(Options(), ctx);
 
   EXPECT_EQ(out.state, v1::JOB_STATE_FAILED);
@@ -364,7 +280,7 @@ TEST_F(MigratorTest, DatabaseDroppedDuringTheRunIsSaidPlainly) {
       {"0001_alone", "-- ds:no-transaction\nCREATE TABLE alone (id int);"},
       {"0002_wait", "SELECT pg_advisory_xact_lock(4243);"},
   });
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   const MigrateOptions o = Options();
   std::future<JobOutcome> run =
       std::async(std::launch::async, [&] { return RunMigrations(o, ctx); });
@@ -404,7 +320,7 @@ TEST_F(MigratorTest, NoTransactionFileRunsAloneAndWhatRanBeforeStays) {
        "--> statement-breakpoint\nCREATE INDEX CONCURRENTLY a_v_idx ON a (nope);"},
       {"0002_never", "CREATE TABLE never (id int);"},
   });
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   JobOutcome out = RunMigrations(Options(), ctx);
 
   EXPECT_EQ(out.state, v1::JOB_STATE_FAILED);
@@ -430,9 +346,9 @@ std::string MigrationLockOf(const std::string& database) {
 TEST_F(MigratorTest, CancelWhileWaitingForTheLockNamesTheHolder) {
   ASSERT_TRUE(db_->Exec(StrCat("SELECT pg_advisory_lock(", MigrationLockOf(database()), ")")).ok());
   WriteFolder({{"0000_a", "CREATE TABLE a (id int);"}});
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   // Cancelled as soon as it reports waiting: deterministic, no clock.
-  ctx.OnEvent([&](const std::string& line) {
+  ctx.OnLine([&](const std::string& line) {
     if (line.starts_with("progress 0/0 lock")) ctx.Cancel();
   });
   JobOutcome out = RunMigrations(Options(), ctx);
@@ -442,11 +358,11 @@ TEST_F(MigratorTest, CancelWhileWaitingForTheLockNamesTheHolder) {
   EXPECT_EQ(out.error, "cancelled while waiting for the migration lock");
   const std::string holder = StrCat("pid ", db_->BackendPid(), " (ds unit test, user postgres)");
   EXPECT_THAT(
-      ctx.events(),
+      ctx.lines(),
       ElementsAre(
           "step read folder", "step connect", "step lock",
           StrCat("info: waiting for the migration lock on ", kTracking, ", held by ", holder),
-          StrCat("progress 0/0 lock (waiting for the migration lock held by ", holder, ")")));
+          StrCat("progress 0/0 lock: waiting for the migration lock held by ", holder)));
   EXPECT_FALSE(TableExists("a"));
 }
 
@@ -455,7 +371,7 @@ TEST_F(MigratorTest, LockTimeoutGivesUpNamingTheHolder) {
   WriteFolder({{"0000_a", "CREATE TABLE a (id int);"}});
   MigrateOptions o = Options();
   o.lock_timeout = std::chrono::milliseconds(0);
-  FakeJobContext ctx;
+  RecordingJobContext ctx;
   JobOutcome out = RunMigrations(o, ctx);
 
   EXPECT_EQ(out.state, v1::JOB_STATE_FAILED);

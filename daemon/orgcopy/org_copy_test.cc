@@ -9,14 +9,13 @@
 
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/jobs/recording_job_context.h"
 #include "daemon/pg/pg_conn.h"
 #include "tests/pg_fixture.h"
 
@@ -27,43 +26,6 @@ using ::absl::StrCat;
 using ::testing::HasSubstr;
 
 const std::string kTestdata = DS_ORGCOPY_TESTDATA;
-
-class FakeJob final : public JobContext {
- public:
-  const std::string& id() const override { return id_; }
-  bool cancelled() const override {
-    std::lock_guard lock(mu_);
-    return cancelled_;
-  }
-  void SetInterrupter(std::function<void()> interrupter) override {
-    std::lock_guard lock(mu_);
-    interrupter_ = std::move(interrupter);
-    if (interrupter_ && cancelled_) interrupter_();
-  }
-  void BeginStep(std::string_view) override {}
-  void EndStep(v1::JobState, std::string_view) override {}
-  void Progress(int step, int total, std::string_view name, std::string_view message) override {
-    std::string line = StrCat(step, "/", total, " ", std::string(name), " ", std::string(message));
-    lines_.push_back(line);
-    if (on_progress_) on_progress_(step);
-  }
-  void Log(std::string_view level, std::string_view text) override {
-    lines_.push_back(StrCat(std::string(level), ": ", std::string(text)));
-  }
-  void Cancel() {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    if (interrupter_) interrupter_();
-  }
-  std::function<void(int)> on_progress_;
-  std::vector<std::string> lines_;
-
- private:
-  std::string id_ = "test";
-  mutable std::mutex mu_;
-  bool cancelled_ = false;
-  std::function<void()> interrupter_;
-};
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -155,7 +117,7 @@ class OrgCopyTest : public test_pg::PostgresTest {
 TEST_F(OrgCopyTest, SuperuserCopyMatchesTheOracle) {
   GenerateSource();
   std::string target = MakeTarget();
-  FakeJob job;
+  RecordingJobContext job;
   absl::StatusOr<OrgCopyReport> report =
       RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
   ASSERT_TRUE(report.ok()) << report.status();
@@ -183,7 +145,7 @@ TEST_F(OrgCopyTest, NonSuperuserOwnerCopyMatchesTheOracle) {
   GenerateSource();
   for (bool drop : {true, false}) {
     std::string target = MakeTarget("orgcopy_owner");
-    FakeJob job;
+    RecordingJobContext job;
     OrgCopySpec spec = Spec("2");
     spec.drop_foreign_keys = drop;
     absl::StatusOr<OrgCopyReport> report =
@@ -244,7 +206,7 @@ TEST_F(OrgCopyTest, ExplainCountsWithoutWritingAndShowsHowCyclesLoad) {
 TEST_F(OrgCopyTest, UnknownOrganizationTouchesNothing) {
   GenerateSource();
   std::string target = MakeTarget();
-  FakeJob job;
+  RecordingJobContext job;
   absl::StatusOr<OrgCopyReport> report =
       RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("999"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
@@ -266,7 +228,7 @@ TEST_F(OrgCopyTest, RefusesTargetTablesWithRowsAndSchemaMismatches) {
   auto t = Open(target);
   Must(*t,
        "INSERT INTO plans VALUES (1, 'seeded by a migration'); ALTER TABLE notes DROP COLUMN due");
-  FakeJob job;
+  RecordingJobContext job;
   absl::StatusOr<OrgCopyReport> report =
       RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -279,10 +241,10 @@ TEST_F(OrgCopyTest, RefusesTargetTablesWithRowsAndSchemaMismatches) {
 TEST_F(OrgCopyTest, CancelLeavesTheTargetAsItWas) {
   GenerateSource();
   std::string target = MakeTarget("orgcopy_cancel");
-  FakeJob job;
-  job.on_progress_ = [&job](int step) {
-    if (step == 3) job.Cancel();
-  };
+  RecordingJobContext job;
+  job.OnLine([&job](const std::string& line) {
+    if (line.starts_with("progress 3/")) job.Cancel();
+  });
   absl::StatusOr<OrgCopyReport> report =
       RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kCancelled);
@@ -298,7 +260,7 @@ TEST_F(OrgCopyTest, CancelLeavesTheTargetAsItWas) {
             "events.events_mark=O events_new.events_mark=O events_old.events_mark=D "
             "files.files_mark=A memberships.memberships_count=O plans.plans_mark=D");
   // And the next copy works.
-  FakeJob again;
+  RecordingJobContext again;
   report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), again);
   ASSERT_TRUE(report.ok()) << report.status();
   ExpectOracleAgrees(target, "1");
@@ -314,7 +276,7 @@ TEST_F(OrgCopyTest, SourceThatBreaksAnFkIsNamed) {
        "REFERENCES users NOT VALID");
   for (const std::string& owner : {std::string(), std::string("orgcopy_fk")}) {
     std::string target = MakeTarget(owner);
-    FakeJob job;
+    RecordingJobContext job;
     absl::StatusOr<OrgCopyReport> report =
         RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
     EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
@@ -364,7 +326,7 @@ TEST_F(OrgCopyTest, HardCycleLoadsByReplicaModeOrDroppedFkElseIsNamed) {
       }
     }
     if (!role.empty()) target += StrCat(" user=", role);
-    FakeJob job;
+    RecordingJobContext job;
     absl::StatusOr<OrgCopyReport> report =
         RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
     auto check = Open(target);
@@ -409,7 +371,7 @@ TEST_F(OrgCopyTest, HardCycleFkThatTheRowsBreakRollsBackWithTheFkInPlace) {
        "NOT NULL);"
        "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES a);"
        "ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;");
-  FakeJob job;
+  RecordingJobContext job;
   absl::StatusOr<OrgCopyReport> report =
       RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
