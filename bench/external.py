@@ -34,39 +34,19 @@ peers.PROBE = os.environ["DS_EXTERNAL_PROBE"]
 
 
 def cognito(n):
-    import boto3
-    port = peers.free_port()
-    server = peers.start_server(["moto_server", "-H", "127.0.0.1", "-p", str(port)], port,
-                                env=dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3"))
-    endpoint = f"http://127.0.0.1:{port}"
+    moto = peers.Moto(user="bench")
+    idp = moto.cognito
     try:
-        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint,
-                           aws_access_key_id="x", aws_secret_access_key="x")
-        iam.create_user(UserName="bench")
-        iam.put_user_policy(UserName="bench", PolicyName="all", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        key = iam.create_access_key(UserName="bench")["AccessKey"]
-        idp = boto3.client("cognito-idp", region_name="us-east-1", endpoint_url=endpoint,
-                           aws_access_key_id=key["AccessKeyId"],
-                           aws_secret_access_key=key["SecretAccessKey"])
-
         def fill():
-            pool = idp.create_user_pool(PoolName="bench-dev")["UserPool"]["Id"]
-            for i in range(n):
-                idp.admin_create_user(UserPoolId=pool, Username=f"u{i:05d}",
-                                      MessageAction="SUPPRESS")
-            return pool
+            return moto.make_pool("bench-dev", n, username="u{:05d}")
 
         rows = []
         pool = fill()
         t0 = time.monotonic()
-        r = peers.run_probe("cognito-users", {
-            "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
-            "AWS_ENDPOINT_URL": endpoint},
-            ["--set", f"cognito_user_pool_id={pool}", "--set", "aws_region=us-east-1"],
-            timeout=3600)
+        r = peers.run_probe("cognito-users", moto.credentials(),
+                            ["--set", f"cognito_user_pool_id={pool}",
+                             "--set", f"aws_region={peers.REGION}"],
+                            timeout=3600)
         dt = time.monotonic() - t0
         assert r.result == "ok", r.out + r.err
         rows.append(("ds cognito-users (paced 25/s)", n, dt, r.requests))
@@ -95,17 +75,12 @@ def cognito(n):
         for name, users_n, secs, reqs in rows:
             print(f"| {name:32} | {users_n:5} | {secs:7.1f} | {users_n / secs:7.1f} | {reqs:8} |")
     finally:
-        peers.stop_server(server)
+        moto.stop()
 
 
 def stripe(p):
-    peers_dir = os.path.join(ROOT, "tests", "peers")
     tmp = tempfile.mkdtemp()
-    journal = os.path.join(tmp, "journal.jsonl")
-    port = peers.free_port()
-    server = peers.start_server([shutil.which("node"), os.path.join(peers_dir, "stripe_mock.mjs")],
-                                port, env=dict(os.environ, PORT=str(port), JOURNAL=journal),
-                                cwd=peers_dir)
+    mock = peers.StripeMock(os.path.join(tmp, "journal.jsonl"))
     try:
         seed = {"metadata_key": "ds_seed_id", "products": [
             {"seed_id": f"p{i}", "name": f"Product {i}",
@@ -120,18 +95,17 @@ def stripe(p):
         for run in (1, 2):
             t0 = time.monotonic()
             r = peers.run_probe("stripe-products", {
-                "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_API_BASE": f"http://127.0.0.1:{port}"},
+                "STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_API_BASE": mock.base},
                 ["--workspace", tmp, "--set", "stripe_seed_file=seed.json"])
             dt = time.monotonic() - t0
             assert r.result == "ok", r.out + r.err
-            with open(journal) as f:
-                lines = [json.loads(l) for l in f][seen:]
+            lines = mock.requests()[seen:]
             seen += len(lines)
             gets = sum(1 for j in lines if j["method"] == "GET")
             posts = sum(1 for j in lines if j["method"] == "POST")
             print(f"| {run} | {dt:7.2f} | {r.requests:8} | {gets:3} | {posts:4} |")
     finally:
-        peers.stop_server(server)
+        mock.stop()
         shutil.rmtree(tmp)
 
 

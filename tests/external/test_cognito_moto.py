@@ -2,8 +2,7 @@
 
 moto verifies each request's signature (botocore's SigV4Auth over the
 signed headers, the body and X-Amz-Date) once INITIAL_NO_AUTH_ACTION_COUNT
-unauthenticated calls are spent: those create an IAM user, its policy and
-its access key. Every request ds sends is also checked against botocore's
+unauthenticated calls are spent (peers.Moto). Every request ds sends is also checked against botocore's
 Cognito service model (botocore.validate). moto does not throttle; the
 retry of TooManyRequestsException is tested with a scripted transport in
 daemon/external/cognito_test.cc.
@@ -18,42 +17,23 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import peers  # noqa: E402
 
-try:
-    import boto3
-    import botocore.session
-    from botocore.validate import ParamValidator
-    import moto  # noqa: F401
-except ImportError as e:  # CI's image has them; say so when a machine lacks them
-    peers.skip(f"moto/boto3 missing ({e})")
+peers.require_moto()
+import botocore.session  # noqa: E402
+from botocore.validate import ParamValidator  # noqa: E402
 
-REGION = "us-east-1"
+REGION = peers.REGION
 
 
 class CognitoMotoTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.port = peers.free_port()
-        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
-        cls.server = peers.start_server(
-            ["moto_server", "-H", "127.0.0.1", "-p", str(cls.port)], cls.port, env=env)
-        cls.endpoint = f"http://127.0.0.1:{cls.port}"
-        # The three unauthenticated calls: a user allowed everything, and its key.
-        iam = boto3.client("iam", region_name=REGION, endpoint_url=cls.endpoint,
-                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam.create_user(UserName="ds-test")
-        iam.put_user_policy(UserName="ds-test", PolicyName="all", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        key = iam.create_access_key(UserName="ds-test")["AccessKey"]
-        cls.key_id, cls.secret = key["AccessKeyId"], key["SecretAccessKey"]
-        cls.cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=cls.endpoint,
-                                   aws_access_key_id=cls.key_id,
-                                   aws_secret_access_key=cls.secret)
+        cls.moto = peers.Moto()
+        cls.endpoint, cls.secret, cls.cognito = cls.moto.endpoint, cls.moto.secret, cls.moto.cognito
         cls.model = botocore.session.get_session().get_service_model("cognito-idp")
 
     @classmethod
     def tearDownClass(cls):
-        peers.stop_server(cls.server)
+        cls.moto.stop()
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -61,14 +41,6 @@ class CognitoMotoTest(unittest.TestCase):
 
     def tearDown(self):
         self.tmp.cleanup()
-
-    def make_pool(self, name, users, tags=None):
-        pool = self.cognito.create_user_pool(PoolName=name, UserPoolTags=tags or {})
-        pool_id = pool["UserPool"]["Id"]
-        for i in range(users):
-            self.cognito.admin_create_user(UserPoolId=pool_id, Username=f"user{i:04d}",
-                                           MessageAction="SUPPRESS")
-        return pool_id
 
     def count_users(self, pool_id):
         n, kwargs = 0, {"UserPoolId": pool_id}
@@ -80,9 +52,7 @@ class CognitoMotoTest(unittest.TestCase):
             kwargs["PaginationToken"] = page["PaginationToken"]
 
     def probe(self, pool_setting, secret=None, extra=()):
-        env = {"AWS_ACCESS_KEY_ID": self.key_id,
-               "AWS_SECRET_ACCESS_KEY": secret or self.secret,
-               "AWS_ENDPOINT_URL": self.endpoint}
+        env = self.moto.credentials(secret)
         args = ["--set", f"cognito_user_pool_id={pool_setting}", "--set",
                 f"aws_region={REGION}", "--stage", "dev", "--record", self.record, *extra]
         return peers.run_probe("cognito-users", env, args)
@@ -103,7 +73,7 @@ class CognitoMotoTest(unittest.TestCase):
                 self.assertLessEqual(json.loads(req["body"])["Limit"], 60)
 
     def test_150_users_over_pages_all_deleted(self):
-        pool_id = self.make_pool("acme-dev-users", 150)
+        pool_id = self.moto.make_pool("acme-dev-users", 150)
         r = self.probe(pool_id)
         self.assertEqual(r.result, "ok", r.out + r.err)
         self.assertEqual(self.count_users(pool_id), 0)
@@ -117,7 +87,7 @@ class CognitoMotoTest(unittest.TestCase):
         self.assert_requests_match_the_model()
 
     def test_wrong_secret_is_403_without_retries(self):
-        pool_id = self.make_pool("acme-dev-users", 3)
+        pool_id = self.moto.make_pool("acme-dev-users", 3)
         r = self.probe(pool_id, secret="wrong" + self.secret[5:])
         self.assertEqual(r.code, 1)
         self.assertIn("AWS refused the credentials", r.result)
@@ -129,7 +99,7 @@ class CognitoMotoTest(unittest.TestCase):
 
     def test_production_pool_is_refused_before_any_delete(self):
         for name, tags in (("acme-prod-users", None), ("acme-users", {"stage": "production"})):
-            pool_id = self.make_pool(name, 2, tags)
+            pool_id = self.moto.make_pool(name, 2, tags)
             r = self.probe(pool_id)
             self.assertEqual(r.code, 1, r.out)
             self.assertIn("looks like production", r.result)

@@ -5,7 +5,6 @@ nothing, and a second seeding must only list."""
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 import unittest
@@ -14,10 +13,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(__file__))
 import peers  # noqa: E402
 
-PEERS_DIR = os.environ.get("DS_PEERS_DIR", os.path.join(os.path.dirname(__file__), "..", "peers"))
-NODE = shutil.which("node")
-if not NODE or not os.path.isdir(os.path.join(PEERS_DIR, "node_modules", "stripe-stateful-mock")):
-    peers.skip("node or stripe-stateful-mock missing (cd tests/peers && npm ci)")
+peers.require_stripe_mock()
 
 SEED = {
     "metadata_key": "ds_seed_id",
@@ -40,32 +36,19 @@ KEY = "sk_test_dsPeerTest123"
 class StripeMockTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
-        self.journal = os.path.join(self.tmp.name, "journal.jsonl")
-        self.port = peers.free_port()
-        env = dict(os.environ, PORT=str(self.port), JOURNAL=self.journal)
-        # The script is in the source tree; its packages in the (staged) peers.
-        env["NODE_PATH"] = os.path.join(PEERS_DIR, "node_modules")
-        script = os.path.join(os.path.dirname(__file__), "..", "peers", "stripe_mock.mjs")
-        self.server = peers.start_server([NODE, script],
-                                         self.port, env=env, cwd=PEERS_DIR)
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.stripe = peers.StripeMock(os.path.join(self.tmp.name, "journal.jsonl"))
+        self.base = self.stripe.base
         with open(os.path.join(self.tmp.name, "seed.json"), "w") as f:
             json.dump(SEED, f)
 
     def tearDown(self):
-        peers.stop_server(self.server)
+        self.stripe.stop()
         self.tmp.cleanup()
 
     def seed(self, key=KEY):
         env = {"STRIPE_SECRET_KEY": key, "STRIPE_API_BASE": self.base}
         return peers.run_probe("stripe-products", env,
                                ["--workspace", self.tmp.name, "--set", "stripe_seed_file=seed.json"])
-
-    def journal_lines(self):
-        if not os.path.exists(self.journal):
-            return []
-        with open(self.journal) as f:
-            return [json.loads(line) for line in f]
 
     def stripe_list(self, what):
         req = urllib.request.Request(f"{self.base}/v1/{what}?limit=100",
@@ -76,7 +59,7 @@ class StripeMockTest(unittest.TestCase):
     def test_seeding_twice_creates_nothing_the_second_time(self):
         first = self.seed()
         self.assertEqual(first.result, "ok", first.out + first.err)
-        creates = [j for j in self.journal_lines() if j["method"] == "POST"]
+        creates = [j for j in self.stripe.requests() if j["method"] == "POST"]
         self.assertEqual(sorted(j["path"] for j in creates), ["/v1/prices"] * 3 + ["/v1/products"] * 3)
         for j in creates:
             self.assertTrue(j["idempotency_key"], j)
@@ -94,10 +77,10 @@ class StripeMockTest(unittest.TestCase):
         self.assertEqual(prices["team-once"]["currency"], "eur")
         self.assertEqual(prices["team-once"]["product"], products["team"]["id"])
 
-        before = len(self.journal_lines())
+        before = len(self.stripe.requests())
         second = self.seed()
         self.assertEqual(second.result, "ok", second.out + second.err)
-        again = self.journal_lines()[before:]
+        again = self.stripe.requests()[before:]
         self.assertEqual([j["method"] for j in again], ["GET", "GET"])
         self.assertEqual(second.requests, 2)
         self.assertEqual(len(self.stripe_list("products")), 3)
@@ -110,7 +93,7 @@ class StripeMockTest(unittest.TestCase):
         self.assertIn("live-mode", r.result)
         self.assertNotIn("51NotARealKey", r.out + r.err)
         self.assertEqual(r.requests, 0)
-        self.assertEqual(self.journal_lines(), [])
+        self.assertEqual(self.stripe.requests(), [])
 
     def test_a_bad_seed_file_names_the_field(self):
         with open(os.path.join(self.tmp.name, "seed.json"), "w") as f:
@@ -118,7 +101,7 @@ class StripeMockTest(unittest.TestCase):
         r = self.seed()
         self.assertEqual(r.code, 1)
         self.assertIn("products[0]: 'name' is required", r.result)
-        self.assertEqual(self.journal_lines(), [])
+        self.assertEqual(self.stripe.requests(), [])
 
 
 if __name__ == "__main__":

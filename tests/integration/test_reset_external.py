@@ -12,7 +12,6 @@ Skips (125) without moto or without the npm peers (cd tests/peers && npm ci).
 
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "external"))
@@ -20,19 +19,10 @@ import peers  # noqa: E402
 from harness import main, wait_until  # noqa: E402
 from test_reset import ResetCluster  # noqa: E402
 
-try:
-    import boto3
-    import moto  # noqa: F401
-except ImportError as e:
-    peers.skip(f"moto/boto3 missing ({e})")
+peers.require_moto()
+peers.require_stripe_mock()
 
-SOURCE_PEERS = os.path.join(os.path.dirname(__file__), "..", "peers")
-PEERS_DIR = os.environ.get("DS_PEERS_DIR", SOURCE_PEERS)
-NODE = shutil.which("node")
-if not NODE or not os.path.isdir(os.path.join(PEERS_DIR, "node_modules", "stripe-stateful-mock")):
-    peers.skip("node or stripe-stateful-mock missing (cd tests/peers && npm ci)")
-
-REGION = "us-east-1"
+REGION = peers.REGION
 STRIPE_KEY = "sk_test_resetThroughDsd42"
 LIVE_KEY = "sk_live_neverSentAnywhere42"
 SEED = {"metadata_key": "ds_seed_id", "products": [
@@ -51,61 +41,23 @@ class ResetExternalTest(ResetCluster):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.servers = []
+        cls.moto = cls.stripe = None
         try:
-            cls.start_moto()
-            cls.start_stripe()
+            cls.moto = peers.Moto()
+            cls.stripe = peers.StripeMock(os.path.join(cls.env.root, "stripe-journal.jsonl"))
         except BaseException:
             cls.tearDownClass()
             raise
+        cls.cognito = cls.moto.cognito
 
     @classmethod
     def tearDownClass(cls):
-        for server in getattr(cls, "servers", []):
-            peers.stop_server(server)
+        for peer in (getattr(cls, "moto", None), getattr(cls, "stripe", None)):
+            if peer:
+                peer.stop()
         super().tearDownClass()
 
-    @classmethod
-    def start_moto(cls):
-        port = peers.free_port()
-        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
-        cls.servers.append(peers.start_server(
-            ["moto_server", "-H", "127.0.0.1", "-p", str(port)], port, env=env))
-        cls.aws_endpoint = f"http://127.0.0.1:{port}"
-        iam = boto3.client("iam", region_name=REGION, endpoint_url=cls.aws_endpoint,
-                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam.create_user(UserName="ds-test")
-        iam.put_user_policy(UserName="ds-test", PolicyName="all", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-        key = iam.create_access_key(UserName="ds-test")["AccessKey"]
-        cls.aws_key_id, cls.aws_secret = key["AccessKeyId"], key["SecretAccessKey"]
-        cls.cognito = boto3.client("cognito-idp", region_name=REGION,
-                                   endpoint_url=cls.aws_endpoint,
-                                   aws_access_key_id=cls.aws_key_id,
-                                   aws_secret_access_key=cls.aws_secret)
-
-    @classmethod
-    def start_stripe(cls):
-        port = peers.free_port()
-        cls.journal = os.path.join(cls.env.root, "stripe-journal.jsonl")
-        # The script resolves its packages from the peers' node_modules.
-        env = dict(os.environ, PORT=str(port), JOURNAL=cls.journal,
-                   NODE_PATH=os.path.join(PEERS_DIR, "node_modules"))
-        cls.servers.append(peers.start_server(
-            [NODE, os.path.join(SOURCE_PEERS, "stripe_mock.mjs")], port, env=env,
-            cwd=PEERS_DIR))
-        cls.stripe_base = f"http://127.0.0.1:{port}"
-
     # -- helpers ---------------------------------------------------------------
-
-    def make_pool(self, name, users, tags=None):
-        pool_id = self.cognito.create_user_pool(PoolName=name,
-                                                UserPoolTags=tags or {})["UserPool"]["Id"]
-        for i in range(users):
-            self.cognito.admin_create_user(UserPoolId=pool_id, Username=f"user{i:03d}",
-                                           MessageAction="SUPPRESS")
-        return pool_id
 
     def users_in(self, pool_id):
         return len(self.cognito.list_users(UserPoolId=pool_id, Limit=60)["Users"])
@@ -124,35 +76,28 @@ class ResetExternalTest(ResetCluster):
         self.env.write(os.path.join(rel, "stripe-seed.json"), json.dumps(SEED))
 
     def credentials(self, stripe_key=STRIPE_KEY):
-        return {"AWS_ACCESS_KEY_ID": self.aws_key_id, "AWS_SECRET_ACCESS_KEY": self.aws_secret,
-                "AWS_ENDPOINT_URL": self.aws_endpoint, "STRIPE_SECRET_KEY": stripe_key,
-                "STRIPE_API_BASE": self.stripe_base}
+        return {**self.moto.credentials(), "STRIPE_SECRET_KEY": stripe_key,
+                "STRIPE_API_BASE": self.stripe.base}
 
     def reset(self, ws, stripe_key=STRIPE_KEY):
         return self.ds("db", "reset", "-C", ws, "-o", "1", "--yes",
                        env=self.credentials(stripe_key), timeout=120)
 
-    def stripe_requests(self):
-        if not os.path.exists(self.journal):
-            return []
-        with open(self.journal) as f:
-            return [json.loads(line) for line in f]
-
     def assert_no_secrets(self, *texts):
         everything = "".join(texts) + self.env.read_log() + self.ds("jobs", "list", "--json").stdout
-        for secret in (self.aws_secret, STRIPE_KEY, LIVE_KEY):
+        for secret in (self.moto.secret, STRIPE_KEY, LIVE_KEY):
             self.assertNotIn(secret, everything)
 
     # -- tests -----------------------------------------------------------------
 
     def test_reset_empties_the_pool_and_seeds_stripe_idempotently(self):
         ws, target = self.workspace("ext")
-        self.configure(ws, self.make_pool("acme-dev-users", 65))
-        pool_id = self.make_pool("acme-dev-users", 0)  # a second pool: it must stay untouched
+        self.configure(ws, self.moto.make_pool("acme-dev-users", 65))
+        pool_id = self.moto.make_pool("acme-dev-users", 0)  # a second pool: it must stay untouched
         self.cognito.admin_create_user(UserPoolId=pool_id, Username="bystander",
                                        MessageAction="SUPPRESS")
         self.litter(target)
-        before = len(self.stripe_requests())
+        before = len(self.stripe.requests())
         p = self.reset(ws)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         for i, step in enumerate(STEPS, 1):
@@ -162,7 +107,7 @@ class ResetExternalTest(ResetCluster):
         self.assertNotIn("skipped: not configured", p.stdout + p.stderr, configured[-3000:])
         self.assertEqual(self.users_in(pool_id), 1)
         self.assertEqual(self.psql(target, "SELECT id FROM organizations"), "1")
-        creates = [r for r in self.stripe_requests()[before:] if r["method"] == "POST"]
+        creates = [r for r in self.stripe.requests()[before:] if r["method"] == "POST"]
         self.assertEqual(sorted(r["path"] for r in creates), ["/v1/prices", "/v1/products",
                                                               "/v1/products"])
         job = self.newest_job()
@@ -173,17 +118,17 @@ class ResetExternalTest(ResetCluster):
         self.assertEqual(steps["stripe-products"]["state"], "JOB_STATE_SUCCEEDED")
 
         # A second reset: the pool is already empty, and Stripe gets only lists.
-        mark = len(self.stripe_requests())
+        mark = len(self.stripe.requests())
         p2 = self.reset(ws)
         self.assertEqual(p2.returncode, 0, p2.stdout + p2.stderr)
-        again = self.stripe_requests()[mark:]
+        again = self.stripe.requests()[mark:]
         self.assertTrue(again, "the second seeding looked the products up")
         self.assertEqual([r for r in again if r["method"] != "GET"], [])
         self.assert_no_secrets(p.stdout, p.stderr, p2.stdout, p2.stderr)
 
     def test_a_production_pool_is_refused_before_anything_is_dropped(self):
         ws, target = self.workspace("prodpool")
-        pool_id = self.make_pool("acme-prod-users", 2)
+        pool_id = self.moto.make_pool("acme-prod-users", 2)
         self.configure(ws, pool_id)
         self.litter(target)
         p = self.reset(ws)
@@ -196,15 +141,15 @@ class ResetExternalTest(ResetCluster):
 
     def test_a_live_stripe_key_is_refused_before_any_request_or_drop(self):
         ws, target = self.workspace("live")
-        pool_id = self.make_pool("acme-dev-users", 3)
+        pool_id = self.moto.make_pool("acme-dev-users", 3)
         self.configure(ws, pool_id)
         self.litter(target)
-        before = len(self.stripe_requests())
+        before = len(self.stripe.requests())
         p = self.reset(ws, stripe_key=LIVE_KEY)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("stripe-products", p.stderr)
         self.assertIn("live", p.stderr)
-        self.assertEqual(self.stripe_requests()[before:], [])
+        self.assertEqual(self.stripe.requests()[before:], [])
         self.untouched(target)
         self.assertEqual(self.users_in(pool_id), 3)
         self.assert_no_secrets(p.stdout, p.stderr)
