@@ -33,96 +33,48 @@ test_user=${DS_TEST_USER:-ds-test}
 runs=${BENCH_RUNS:-30}
 with_neonctl=${BENCH_NEONCTL:-1}
 synthetic=${BENCH_SYNTHETIC:-50x100}
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer"
 [[ $synthetic =~ ^([1-9][0-9]*)x([1-9][0-9]*)$ ]] || die "BENCH_SYNTHETIC must look like 50x100"
 syn_projects=${BASH_REMATCH[1]}
 syn_branches=${BASH_REMATCH[2]}
-for b in ds dsd; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in hyperfine jq setpriv timeout curl node /usr/bin/python3; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
+need_built ds dsd
+need_tools hyperfine jq setpriv timeout curl node /usr/bin/python3
 neonctl=$peers_dir/node_modules/.bin/neonctl
 [[ -x $neonctl ]] || die "neonctl is missing in $peers_dir/node_modules (run: npm ci --prefix $peers_dir)"
 nc_version=$(jq -r .version "$peers_dir/node_modules/neonctl/package.json")
 
-bench_start=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_started
 dsd_pid=
 env_pid=
 env_pids=()
-root=$(mktemp -d /tmp/ds-ba-XXXXXX)   # short: socket paths must fit in 108 bytes
-chmod 755 "$root"
+make_root /tmp/ds-ba
 
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
-
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-stop_pid() {
-  alive "$1" || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq $(($2 * 20))); do alive "$1" || return 0; sleep 0.05; done
-  kill -KILL "$1" 2>/dev/null
-}
 cleanup() {
   local rc=$?
   set +e
   trap - INT TERM
-  if alive "$dsd_pid"; then
-    timeout 30 "${as_user[@]}" ds daemon stop >/dev/null 2>&1
-    stop_pid "$dsd_pid" 5
-  fi
-  if alive "$env_pid"; then
-    kill -TERM "$env_pid"
-    for _ in $(seq 600); do alive "$env_pid" || break; sleep 0.05; done
-    alive "$env_pid" && kill -KILL "$env_pid"
-  fi
-  [[ -n $env_pid ]] && wait "$env_pid" 2>/dev/null
-  local p
-  for p in "${env_pids[@]}"; do stop_pid "$p" 5; done
+  stop_dsd
+  stop_neon_env
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+stage_bins ds dsd
 for d in run state config data home out neon; do mkpriv "$root/$d" 700; done
 ws=$root/ws
 mkpriv "$ws" 755
 
+bench_env
 export PATH="$bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run XDG_STATE_HOME=$root/xdg-state XDG_CONFIG_HOME=$root/config
-export XDG_DATA_HOME=$root/data DS_STATE_DIR=$root/state
-export LANG=C.UTF-8 NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD DATABASE_URL DS_PROVIDER DS_DEVELOPER \
-  DS_BRANCH_PATTERN DS_PROJECT DS_BRANCH_LIMIT NEON_API_KEY NEON_API_HOST NEON_ORG_ID \
-  NODE_OPTIONS NODE_PATH || true
+export NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1
 cd "$ws"
 
 log "starting PostgreSQL 15 and the Neon API doubles (synthetic $synthetic)"
-"${as_user[@]}" /usr/bin/python3 "$repo/bench/neon_env.py" --root "$root/neon/env" \
-  --synthetic "$synthetic" >"$root/out/env.json" 2>"$root/out/env.log" </dev/null &
-env_pid=$!
-for _ in $(seq 1200); do
-  [[ -s $root/out/env.json ]] && break
-  alive "$env_pid" || die "neon_env.py exited: $(tail -c 2000 "$root/out/env.log")"
-  sleep 0.1
-done
-[[ -s $root/out/env.json ]] || die "neon_env.py did not start within 120 s"
-envj=$(head -n1 "$root/out/env.json")
-mapfile -t env_pids < <(jq -r '.pids[]' <<<"$envj")
+start_neon_env --root "$root/neon/env" --synthetic "$synthetic"
 api=$(jq -r .synthetic_api <<<"$envj")
 port=$(jq -r .synthetic_port <<<"$envj")
 key=$(jq -r .key <<<"$envj")
@@ -146,7 +98,7 @@ timed() {  # timed OUT CMD...: wall ms of CMD as the run user, stdout to OUT
 hf() {  # hf NAME RUNS ARGV...: "median min" in ms
   local name=$1 n=$2 out=$root/out/$1.json
   shift 2
-  log "hyperfine ($n runs, load $(cut -d' ' -f1 /proc/loadavg)): $*"
+  log "hyperfine ($n runs, load $(load1)): $*"
   timeout --foreground 900 "${as_user[@]}" hyperfine -N --warmup 5 --runs "$n" --style basic \
     --export-json "$out" --command-name "$name" "$(printf '%q ' "$@")" >&2 ||
     die "hyperfine failed for: $*"
@@ -164,7 +116,7 @@ findings=$(jq -r .findings "$root/out/cold.json")
 
 # --- warm: from the cache ----------------------------------------------------
 ctl POST stats/reset >/dev/null
-load_warm=$(cut -d' ' -f1 /proc/loadavg)
+load_warm=$(load1)
 read -r warm_json warm_json_min <<<"$(hf audit_json "$runs" ds db audit --json -C "$ws")"
 read -r warm_table warm_table_min <<<"$(hf audit_table "$runs" ds db audit -C "$ws")"
 read -r warm_check warm_check_min <<<"$(hf audit_check "$runs" \
@@ -183,20 +135,18 @@ if [[ $with_neonctl != 0 ]]; then
 fi
 
 alive "$dsd_pid" || die "dsd died during the run"
-elapsed=$(( $(date +%s) - bench_start ))
 f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 f0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
-verdict() { awk -v x="$1" -v y="$2" 'BEGIN { if (x <= y) print "met"; else print "**not met**" }'; }
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Machine: $(machine); date: $(utc_now); run time: $(run_time) s
 Load average at the start: $load_start; 1-min load when the warm runs began: $load_warm.
 ds $("$bin/ds" --version | head -n1) (commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)), neonctl $nc_version, hyperfine $(hyperfine --version | cut -d' ' -f2). Account: $syn_projects projects × $syn_branches branches (Neon API double, synthetic); $findings branches with findings.
 
 | command | median | best | API requests | target |
 |---|---|---|---|---|
-| \`ds db audit --json\`, warm, $runs runs | $(f1 "$warm_json") ms | $(f1 "$warm_json_min") ms | $warm_req over all warm runs | ≤ 30 ms: $(verdict "$warm_json" 30) |
-| \`ds db audit\` (table), warm, $runs runs | $(f1 "$warm_table") ms | $(f1 "$warm_table_min") ms | (same) | ≤ 30 ms: $(verdict "$warm_table" 30) |
+| \`ds db audit --json\`, warm, $runs runs | $(f1 "$warm_json") ms | $(f1 "$warm_json_min") ms | $warm_req over all warm runs | ≤ 30 ms: $(verdict le "$warm_json" 30) |
+| \`ds db audit\` (table), warm, $runs runs | $(f1 "$warm_table") ms | $(f1 "$warm_table_min") ms | (same) | ≤ 30 ms: $(verdict le "$warm_table" 30) |
 | \`ds db audit --check --owner nobody\`, warm, $runs runs | $(f1 "$warm_check") ms | $(f1 "$warm_check_min") ms | (same) | |
 | \`ds db audit --refresh --json\`, dsd with no data (fetches the account), 1 run | $(f0 "$cold_ms") ms | | $cold_req | |
 | bench/audit_neonctl.sh: \`neonctl projects list\` + $syn_projects × \`neonctl branches list -o json\`, 1 run | $(f0 "$nc_ms") ms | | $nc_req | |

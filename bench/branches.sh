@@ -27,118 +27,48 @@ build_dir=${BUILD_DIR:-build/release}
 [[ $build_dir == /* ]] || build_dir=$repo/$build_dir
 test_user=${DS_TEST_USER:-ds-test}
 main_mb=${BENCH_MAIN_MB:-1024}
-pg_bin=/usr/lib/postgresql/15/bin
 runs=3
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 [[ $main_mb =~ ^[1-9][0-9]*$ ]] || die "BENCH_MAIN_MB must be a positive integer (MiB)"
-for b in ds dsd; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in hyperfine jq setpriv timeout; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
-for b in initdb pg_ctl postgres psql pg_dump pg_restore; do
-  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
-done
+need_built ds dsd
+need_tools hyperfine jq setpriv timeout
+need_pg15 initdb pg_ctl postgres psql pg_dump pg_restore
 
-bench_start=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_started
 
 # --- private root, and the user that runs everything ----------------------
 dsd_pid=
-root=$(mktemp -d /tmp/ds-bb-XXXXXX)   # short: socket paths must fit in 108 bytes
-chmod 755 "$root"
-
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
-
-# Stops dsd the way a user does; dsd stops its PostgreSQL before it exits.
-stop_dsd() {
-  [[ -n $dsd_pid ]] || return 0
-  if kill -0 "$dsd_pid" 2>/dev/null; then
-    timeout 90 "${as_user[@]}" ds daemon stop >&2 || log "ds daemon stop failed"
-    for _ in $(seq 200); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
-    if kill -0 "$dsd_pid" 2>/dev/null; then
-      log "dsd (pid $dsd_pid) still running; sending SIGTERM"
-      kill -TERM "$dsd_pid"
-      for _ in $(seq 200); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
-      kill -KILL "$dsd_pid" 2>/dev/null
-    fi
-  fi
-  wait "$dsd_pid" 2>/dev/null || true
-  dsd_pid=
-}
+make_root /tmp/ds-bb
 
 cleanup() {
   local rc=$?
   set +e
   trap - INT TERM
-  stop_dsd
+  stop_dsd 90
   # Any server still running (dsd killed, or `ds daemon stop` failed).
-  local pid_file pg_pid
-  for pid_file in "$root"/data*/ds/pg/postmaster.pid; do
-    [[ -f $pid_file ]] || continue
-    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w -t 10 stop \
-      >/dev/null 2>&1
-    if [[ -f $pid_file ]]; then
-      pg_pid=$(head -n1 "$pid_file")
-      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
-    fi
-  done
+  local data
+  for data in "$root"/data*/ds/pg; do stop_cluster "$data"; done
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+stage_bins ds dsd
 for d in run state config home out; do mkpriv "$root/$d" 700; done
 
-# workspace DIR: a workspace with an empty .env and a fixed developer name.
-workspace() {
-  mkpriv "$1" 755
-  printf 'provider = "local"\ndeveloper = "bench"\n' >"$1/ds.toml"
-  : >"$1/.env"
-  chown "$run_uid:$run_gid" "$1/ds.toml" "$1/.env"
-}
-
-# The environment every measured process inherits (hyperfine passes it on).
-export PATH="$bin:$pg_bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state
-export XDG_CONFIG_HOME=$root/config
-export DS_STATE_DIR=$root/state
+bench_env
 export DS_NO_SPAWN=1
 export DS_PG_BIN=$pg_bin   # PostgreSQL 15 even if a newer one is installed
-export LANG=C.UTF-8
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
-  DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE DS_TARGET_VAR \
-  DS_SOURCE_VAR DS_PROJECT || true
-sock=$XDG_RUNTIME_DIR/ds/dsd.sock
 cd "$root"
 
-# start_dsd DATA_HOME: a fresh dsd whose local cluster lives under DATA_HOME.
-start_dsd() {
+# start_dsd_on DATA_HOME: a fresh dsd whose local cluster lives under DATA_HOME.
+start_dsd_on() {
   export XDG_DATA_HOME=$1
   mkpriv "$XDG_DATA_HOME" 700
   rm -f "$sock"
-  "${as_user[@]}" "$bin/dsd" --foreground >>"$root/dsd.stderr" 2>&1 </dev/null &
-  dsd_pid=$!   # setpriv execs, so this is dsd itself
-  for _ in $(seq 500); do
-    [[ -S $sock ]] && return 0
-    kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/dsd.stderr")"
-    sleep 0.02
-  done
-  die "dsd did not create $sock within 10 s"
+  start_dsd "$root/dsd.stderr"
 }
 
 # timed SECONDS CMD...: runs CMD as the run user, its output to stderr, and
@@ -155,11 +85,9 @@ timed() {
   awk '{ printf "%.3f", $2 - $1 }' <<<"$t"
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 envvar() {  # envvar FILE NAME: a value from a .env file
   sed -n "s/^$2=//p" "$1" | tail -n1 | sed "s/^['\"]//; s/['\"]\$//"
 }
-load1() { cut -d' ' -f1 /proc/loadavg; }
 # since A B: seconds from dsd's log line containing A to the one containing B
 # (the last of each: dsd.stderr collects every run).
 since() {
@@ -177,9 +105,9 @@ setup_rest_s=()   # roles, main, metadata, then the template copy of main
 setup_ckpt_s=()   # of which the checkpoint before that copy
 load_setup=$(load1)
 for i in $(seq "$runs"); do
-  start_dsd "$root/data-setup-$i"
+  start_dsd_on "$root/data-setup-$i"
   ws=$root/ws-setup-$i
-  workspace "$ws"
+  local_workspace "$ws"
   log "setup run $i: ds setup on an empty data dir"
   t=$(timed 120 ds setup -C "$ws")
   setup_s+=("$t")
@@ -190,16 +118,16 @@ for i in $(seq "$runs"); do
   setup_rest_s+=("$(since "local PostgreSQL started" "created branch dev-bench-local")")
   setup_ckpt_s+=("$(grep -m1 -o 'checkpoint complete: .* total=[0-9.]* s' \
     "$XDG_DATA_HOME/ds/pg.log" | sed 's/.*total=\([0-9.]*\) s/\1/')")
-  stop_dsd
+  stop_dsd 90
   [[ ! -f $XDG_DATA_HOME/ds/pg/postmaster.pid ]] ||
     die "PostgreSQL still running after ds daemon stop ($XDG_DATA_HOME/ds/pg)"
   rm -rf "$XDG_DATA_HOME"
 done
 
 # --- 2. a branch of a large main: ds versus pg_dump | pg_restore ----------
-start_dsd "$root/data"
+start_dsd_on "$root/data"
 ws=$root/ws
-workspace "$ws"
+local_workspace "$ws"
 log "setting up the cluster for the branch runs"
 timeout 120 "${as_user[@]}" ds setup -C "$ws" >&2 || die "ds setup failed"
 timeout 60 "${as_user[@]}" ds db set source-db --branch main -C "$ws" >&2 ||
@@ -286,17 +214,14 @@ list_ms=$(median_ms ds_branches "ds db branches -C $ws")
 current_ms=$(median_ms ds_current "ds db current -C $ws")
 true_ms=$(median_ms true /bin/true)
 
-stop_dsd
+stop_dsd 90
 [[ ! -f $XDG_DATA_HOME/ds/pg/postmaster.pid ]] ||
   die "PostgreSQL still running after ds daemon stop"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-elapsed=$(( $(date +%s) - bench_start ))
 
 # --- table ----------------------------------------------------------------
 f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 f2() { awk -v x="$1" 'BEGIN { printf "%.2f", x }'; }
-le() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x <= y) }'; }  # x <= y
-verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
 each() {  # each X...: "1.0 / 2.0 / 3.0"
   local out="" v
   for v in "$@"; do out+="${out:+ / }$(f1 "$v")"; done
@@ -309,7 +234,7 @@ dump_med=$(median "${dump_s[@]}")
 ratio=$(awk -v a="$ds_med" -v b="$dump_med" 'BEGIN { printf "%.3f", a / b }')
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Machine: $(machine); date: $(utc_now); run time: $(run_time) s
 Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when each section began: setup $load_setup, branches $load_branch, listing $load_list.
 \`main\`: $main_mib MiB (\`pg_database_size\`, BENCH_MAIN_MB=$main_mb: $rows rows + primary key), filled in $(f1 "$fill_s") s; untimed warm-up \`ds db create-branch\`: $(f1 "$warm_s") s.
 

@@ -40,18 +40,15 @@ scale=${BENCH_SCALE:-1500}
 orgs=${BENCH_ORGS:-50}
 big=${BENCH_BIG:-5}
 test_user=${DS_TEST_USER:-ds-test}
-pgbin=/usr/lib/postgresql/15/bin
 
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
-choose_run_user "$test_user"
+log() { echo "$(date -u +%T) $*" >&2; }
+need_built org_copy_bench
 
-root=$(mktemp -d /tmp/ds-bench-orgcopy.XXXXXX)
-chmod 755 "$root"
+make_root /tmp/ds-bench-orgcopy
 cleanup() {
-  if [[ -d $root/data ]]; then
-    "${as_user[@]}" "$pgbin/pg_ctl" -D "$root/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
+  stop_cluster "$root/data"
   rm -rf "$root"
 }
 install_cleanup_traps
@@ -61,17 +58,16 @@ chmod 755 "$root/work/org_copy_bench"
 chmod 644 "$root/work/"*.sql
 sock=$root/work
 
-log() { echo "$(date -u +%T) $*" >&2; }
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 
 log "initdb and start a cluster in $root"
 mkpriv "$root/data" 700
-"${as_user[@]}" "$pgbin/initdb" -D "$root/data" -A trust -U bench --no-sync >/dev/null
-"${as_user[@]}" "$pgbin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
+"${as_user[@]}" "$pg_bin/initdb" -D "$root/data" -A trust -U bench --no-sync >/dev/null
+"${as_user[@]}" "$pg_bin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
   -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB" start >/dev/null
 
-q() { "${as_user[@]}" "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -U bench "$@"; }
+q() { "${as_user[@]}" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -U bench "$@"; }
 conn() { echo "host=$sock user=${2:-bench} dbname=$1"; }
 
 q -d postgres -c "CREATE ROLE bench_owner LOGIN NOSUPERUSER"
@@ -127,9 +123,9 @@ raw=$(elapsed "$t" "$(now)")
 log "(b) pg_dump --data-only of everything, restore, delete the other organizations"
 new_target dumped
 t=$(now)
-"${as_user[@]}" "$pgbin/pg_dump" -h "$sock" -U bench --data-only -Fc -f "$root/work/all.dump" source \
+"${as_user[@]}" "$pg_bin/pg_dump" -h "$sock" -U bench --data-only -Fc -f "$root/work/all.dump" source \
   2>>"$root/work/pg_dump.log"
-"${as_user[@]}" "$pgbin/pg_restore" -h "$sock" -U bench --data-only --disable-triggers \
+"${as_user[@]}" "$pg_bin/pg_restore" -h "$sock" -U bench --data-only --disable-triggers \
   -d dumped "$root/work/all.dump"
 q -d dumped -1 >/dev/null <<'SQL'
 SET session_replication_role = replica;
@@ -158,7 +154,7 @@ dumped=$(elapsed "$t" "$(now)")
 log "(c) one INSERT per row"
 new_target inserted
 t=$(now)
-"${as_user[@]}" "$pgbin/pg_dump" -h "$sock" -U bench --data-only --column-inserts \
+"${as_user[@]}" "$pg_bin/pg_dump" -h "$sock" -U bench --data-only --column-inserts \
   -f "$root/work/rows.sql" ds_super 2>>"$root/work/pg_dump.log"
 q -d inserted -1 -c "SET session_replication_role = replica" -f "$root/work/rows.sql" >/dev/null
 inserted=$(elapsed "$t" "$(now)")

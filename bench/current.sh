@@ -23,55 +23,30 @@ build_dir=${BUILD_DIR:-build/release}
 peers_dir=${DS_PEERS_DIR:-tests/peers}
 [[ $peers_dir == /* ]] || peers_dir=$repo/$peers_dir
 test_user=${DS_TEST_USER:-ds-test}
-pg_bin=/usr/lib/postgresql/15/bin
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-for b in ds dsd ds_rpc_bench; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in hyperfine jq setpriv; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
-[[ -x $pg_bin/initdb ]] || die "PostgreSQL 15 is not installed ($pg_bin/initdb)"
+need_built ds dsd ds_rpc_bench
+need_tools hyperfine jq setpriv
+need_pg15 initdb
 
 # --- private root, and the user that runs everything ----------------------
 dsd_pid=
 pg_data=
-root=$(mktemp -d /tmp/ds-bench-XXXXXX)   # short: a socket path must fit in 108 bytes
-chmod 755 "$root"
-
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
+make_root /tmp/ds-bench
 
 cleanup() {
   local rc=$?
   set +e
-  if [[ -n $dsd_pid ]] && kill -0 "$dsd_pid" 2>/dev/null; then
-    kill -TERM "$dsd_pid"
-    for _ in $(seq 100); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$dsd_pid" 2>/dev/null
-    wait "$dsd_pid" 2>/dev/null
-  fi
-  if [[ -n $pg_data && -f $pg_data/postmaster.pid ]]; then
-    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w -t 10 stop >/dev/null 2>&1
-    if [[ -f $pg_data/postmaster.pid ]]; then
-      local pg_pid
-      pg_pid=$(head -n1 "$pg_data/postmaster.pid")
-      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
-    fi
-  fi
+  trap - INT TERM
+  stop_dsd
+  [[ -n $pg_data ]] && stop_cluster "$pg_data"
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$build_dir/bin/ds_rpc_bench" "$bin/"
+stage_bins ds dsd ds_rpc_bench
 
 for d in run state config data home out pgsock pglog; do mkpriv "$root/$d" 700; done
 mkpriv "$root/ws" 755
@@ -81,45 +56,21 @@ SOURCE_DB_CONNECTION_STRING=postgresql://app:pw@ep-still-lake-654321.us-east-2.a
 EOF
 chown "$run_uid:$run_gid" "$root/ws/.env"
 
-# The environment every measured process inherits (hyperfine passes it on).
-export PATH="$bin:$pg_bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state
-export XDG_CONFIG_HOME=$root/config
-export XDG_DATA_HOME=$root/data
-export DS_STATE_DIR=$root/state
+bench_env
 export DS_NO_SPAWN=1
-export LANG=C.UTF-8
 export PGHOST=$root/pgsock PGUSER=postgres PGDATABASE=postgres
-unset PGPASSWORD PGSERVICE PGPORT DS_DSD || true
 ws=$root/ws
-sock=$XDG_RUNTIME_DIR/ds/dsd.sock
 cd "$root"
 
 # --- dsd ------------------------------------------------------------------
 log "starting dsd in $root"
-"${as_user[@]}" "$bin/dsd" --foreground >"$root/dsd.stderr" 2>&1 </dev/null &
-dsd_pid=$!   # setpriv execs, so this is dsd itself
-for _ in $(seq 500); do
-  [[ -S $sock ]] && break
-  kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(cat "$root/dsd.stderr")"
-  sleep 0.02
-done
-[[ -S $sock ]] || die "dsd did not create $sock within 10 s"
+start_dsd "$root/dsd.stderr"
 "${as_user[@]}" ds db current -C "$ws" >&2 || die "ds db current failed"
 
 # --- throwaway PostgreSQL 15 (the floor for "a client asks a local server") -
 log "initdb + start PostgreSQL 15"
 pg_data=$root/pg
-mkpriv "$pg_data" 700
-"${as_user[@]}" "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync \
-  >"$root/initdb.log" 2>&1 || die "initdb failed: $(tail -5 "$root/initdb.log")"
-"${as_user[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -l "$root/pglog/pg.log" -w -t 30 \
-  -o "-c listen_addresses='' -k $root/pgsock -c fsync=off" start >/dev/null ||
-  die "PostgreSQL did not start: $(tail -5 "$root/pglog/pg.log")"
+start_cluster "$pg_data" "-c listen_addresses=''"
 
 # --- end-to-end timings ---------------------------------------------------
 # hyperfine itself runs as the run user, so no setpriv is inside a timing.
@@ -156,7 +107,7 @@ rpc() {  # rpc CLIENTS: ds_rpc_bench JSON
 # dsd's CPU time (utime + stime, in clock ticks) from /proc: with the call
 # counts it gives the daemon's CPU cost per call, which bounds throughput.
 dsd_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$dsd_pid/stat"; }
-load_before=$(cut -d' ' -f1 /proc/loadavg)
+load_before=$(load1)
 t0=$(dsd_ticks)
 rpc1=$(rpc 1)
 t1=$(dsd_ticks)
@@ -174,8 +125,6 @@ rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$dsd_pid/status")
 # --- table ----------------------------------------------------------------
 f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 f0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
-le() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x <= y) }'; }  # x <= y
-verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
 j() { jq -r "$2" <<<"$1"; }
 
 cpu_per_call() {  # cpu_per_call TICKS CALLS: µs of dsd CPU per call
@@ -193,7 +142,7 @@ else
 fi
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); load average (1 min) before the RPC runs: $load_before; date: $(date -u '+%Y-%m-%d %H:%M UTC')
+Machine: $(machine); load average (1 min) before the RPC runs: $load_before; date: $(utc_now)
 
 | metric | ds | comparison | target |
 |---|---|---|---|

@@ -38,112 +38,55 @@ build_dir=${BUILD_DIR:-build/release}
 test_user=${DS_TEST_USER:-ds-test}
 main_mb=${BENCH_MAIN_MB:-1024}
 calls=${BENCH_CALLS:-200}
-pg_bin=/usr/lib/postgresql/15/bin
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 [[ $main_mb =~ ^[1-9][0-9]*$ ]] || die "BENCH_MAIN_MB must be a positive integer (MiB)"
 [[ $calls =~ ^[1-9][0-9]*$ ]] || die "BENCH_CALLS must be a positive integer"
-for b in ds dsd; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in setpriv timeout jq; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
+need_built ds dsd
+need_tools setpriv timeout jq
 have_rpc=0
 [[ -x $build_dir/bin/ds_rpc_bench ]] && have_rpc=1
-for b in initdb pg_ctl postgres psql; do
-  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
-done
+need_pg15 initdb pg_ctl postgres psql
 
-bench_start=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_started
 
 # --- private root, and the user that runs everything ----------------------
 dsd_pid=
 copy_pid=
-root=$(mktemp -d /tmp/ds-bc-XXXXXX)   # short: socket paths must fit in 108 bytes
-chmod 755 "$root"
-
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
+make_root /tmp/ds-bc
 
 cleanup() {
   local rc=$?
   set +e
   trap - INT TERM
   [[ -n $copy_pid ]] && kill -TERM "$copy_pid" 2>/dev/null && wait "$copy_pid" 2>/dev/null
-  if [[ -n $dsd_pid ]] && kill -0 "$dsd_pid" 2>/dev/null; then
-    # dsd stops its PostgreSQL before it exits.
-    timeout 120 "${as_user[@]}" ds daemon stop >/dev/null 2>&1
-    for _ in $(seq 200); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$dsd_pid" 2>/dev/null
-    wait "$dsd_pid" 2>/dev/null
-  fi
-  local pid_file=$root/data/ds/pg/postmaster.pid pg_pid
-  if [[ -f $pid_file ]]; then
-    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w -t 10 stop \
-      >/dev/null 2>&1
-    if [[ -f $pid_file ]]; then
-      pg_pid=$(head -n1 "$pid_file")
-      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
-    fi
-  fi
+  stop_dsd 120
+  stop_cluster "$root/data/ds/pg"
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+stage_bins ds dsd
 ((have_rpc)) && install -m 755 "$build_dir/bin/ds_rpc_bench" "$bin/"
 for d in run state config home out data; do mkpriv "$root/$d" 700; done
 
-workspace() {  # workspace DIR: provider local, developer "bench", empty .env
-  mkpriv "$1" 755
-  printf 'provider = "local"\ndeveloper = "bench"\n' >"$1/ds.toml"
-  : >"$1/.env"
-  chown "$run_uid:$run_gid" "$1/ds.toml" "$1/.env"
-}
 ws=$root/ws          # measured: .env -> dev-bench-local
 copier=$root/copier  # makes the copies
-workspace "$ws"
-workspace "$copier"
+local_workspace "$ws"
+local_workspace "$copier"
 
-export PATH="$bin:$pg_bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state
-export XDG_CONFIG_HOME=$root/config
-export XDG_DATA_HOME=$root/data
-export DS_STATE_DIR=$root/state
+bench_env
 export DS_NO_SPAWN=1
 export DS_PG_BIN=$pg_bin
-export LANG=C.UTF-8
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
-  DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE DS_TARGET_VAR \
-  DS_SOURCE_VAR DS_PROJECT || true
-sock=$XDG_RUNTIME_DIR/ds/dsd.sock
 cd "$root"
 
 as() { timeout 900 "${as_user[@]}" "$@"; }
 
 # --- dsd, the cluster, a large main ---------------------------------------
 log "starting dsd in $root"
-"${as_user[@]}" "$bin/dsd" --foreground >"$root/dsd.stderr" 2>&1 </dev/null &
-dsd_pid=$!   # setpriv execs, so this is dsd itself
-for _ in $(seq 500); do
-  [[ -S $sock ]] && break
-  kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/dsd.stderr")"
-  sleep 0.02
-done
-[[ -S $sock ]] || die "dsd did not create $sock within 10 s"
+start_dsd "$root/dsd.stderr"
 as ds setup -C "$ws" >&2 || die "ds setup failed"
 as ds db set source-db --branch main -C "$copier" >&2 || die "ds db set source-db failed"
 main_uri=$(sed -n 's/^SOURCE_DB_CONNECTION_STRING=//p' "$copier/.env" | tail -n1 | tr -d "'\"")
@@ -184,12 +127,12 @@ sample() {
 }
 
 # --- idle -----------------------------------------------------------------
-load_idle=$(cut -d' ' -f1 /proc/loadavg)
+load_idle=$(load1)
 log "idle: $calls calls"
 sample "$calls" >"$root/out/idle.ms" || die "idle sampling failed"
 
 # --- during copies --------------------------------------------------------
-load_copy=$(cut -d' ' -f1 /proc/loadavg)
+load_copy=$(load1)
 : >"$root/out/copy.ms"
 copy_s=()
 copies=0
@@ -266,7 +209,6 @@ while (( $(wc -l <"$root/out/control.ms") < calls )); do
 done
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-elapsed=$(( $(date +%s) - bench_start ))
 
 # --- table ----------------------------------------------------------------
 stats() {  # stats FILE: "count median p95 worst" in ms
@@ -280,17 +222,16 @@ copy_list=${copy_list% / }
 read -r control_n control_med control_p95 control_max <<<"$(stats "$root/out/control.ms")"
 control_list=$(printf '%s / ' "${control_s[@]}")
 control_list=${control_list% / }
-verdict() { awk -v x="$1" -v y="$2" 'BEGIN { print (x <= y ? "met" : "**not met**") }'; }
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Machine: $(machine); date: $(utc_now); run time: $(run_time) s
 Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when the idle calls began: $load_idle; when the copies began: $load_copy.
 Copied branch: \`main\`, $main_mib MiB (\`pg_database_size\`); copies made while sampling: $copy_list s (\`ds db create-branch\`, start to exit); control copies by psql: $control_list s.
 
 | \`ds db current\` | calls | median | p95 | worst | target |
 |---|---|---|---|---|---|
 | idle | $idle_n | $idle_med ms | $idle_p95 ms | $idle_max ms | |
-| while \`ds db create-branch\` copies $main_mib MiB | $copy_n | $copy_med ms | $copy_p95 ms | $copy_max ms | worst ≤ 50 ms: $(verdict "$copy_max" 50) |
+| while \`ds db create-branch\` copies $main_mib MiB | $copy_n | $copy_med ms | $copy_p95 ms | $copy_max ms | worst ≤ 50 ms: $(verdict le "$copy_max" 50) |
 | control: while psql runs the same copy (dsd not involved) | $control_n | $control_med ms | $control_p95 ms | $control_max ms | |
 EOF
 

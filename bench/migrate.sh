@@ -39,23 +39,15 @@ count=${BENCH_COUNT:-500}
 runs=${BENCH_RUNS:-5}
 noop_runs=${BENCH_NOOP_RUNS:-20}
 drizzle_only=${BENCH_DRIZZLE_ONLY:-0}
-pg_bin=/usr/lib/postgresql/15/bin
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 for v in count runs noop_runs; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
-for b in ds dsd; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in hyperfine jq setpriv timeout node python3; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
-for b in initdb pg_ctl postgres psql pg_dump; do
-  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
-done
+need_built ds dsd
+need_tools hyperfine jq setpriv timeout node python3
+need_pg15 initdb pg_ctl postgres psql pg_dump
 kit_bin=$peers_dir/node_modules/.bin/drizzle-kit
 [[ -x $kit_bin && -d $peers_dir/node_modules/drizzle-orm ]] ||
   die "drizzle-kit / drizzle-orm missing in $peers_dir/node_modules (run: npm ci --prefix $peers_dir)"
@@ -68,56 +60,25 @@ fi
 with_ds=1
 [[ $drizzle_only == 1 ]] && with_ds=0
 
-bench_start=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_started
 
 # --- private root, and the user that runs everything ----------------------
 dsd_pid=
 pg_data=
-root=$(mktemp -d /tmp/ds-bm-XXXXXX)   # short: socket paths must fit in 108 bytes
-chmod 755 "$root"
-
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
-
-stop_dsd() {
-  [[ -n $dsd_pid ]] || return 0
-  if kill -0 "$dsd_pid" 2>/dev/null; then
-    timeout 30 "${as_user[@]}" ds daemon stop >/dev/null 2>&1 || log "ds daemon stop failed"
-    for _ in $(seq 100); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
-    if kill -0 "$dsd_pid" 2>/dev/null; then
-      kill -TERM "$dsd_pid"
-      for _ in $(seq 100); do kill -0 "$dsd_pid" 2>/dev/null || break; sleep 0.05; done
-      kill -KILL "$dsd_pid" 2>/dev/null
-    fi
-  fi
-  wait "$dsd_pid" 2>/dev/null || true
-  dsd_pid=
-}
+make_root /tmp/ds-bm
 
 cleanup() {
   local rc=$?
   set +e
   trap - INT TERM
   stop_dsd
-  if [[ -n $pg_data && -f $pg_data/postmaster.pid ]]; then
-    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w -t 10 stop >/dev/null 2>&1
-    if [[ -f $pg_data/postmaster.pid ]]; then
-      local pg_pid
-      pg_pid=$(head -n1 "$pg_data/postmaster.pid")
-      [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
-    fi
-  fi
+  [[ -n $pg_data ]] && stop_cluster "$pg_data"
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+stage_bins ds dsd
 for d in run state config data home out pgsock pglog; do mkpriv "$root/$d" 700; done
 
 # The workspace: ds.toml, an empty .env, and the generated folder.
@@ -148,34 +109,15 @@ export default {
 EOF
 chown -h "$run_uid:$run_gid" "$kit/node_modules" "$kit/drizzle.config.mjs"
 
-# The environment every measured process inherits (hyperfine passes it on).
-export PATH="$bin:$pg_bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state
-export XDG_CONFIG_HOME=$root/config
-export XDG_DATA_HOME=$root/data
-export DS_STATE_DIR=$root/state
-export DS_NO_SPAWN=1
-export LANG=C.UTF-8 NO_COLOR=1
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
-  DATABASE_URL DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE \
-  DS_TARGET_VAR DS_SOURCE_VAR DS_PROJECT NODE_OPTIONS NODE_PATH || true
-sock=$XDG_RUNTIME_DIR/ds/dsd.sock
+bench_env
+export DS_NO_SPAWN=1 NO_COLOR=1
 cd "$ws"
 
 # --- PostgreSQL 15 --------------------------------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 log "initdb + start PostgreSQL 15 on 127.0.0.1:$port"
 pg_data=$root/pg
-mkpriv "$pg_data" 700
-"${as_user[@]}" "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync \
-  >"$root/out/initdb.log" 2>&1 || die "initdb failed: $(tail -5 "$root/out/initdb.log")"
-"${as_user[@]}" "$pg_bin/pg_ctl" -D "$pg_data" -l "$root/pglog/pg.log" -w -t 30 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $root/pgsock -c fsync=off" start >/dev/null ||
-  die "PostgreSQL did not start: $(tail -5 "$root/pglog/pg.log")"
+start_cluster "$pg_data" "-c listen_addresses=127.0.0.1 -p $port"
 url() { echo "postgresql://postgres@127.0.0.1:$port/$1"; }
 sql() {  # sql DB SQL: runs SQL as postgres over the Unix socket, prints the rows
   timeout 120 "${as_user[@]}" psql -X -At -q -v ON_ERROR_STOP=1 -h "$root/pgsock" -p "$port" \
@@ -186,14 +128,7 @@ new_db() { sql postgres "create database \"$1\"" >/dev/null || die "create datab
 # --- dsd ------------------------------------------------------------------
 if (( with_ds )); then
   log "starting dsd in $root"
-  "${as_user[@]}" "$bin/dsd" --foreground >"$root/out/dsd.stderr" 2>&1 </dev/null &
-  dsd_pid=$!   # setpriv execs, so this is dsd itself
-  for _ in $(seq 500); do
-    [[ -S $sock ]] && break
-    kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/out/dsd.stderr")"
-    sleep 0.02
-  done
-  [[ -S $sock ]] || die "dsd did not create $sock within 10 s"
+  start_dsd "$root/out/dsd.stderr"
 fi
 
 # drizzle-kit reads the target from DATABASE_URL (see its config above).
@@ -256,7 +191,7 @@ chmod 644 "$root/out/all.sql"
 tools=(psql kit)
 (( with_ds )) && tools=(ds kit psql)
 declare -A full=()
-load_full=$(cut -d' ' -f1 /proc/loadavg)
+load_full=$(load1)
 for i in $(seq "$runs"); do
   # Rotate the order, so that no tool always runs first or after another.
   n=${#tools[@]}
@@ -298,7 +233,7 @@ noop() {
     "${extra[@]}" "$(printf '%q ' "${cmd[@]}")" >&2 || die "hyperfine failed for: $*"
   jq -r '.results[0] | "\(.median * 1000) \(.min * 1000)"' "$out"
 }
-load_noop=$(cut -d' ' -f1 /proc/loadavg)
+load_noop=$(load1)
 if (( with_ds )); then
   res=$(noop ds_noop "full_ds_$runs" \
     ds db migrate -C "$ws" --db "$(url "full_ds_$runs")" --dir "$folder" --yes)
@@ -326,7 +261,6 @@ read -r node_ms node_min <<<"$res"
 
 stop_dsd
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-elapsed=$(( $(date +%s) - bench_start ))
 
 # --- table ----------------------------------------------------------------
 stat() {  # stat median|min VALUES...
@@ -338,8 +272,6 @@ stat() {  # stat median|min VALUES...
 f0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
 f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-le() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x <= y) }'; }  # x <= y
-verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
 each() {  # each X...: "1 / 2 / 3"
   local out="" v
   for v in "$@"; do out+="${out:+ / }$(f0 "$v")"; done
@@ -354,7 +286,7 @@ sql_med=$(stat median "${sql_full[@]}")
 sql_min=$(stat min "${sql_full[@]}")
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Machine: $(machine); date: $(utc_now); run time: $(run_time) s
 Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when the full runs began: $load_full; the no-op runs: $load_noop.
 Folder: $count migrations from bench/gen_migrations.py ($nstmts statements, $folder_kb KiB; $ntables tables at the end), PostgreSQL $(sql postgres 'show server_version') on 127.0.0.1 (TCP, trust, fsync=off); drizzle-kit $(jq -r .version "$peers_dir/node_modules/drizzle-kit/package.json"), drizzle-orm $(jq -r .version "$peers_dir/node_modules/drizzle-orm/package.json"), node $(node --version).
 

@@ -44,11 +44,9 @@ test_user=${DS_TEST_USER:-ds-test}
 runs=${BENCH_RUNS:-50}
 nc_runs=${BENCH_NEONCTL_RUNS:-10}
 synthetic=${BENCH_SYNTHETIC:-50x100}
-pg_bin=/usr/lib/postgresql/15/bin
 refresh_s=60   # dsd's default neon_refresh_seconds; the bench keeps it
-
-log() { printf '[bench] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 for v in runs nc_runs; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
@@ -56,114 +54,48 @@ done
 [[ $synthetic =~ ^([1-9][0-9]*)x([1-9][0-9]*)$ ]] || die "BENCH_SYNTHETIC must look like 50x100"
 syn_projects=${BASH_REMATCH[1]}
 syn_branches=${BASH_REMATCH[2]}
-for b in ds dsd; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in hyperfine jq setpriv timeout curl node openssl /usr/bin/python3; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
-for b in initdb postgres pg_isready; do
-  [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"
-done
+need_built ds dsd
+need_tools hyperfine jq setpriv timeout curl node openssl /usr/bin/python3
+need_pg15 initdb postgres pg_isready
 neonctl=$peers_dir/node_modules/.bin/neonctl
 [[ -x $neonctl ]] || die "neonctl is missing in $peers_dir/node_modules (run: npm ci --prefix $peers_dir)"
 nc_version=$(jq -r .version "$peers_dir/node_modules/neonctl/package.json")
 
-bench_start=$(date +%s)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_started
 
 # --- private root, and the user that runs everything ----------------------
 dsd_pid=
 env_pid=
 env_pids=()
-root=$(mktemp -d /tmp/ds-bn-XXXXXX)   # short: socket paths must fit in 108 bytes
-chmod 755 "$root"
-
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
-
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-# stop_pid PID SECONDS: SIGTERM, wait, SIGKILL (for processes that are not
-# this shell's children, e.g. the dsd that `ds daemon start` spawned).
-stop_pid() {
-  alive "$1" || return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq $(($2 * 20))); do alive "$1" || return 0; sleep 0.05; done
-  kill -KILL "$1" 2>/dev/null
-}
-
-stop_dsd() {
-  [[ -n $dsd_pid ]] || return 0
-  if alive "$dsd_pid"; then
-    timeout 30 "${as_user[@]}" ds daemon stop >/dev/null 2>&1 || log "ds daemon stop failed"
-    for _ in $(seq 100); do alive "$dsd_pid" || break; sleep 0.05; done
-    stop_pid "$dsd_pid" 5
-  fi
-  dsd_pid=
-}
+make_root /tmp/ds-bn
 
 cleanup() {
   local rc=$?
   set +e
   trap - INT TERM
   stop_dsd
-  # neon_env.py stops its doubles and the cluster on SIGTERM; whatever is
-  # left after that (it was killed) is stopped by pid.
-  if alive "$env_pid"; then
-    kill -TERM "$env_pid"
-    for _ in $(seq 600); do alive "$env_pid" || break; sleep 0.05; done
-    alive "$env_pid" && kill -KILL "$env_pid"
-  fi
-  [[ -n $env_pid ]] && wait "$env_pid" 2>/dev/null
-  local p
-  for p in "${env_pids[@]}"; do stop_pid "$p" 5; done
+  stop_neon_env
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$bin/"
+stage_bins ds dsd
 for d in run state config data home out neon; do mkpriv "$root/$d" 700; done
 ws=$root/ws       # .env -> main of acme-app
 syn_ws=$root/ws2  # the synthetic account
 mkpriv "$ws" 755
 mkpriv "$syn_ws" 755
 
-# The environment every measured process inherits (hyperfine passes it on).
+bench_env
 # /usr/bin/python3: the run user may not reach an interpreter under /root.
 export PATH="$bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state
-export XDG_CONFIG_HOME=$root/config
-export XDG_DATA_HOME=$root/data
-export DS_STATE_DIR=$root/state
-export LANG=C.UTF-8 NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
-  PGHOSTADDR PGSSLMODE DATABASE_URL DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE \
-  DS_BRANCH_PATTERN DS_ENV_FILE DS_TARGET_VAR DS_SOURCE_VAR DS_PROJECT \
-  DS_NEON_REFRESH_SECONDS NEON_API_KEY NEON_API_HOST NEON_ORG_ID NODE_OPTIONS NODE_PATH || true
+export NO_COLOR=1 PYTHONDONTWRITEBYTECODE=1
 cd "$ws"
 
 # --- cluster and doubles --------------------------------------------------
 log "starting PostgreSQL 15 (TLS, SCRAM) and two Neon API doubles (seed; synthetic $synthetic)"
-env_args=(--root "$root/neon/env" --synthetic "$synthetic")
-"${as_user[@]}" /usr/bin/python3 "$repo/bench/neon_env.py" "${env_args[@]}" >"$root/out/env.json" 2>"$root/out/env.log" </dev/null &
-env_pid=$!   # setpriv execs, so this is the helper itself
-for _ in $(seq 1200); do
-  [[ -s $root/out/env.json ]] && break
-  alive "$env_pid" || die "neon_env.py exited: $(tail -c 2000 "$root/out/env.log")"
-  sleep 0.1
-done
-[[ -s $root/out/env.json ]] || die "neon_env.py did not start within 120 s"
-envj=$(head -n1 "$root/out/env.json")
-mapfile -t env_pids < <(jq -r '.pids[]' <<<"$envj")
+start_neon_env --root "$root/neon/env" --synthetic "$synthetic"
 api=$(jq -r .api <<<"$envj")
 syn_api=$(jq -r .synthetic_api <<<"$envj")
 api_port=$(jq -r .api_port <<<"$envj")
@@ -236,7 +168,7 @@ hf_env=()
 hf() {
   local name=$1 warmup=$2 n=$3 out=$root/out/$1.json
   shift 3
-  log "hyperfine ($n runs, load $(cut -d' ' -f1 /proc/loadavg)): $*"
+  log "hyperfine ($n runs, load $(load1)): $*"
   timeout --foreground 900 "${as_user[@]}" env "${hf_env[@]}" hyperfine -N --warmup "$warmup" \
     --runs "$n" --style basic --export-json "$out" --command-name "$name" \
     "$(printf '%q ' "$@")" >&2 || die "hyperfine failed for: $*"
@@ -271,7 +203,7 @@ run_ds db current -C "$ws" >"$root/out/current.txt" 2>&1 || die "ds db current f
   die "ds db current does not show $project_name/$branch: $(cat "$root/out/current.txt")"
 
 # --- warm ds: hyperfine, and the requests it caused (none expected) --------
-load_warm=$(cut -d' ' -f1 /proc/loadavg)
+load_warm=$(load1)
 reset_stats "$api_port"
 warm_from=$(date +%s)
 res=$(hf ds_branches 5 "$runs" ds db branches --project "$project" -C "$ws")
@@ -308,7 +240,7 @@ ds_host=$(grep '^Host:' "$root/out/current.txt" | awk '{print $2}' | cut -d: -f1
 grep -q "@$ds_host/" "$root/out/nc-conn.txt" ||
   die "neonctl's connection string is not for $ds_host: $(sed 's/:[^:@]*@/:****@/' "$root/out/nc-conn.txt")"
 
-load_nc=$(cut -d' ' -f1 /proc/loadavg)
+load_nc=$(load1)
 res=$(hf neonctl_branches 2 "$nc_runs" \
   "$neonctl" branches list --project-id "$project" -o json "${nc_args[@]}")
 read -r nc_br nc_br_min <<<"$res"
@@ -380,15 +312,12 @@ read -r burst_n burst_route <<<"$burst"
 alive "$dsd_pid" || die "dsd died during the run"
 stop_dsd
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-elapsed=$(( $(date +%s) - bench_start ))
 
 # --- tables -----------------------------------------------------------------
 f0() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
 f1() { awk -v x="$1" 'BEGIN { printf "%.1f", x }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a / b }'; }
-le() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x <= y) }'; }
 ge() { awk -v x="$1" -v y="$2" 'BEGIN { exit !(x >= y) }'; }
-verdict() { if "$@"; then echo "met"; else echo "**not met**"; fi; }
 r_br=$(ratio "$nc_br" "$ds_br")
 r_cur=$(ratio "$nc_cur" "$ds_cur")
 r_syn=$(ratio "$nc_syn" "$ds_syn")
@@ -397,7 +326,7 @@ floor() {  # floor WALK_JSON: "N GETs in T ms"
 }
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time: $elapsed s
+Machine: $(machine); date: $(utc_now); run time: $(run_time) s
 Load average (1/5/15 min) at the start: $load_start; at the end: $load_end. 1-min load when the ds runs began: $load_warm; the neonctl runs: $load_nc.
 ds $("$bin/ds" --version | head -n1) (tree at commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)), neonctl $nc_version (node $(node --version), CI=true, --no-analytics), hyperfine $(hyperfine --version | cut -d' ' -f2); the doubles without --spec, 700 requests/min limit. Seed: $projects_seen projects visible to the key, $project_name ($project) with $seed_branches branches; .env -> $branch.
 

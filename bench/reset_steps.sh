@@ -22,48 +22,30 @@ scale=${BENCH_SCALE:-1500}
 orgs=${BENCH_ORGS:-50}
 big=${BENCH_BIG:-5}
 test_user=${DS_TEST_USER:-ds-test}
-pg_bin=/usr/lib/postgresql/15/bin
-
-log() { echo "$(date -u +%T) $*" >&2; }
-die() { log "error: $*"; exit 1; }
-for b in ds dsd; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-command -v jq >/dev/null || die "jq is not installed"
 
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
-choose_run_user "$test_user"
+log() { echo "$(date -u +%T) $*" >&2; }
+need_built ds dsd
+need_tools jq
 
-root=$(mktemp -d /tmp/ds-br-XXXXXX)   # short: socket paths must fit in 108 bytes
-chmod 755 "$root"
 dsd_pid=
+make_root /tmp/ds-br
 cleanup() {
   set +e
   trap - INT TERM
-  if [[ -n $dsd_pid ]]; then
-    timeout 90 "${as_user[@]}" "$root/bin/ds" daemon stop >/dev/null 2>&1
-    kill -TERM "$dsd_pid" 2>/dev/null
-    wait "$dsd_pid" 2>/dev/null
-  fi
-  local pid_file
-  for pid_file in "$root"/src/postmaster.pid "$root"/data/ds/pg/postmaster.pid; do
-    [[ -f $pid_file ]] && "${as_user[@]}" "$pg_bin/pg_ctl" -D "$(dirname "$pid_file")" \
-      -m immediate -w -t 10 stop >/dev/null 2>&1
-  done
+  stop_dsd 90
+  stop_cluster "$root/src"
+  stop_cluster "$root/data/ds/pg"
   rm -rf "$root"
 }
 install_cleanup_traps
 
-mkpriv "$root/bin" 755
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$root/bin/"
+stage_bins ds dsd
 for d in run state config home data xdg-state sock; do mkpriv "$root/$d" 700; done
 chmod 755 "$root/sock"
-export PATH="$root/bin:$pg_bin:/usr/bin:/bin" HOME=$root/home XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state XDG_CONFIG_HOME=$root/config XDG_DATA_HOME=$root/data
-export DS_STATE_DIR=$root/state DS_NO_SPAWN=1 DS_PG_BIN=$pg_bin LANG=C.UTF-8
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE DS_DSD \
-  DS_PROVIDER DS_DEVELOPER DS_STAGE DS_ENV_FILE DS_TARGET_VAR DS_SOURCE_VAR DS_PROJECT || true
+bench_env
+export DS_NO_SPAWN=1 DS_PG_BIN=$pg_bin
 cd "$root"
 
 log "the source: its own cluster, $orgs organizations, scale $scale, organization 1 x$big"
@@ -81,13 +63,7 @@ q -d source -f "$repo/daemon/orgcopy/testdata/schema.sql" \
 source_size=$(q -d source -Atc "SELECT pg_size_pretty(pg_database_size('source'))")
 
 log "dsd, ds setup, a workspace whose one migration is the bench schema"
-"${as_user[@]}" "$root/bin/dsd" --foreground >>"$root/dsd.stderr" 2>&1 </dev/null &
-dsd_pid=$!
-for _ in $(seq 500); do
-  [[ -S $root/run/ds/dsd.sock ]] && break
-  kill -0 "$dsd_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/dsd.stderr")"
-  sleep 0.02
-done
+start_dsd "$root/dsd.stderr"
 ws=$root/ws
 mkpriv "$ws" 755
 mkpriv "$ws/drizzle" 755

@@ -29,100 +29,55 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-build/release}
 [[ $build_dir == /* ]] || build_dir=$repo/$build_dir
 test_user=${DS_TEST_USER:-ds-test}
-pg_bin=/usr/lib/postgresql/15/bin
 soak_s=${SOAK_SECONDS:-60}
 unary_s=${SOAK_UNARY_SECONDS:-10}
 after_s=${SOAK_AFTER_SECONDS:-10}
 clients=${SOAK_CLIENTS:-16}
 streams=${SOAK_STREAMS:-100}
 switch_ms=${SOAK_SWITCH_MS:-500}
-
-log() { printf '[soak] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+log_prefix='[soak]'
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 for v in soak_s unary_s after_s clients streams switch_ms; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
-for b in ds dsd ds_soak_bench; do
-  [[ -x $build_dir/bin/$b ]] || die "$build_dir/bin/$b is missing; run: cmake --build --preset release"
-done
-for t in hyperfine jq setpriv timeout; do
-  command -v "$t" >/dev/null || die "$t is not installed"
-done
-[[ -x $pg_bin/initdb ]] || die "PostgreSQL 15 is not installed ($pg_bin/initdb)"
+need_built ds dsd ds_soak_bench
+need_tools hyperfine jq setpriv timeout
+need_pg15 initdb
 
 # --- private root, and the user that runs everything ----------------------
-root=$(mktemp -d /tmp/ds-soak-XXXXXX)   # short: a socket path must fit in 108 bytes
-chmod 755 "$root"
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
-choose_run_user "$test_user"
+make_root /tmp/ds-soak
 
-dsd_pid() { head -n1 "$DS_STATE_DIR/dsd.pid" 2>/dev/null || true; }
 cleanup() {
   local rc=$?
   set +e
   trap - INT TERM
   # The restart leaves a dsd that is not this script's child: stop it (and
   # its PostgreSQL) by the pid file.
-  local pid
-  pid=$(dsd_pid)
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    timeout 60 "${as_user[@]}" ds daemon stop >/dev/null 2>&1 || kill -TERM "$pid"
-    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  local pid_file=$root/data/ds/pg/postmaster.pid pg_pid
-  if [[ -f $pid_file ]]; then
-    "${as_user[@]}" "$pg_bin/pg_ctl" -D "$(dirname "$pid_file")" -m immediate -w -t 10 stop \
-      >/dev/null 2>&1
-    pg_pid=$(head -n1 "$pid_file" 2>/dev/null)
-    [[ $pg_pid =~ ^[0-9]+$ ]] && kill -KILL "$pg_pid" 2>/dev/null
-  fi
+  dsd_pid=$(head -n1 "$root/state/dsd.pid" 2>/dev/null)
+  [[ $dsd_pid =~ ^[0-9]+$ ]] || dsd_pid=
+  stop_dsd 60
+  stop_cluster "$root/data/ds/pg"
   rm -rf "$root"
   exit "$rc"
 }
 install_cleanup_traps
 
-bin=$root/bin
-mkdir -p "$bin"
-chmod 755 "$bin"
-install -m 755 "$build_dir/bin/ds" "$build_dir/bin/dsd" "$build_dir/bin/ds_soak_bench" "$bin/"
+stage_bins ds dsd ds_soak_bench
 for d in run state config home out data; do mkpriv "$root/$d" 700; done
 ws=$root/ws
-mkpriv "$ws" 755
-printf 'provider = "local"\ndeveloper = "bench"\n' >"$ws/ds.toml"
-: >"$ws/.env"
-chown "$run_uid:$run_gid" "$ws/ds.toml" "$ws/.env"
+local_workspace "$ws"
 
-export PATH="$bin:$pg_bin:/usr/bin:/bin"
-export HOME=$root/home
-USER=$(id -un "$run_uid")
-export USER
-export XDG_RUNTIME_DIR=$root/run
-export XDG_STATE_HOME=$root/xdg-state
-export XDG_CONFIG_HOME=$root/config
-export XDG_DATA_HOME=$root/data
-export DS_STATE_DIR=$root/state
+bench_env
 export DS_NO_SPAWN=1
 export DS_PG_BIN=$pg_bin
-export LANG=C.UTF-8
-unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGSERVICEFILE PGPASSFILE \
-  DS_DSD DS_PROVIDER DS_DEVELOPER DS_STAGE DS_BRANCH_PATTERN DS_ENV_FILE DS_TARGET_VAR \
-  DS_SOURCE_VAR DS_PROJECT || true
-sock=$XDG_RUNTIME_DIR/ds/dsd.sock
 cd "$root"
 
 # --- dsd, a local cluster and two branches ----------------------------------
 log "starting dsd in $root"
-"${as_user[@]}" "$bin/dsd" --foreground >"$root/dsd.stderr" 2>&1 </dev/null &
-first_pid=$!
-for _ in $(seq 500); do
-  [[ -S $sock ]] && break
-  kill -0 "$first_pid" 2>/dev/null || die "dsd exited early: $(tail -5 "$root/dsd.stderr")"
-  sleep 0.02
-done
-[[ -S $sock ]] || die "dsd did not create $sock within 10 s"
+start_dsd "$root/dsd.stderr"
+first_pid=$dsd_pid
 log "ds setup, and a second branch"
 timeout 180 "${as_user[@]}" ds setup -C "$ws" >&2 || die "ds setup failed"
 branch_a=$(timeout 30 "${as_user[@]}" ds db current -C "$ws" --format '{branch}')
@@ -184,7 +139,7 @@ cpu_unary=$(j '.unary.dsd_cpu_us_per_call * 10 | round / 10')
 cpu_soak=$(j '.soak.dsd_cpu_us_per_getcurrent * 10 | round / 10')
 
 cat <<EOF
-Machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), Linux $(uname -r); date: $(date -u '+%Y-%m-%d %H:%M UTC')
+Machine: $(machine); date: $(utc_now)
 uptime before: $uptime_before
 uptime after:  $uptime_after
 Load: $clients GetCurrent clients, $streams WatchCurrent streams, SetDatabase $branch_a <-> $branch_b every $switch_ms ms; ${unary_s} s clients alone, ${soak_s} s soak, restart, ${after_s} s after.
