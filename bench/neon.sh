@@ -195,7 +195,7 @@ fill_total=$(( $(settle "$api_port") - cold_total ))
 seed_branches=$(($(wc -l <"$root/out/cold.txt") - 1))
 
 # .env -> main (not timed; the URI comes from the API), then check current.
-run_ds db set target-db --branch "$branch" --project "$project" -C "$ws" >"$root/out/set.txt" 2>&1 ||
+run_ds db set target-db --branch "$branch" --project "$project" --yes -C "$ws" >"$root/out/set.txt" 2>&1 ||
   die "ds db set target-db failed: $(cat "$root/out/set.txt")"
 run_ds db current -C "$ws" >"$root/out/current.txt" 2>&1 || die "ds db current failed"
 { grep -q "^Project:  $project_name$" "$root/out/current.txt" &&
