@@ -463,29 +463,40 @@ absl::Status NeonProvider::RefreshAll() {
   return Refresh();
 }
 
+absl::StatusOr<NeonProvider::BranchForWrite> NeonProvider::LockBranchForWrite(
+    const std::string& project, const std::string& name) {
+  absl::StatusOr<ProjectView> p = ProjectFor(project);
+  if (!p.ok()) return p.status();
+  BranchForWrite w;
+  w.serial = LockProjectForWrite((*p)->project.id, nullptr);
+  p = ProjectFor((*p)->project.id);  // as the write before this one left it
+  if (!p.ok()) return p.status();
+  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
+  if (!b.ok()) return b.status();
+  w.project = *std::move(p);
+  w.branch = *b;
+  return w;
+}
+
 absl::Status NeonProvider::SetExpiry(const std::string& project, const std::string& name,
                                      const std::string& expires_at) {
   if (!expires_at.empty()) {
     if (absl::Status e = CheckExpiry(expires_at, /*max_days=*/30); !e.ok()) return e;
   }
-  absl::StatusOr<ProjectView> p = ProjectFor(project);
-  if (!p.ok()) return p.status();
-  std::unique_lock serial = LockProjectForWrite((*p)->project.id, nullptr);
-  p = ProjectFor((*p)->project.id);  // as the write before this one left it
-  if (!p.ok()) return p.status();
-  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
-  if (!b.ok()) return b.status();
+  absl::StatusOr<BranchForWrite> locked = LockBranchForWrite(project, name);
+  if (!locked.ok()) return locked.status();
+  const ProjectState& p = *locked->project;
+  const neon::Branch& b = *locked->branch;
   int children = 0;
-  for (const neon::Branch& other : (*p)->branches) children += other.parent_id == (*b)->id;
+  for (const neon::Branch& other : p.branches) children += other.parent_id == b.id;
   if (!expires_at.empty()) {
-    if (absl::Status allowed = CheckExpiryAllowed(name, (*b)->is_default, (*b)->is_protected,
-                                                  children);
+    if (absl::Status allowed = CheckExpiryAllowed(name, b.is_default, b.is_protected, children);
         !allowed.ok()) {
       return allowed;
     }
   }
-  const std::string project_id = (*p)->project.id;
-  absl::StatusOr<neon::BranchMutation> m = api_.SetBranchExpiry(project_id, (*b)->id, expires_at);
+  const std::string project_id = p.project.id;
+  absl::StatusOr<neon::BranchMutation> m = api_.SetBranchExpiry(project_id, b.id, expires_at);
   if (!m.ok()) return m.status();
   if (absl::Status w =
           WaitForOperations(project_id, m->operations, StrCat("setting the expiry of ", name));
@@ -637,23 +648,20 @@ absl::StatusOr<BranchInfo> NeonProvider::CreateBranch(const std::string& project
 absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::string& name,
                                         bool force) {
   (void)force;  // Neon ends the branch's sessions itself
-  absl::StatusOr<ProjectView> p = ProjectFor(project);
-  if (!p.ok()) return p.status();
-  std::unique_lock serial = LockProjectForWrite((*p)->project.id, nullptr);
-  p = ProjectFor((*p)->project.id);  // as the write before this one left it
-  if (!p.ok()) return p.status();
-  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
-  if (!b.ok()) return b.status();
-  if ((*b)->is_default) {
+  absl::StatusOr<BranchForWrite> locked = LockBranchForWrite(project, name);
+  if (!locked.ok()) return locked.status();
+  const ProjectState& p = *locked->project;
+  const neon::Branch& b = *locked->branch;
+  if (b.is_default) {
     return absl::PermissionDeniedError(StrCat("\"", name,
                                               "\" is the default branch of Neon project ",
-                                              (*p)->project.name, "; ds never deletes it"));
+                                              p.project.name, "; ds never deletes it"));
   }
-  if ((*b)->is_protected) {
+  if (b.is_protected) {
     return absl::PermissionDeniedError(
         StrCat("branch \"", name, "\" is protected; ds never deletes protected branches"));
   }
-  const std::string project_id = (*p)->project.id, branch_id = (*b)->id;
+  const std::string project_id = p.project.id, branch_id = b.id;
   absl::StatusOr<neon::BranchMutation> m = api_.DeleteBranch(project_id, branch_id);
   if (!m.ok()) return m.status();
   if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("deleting ", name));
@@ -673,25 +681,21 @@ absl::Status NeonProvider::DeleteBranch(const std::string& project, const std::s
 absl::Status NeonProvider::ResetBranch(const std::string& project, const std::string& name,
                                        bool force) {
   (void)force;
-  absl::StatusOr<ProjectView> p = ProjectFor(project);
-  if (!p.ok()) return p.status();
-  std::unique_lock serial = LockProjectForWrite((*p)->project.id, nullptr);
-  p = ProjectFor((*p)->project.id);  // as the write before this one left it
-  if (!p.ok()) return p.status();
-  absl::StatusOr<const neon::Branch*> b = FindBranch(**p, name);
-  if (!b.ok()) return b.status();
-  if ((*b)->is_default || (*b)->is_protected) {
+  absl::StatusOr<BranchForWrite> locked = LockBranchForWrite(project, name);
+  if (!locked.ok()) return locked.status();
+  const ProjectState& p = *locked->project;
+  const neon::Branch& b = *locked->branch;
+  if (b.is_default || b.is_protected) {
     return absl::PermissionDeniedError(StrCat("branch \"", name, "\" is ",
-                                              (*b)->is_default ? "the default branch" : "protected",
+                                              b.is_default ? "the default branch" : "protected",
                                               "; ds never resets it"));
   }
-  if ((*b)->parent_id.empty()) {
+  if (b.parent_id.empty()) {
     return absl::FailedPreconditionError(
         StrCat("branch \"", name, "\" has no parent to reset from"));
   }
-  const std::string project_id = (*p)->project.id;
-  absl::StatusOr<neon::BranchMutation> m =
-      api_.RestoreBranch(project_id, (*b)->id, (*b)->parent_id);
+  const std::string project_id = p.project.id;
+  absl::StatusOr<neon::BranchMutation> m = api_.RestoreBranch(project_id, b.id, b.parent_id);
   if (!m.ok()) return m.status();
   if (absl::Status w = WaitForOperations(project_id, m->operations, StrCat("resetting ", name));
       !w.ok()) {

@@ -165,6 +165,15 @@ class NeonProvider final : public Provider {
   // Held by a mutation of `project_id` for its whole course.
   std::unique_lock<std::mutex> LockProjectForWrite(
       const std::string& project_id, const std::function<void(std::string_view)>& progress);
+  // A branch about to be changed: its project locked for writing, and both
+  // read again under that lock, as the write before this one left them.
+  struct BranchForWrite {
+    std::unique_lock<std::mutex> serial;
+    ProjectView project;
+    const neon::Branch* branch = nullptr;
+  };
+  absl::StatusOr<BranchForWrite> LockBranchForWrite(const std::string& project,
+                                                    const std::string& name);
 
   // Asks the refresher for a full refresh; returns the number of the run
   // that will answer it. mu_ held.
