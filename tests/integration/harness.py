@@ -273,6 +273,25 @@ class DsEnv:
         os.chown(path, self.uid, self.gid)
         return path
 
+    def write_drizzle_folder(self, ws, entries, rel="drizzle"):
+        """A drizzle-kit 0.x migrations folder `rel` in workspace `ws`: entries
+        are (tag, sql) or (tag, when, sql) in journal order (`when` defaults to
+        1700000000000 + the index); a None sql leaves that file out, for the
+        tests of a missing file. Returns the folder's path."""
+        rows = [e if len(e) == 3 else (e[0], 1700000000000 + i, e[1])
+                for i, e in enumerate(entries)]
+        journal = {"version": "7", "dialect": "postgresql", "entries": [
+            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
+            for i, (tag, when, _) in enumerate(rows)]}
+        base = os.path.relpath(os.path.join(ws, rel), self.root)
+        self.mkdir(base)
+        self.mkdir(os.path.join(base, "meta"))
+        self.write(os.path.join(base, "meta", "_journal.json"), json.dumps(journal, indent=2))
+        for tag, _, sql in rows:
+            if sql is not None:
+                self.write(os.path.join(base, f"{tag}.sql"), sql)
+        return os.path.join(ws, rel)
+
     def workspace(self, rel, env_text=None, toml_text=None):
         path = self.mkdir(rel)
         if env_text is not None:

@@ -6,7 +6,6 @@ into one made before branch roles (one shared ds_owner owning everything, its
 password in .env) and restarts dsd, which must upgrade it.
 """
 
-import json
 import os
 import stat
 import unittest
@@ -81,17 +80,6 @@ class BranchRolesTest(unittest.TestCase):
     def su(self, database, sql):
         return self.psql(self.env.superuser_uri(database), sql)
 
-    def write_folder(self, ws, entries):
-        rel = os.path.relpath(os.path.join(ws, "drizzle"), self.env.root)
-        self.env.mkdir(rel)
-        self.env.mkdir(os.path.join(rel, "meta"))
-        journal = {"version": "7", "dialect": "postgresql", "entries": [
-            {"idx": i, "version": "7", "when": 1700000000000 + i, "tag": tag, "breakpoints": True}
-            for i, (tag, _) in enumerate(entries)]}
-        self.env.write(os.path.join(rel, "meta", "_journal.json"), json.dumps(journal))
-        for tag, sql in entries:
-            self.env.write(os.path.join(rel, tag + ".sql"), sql)
-
     # -- tests -----------------------------------------------------------------
 
     def test_01_a_branch_password_reaches_its_own_branch_only(self):
@@ -130,7 +118,7 @@ class BranchRolesTest(unittest.TestCase):
 
     def test_03_migrate_as_the_branch_role_and_recreate_public(self):
         x = self.target(self.ws_x)
-        self.write_folder(self.ws_x, MIGRATIONS)
+        self.env.write_drizzle_folder(self.ws_x, MIGRATIONS)
         self.ok(self.ws_x, "db", "migrate", "--yes")
         owners = self.psql(x, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname IN "
                               "('public', 'audit', 'drizzle')")
@@ -237,7 +225,7 @@ class BranchRolesTest(unittest.TestCase):
         self.assertEqual(self.su("scratch", "SELECT tableowner FROM pg_tables "
                                             "WHERE tablename = 'mine'"), "ds_superuser")
         # The old .env says what to do, and doing it works.
-        self.write_folder(ws, MIGRATIONS[:1])
+        self.env.write_drizzle_folder(ws, MIGRATIONS[:1])
         p = self.ds(ws, "db", "migrate", "--yes")
         self.assertNotEqual(p.returncode, 0, p.stdout)
         self.assertIn("`ds db set target-db --branch old-b`", p.stderr)

@@ -411,16 +411,8 @@ class LocalProviderTest(unittest.TestCase):
 
     def write_migration(self, ws, count):
         """A drizzle folder with `count` migrations, each making a table."""
-        entries = [{"idx": i, "version": "7", "when": 1700000000000 + i, "tag": f"{i:04d}_m{i}",
-                    "breakpoints": True} for i in range(count)]
-        rel = os.path.relpath(ws, self.env.root)
-        self.env.mkdir(os.path.join(rel, "drizzle"))
-        self.env.mkdir(os.path.join(rel, "drizzle", "meta"))
-        self.env.write(os.path.join(rel, "drizzle", "meta", "_journal.json"),
-                       json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
-        for e in entries:
-            self.env.write(os.path.join(rel, "drizzle", e["tag"] + ".sql"),
-                           f"CREATE TABLE t{e['idx']} (id int);\n")
+        self.env.write_drizzle_folder(
+            ws, [(f"{i:04d}_m{i}", f"CREATE TABLE t{i} (id int);\n") for i in range(count)])
 
     def postmaster_pid(self):
         with open(os.path.join(self.env.data, "ds", "pg", "postmaster.pid")) as f:
@@ -462,18 +454,6 @@ class LocalProviderTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, f"{args}: {p.stdout}{p.stderr}")
             self.assertNotIn("encoding", p.stderr)
 
-    def write_folder(self, ws, files):
-        """A drizzle folder of (tag, sql) in order."""
-        entries = [{"idx": i, "version": "7", "when": 1700000000000 + i, "tag": tag,
-                    "breakpoints": True} for i, (tag, _) in enumerate(files)]
-        rel = os.path.relpath(ws, self.env.root)
-        self.env.mkdir(os.path.join(rel, "drizzle"))
-        self.env.mkdir(os.path.join(rel, "drizzle", "meta"))
-        self.env.write(os.path.join(rel, "drizzle", "meta", "_journal.json"),
-                       json.dumps({"version": "7", "dialect": "postgresql", "entries": entries}))
-        for tag, sql in files:
-            self.env.write(os.path.join(rel, "drizzle", tag + ".sql"), sql)
-
     def blocked_migration(self, name, key):
         """A branch whose migrate run commits two migrations and then waits
         on advisory lock `key`, which a psql session (returned) holds."""
@@ -481,7 +461,7 @@ class LocalProviderTest(unittest.TestCase):
         p = self.env.ds("db", "create-branch", name, "-C", ws)
         self.assertEqual(p.returncode, 0, p.stderr)
         uri = self.env_values_of(ws)["DB_CONNECTION_STRING"]
-        self.write_folder(ws, [("0000_a", "CREATE TABLE a (id int);"),
+        self.env.write_drizzle_folder(ws, [("0000_a", "CREATE TABLE a (id int);"),
                                ("0001_alone", "-- ds:no-transaction\nCREATE TABLE alone (id int);"),
                                ("0002_wait", f"SELECT pg_advisory_xact_lock({key});")])
         holder = subprocess.Popen(

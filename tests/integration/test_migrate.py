@@ -183,20 +183,6 @@ class MigrateTest(unittest.TestCase):
     def new_ws(self, name):
         return self.env.workspace(f"w-{name}")
 
-    def write_folder(self, ws, entries, rel="drizzle"):
-        """A drizzle 0.x folder: entries are (tag, when, sql) in journal order."""
-        journal = {"version": "7", "dialect": "postgresql", "entries": [
-            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
-            for i, (tag, when, _) in enumerate(entries)]}
-        base = os.path.relpath(os.path.join(ws, rel), self.env.root)
-        self.env.mkdir(base)
-        self.env.mkdir(os.path.join(base, "meta"))
-        self.env.write(os.path.join(base, "meta", "_journal.json"), json.dumps(journal, indent=2))
-        for tag, _, sql in entries:
-            if sql is not None:
-                self.env.write(os.path.join(base, f"{tag}.sql"), sql)
-        return os.path.join(ws, rel)
-
     def expected_rows(self, folder):
         """(id, hash, created_at) drizzle writes for a fresh database."""
         with open(os.path.join(folder, "meta", "_journal.json")) as f:
@@ -405,7 +391,7 @@ class MigrateTest(unittest.TestCase):
         # Hand-written files with CRLF line ends, a trailing marker and a
         # comment-only chunk hash and split the same way.
         ws = self.new_ws("crlf")
-        self.write_folder(ws, [
+        self.env.write_drizzle_folder(ws, [
             ("0000_crlf", T0, "CREATE TABLE cr1(id int);\r\n--> statement-breakpoint\r\n"
                               "CREATE TABLE cr2(id int);--> statement-breakpoint\r\n"),
             ("0001_comment", T0 + 1000, "-- only a comment\r\n--> statement-breakpoint\r\n"
@@ -431,7 +417,7 @@ class MigrateTest(unittest.TestCase):
                             f"CREATE TABLE t{k}(id int);\n--> statement-breakpoint\n"
                             f"INSERT INTO runs VALUES ('{tag}');\n--> statement-breakpoint\n"
                             "SELECT pg_sleep(0.2);\n"))
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         uri = self.new_db("m_conc")
         others = []
         for i in range(4):
@@ -493,7 +479,7 @@ class MigrateTest(unittest.TestCase):
 
     def test_busy_database_lock_timeout_and_cancel(self):
         ws = self.new_ws("busy")
-        self.write_folder(ws, [("0000_slow", T0, "CREATE TABLE s1(id int);\n"
+        self.env.write_drizzle_folder(ws, [("0000_slow", T0, "CREATE TABLE s1(id int);\n"
                                                  "--> statement-breakpoint\n"
                                                  "SELECT pg_sleep(30);\n")])
         uri = self.new_db("m_busy")
@@ -544,7 +530,7 @@ class MigrateTest(unittest.TestCase):
         self.addCleanup(other.cleanup)
         other.start_daemon()
         ws = self.new_ws("kill")
-        self.write_folder(ws, [
+        self.env.write_drizzle_folder(ws, [
             ("0000_first", T0, "CREATE TABLE k0(id int);\n"),
             ("0001_long", T0 + 1000, "CREATE TABLE k1(id int);\n--> statement-breakpoint\n"
                                      "CREATE TABLE k2(id int);\n--> statement-breakpoint\n"
@@ -579,7 +565,7 @@ class MigrateTest(unittest.TestCase):
 
     def test_ctrl_c_cancels(self):
         ws = self.new_ws("ctrlc")
-        self.write_folder(ws, [
+        self.env.write_drizzle_folder(ws, [
             ("0000_a", T0, "CREATE TABLE c0(id int);\n"),
             ("0001_b", T0 + 1000, "CREATE TABLE c1(id int);\n--> statement-breakpoint\n"
                                   "SELECT pg_sleep(30);\n"),
@@ -608,9 +594,10 @@ class MigrateTest(unittest.TestCase):
         ws = self.new_ws("hup")
         # The migration waits for a row the test inserts once the client is
         # gone, so the job is certainly still running when it is looked at.
-        self.write_folder(ws, [("0000_h", T0, "CREATE TABLE h1(id int);\n--> statement-breakpoint\n"
-                                              "DO $$ BEGIN WHILE NOT EXISTS (SELECT FROM hup_gate) "
-                                              "LOOP PERFORM pg_sleep(0.05); END LOOP; END $$;\n")])
+        self.env.write_drizzle_folder(
+            ws, [("0000_h", T0, "CREATE TABLE h1(id int);\n--> statement-breakpoint\n"
+                                "DO $$ BEGIN WHILE NOT EXISTS (SELECT FROM hup_gate) "
+                                "LOOP PERFORM pg_sleep(0.05); END LOOP; END $$;\n")])
         uri = self.new_db("m_hup")
         self.psql(uri, "CREATE TABLE hup_gate(open bool)")
         proc = self.start_ds("db", "migrate", "-C", ws, "--db", uri)
@@ -634,12 +621,12 @@ class MigrateTest(unittest.TestCase):
         ws = self.new_ws("drift")
         entries = [("0000_one", T0, "CREATE TABLE d1(id int);\n"),
                    ("0001_two", T0 + 1000, "CREATE TABLE d2(id int);\n")]
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         uri = self.new_db("m_drift")
         self.assertEqual(self.migrate(ws, "--db", uri).returncode, 0)
         entries[0] = ("0000_one", T0, "CREATE TABLE d1(id int, extra text);\n")
         entries.append(("0002_three", T0 + 2000, "CREATE TABLE d3(id int);\n"))
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         p = self.migrate(ws, "--db", uri)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("0000_one", p.stderr)
@@ -659,10 +646,10 @@ class MigrateTest(unittest.TestCase):
         entries = [("0000_a", T0, "CREATE TABLE oa(id int);\n"),
                    ("0001_c", T0 + 3000, "CREATE TABLE oc(id int);\n")]
         late = ("0002_b", T0 + 2000, "CREATE TABLE ob(id int);\n")  # from a merged branch
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         uri = self.new_db("m_ooo")
         self.assertEqual(self.migrate(ws, "--db", uri).returncode, 0)
-        self.write_folder(ws, entries + [late])
+        self.env.write_drizzle_folder(ws, entries + [late])
         p = self.migrate(ws, "--db", uri)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("0002_b", p.stderr)
@@ -688,9 +675,9 @@ class MigrateTest(unittest.TestCase):
         self.drizzle_migrate(uri, folder)
         self.assertEqual(self.tracking_count(uri), 3)
         other = self.new_db("m_ooo_dz")
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         self.drizzle_migrate(other, folder)
-        self.write_folder(ws, entries + [late])
+        self.env.write_drizzle_folder(ws, entries + [late])
         self.drizzle_migrate(other, folder)
         self.assertFalse(self.exists(other, "ob"), "drizzle skipped the out-of-order entry")
         self.assertEqual(self.tracking_count(other), 2)
@@ -700,7 +687,8 @@ class MigrateTest(unittest.TestCase):
         base = ("0000_t", T0, "CREATE TABLE nt(x int);\n--> statement-breakpoint\n"
                               "INSERT INTO nt VALUES (1), (2);\n")
         cic = "CREATE INDEX CONCURRENTLY nt_x ON nt (x);\n"
-        self.write_folder(ws, [base, ("0001_idx", T0 + 1000, "-- ds:no-transaction\n" + cic)])
+        self.env.write_drizzle_folder(
+            ws, [base, ("0001_idx", T0 + 1000, "-- ds:no-transaction\n" + cic)])
         uri = self.new_db("m_notx")
         p = self.migrate(ws, "--db", uri)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
@@ -710,7 +698,7 @@ class MigrateTest(unittest.TestCase):
         self.assertEqual(self.tracking_count(uri), 2)
 
         ws = self.new_ws("notx2")
-        self.write_folder(ws, [base, ("0001_idx", T0 + 1000, cic)])
+        self.env.write_drizzle_folder(ws, [base, ("0001_idx", T0 + 1000, cic)])
         uri = self.new_db("m_notx2")
         p = self.migrate(ws, "--db", uri)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
@@ -721,7 +709,7 @@ class MigrateTest(unittest.TestCase):
         # A failing no-transaction file: what ran before it is committed and
         # recorded; the file itself is not recorded.
         ws = self.new_ws("notx3")
-        self.write_folder(ws, [base, ("0001_idx", T0 + 1000, "-- ds:no-transaction\n"
+        self.env.write_drizzle_folder(ws, [base, ("0001_idx", T0 + 1000, "-- ds:no-transaction\n"
                                       "CREATE INDEX CONCURRENTLY nt_y ON nt (no_such_column);\n")])
         uri = self.new_db("m_notx3")
         p = self.migrate(ws, "--db", uri)
@@ -734,7 +722,7 @@ class MigrateTest(unittest.TestCase):
 
     def test_failing_statement_rolls_back_everything(self):
         ws = self.new_ws("fail")
-        self.write_folder(ws, [
+        self.env.write_drizzle_folder(ws, [
             ("0000_ok", T0, "CREATE TABLE f0(id int);\n"),
             ("0001_bad", T0 + 1000, "CREATE TABLE f1(id int);\n--> statement-breakpoint\n"
                                     "SELEC broken FROM nowhere;\n"),
@@ -782,28 +770,30 @@ class MigrateTest(unittest.TestCase):
 
         case("nofolder", lambda ws, uri: None, ["nope"], codes=(1, 2),
              db_args=lambda uri: ("--db", uri, "--dir", "nope"))
-        case("notjson", lambda ws, uri: (self.write_folder(ws, good),
+        case("notjson", lambda ws, uri: (self.env.write_drizzle_folder(ws, good),
                                          self.env.write(rel(ws, "drizzle/meta/_journal.json"),
                                                         "{not json")),
              ["_journal.json"])
-        case("nowhen", lambda ws, uri: (self.write_folder(ws, good),
+        case("nowhen", lambda ws, uri: (self.env.write_drizzle_folder(ws, good),
                                         self.env.write(rel(ws, "drizzle/meta/_journal.json"),
                                                        journal_ok.replace(f'"when": {T0}, ', ""))),
              ["_journal.json", "when"])
-        case("nosql", lambda ws, uri: self.write_folder(ws, [good[0], ("0001_b", T0 + 1000, None)]),
+        case("nosql", lambda ws, uri: self.env.write_drizzle_folder(
+            ws, [good[0], ("0001_b", T0 + 1000, None)]),
              ["0001_b.sql"])
-        case("empty", lambda ws, uri: self.write_folder(ws, [good[0], ("0001_b", T0 + 1000, "")]),
+        case("empty", lambda ws, uri: self.env.write_drizzle_folder(
+            ws, [good[0], ("0001_b", T0 + 1000, "")]),
              ["0001_b.sql"])
         port = free_port()
-        case("unreachable", lambda ws, uri: self.write_folder(ws, good), [str(port)],
+        case("unreachable", lambda ws, uri: self.env.write_drizzle_folder(ws, good), [str(port)],
              db_args=lambda uri: ("--db", uri.replace(f":{self.port}/", f":{port}/")))
-        case("password", lambda ws, uri: self.write_folder(ws, good),
+        case("password", lambda ws, uri: self.env.write_drizzle_folder(ws, good),
              ["password authentication failed"],
              db_args=lambda uri: ("--db", self.uri(uri.rsplit("/", 1)[1], "WrongSecret99")))
         self.assertNotIn("WrongSecret99", "".join(self.outputs[-3:]))
 
         def odd_table(ws, uri):
-            self.write_folder(ws, good)
+            self.env.write_drizzle_folder(ws, good)
             self.psql(uri, "CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations"
                            "(version int, checksum text)")
         with self.subTest("oddtable"):
@@ -818,7 +808,7 @@ class MigrateTest(unittest.TestCase):
 
         # An .sql file the journal does not list: a warning naming it; the rest applies.
         ws = self.new_ws("stray")
-        self.write_folder(ws, good)
+        self.env.write_drizzle_folder(ws, good)
         self.env.write(rel(ws, "drizzle/0002_stray.sql"), "CREATE TABLE stray(id int);\n")
         uri = self.new_db("m_stray")
         p = self.migrate(ws, "--db", uri)
@@ -833,7 +823,7 @@ class MigrateTest(unittest.TestCase):
         entries = [("0000_a", T0, "CREATE TABLE sa(id int);\n"),
                    ("0001_b", T0 + 1000, "CREATE TABLE sb(id int);\n--> statement-breakpoint\n"
                                          "CREATE TABLE sc(id int);\n")]
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         uri = self.new_db("m_status")
 
         p = self.migrate(ws, "--db", uri, "--status")
@@ -919,7 +909,7 @@ class MigrateTest(unittest.TestCase):
         ws = self.new_ws("v1table")
         entries = [("0000_brave_hero", T0, "CREATE TABLE v1(id int);\n"),
                    ("0001_calm_sea", T0 + 86400000, "CREATE TABLE v2(id int);\n")]
-        self.write_folder(ws, entries)
+        self.env.write_drizzle_folder(ws, entries)
         uri = self.new_db("m_v1table")
         self.psql(uri, "CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations ("
                        "id serial PRIMARY KEY, hash text NOT NULL, created_at bigint, name text, "
@@ -953,7 +943,8 @@ class MigrateTest(unittest.TestCase):
         ws = self.env.workspace("w-envtarget", None, 'developer = "mig"\n')
         p = self.ds("db", "create-branch", "mig-envtarget", "-C", ws)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.write_folder(ws, [("0000_e", T0, "CREATE TABLE et(id int);\n")], rel="backend/drizzle")
+        self.env.write_drizzle_folder(
+            ws, [("0000_e", T0, "CREATE TABLE et(id int);\n")], rel="backend/drizzle")
         p = self.migrate(ws)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertHeadline(p.stdout, "mig-envtarget", os.path.join(ws, "backend", "drizzle"))
@@ -963,7 +954,8 @@ class MigrateTest(unittest.TestCase):
         other_ws = self.env.workspace("w-stage", None, 'developer = "mig"\n')
         p = self.ds("db", "create-branch", "--target", "mst", "-C", other_ws)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.write_folder(ws, [("0000_s", T0, "CREATE TABLE st(id int);\n")], rel="other/mig")
+        self.env.write_drizzle_folder(
+            ws, [("0000_s", T0, "CREATE TABLE st(id int);\n")], rel="other/mig")
         p = self.migrate(ws, "--target", "mst", "--dir", "other/mig")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertHeadline(p.stdout, "dev-mig-mst", os.path.join(ws, "other", "mig"))
@@ -975,7 +967,7 @@ class MigrateTest(unittest.TestCase):
         for name in ("mig-pick-b", "mig-pick-a"):  # .env ends up on mig-pick-a
             p = self.ds("db", "create-branch", name, "-C", ws)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.write_folder(ws, [("0000_p", T0, "CREATE TABLE picked(id int);\n")])
+        self.env.write_drizzle_folder(ws, [("0000_p", T0, "CREATE TABLE picked(id int);\n")])
         args = ["db", "migrate", "-C", ws]
         title = b"Migrate which database?"
         # Enter confirms the preselected .env target.
@@ -991,7 +983,7 @@ class MigrateTest(unittest.TestCase):
         with open(os.path.join(ws, ".env")) as f:
             self.assertIn("/mig-pick-a", f.read())
         # Esc aborts before anything runs.
-        self.write_folder(ws, [("0000_p", T0, "CREATE TABLE picked(id int);\n"),
+        self.env.write_drizzle_folder(ws, [("0000_p", T0, "CREATE TABLE picked(id int);\n"),
                                ("0001_q", T0 + 1000, "CREATE TABLE never(id int);\n")])
         code, out = run_in_pty(self.env, args, [(b"\x1b", None)], title)
         self.assertEqual(code, 1, out)
@@ -1008,7 +1000,7 @@ class MigrateTest(unittest.TestCase):
         # applies, one that fails, one that only reports. self.ds() checks
         # each output; the log, dsd's stderr and the job records are next.
         ws = self.new_ws("secret")
-        self.write_folder(ws, [("0000_ok", T0, "CREATE TABLE sec(id int);\n"),
+        self.env.write_drizzle_folder(ws, [("0000_ok", T0, "CREATE TABLE sec(id int);\n"),
                                ("0001_bad", T0 + 1000, "SELEC nothing;\n")])
         uri = self.new_db("m_secret")
         ran = []
@@ -1016,7 +1008,7 @@ class MigrateTest(unittest.TestCase):
             p = self.migrate(ws, "--db", uri, *args)
             self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
             ran.append(self.job_for("m_secret")["id"])
-        self.write_folder(ws, [("0000_ok", T0, "CREATE TABLE sec(id int);\n")])
+        self.env.write_drizzle_folder(ws, [("0000_ok", T0, "CREATE TABLE sec(id int);\n")])
         p = self.migrate(ws, "--db", uri)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         ran.append(self.job_for("m_secret")["id"])

@@ -301,18 +301,6 @@ class NeonTest(unittest.TestCase):
                     break
                 time.sleep(0.1)
 
-    def write_drizzle_folder(self, ws, entries, rel="drizzle"):
-        """A drizzle 0.x folder: entries are (tag, when, sql) in journal order."""
-        journal = {"version": "7", "dialect": "postgresql", "entries": [
-            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
-            for i, (tag, when, _) in enumerate(entries)]}
-        base = os.path.relpath(os.path.join(ws, rel), self.env.root)
-        self.env.mkdir(base)
-        self.env.mkdir(os.path.join(base, "meta"))
-        self.env.write(os.path.join(base, "meta", "_journal.json"), json.dumps(journal, indent=2))
-        for tag, _, sql in entries:
-            self.env.write(os.path.join(base, f"{tag}.sql"), sql)
-
     # -- tests -------------------------------------------------------------------
 
     def test_projects_branches_and_config(self):
@@ -522,7 +510,7 @@ class NeonTest(unittest.TestCase):
         self.ds_ok("db", "create-branch", "mig-x", "--project", P1, ws=ws)
         self.addCleanup(self.delete_via_api, P1, "mig-x")
         uri = self.env_values(ws)["DB_CONNECTION_STRING"]
-        self.write_drizzle_folder(ws, [("0000_x", 1700000000000,
+        self.env.write_drizzle_folder(ws, [("0000_x", 1700000000000,
                                         "CREATE TABLE neon_mig(id int PRIMARY KEY);\n"
                                         "--> statement-breakpoint\n"
                                         "INSERT INTO neon_mig VALUES (1);\n")])
@@ -959,7 +947,7 @@ class NeonTest(unittest.TestCase):
         self.addCleanup(self.delete_via_api, P1, "dev-rst-x")
         target = self.env_values(ws)["DB_CONNECTION_STRING"]
         self.psql(target, "CREATE TABLE junk (x int)")
-        self.write_drizzle_folder(ws, [("0000_orgs", 1700000000000,
+        self.env.write_drizzle_folder(ws, [("0000_orgs", 1700000000000,
                                         "CREATE TABLE organizations (id int PRIMARY KEY, name text);\n")])
         # The plan names the stage's branch and its project; nothing changes.
         plan = self.ds_json("db", "reset", "--target", "x", "-o", "2", "--dry-run", ws=ws,

@@ -63,7 +63,7 @@ class ResetCluster(unittest.TestCase):
             parts = urllib.parse.urlsplit(cls.base_uri)
             cls.password = urllib.parse.unquote(parts.password or "")
             cls.port = parts.port
-            cls.folder = cls.write_folder(cls.home, SCHEMA)
+            cls.folder = cls.env.write_drizzle_folder(cls.home, SCHEMA)
             cls.source = cls.make_db_s("rst_source")
             p = cls.env.ds("db", "migrate", "-C", cls.home, "--db", cls.source, "--yes", timeout=60)
             if p.returncode != 0:
@@ -108,19 +108,6 @@ class ResetCluster(unittest.TestCase):
         cls.psql_s(cls.env.superuser_uri("postgres"), f'CREATE DATABASE "{name}" OWNER {role}')
         return cls.uri(name)
 
-    @classmethod
-    def write_folder(cls, ws, entries, rel="drizzle"):
-        journal = {"version": "7", "dialect": "postgresql", "entries": [
-            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
-            for i, (tag, when, _) in enumerate(entries)]}
-        base = os.path.relpath(os.path.join(ws, rel), cls.env.root)
-        cls.env.mkdir(base)
-        cls.env.mkdir(os.path.join(base, "meta"))
-        cls.env.write(os.path.join(base, "meta", "_journal.json"), json.dumps(journal))
-        for tag, _, sql in entries:
-            cls.env.write(os.path.join(base, f"{tag}.sql"), sql)
-        return os.path.join(ws, rel)
-
     def ds(self, *args, timeout=90, **kw):
         p = self.env.ds(*args, timeout=timeout, **kw)
         if os.environ.get("DS_TEST_ECHO"):
@@ -135,7 +122,7 @@ class ResetCluster(unittest.TestCase):
         ws = self.env.workspace(f"w-{name}", None, 'developer = "rst"\n')
         p = self.ds("db", "create-branch", f"rst-{name}", "-C", ws)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.write_folder(ws, SCHEMA)
+        self.env.write_drizzle_folder(ws, SCHEMA)
         if source:
             with open(os.path.join(ws, ".env"), "a") as f:
                 f.write(f"SOURCE_DB_CONNECTION_STRING={self.source}\n")
@@ -175,7 +162,8 @@ class ResetCluster(unittest.TestCase):
                          "'%pg_sleep(60)%' AND pid <> pg_backend_pid()") != "0"
 
     def slow_folder(self, ws):
-        return self.write_folder(ws, SCHEMA + [("0002_slow", T0 + 2000, "SELECT pg_sleep(60);\n")],
+        return self.env.write_drizzle_folder(
+            ws, SCHEMA + [("0002_slow", T0 + 2000, "SELECT pg_sleep(60);\n")],
                                  rel="slow")
 
 
