@@ -60,6 +60,13 @@ EXIT_GRACE = 30 if SANITIZE else 10
 OTHER_USER = os.environ.get("DS_TEST_USER2", "ds-test2")  # as test_cli.py
 
 
+def require_local_pg():
+    """For setUpClass: skips the class where PostgreSQL 15's server binaries
+    (what the local provider runs) are not installed."""
+    if not os.path.exists(os.path.join(LOCAL_PG_BIN, "initdb")):
+        raise unittest.SkipTest(f"PostgreSQL server binaries are not in {LOCAL_PG_BIN}")
+
+
 def other_user():
     """A second unprivileged user for the hostile-user cases (scripts/test.sh
     creates it); None when the tests do not run as root, as they then cannot

@@ -11,7 +11,7 @@ import stat
 import unittest
 import urllib.parse
 
-from harness import DsEnv, LOCAL_PG_BIN, dotenv, main
+from harness import DsEnv, dotenv, main, require_local_pg
 
 # Drizzle's own layout: its tracking table in schema drizzle, the app in public
 # and in a schema of its own.
@@ -35,8 +35,7 @@ class BranchRolesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(os.path.join(LOCAL_PG_BIN, "initdb")):
-            raise unittest.SkipTest(f"PostgreSQL server binaries are not in {LOCAL_PG_BIN}")
+        require_local_pg()
         cls.env = DsEnv("roles")
         try:
             cls.env.start_daemon()

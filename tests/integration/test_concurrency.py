@@ -18,9 +18,9 @@ import subprocess
 import threading
 import unittest
 
-from harness import BIN_DIR, DsEnv, dotenv, main, wait_for
+from harness import (BIN_DIR, LOCAL_PG_BIN as PG_BIN, DsEnv, dotenv, main, require_local_pg,
+                     wait_for)
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
 SYSTEM_DATABASES = {"postgres", "template0", "template1", "ds_meta"}
 
 
@@ -54,8 +54,7 @@ class ConcurrencyTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-            raise unittest.SkipTest(f"PostgreSQL server binaries are not in {PG_BIN}")
+        require_local_pg()
         cls.env = DsEnv("conc")
         cls.ws = cls.env.workspace("ws", "", 'developer = "phil"\n')
         cls.env.start_daemon()
@@ -102,9 +101,7 @@ class ConcurrencyTest(unittest.TestCase):
         return out
 
     def psql(self, uri, sql):
-        p = subprocess.run(self.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-v",
-                                          "ON_ERROR_STOP=1", uri, "-c", sql]),
-                           env=self.env.env(), capture_output=True, text=True, timeout=60)
+        p = self.env.local_psql(uri, sql)
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip()
 

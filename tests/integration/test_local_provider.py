@@ -13,18 +13,16 @@ import threading
 import unittest
 import urllib.parse
 
-from harness import (BIN_DIR, DsEnv, as_user, dotenv, fds_without_cloexec, main, open_fds,
-                     other_user, run_in_pty, wait_for)
-
-PG_BIN = "/usr/lib/postgresql/15/bin"
+from harness import (BIN_DIR, LOCAL_PG_BIN as PG_BIN, DsEnv, as_user, dotenv,
+                     fds_without_cloexec, main, open_fds, other_user, require_local_pg,
+                     run_in_pty, wait_for)
 
 
 class LocalProviderTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-            raise unittest.SkipTest(f"PostgreSQL server binaries are not in {PG_BIN}")
+        require_local_pg()
         cls.env = DsEnv("local")
         cls.ws = cls.env.workspace("ws", "# app settings\nAPP_PORT=3000\n",
                                    'developer = "phil"\n')
@@ -44,9 +42,7 @@ class LocalProviderTest(unittest.TestCase):
         return self.env.ds(*args, "-C", self.ws, **kw)
 
     def psql(self, uri, sql, check=True):
-        p = subprocess.run(self.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-v",
-                                          "ON_ERROR_STOP=1", uri, "-c", sql]),
-                           env=self.env.env(), capture_output=True, text=True, timeout=60)
+        p = self.env.local_psql(uri, sql)
         if check:
             self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip()

@@ -30,9 +30,8 @@ import time
 import unittest
 import urllib.parse
 
-from harness import DsEnv, dotenv, main, run_in_pty, wait_until
+from harness import LOCAL_PG_BIN as PG_BIN, DsEnv, dotenv, main, run_in_pty, wait_until
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
 PEERS = os.environ.get("DS_PEERS_DIR", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
 TRACKING = '"drizzle"."__drizzle_migrations"'
@@ -165,10 +164,7 @@ class MigrateTest(unittest.TestCase):
         return urllib.parse.urlunsplit((parts.scheme, netloc, "/" + db, "", ""))
 
     def psql(self, uri, sql, check=True):
-        p = subprocess.run(
-            self.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1",
-                           uri, "-c", sql]),
-            env=self.env.env(), capture_output=True, text=True, timeout=60)
+        p = self.env.local_psql(uri, sql)
         if check:
             self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip()

@@ -20,9 +20,8 @@ import sys
 import unittest
 import urllib.parse
 
-from harness import DsEnv, dotenv, main, run_in_pty, wait_until
+from harness import LOCAL_PG_BIN as PG_BIN, DsEnv, dotenv, main, run_in_pty, wait_until
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
 T0 = 1700000000000
 
 SCHEMA = [
@@ -89,10 +88,7 @@ class ResetCluster(unittest.TestCase):
 
     @classmethod
     def psql_s(cls, uri, sql, check=True):
-        p = subprocess.run(
-            cls.env.argv([os.path.join(PG_BIN, "psql"), "-X", "-At", "-v", "ON_ERROR_STOP=1",
-                          uri, "-c", sql]),
-            env=cls.env.env(), capture_output=True, text=True, timeout=60)
+        p = cls.env.local_psql(uri, sql)
         if check and p.returncode != 0:
             raise AssertionError(f"psql: {p.stderr}")
         return p.stdout.strip()

@@ -13,17 +13,15 @@ import os
 import subprocess
 import unittest
 
-from harness import DsEnv, dotenv, main, run_in_pty
+from harness import LOCAL_PG_BIN as PG_BIN, DsEnv, dotenv, main, require_local_pg, run_in_pty
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
 
 
 class SafetyTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not os.path.exists(os.path.join(PG_BIN, "initdb")):
-            raise unittest.SkipTest(f"PostgreSQL server binaries are not in {PG_BIN}")
+        require_local_pg()
         cls.env = DsEnv("safety")
         cls.env.start_daemon()
 
