@@ -3,8 +3,9 @@
 // ctid, with tableoid for a partitioned table; for D's rows the down round
 // that found them and the down FK they came by, for the parents S adds the
 // upward round), filled by set-based INSERT ... SELECT joins, one per FK
-// and round, inside one REPEATABLE READ READ ONLY snapshot; nothing but
-// counts leaves the server. ctid identifies a row version for the whole
+// and round (the upward tail of few rows by one recursive walk), inside
+// one REPEATABLE READ READ ONLY snapshot; nothing but counts leaves the
+// server. ctid identifies a row version for the whole
 // snapshot, so tables without a key (exact duplicate rows included) need
 // nothing special.
 #ifndef DS_DAEMON_ORGCOPY_SUBSET_H_
