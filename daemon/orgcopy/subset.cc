@@ -16,10 +16,6 @@ std::string KeyTable(int t) { return absl::StrCat("pg_temp.ds_k_", t); }
 // The rows the upward closure reached, before they join S: (table, row id).
 constexpr char kClosureTable[] = "pg_temp.ds_up";
 
-// Below this many new parents in a round, the rest of the upward pass runs
-// as one recursive statement instead of a statement per FK and round.
-constexpr int64_t kClosureBelow = 20000;
-
 // A row's id in the key tables: its ctid, which identifies a row version
 // for the whole snapshot. A partitioned table's rows live in several
 // partitions, whose ctids repeat, so there it is (tableoid, ctid).
@@ -203,7 +199,7 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                JobContext* ctx) {
+                                                int64_t walk_below, JobContext* ctx) {
   const int n = static_cast<int>(catalog.tables.size());
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
@@ -304,7 +300,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     if (!any) break;
     int64_t new_parents = 0;
     for (int64_t rows : next) new_parents += rows;
-    if (new_parents < kClosureBelow) {
+    if (new_parents < walk_below) {
       absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, ctx);
       if (!closed.ok()) return closed.status();
       break;

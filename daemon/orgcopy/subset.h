@@ -36,11 +36,13 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph);
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
-// tables outside the copy). Honours ctx's cancel between statements.
+// tables outside the copy). Honours ctx's cancel between statements. Once
+// an upward round adds fewer than `walk_below` parents, the rest of the
+// upward pass is one recursive statement.
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                JobContext* ctx);
+                                                int64_t walk_below, JobContext* ctx);
 
 // "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
 std::string SelectedRowsFilter(const Catalog& catalog, int table);
