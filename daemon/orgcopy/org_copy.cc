@@ -442,8 +442,8 @@ absl::StatusOr<OrgCopyPlan> ExplainOrgCopy(const OrgCopyEndpoints& endpoints,
   if (count_rows) {
     if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph); !s.ok())
       return s;
-    absl::StatusOr<std::vector<int64_t>> counted =
-        orgcopy::SelectRows(*p.source, p.source_catalog, p.graph, spec.organization_id, ctx);
+    absl::StatusOr<std::vector<int64_t>> counted = orgcopy::SelectRows(
+        *p.source, p.source_catalog, p.graph, spec.organization_id, spec.upward_walk_below, ctx);
     if (!counted.ok()) return counted.status();
     rows = std::move(*counted);
     (void)p.source->Exec("ROLLBACK");
@@ -475,8 +475,8 @@ absl::StatusOr<OrgCopyReport> RunOrgCopy(const OrgCopyEndpoints& endpoints, cons
   Clock::time_point select_start = Clock::now();
   if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph); !s.ok())
     return s;
-  absl::StatusOr<std::vector<int64_t>> rows =
-      orgcopy::SelectRows(*p.source, p.source_catalog, p.graph, spec.organization_id, &ctx);
+  absl::StatusOr<std::vector<int64_t>> rows = orgcopy::SelectRows(
+      *p.source, p.source_catalog, p.graph, spec.organization_id, spec.upward_walk_below, &ctx);
   if (!rows.ok()) return rows.status();
   report.select_seconds = SecondsSince(select_start);
   if (absl::Status s = orgcopy::CheckTargetEmpty(*p.target, p.source_catalog,

@@ -60,6 +60,10 @@ struct OrgCopySpec {
   // owner's per-row way (order, NULL-then-UPDATE, deferred, dropped only
   // where a cycle needs it).
   bool drop_foreign_keys = true;
+  // Once an upward round adds fewer parents than this, the rest of the
+  // upward pass runs as one recursive statement (subset.cc, CloseUpward);
+  // 0 keeps it round by round to the end (the tests cover both ways).
+  int64_t upward_walk_below = 20000;
 };
 
 // Where to copy from and to. The strings hold passwords: never logged,

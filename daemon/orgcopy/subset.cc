@@ -13,6 +13,9 @@ namespace {
 // parents have `up` (the upward round) instead, so S never copies D.
 std::string KeyTable(int t) { return absl::StrCat("pg_temp.ds_k_", t); }
 
+// The rows the upward closure reached, before they join S: (table, row id).
+constexpr char kClosureTable[] = "pg_temp.ds_up";
+
 // A row's id in the key tables: its ctid, which identifies a row version
 // for the whole snapshot. A partitioned table's rows live in several
 // partitions, whose ctids repeat, so there it is (tableoid, ctid).
@@ -40,16 +43,36 @@ std::string RowsIn(const std::string& alias, const CatalogTable& table, const st
   return out;
 }
 
-// "c.a = p.x AND c.b = p.y": rows of the child joined to the parent row
-// they reference. Equality never holds for NULL, so a child whose FK has a
-// NULL column (MATCH SIMPLE: it references nothing) joins no parent.
-std::string JoinCondition(const OrgCopyForeignKey& fk) {
+// "c.a = p.x AND c.b = p.y": rows of the child (alias `c`) joined to the
+// parent row (alias `p`) they reference. Equality never holds for NULL, so
+// a child whose FK has a NULL column (MATCH SIMPLE: it references nothing)
+// joins no parent.
+std::string JoinCondition(const OrgCopyForeignKey& fk, const std::string& c = "c",
+                          const std::string& p = "p") {
   std::vector<std::string> terms;
   for (size_t i = 0; i < fk.child_columns.size(); ++i) {
-    terms.push_back(absl::StrCat("c.", QuoteIdent(fk.child_columns[i]), " = p.",
+    terms.push_back(absl::StrCat(c, ".", QuoteIdent(fk.child_columns[i]), " = ", p, ".",
                                  QuoteIdent(fk.parent_columns[i])));
   }
   return absl::StrJoin(terms, " AND ");
+}
+
+// "p.x, p.y" or "c.a, c.b": the FK's columns on one side.
+std::string Columns(const std::string& alias, const std::vector<std::string>& columns) {
+  std::vector<std::string> terms;
+  for (const std::string& column : columns) {
+    terms.push_back(absl::StrCat(alias, ".", QuoteIdent(column)));
+  }
+  return absl::StrJoin(terms, ", ");
+}
+
+// " AND NOT EXISTS (...)": the row of `table` (alias `alias`) is not in
+// `keys` yet. The key tables have no index (keeping one up to date costs
+// more than the joins), so this is a hash anti-join on the row ids.
+std::string NotHeld(const std::string& alias, const CatalogTable& table, const std::string& keys) {
+  return absl::StrCat(" AND NOT EXISTS (SELECT FROM ", keys, " k WHERE k.rid = ", alias, ".ctid",
+                      table.partitioned ? absl::StrCat(" AND k.rel = ", alias, ".tableoid") : "",
+                      ")");
 }
 
 absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, JobContext* ctx,
@@ -58,6 +81,66 @@ absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, Job
   PgResult r = source.Exec(sql);
   if (!r.ok()) return source.ErrorStatus(r, doing);
   return r.affected_rows();
+}
+
+// The rest of the upward pass in one statement, from the parents the
+// round `gen` added: a recursive query follows every FK up from each row,
+// one row at a time (a TID fetch and a probe of the parent's unique index
+// per FK), until no row adds a new one; then each table's rows that S does
+// not hold yet join it as round gen + 1. Long chains of few rows (a guest
+// user's favourite project in another organization, whose owner has a
+// favourite project in a third, ...) cost a statement per link when run
+// round by round; here they cost one statement in all. The walk does not
+// stop at rows S already holds (the key tables have no index to tell), so
+// it climbs their parents again: a row's ancestors are few, and they are
+// dropped by one hash anti-join per table at the end.
+absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Catalog& catalog,
+                                                 const std::vector<int64_t>& seeds, int gen,
+                                                 JobContext* ctx) {
+  const int n = static_cast<int>(catalog.tables.size());
+  std::vector<std::string> seed_sql;
+  for (int t = 0; t < n; ++t) {
+    if (seeds[t] == 0) continue;
+    seed_sql.push_back(absl::StrCat("SELECT ", t, ", ",
+                                    catalog.tables[t].partitioned ? "rel" : "0::oid", ", rid FROM ",
+                                    KeyTable(t), " WHERE up = ", gen));
+  }
+  std::vector<std::string> steps;
+  for (const CatalogForeignKey& fk : catalog.foreign_keys) {
+    const CatalogTable& child = catalog.tables[fk.child];
+    const CatalogTable& parent = catalog.tables[fk.parent];
+    steps.push_back(
+        absl::StrCat("SELECT ", fk.parent, " AS t, ", parent.partitioned ? "p.tableoid" : "0::oid",
+                     " AS rel, p.ctid AS rid FROM ", FromName(child), " c JOIN ", FromName(parent),
+                     " p ON ", JoinCondition(fk.fk), " WHERE r.t = ", fk.child,
+                     " AND c.ctid = r.rid", child.partitioned ? " AND c.tableoid = r.rel" : ""));
+  }
+  absl::StatusOr<int64_t> reached =
+      Insert(source,
+             absl::StrCat("INSERT INTO ", kClosureTable, " WITH RECURSIVE r (t, rel, rid) AS (",
+                          absl::StrJoin(seed_sql, " UNION ALL "),
+                          " UNION SELECT x.t, x.rel, x.rid FROM r CROSS JOIN LATERAL (",
+                          absl::StrJoin(steps, " UNION ALL "), ") x) SELECT t, rel, rid FROM r"),
+             ctx, "following the foreign keys up from the last parents");
+  if (!reached.ok()) return reached.status();
+
+  std::vector<int64_t> added(n, 0);
+  PgResult tables = source.Exec(absl::StrCat("SELECT DISTINCT t FROM ", kClosureTable));
+  if (!tables.ok()) return source.ErrorStatus(tables, "reading the upward closure");
+  for (int i = 0; i < tables.rows(); ++i) {
+    const int t = static_cast<int>(tables.GetInt(i, 0));
+    const CatalogTable& table = catalog.tables[t];
+    absl::StatusOr<int64_t> joined = Insert(
+        source,
+        absl::StrCat("INSERT INTO ", KeyTable(t), " SELECT ", table.partitioned ? "u.rel, " : "",
+                     "u.rid, NULL, NULL, ", gen + 1, " FROM ", kClosureTable, " u WHERE u.t = ", t,
+                     " AND NOT EXISTS (SELECT FROM ", KeyTable(t), " k WHERE k.rid = u.rid",
+                     table.partitioned ? " AND k.rel = u.rel" : "", ")"),
+        ctx, absl::StrCat("adding the parents found in ", table.name.Display()));
+    if (!joined.ok()) return joined.status();
+    added[t] = *joined;
+  }
+  return added;
 }
 
 }  // namespace
@@ -87,14 +170,25 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 }
 
 absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
-  std::string ddl;
+  // Temp tables live in the session's local buffers, 8 MB by default: a
+  // million keys would spill to disk and be read back every round. The
+  // size can only change before the session first touches a temp table,
+  // so it is set here, with room for the hash joins over the key tables.
+  // Both are ceilings, taken only as the key tables grow. JIT is off: the
+  // planner cannot see the key tables' sizes, and its guesses for the
+  // recursive walk (CloseUpward) cross the JIT thresholds, so the server
+  // compiled for seconds a statement that runs in milliseconds.
+  std::string ddl = "SET temp_buffers = '256MB'; SET work_mem = '64MB'; SET jit = off;";
   for (size_t t = 0; t < graph.in_copy.size(); ++t) {
     if (!graph.in_copy[t]) continue;
-    absl::StrAppend(&ddl, "CREATE TEMP TABLE ", KeyTable(t),
-                    catalog.tables[t].partitioned
-                        ? " (rel oid, rid tid, gen int, via int, up int, PRIMARY KEY (rel, rid));"
-                        : " (rid tid PRIMARY KEY, gen int, via int, up int);");
+    absl::StrAppend(
+        &ddl, "CREATE TEMP TABLE ", KeyTable(t),
+        catalog.tables[t].partitioned
+            ? absl::StrCat(" (rel oid, rid tid, gen int, via int, up int); CREATE INDEX ON ",
+                           KeyTable(t), " (rel, rid);")
+            : " (rid tid, gen int, via int, up int);");
   }
+  absl::StrAppend(&ddl, "CREATE TEMP TABLE ", kClosureTable, " (t int, rel oid, rid tid);");
   PgResult r = source.Exec(ddl);
   if (!r.ok()) return source.ErrorStatus(r, "creating the key tables in the source");
   r = source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -105,7 +199,7 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                JobContext* ctx) {
+                                                int64_t walk_below, JobContext* ctx) {
   const int n = static_cast<int>(catalog.tables.size());
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
@@ -124,11 +218,12 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // found, so a chain of depth k costs k rounds of small joins.
   std::vector<int64_t> found(n, 0);
   found[graph.root] = seed.affected_rows();
+  // Rows each key table holds: an empty one needs no check for rows it has.
+  std::vector<int64_t> held = found;
   // Rows each down FK brought into D (each row once: the first FK to find
   // it is its `via`). Their parent through that FK is in D already, so the
   // upward pass need not look for it.
   std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
-  std::vector<int64_t> in_d = found;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
@@ -137,17 +232,19 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       if (!graph.down[e] || found[fk.parent] == 0) continue;
       const CatalogTable& child = catalog.tables[fk.child];
       const CatalogTable& parent = catalog.tables[fk.parent];
+      // Each child row joins at most one parent row (the FK references a
+      // unique key), so one statement never finds a row twice.
       absl::StatusOr<int64_t> added =
           Insert(source,
                  absl::StrCat("INSERT INTO ", KeyTable(fk.child), " SELECT ", RowId("c", child),
                               ", ", gen, ", ", e, ", NULL FROM ", FromName(child), " c JOIN ",
                               FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
                               RowsIn("p", parent, KeyTable(fk.parent), gen - 1),
-                              " ON CONFLICT DO NOTHING"),
+                              held[fk.child] > 0 ? NotHeld("c", child, KeyTable(fk.child)) : ""),
                  ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
-      in_d[fk.child] += *added;
+      held[fk.child] += *added;
       came_via[e] += *added;
       any = any || *added > 0;
     }
@@ -157,7 +254,15 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
 
   // S starts as D (the rows the key tables hold); then parents, round by
   // round: round 1 reads D (up IS NULL), round k the parents of round k-1.
-  found = std::move(in_d);
+  // Each statement looks the parents up by the distinct key values the
+  // child rows hold, through the parent's unique index, and keeps those S
+  // lacks. When the child rows are many against S's rows of the parent
+  // (a task's assignee, mostly a user of the organization), it first drops
+  // the values whose parent S holds, by a hash anti-join on the values
+  // against S's rows of the parent, so it looks up only the rest; when
+  // they are few (the late rounds), it looks up all of them and drops the
+  // parents S holds by their row ids, never reading S's parent rows.
+  found = held;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
@@ -168,22 +273,39 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       if (found[fk.child] == 0 || (gen == 1 && found[fk.child] == came_via[e])) continue;
       const CatalogTable& child = catalog.tables[fk.child];
       const CatalogTable& parent = catalog.tables[fk.parent];
+      std::string wanted = absl::StrCat(
+          "SELECT ", Columns("c", fk.fk.child_columns), " FROM ", FromName(child), " c WHERE ",
+          RowsIn("c", child, KeyTable(fk.child), /*gen=*/-1,
+                 absl::StrCat(gen == 1 ? "up IS NULL" : absl::StrCat("up = ", gen - 1),
+                              " AND via IS DISTINCT FROM ", e)));
+      std::string held_parents;
+      if (held[fk.parent] > 0 && found[fk.child] * 4 >= held[fk.parent]) {
+        absl::StrAppend(&wanted, " AND NOT EXISTS (SELECT FROM ", FromName(parent), " h WHERE ",
+                        RowsIn("h", parent, KeyTable(fk.parent)), " AND ",
+                        JoinCondition(fk.fk, "c", "h"), ")");
+      } else if (held[fk.parent] > 0) {
+        held_parents = NotHeld("p", parent, KeyTable(fk.parent));
+      }
       absl::StatusOr<int64_t> added = Insert(
           source,
           absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ", RowId("p", parent),
-                       ", NULL, NULL, ", gen, " FROM ", FromName(child), " c JOIN ",
-                       FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
-                       RowsIn("c", child, KeyTable(fk.child), /*gen=*/-1,
-                              absl::StrCat(gen == 1 ? "up IS NULL" : absl::StrCat("up = ", gen - 1),
-                                           " AND via IS DISTINCT FROM ", e)),
-                       " ON CONFLICT DO NOTHING"),
+                       ", NULL, NULL, ", gen, " FROM ", FromName(parent), " p WHERE (",
+                       Columns("p", fk.fk.parent_columns), ") IN (", wanted, ")", held_parents),
           ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
+      held[fk.parent] += *added;
       any = any || *added > 0;
     }
-    found = std::move(next);
     if (!any) break;
+    int64_t new_parents = 0;
+    for (int64_t rows : next) new_parents += rows;
+    if (new_parents < walk_below) {
+      absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, ctx);
+      if (!closed.ok()) return closed.status();
+      break;
+    }
+    found = std::move(next);
   }
 
   std::vector<std::string> counts;

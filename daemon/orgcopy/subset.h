@@ -3,8 +3,9 @@
 // ctid, with tableoid for a partitioned table; for D's rows the down round
 // that found them and the down FK they came by, for the parents S adds the
 // upward round), filled by set-based INSERT ... SELECT joins, one per FK
-// and round, inside one REPEATABLE READ READ ONLY snapshot; nothing but
-// counts leaves the server. ctid identifies a row version for the whole
+// and round (the upward tail of few rows by one recursive walk), inside
+// one REPEATABLE READ READ ONLY snapshot; nothing but counts leaves the
+// server. ctid identifies a row version for the whole
 // snapshot, so tables without a key (exact duplicate rows included) need
 // nothing special.
 #ifndef DS_DAEMON_ORGCOPY_SUBSET_H_
@@ -35,11 +36,13 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph);
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
-// tables outside the copy). Honours ctx's cancel between statements.
+// tables outside the copy). Honours ctx's cancel between statements. Once
+// an upward round adds fewer than `walk_below` parents, the rest of the
+// upward pass is one recursive statement.
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                JobContext* ctx);
+                                                int64_t walk_below, JobContext* ctx);
 
 // "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
 std::string SelectedRowsFilter(const Catalog& catalog, int table);
