@@ -47,8 +47,12 @@ struct WorkflowRun {
   int64_t run_attempt = 1;
 };
 
-// The wait GitHub asks for in a rate-limited answer (403 or 429): nullopt
-// when the answer is not a rate limit.
+// The longest wait GitHubRateLimitWait reports. A primary limit resets
+// within the hour; a header asking for more is broken.
+inline constexpr std::chrono::seconds kGitHubMaxRateLimitWait{24 * 3600};
+
+// The wait GitHub asks for in a rate-limited answer (403 or 429), at most
+// kGitHubMaxRateLimitWait: nullopt when the answer is not a rate limit.
 std::optional<std::chrono::milliseconds> GitHubRateLimitWait(
     const http::HttpResponse& response, std::chrono::system_clock::time_point now);
 
