@@ -60,12 +60,19 @@ std::string GitHubErrorMessage(std::string_view body) {
 std::optional<std::chrono::milliseconds> GitHubRateLimitWait(
     const http::HttpResponse& r, std::chrono::system_clock::time_point now) {
   if (r.status != 403 && r.status != 429) return std::nullopt;
+  // Both headers are clamped in seconds, before any conversion: a value
+  // near INT64_MAX would overflow the milliseconds (retry-after) or the
+  // clock's nanoseconds (x-ratelimit-reset); fuzz_github found the latter.
+  constexpr int64_t kMaxSeconds = kGitHubMaxRateLimitWait.count();
   if (std::optional<int64_t> s = HeaderNumber(r, "retry-after")) {
-    return std::chrono::milliseconds(std::max<int64_t>(*s, 0) * 1000);
+    return std::chrono::seconds(std::clamp<int64_t>(*s, 0, kMaxSeconds));
   }
   if (HeaderNumber(r, "x-ratelimit-remaining") == 0) {
     if (std::optional<int64_t> reset = HeaderNumber(r, "x-ratelimit-reset")) {
-      auto wait = std::chrono::system_clock::from_time_t(*reset) - now;
+      const int64_t now_s =
+          std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+      const int64_t reset_s = std::clamp<int64_t>(*reset, now_s, now_s + kMaxSeconds);
+      auto wait = std::chrono::system_clock::from_time_t(reset_s) - now;
       return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(wait),
                       std::chrono::milliseconds(0)) +
              std::chrono::milliseconds(1000);  // the reset second itself

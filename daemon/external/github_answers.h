@@ -48,7 +48,8 @@ struct WorkflowRun {
 };
 
 // The longest wait GitHubRateLimitWait reports. A primary limit resets
-// within the hour; a header asking for more is broken.
+// within the hour; a header asking for more is broken, and taking it as
+// given could overflow the clock arithmetic.
 inline constexpr std::chrono::seconds kGitHubMaxRateLimitWait{24 * 3600};
 
 // The wait GitHub asks for in a rate-limited answer (403 or 429), at most

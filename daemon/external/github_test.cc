@@ -236,6 +236,21 @@ TEST(GitHubRateLimitTest, RetryAfterThenResetThenSecondary) {
   EXPECT_EQ(GitHubRateLimitWait(r, now), milliseconds(60000));
 }
 
+// fuzz_github's finding (tests/fuzz/fuzz_github/ubsan_ratelimit_reset_overflow):
+// a reset or retry-after near INT64_MAX overflowed the clock arithmetic.
+TEST(GitHubRateLimitTest, AFarAwayWaitIsCappedNotOverflowed) {
+  const auto now = std::chrono::system_clock::from_time_t(1767225600);
+  http::HttpResponse r{403, "", {}};
+  r.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1783060000000000578"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), kGitHubMaxRateLimitWait + milliseconds(1000));
+  r.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "-9223372036854775808"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), milliseconds(1000)) << "a reset in the past";
+  r.headers = {{"retry-after", "9223372036854775807"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), kGitHubMaxRateLimitWait);
+  r.headers = {{"retry-after", "-5"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), milliseconds(0));
+}
+
 TEST_F(RefreshStagingTest, RateLimitedPollsWaitForTheReset) {
   transport_->Add(200, StrCat(R"({"workflow_run_id":42,"html_url":")", kRunUrl, "\"}"));
   // Primary limit spent: reset 20 s after the manual clock's wall time.
