@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 #include "common/strings.h"
 #include "daemon/external/json_reader.h"
@@ -169,6 +170,11 @@ absl::StatusOr<std::vector<int>> ParsePullRequestNumbers(std::string_view json) 
   for (element obj : pulls) {
     absl::StatusOr<int64_t> n = ReqInt(obj, "number", kWhat);
     if (!n.ok()) return n.status();
+    // Cast as it came, 2^32 + 5 would read as pull request 5 and keep a
+    // closed one's branch "open" (fuzz_github's finding).
+    if (*n < 1 || *n > std::numeric_limits<int>::max()) {
+      return absl::DataLossError(StrCat(kWhat, ": ", *n, " is not a pull request number"));
+    }
     out.push_back(static_cast<int>(*n));
   }
   return out;

@@ -66,7 +66,8 @@ absl::StatusOr<WorkflowRun> ParseWorkflowRun(std::string_view json);
 // GET .../runs: the runs on the page, in order.
 absl::StatusOr<std::vector<WorkflowRun>> ParseWorkflowRunsPage(std::string_view json);
 absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json);
-// One page of GET /repos/{owner}/{repo}/pulls: the numbers on it.
+// One page of GET /repos/{owner}/{repo}/pulls: the numbers on it, each a
+// positive int (anything else is an error, not a number wrapped round).
 absl::StatusOr<std::vector<int>> ParsePullRequestNumbers(std::string_view json);
 
 }  // namespace ds::daemon::external

@@ -220,6 +220,18 @@ TEST_F(RefreshStagingTest, PullRequestListingErrorsAreClear) {
   EXPECT_FALSE(ParsePullRequestNumbers(R"([{"state":"open"}])").ok());
 }
 
+// fuzz_github's finding (tests/fuzz/fuzz_github/pull_number_not_positive):
+// a number outside 1..INT_MAX was taken, wrapped round past 2^31.
+TEST(GitHubParseTest, PullRequestNumbersOutOfRangeAreErrors) {
+  for (const char* n : {"0", "-3", "4294967301", "2147483648"}) {
+    absl::StatusOr<std::vector<int>> r = ParsePullRequestNumbers(StrCat(R"([{"number":)", n, "}]"));
+    ASSERT_FALSE(r.ok()) << n;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(r.status().message(), HasSubstr("is not a pull request number")) << n;
+  }
+  EXPECT_EQ(*ParsePullRequestNumbers(R"([{"number":2147483647}])"), std::vector<int>{2147483647});
+}
+
 TEST(GitHubRateLimitTest, RetryAfterThenResetThenSecondary) {
   const auto now = std::chrono::system_clock::from_time_t(1767225600);
   http::HttpResponse r{403, R"({"message":"API rate limit exceeded"})", {}};
