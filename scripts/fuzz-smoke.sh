@@ -7,7 +7,8 @@
 # to a scratch corpus, crashes to $DS_FUZZ_ARTIFACTS (kept for the report).
 #
 # Environment:
-#   DS_FUZZ_RUNS       inputs per target (default 50000)
+#   DS_FUZZ_RUNS       inputs per target (default 8000: nine targets in about
+#                      90 s on a loaded 2-core box; docs/fuzzing.md)
 #   DS_FUZZ_SEED       libFuzzer's -seed (default 1)
 #   DS_FUZZ_ARTIFACTS  where crash-*/leak-*/timeout-* files land
 #                      (default build/fuzz/artifacts)
@@ -15,10 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runs=${DS_FUZZ_RUNS:-50000}
+runs=${DS_FUZZ_RUNS:-8000}
 seed=${DS_FUZZ_SEED:-1}
 artifacts=${DS_FUZZ_ARTIFACTS:-$PWD/build/fuzz/artifacts}
-targets=(fuzz_dotenv fuzz_conninfo fuzz_drizzle_journal fuzz_neon_json)
+targets=(fuzz_dotenv fuzz_conninfo fuzz_drizzle_journal fuzz_neon_json fuzz_github fuzz_stripe
+  fuzz_stripe_seed fuzz_cognito fuzz_aws_config)
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz

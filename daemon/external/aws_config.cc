@@ -57,27 +57,13 @@ std::map<std::string, std::map<std::string, std::string>> ParseAwsIni(std::strin
   return out;
 }
 
-absl::StatusOr<AwsCredentials> FindAwsCredentials(const Env& env, const std::string& home) {
-  AwsCredentials c;
-  c.access_key_id = Lookup(env, "AWS_ACCESS_KEY_ID");
-  c.secret_access_key = Lookup(env, "AWS_SECRET_ACCESS_KEY");
-  if (!c.access_key_id.empty() || !c.secret_access_key.empty()) {
-    if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-      return absl::InvalidArgumentError(StrCat(
-          c.access_key_id.empty() ? "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"
-                                  : "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
-          "; set both (the Cognito step signs its requests with them), or neither to use "
-          "~/.aws/credentials"));
-    }
-    c.session_token = Lookup(env, "AWS_SESSION_TOKEN");
-    c.source = "AWS_ACCESS_KEY_ID";
-    return c;
-  }
-  const std::string file = CredentialsFile(env, home);
-  const std::string profile = Profile(env);
-  auto ini = ParseAwsIni(ReadFileOrEmpty(file));
+absl::StatusOr<AwsCredentials> AwsCredentialsFromFile(std::string_view text,
+                                                      const std::string& file,
+                                                      const std::string& profile) {
+  auto ini = ParseAwsIni(text);
   auto it = ini.find(profile);
   if (it != ini.end()) {
+    AwsCredentials c;
     c.access_key_id = it->second["aws_access_key_id"];
     c.secret_access_key = it->second["aws_secret_access_key"];
     c.session_token = it->second["aws_session_token"];
@@ -95,6 +81,26 @@ absl::StatusOr<AwsCredentials> FindAwsCredentials(const Env& env, const std::str
       " has no profile [", profile,
       "]; the Cognito step needs them to delete the stage's users (export them where you run "
       "ds, put them in the workspace .env, or run `aws configure`)"));
+}
+
+absl::StatusOr<AwsCredentials> FindAwsCredentials(const Env& env, const std::string& home) {
+  AwsCredentials c;
+  c.access_key_id = Lookup(env, "AWS_ACCESS_KEY_ID");
+  c.secret_access_key = Lookup(env, "AWS_SECRET_ACCESS_KEY");
+  if (!c.access_key_id.empty() || !c.secret_access_key.empty()) {
+    if (c.access_key_id.empty() || c.secret_access_key.empty()) {
+      return absl::InvalidArgumentError(StrCat(
+          c.access_key_id.empty() ? "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not"
+                                  : "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
+          "; set both (the Cognito step signs its requests with them), or neither to use "
+          "~/.aws/credentials"));
+    }
+    c.session_token = Lookup(env, "AWS_SESSION_TOKEN");
+    c.source = "AWS_ACCESS_KEY_ID";
+    return c;
+  }
+  const std::string file = CredentialsFile(env, home);
+  return AwsCredentialsFromFile(ReadFileOrEmpty(file), file, Profile(env));
 }
 
 absl::StatusOr<std::string> FindAwsRegion(const common::Config& config, const Env& env,

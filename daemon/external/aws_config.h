@@ -32,6 +32,13 @@ struct AwsCredentials {
 // serves its own user only). NotFound names every place looked at.
 absl::StatusOr<AwsCredentials> FindAwsCredentials(const Env& env, const std::string& home);
 
+// The credentials of [profile] in a shared credentials file's `text`
+// (named `file` in messages and the source). Errors name the profile and
+// the file, never a value from it.
+absl::StatusOr<AwsCredentials> AwsCredentialsFromFile(std::string_view text,
+                                                      const std::string& file,
+                                                      const std::string& profile);
+
 // The region: the `aws_region` setting, else AWS_REGION, else
 // AWS_DEFAULT_REGION, else the profile's region in ~/.aws/config.
 absl::StatusOr<std::string> FindAwsRegion(const common::Config& config, const Env& env,

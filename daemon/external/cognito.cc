@@ -1,7 +1,6 @@
 #include "daemon/external/cognito.h"
 
 #include "common/strings.h"
-#include "daemon/external/json_reader.h"
 
 namespace ds::daemon::external {
 namespace {
@@ -20,42 +19,7 @@ bool IsCredentialError(int status, std::string_view type) {
          type == "MissingAuthenticationToken";
 }
 
-std::string AwsMessage(const http::HttpResponse& r) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r.body, "AWS");
-  if (!doc.ok()) return {};
-  for (std::string_view key : {"message", "Message"}) {
-    absl::StatusOr<std::optional<std::string>> m = OptString(doc->root(), key);
-    if (m.ok() && *m) return **m;
-  }
-  return {};
-}
-
-// moto (and AWS's query-protocol front) answers auth failures in XML:
-// <Code>SignatureDoesNotMatch</Code>.
-std::string XmlErrorCode(std::string_view body) {
-  size_t start = body.find("<Code>");
-  if (start == std::string_view::npos) return {};
-  start += 6;
-  size_t end = body.find("</Code>", start);
-  if (end == std::string_view::npos) return {};
-  return std::string(body.substr(start, end - start));
-}
-
 }  // namespace
-
-std::string AwsErrorType(const http::HttpResponse& response) {
-  std::string type;
-  if (auto it = response.headers.find("x-amzn-errortype"); it != response.headers.end()) {
-    type = it->second.substr(0, it->second.find(':'));
-  } else if (absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(response.body, "AWS"); doc.ok()) {
-    absl::StatusOr<std::optional<std::string>> t = OptString(doc->root(), "__type");
-    if (t.ok() && *t) type = **t;
-  } else {
-    type = XmlErrorCode(response.body);
-  }
-  if (size_t hash = type.rfind('#'); hash != std::string::npos) type = type.substr(hash + 1);
-  return type;
-}
 
 http::ClientOptions CognitoClientOptions() {
   http::ClientOptions o;
@@ -100,7 +64,7 @@ absl::StatusOr<http::HttpResponse> CognitoClient::Call(std::string_view op, std:
   const http::HttpResponse& r = reply->response;
   if (r.status == 200) return r;
   const std::string type = AwsErrorType(r);
-  const std::string message = AwsMessage(r);
+  const std::string message = AwsErrorMessage(r.body);
   const std::string detail =
       StrCat(type.empty() ? StrCat("HTTP ", r.status) : type, message.empty() ? "" : ": ", message);
   if (IsCredentialError(r.status, type) || type == "SignatureDoesNotMatch" ||
@@ -135,31 +99,7 @@ absl::StatusOr<UserPool> CognitoClient::DescribeUserPool(const std::string& pool
     }
     return r.status();
   }
-  constexpr std::string_view kWhat = "Cognito DescribeUserPool";
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r->body, kWhat);
-  if (!doc.ok()) return doc.status();
-  simdjson::dom::element pool;
-  if (doc->root().at_key("UserPool").get(pool) != simdjson::SUCCESS || !pool.is_object()) {
-    return absl::DataLossError(StrCat(kWhat, ": no UserPool object in the answer"));
-  }
-  UserPool out;
-  absl::StatusOr<std::string> id = ReqString(pool, "Id", kWhat);
-  if (!id.ok()) return id.status();
-  out.id = *id;
-  absl::StatusOr<std::string> name = ReqString(pool, "Name", kWhat);
-  if (!name.ok()) return name.status();
-  out.name = *name;
-  absl::StatusOr<std::optional<int64_t>> n = OptInt(pool, "EstimatedNumberOfUsers");
-  if (!n.ok()) return absl::DataLossError(StrCat(kWhat, ": ", n.status().message()));
-  out.estimated_users = n->value_or(0);
-  simdjson::dom::object tags;
-  if (pool.at_key("UserPoolTags").get(tags) == simdjson::SUCCESS) {
-    for (auto [key, value] : tags) {
-      std::string_view v;
-      if (value.get(v) == simdjson::SUCCESS) out.tags[std::string(key)] = std::string(v);
-    }
-  }
-  return out;
+  return ParseUserPool(r->body);
 }
 
 absl::StatusOr<UsersPage> CognitoClient::ListUsers(const std::string& pool_id,
@@ -170,23 +110,7 @@ absl::StatusOr<UsersPage> CognitoClient::ListUsers(const std::string& pool_id,
   body += "}";
   absl::StatusOr<http::HttpResponse> r = Call("ListUsers", std::move(body));
   if (!r.ok()) return r.status();
-  constexpr std::string_view kWhat = "Cognito ListUsers";
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r->body, kWhat);
-  if (!doc.ok()) return doc.status();
-  UsersPage page;
-  simdjson::dom::array users;
-  if (doc->root().at_key("Users").get(users) != simdjson::SUCCESS) {
-    return absl::DataLossError(StrCat(kWhat, ": no Users array in the answer"));
-  }
-  for (simdjson::dom::element user : users) {
-    absl::StatusOr<std::string> name = ReqString(user, "Username", kWhat);
-    if (!name.ok()) return name.status();
-    page.usernames.push_back(std::move(*name));
-  }
-  absl::StatusOr<std::optional<std::string>> next = OptString(doc->root(), "PaginationToken");
-  if (!next.ok()) return absl::DataLossError(StrCat(kWhat, ": ", next.status().message()));
-  page.next_token = next->value_or("");
-  return page;
+  return ParseUsersPage(r->body);
 }
 
 absl::StatusOr<bool> CognitoClient::AdminDeleteUser(const std::string& pool_id,

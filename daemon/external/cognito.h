@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/external/aws_config.h"
+#include "daemon/external/cognito_answers.h"
 #include "daemon/http/http_client.h"
 
 namespace ds::daemon::external {
@@ -30,18 +31,6 @@ struct CognitoOptions {
   AwsCredentials credentials;
   http::ClientOptions client = CognitoClientOptions();
   std::chrono::milliseconds request_timeout{30000};
-};
-
-struct UserPool {
-  std::string id;
-  std::string name;
-  int64_t estimated_users = 0;
-  std::map<std::string, std::string> tags;
-};
-
-struct UsersPage {
-  std::vector<std::string> usernames;
-  std::string next_token;  // empty on the last page
 };
 
 class CognitoClient {
@@ -66,10 +55,6 @@ class CognitoClient {
   const CognitoOptions options_;
   http::Client client_;
 };
-
-// AWS's error type from a JSON 1.1 answer ("TooManyRequestsException"),
-// without the namespace some services prefix it with; empty when absent.
-std::string AwsErrorType(const http::HttpResponse& response);
 
 }  // namespace ds::daemon::external
 

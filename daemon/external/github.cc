@@ -1,38 +1,16 @@
 #include "daemon/external/github.h"
 
-#include <charconv>
 #include <ctime>
 
 #include "common/strings.h"
-#include "daemon/external/json_reader.h"
 #include "daemon/http/http_transport.h"
 
 namespace ds::daemon::external {
 namespace {
 
-using simdjson::dom::element;
-
 // The REST API version ds speaks; the one that answers a dispatch with the
 // run's details when asked (return_run_details).
 constexpr std::string_view kApiVersion = "2026-03-10";
-// What GitHub's docs ask for when a secondary limit gives no time.
-constexpr std::chrono::seconds kSecondaryLimitWait{60};
-
-std::optional<int64_t> HeaderNumber(const http::HttpResponse& r, const std::string& name) {
-  auto it = r.headers.find(name);
-  if (it == r.headers.end()) return std::nullopt;
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc()) return std::nullopt;
-  return v;
-}
-
-std::string GitHubMessage(const http::HttpResponse& r) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r.body, "GitHub");
-  if (!doc.ok()) return {};
-  absl::StatusOr<std::optional<std::string>> m = OptString(doc->root(), "message");
-  return m.ok() && *m ? **m : std::string();
-}
 
 std::string Rfc3339(std::chrono::system_clock::time_point t) {
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
@@ -43,31 +21,6 @@ std::string Rfc3339(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-absl::StatusOr<WorkflowRun> RunFrom(element obj) {
-  constexpr std::string_view kWhat = "GitHub workflow run";
-  WorkflowRun run;
-  absl::StatusOr<int64_t> id = ReqInt(obj, "id", kWhat);
-  if (!id.ok()) return id.status();
-  run.id = *id;
-  for (auto [key, out] :
-       {std::pair{"name", &run.name}, std::pair{"status", &run.status},
-        std::pair{"conclusion", &run.conclusion}, std::pair{"html_url", &run.html_url}}) {
-    absl::StatusOr<std::optional<std::string>> v = OptString(obj, key);
-    if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
-    *out = v->value_or("");
-  }
-  // display_title carries run-name too; older servers fill only one of them.
-  if (absl::StatusOr<std::optional<std::string>> t = OptString(obj, "display_title");
-      t.ok() && *t && !run.name.empty() && run.name.find(**t) == std::string::npos) {
-    run.name = StrCat(run.name, " ", **t);
-  } else if (t.ok() && *t && run.name.empty()) {
-    run.name = **t;
-  }
-  absl::StatusOr<std::optional<int64_t>> attempt = OptInt(obj, "run_attempt");
-  if (attempt.ok() && *attempt) run.run_attempt = **attempt;
-  return run;
-}
-
 }  // namespace
 
 std::string GitHubApiUrl(const Env& env) {
@@ -75,27 +28,6 @@ std::string GitHubApiUrl(const Env& env) {
   std::string url = it == env.end() || it->second.empty() ? "https://api.github.com" : it->second;
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
-}
-
-std::optional<std::chrono::milliseconds> GitHubRateLimitWait(
-    const http::HttpResponse& r, std::chrono::system_clock::time_point now) {
-  if (r.status != 403 && r.status != 429) return std::nullopt;
-  if (std::optional<int64_t> s = HeaderNumber(r, "retry-after")) {
-    return std::chrono::milliseconds(std::max<int64_t>(*s, 0) * 1000);
-  }
-  if (HeaderNumber(r, "x-ratelimit-remaining") == 0) {
-    if (std::optional<int64_t> reset = HeaderNumber(r, "x-ratelimit-reset")) {
-      auto wait = std::chrono::system_clock::from_time_t(*reset) - now;
-      return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(wait),
-                      std::chrono::milliseconds(0)) +
-             std::chrono::milliseconds(1000);  // the reset second itself
-    }
-    return kSecondaryLimitWait;
-  }
-  if (r.status == 429 || AsciiToLower(GitHubMessage(r)).find("rate limit") != std::string::npos) {
-    return kSecondaryLimitWait;
-  }
-  return std::nullopt;  // a 403 for want of permission
 }
 
 http::ClientOptions GitHubClientOptions() {
@@ -115,47 +47,6 @@ http::ClientOptions GitHubClientOptions() {
   // serial requests; polling a run every few seconds stays far below.
   o.pacing.min_spacing = std::chrono::milliseconds(1000);
   return o;
-}
-
-absl::StatusOr<WorkflowRun> ParseWorkflowRun(std::string_view json) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, "GitHub workflow run");
-  if (!doc.ok()) return doc.status();
-  return RunFrom(doc->root());
-}
-
-absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json) {
-  constexpr std::string_view kWhat = "GitHub workflow jobs";
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, kWhat);
-  if (!doc.ok()) return doc.status();
-  simdjson::dom::array jobs;
-  if (doc->root().at_key("jobs").get(jobs) != simdjson::SUCCESS) {
-    return absl::DataLossError(StrCat(kWhat, ": no jobs array"));
-  }
-  std::vector<WorkflowJob> out;
-  for (element j : jobs) {
-    WorkflowJob job;
-    for (auto [key, field] : {std::pair{"name", &job.name}, std::pair{"status", &job.status},
-                              std::pair{"conclusion", &job.conclusion}}) {
-      absl::StatusOr<std::optional<std::string>> v = OptString(j, key);
-      if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
-      *field = v->value_or("");
-    }
-    simdjson::dom::array steps;
-    if (j.at_key("steps").get(steps) == simdjson::SUCCESS) {
-      for (element s : steps) {
-        WorkflowStep step;
-        for (auto [key, field] : {std::pair{"name", &step.name}, std::pair{"status", &step.status},
-                                  std::pair{"conclusion", &step.conclusion}}) {
-          absl::StatusOr<std::optional<std::string>> v = OptString(s, key);
-          if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
-          *field = v->value_or("");
-        }
-        job.steps.push_back(std::move(step));
-      }
-    }
-    out.push_back(std::move(job));
-  }
-  return out;
 }
 
 http::ClientOptions GitHubClient::ForDispatch(http::ClientOptions o) {
@@ -189,7 +80,7 @@ absl::StatusOr<http::HttpResponse> GitHubClient::Call(std::string_view what, std
   }
   const http::HttpResponse& r = reply->response;
   if (r.status >= 200 && r.status < 300) return r;
-  const std::string message = GitHubMessage(r);
+  const std::string message = GitHubErrorMessage(r.body);
   const std::string detail = StrCat("HTTP ", r.status, message.empty() ? "" : ": ", message);
   if (std::optional<std::chrono::milliseconds> wait =
           GitHubRateLimitWait(r, std::chrono::system_clock::now())) {
@@ -248,17 +139,8 @@ absl::StatusOr<DispatchResult> GitHubClient::Dispatch(
     }
     return r.status();
   }
-  DispatchResult out;
-  if (r->status == 204 || r->body.empty()) return out;
-  constexpr std::string_view kWhat = "GitHub dispatch";
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r->body, kWhat);
-  if (!doc.ok()) return doc.status();
-  absl::StatusOr<int64_t> id = ReqInt(doc->root(), "workflow_run_id", kWhat);
-  if (!id.ok()) return id.status();
-  out.run_id = *id;
-  absl::StatusOr<std::optional<std::string>> url = OptString(doc->root(), "html_url");
-  if (url.ok() && *url) out.html_url = **url;
-  return out;
+  if (r->status == 204 || r->body.empty()) return DispatchResult{};
+  return ParseDispatchResult(r->body);
 }
 
 absl::StatusOr<std::optional<WorkflowRun>> GitHubClient::FindRun(
@@ -273,17 +155,10 @@ absl::StatusOr<std::optional<WorkflowRun>> GitHubClient::FindRun(
                   PercentEncode(StrCat(">=", Rfc3339(created_after - std::chrono::minutes(1))))),
            "", client_);
   if (!r.ok()) return r.status();
-  constexpr std::string_view kWhat = "GitHub workflow runs";
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r->body, kWhat);
-  if (!doc.ok()) return doc.status();
-  simdjson::dom::array runs;
-  if (doc->root().at_key("workflow_runs").get(runs) != simdjson::SUCCESS) {
-    return absl::DataLossError(StrCat(kWhat, ": no workflow_runs array"));
-  }
-  for (element obj : runs) {
-    absl::StatusOr<WorkflowRun> run = RunFrom(obj);
-    if (!run.ok()) return run.status();
-    if (run->name.find(dispatch_id) != std::string::npos) return *run;
+  absl::StatusOr<std::vector<WorkflowRun>> runs = ParseWorkflowRunsPage(r->body);
+  if (!runs.ok()) return runs.status();
+  for (WorkflowRun& run : *runs) {
+    if (run.name.find(dispatch_id) != std::string::npos) return std::move(run);
   }
   return std::nullopt;
 }
@@ -309,23 +184,6 @@ std::unique_ptr<GitHubClient> NewGitHubClient(std::string api_url, std::string t
   o.api_url = std::move(api_url);
   o.token = std::move(token);
   return std::make_unique<GitHubClient>(std::move(o), http::NewCurlTransport());
-}
-
-absl::StatusOr<std::vector<int>> ParsePullRequestNumbers(std::string_view json) {
-  constexpr std::string_view kWhat = "GitHub pull requests";
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, kWhat);
-  if (!doc.ok()) return doc.status();
-  simdjson::dom::array pulls;
-  if (doc->root().get(pulls) != simdjson::SUCCESS) {
-    return absl::DataLossError(StrCat(kWhat, ": not an array"));
-  }
-  std::vector<int> out;
-  for (element obj : pulls) {
-    absl::StatusOr<int64_t> n = ReqInt(obj, "number", kWhat);
-    if (!n.ok()) return n.status();
-    out.push_back(static_cast<int>(*n));
-  }
-  return out;
 }
 
 absl::StatusOr<std::set<int>> GitHubClient::ListOpenPullRequests(const std::string& repository) {

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/external/aws_config.h"
+#include "daemon/external/github_answers.h"
 #include "daemon/http/http_client.h"
 
 namespace ds::daemon::external {
@@ -24,40 +25,6 @@ namespace ds::daemon::external {
 std::string GitHubApiUrl(const Env& env);
 
 http::ClientOptions GitHubClientOptions();
-
-// The wait GitHub asks for in a rate-limited answer (403 or 429): nullopt
-// when the answer is not a rate limit.
-std::optional<std::chrono::milliseconds> GitHubRateLimitWait(
-    const http::HttpResponse& response, std::chrono::system_clock::time_point now);
-
-struct DispatchResult {
-  // Set when the server answered 200 with the run's details; empty after a
-  // 204 (older servers), when the run must be found by its dispatch id.
-  int64_t run_id = 0;
-  std::string html_url;
-};
-
-struct WorkflowStep {
-  std::string name;
-  std::string status;
-  std::string conclusion;
-};
-
-struct WorkflowJob {
-  std::string name;
-  std::string status;      // queued, in_progress, completed, ...
-  std::string conclusion;  // success, failure, ... or empty
-  std::vector<WorkflowStep> steps;
-};
-
-struct WorkflowRun {
-  int64_t id = 0;
-  std::string name;  // the run name (run-name), which shows the dispatch id
-  std::string status;
-  std::string conclusion;
-  std::string html_url;
-  int64_t run_attempt = 1;
-};
 
 struct GitHubOptions {
   std::string api_url = "https://api.github.com";
@@ -104,11 +71,6 @@ class GitHubClient {
 // A client over libcurl for GITHUB_API_URL's value (or the default) and a
 // token.
 std::unique_ptr<GitHubClient> NewGitHubClient(std::string api_url, std::string token);
-
-absl::StatusOr<WorkflowRun> ParseWorkflowRun(std::string_view json);
-// One page of GET /repos/{owner}/{repo}/pulls: the numbers on it.
-absl::StatusOr<std::vector<int>> ParsePullRequestNumbers(std::string_view json);
-absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json);
 
 }  // namespace ds::daemon::external
 

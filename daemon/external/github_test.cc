@@ -220,6 +220,18 @@ TEST_F(RefreshStagingTest, PullRequestListingErrorsAreClear) {
   EXPECT_FALSE(ParsePullRequestNumbers(R"([{"state":"open"}])").ok());
 }
 
+// fuzz_github's finding (tests/fuzz/fuzz_github/pull_number_not_positive):
+// a number outside 1..INT_MAX was taken, wrapped round past 2^31.
+TEST(GitHubParseTest, PullRequestNumbersOutOfRangeAreErrors) {
+  for (const char* n : {"0", "-3", "4294967301", "2147483648"}) {
+    absl::StatusOr<std::vector<int>> r = ParsePullRequestNumbers(StrCat(R"([{"number":)", n, "}]"));
+    ASSERT_FALSE(r.ok()) << n;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(r.status().message(), HasSubstr("is not a pull request number")) << n;
+  }
+  EXPECT_EQ(*ParsePullRequestNumbers(R"([{"number":2147483647}])"), std::vector<int>{2147483647});
+}
+
 TEST(GitHubRateLimitTest, RetryAfterThenResetThenSecondary) {
   const auto now = std::chrono::system_clock::from_time_t(1767225600);
   http::HttpResponse r{403, R"({"message":"API rate limit exceeded"})", {}};
@@ -234,6 +246,21 @@ TEST(GitHubRateLimitTest, RetryAfterThenResetThenSecondary) {
   EXPECT_EQ(GitHubRateLimitWait(r, now), std::nullopt) << "a permission 403 is no rate limit";
   r.status = 429;
   EXPECT_EQ(GitHubRateLimitWait(r, now), milliseconds(60000));
+}
+
+// fuzz_github's finding (tests/fuzz/fuzz_github/ubsan_ratelimit_reset_overflow):
+// a reset or retry-after near INT64_MAX overflowed the clock arithmetic.
+TEST(GitHubRateLimitTest, AFarAwayWaitIsCappedNotOverflowed) {
+  const auto now = std::chrono::system_clock::from_time_t(1767225600);
+  http::HttpResponse r{403, "", {}};
+  r.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "1783060000000000578"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), kGitHubMaxRateLimitWait + milliseconds(1000));
+  r.headers = {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", "-9223372036854775808"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), milliseconds(1000)) << "a reset in the past";
+  r.headers = {{"retry-after", "9223372036854775807"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), kGitHubMaxRateLimitWait);
+  r.headers = {{"retry-after", "-5"}};
+  EXPECT_EQ(GitHubRateLimitWait(r, now), milliseconds(0));
 }
 
 TEST_F(RefreshStagingTest, RateLimitedPollsWaitForTheReset) {

@@ -42,8 +42,16 @@ absl::StatusOr<std::optional<int64_t>> OptInt(simdjson::dom::element obj, std::s
   if (v.get(i) == simdjson::SUCCESS) return i;
   // Some APIs send whole numbers as floats (AWS timestamps, estimates).
   double d = 0;
-  if (v.get(d) == simdjson::SUCCESS) return static_cast<int64_t>(d);
-  return absl::DataLossError(StrCat("field '", key, "' is not a number"));
+  if (v.get(d) != simdjson::SUCCESS) {
+    return absl::DataLossError(StrCat("field '", key, "' is not a number"));
+  }
+  // Converting a double beyond int64 is undefined (fuzz_stripe: 1e300);
+  // 2^63 is exact as a double, so the bounds are too.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!(d >= -kLimit && d < kLimit)) {
+    return absl::DataLossError(StrCat("field '", key, "' is out of range"));
+  }
+  return static_cast<int64_t>(d);
 }
 
 absl::StatusOr<int64_t> ReqInt(simdjson::dom::element obj, std::string_view key,

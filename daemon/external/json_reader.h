@@ -31,7 +31,8 @@ class JsonDoc {
 };
 
 // Field lookups on an object. Missing fields are nullopt; a field of the
-// wrong type is an error naming it.
+// wrong type is an error naming it. A number with a fraction is cut to its
+// whole part; one beyond int64 is an error.
 absl::StatusOr<std::optional<std::string>> OptString(simdjson::dom::element obj,
                                                      std::string_view key);
 absl::StatusOr<std::string> ReqString(simdjson::dom::element obj, std::string_view key,

@@ -1,15 +1,14 @@
 #include "daemon/external/stripe.h"
 
+#include <algorithm>
+#include <iterator>
 #include <random>
 
 #include "absl/strings/str_format.h"
 #include "common/strings.h"
-#include "daemon/external/json_reader.h"
 
 namespace ds::daemon::external {
 namespace {
-
-using simdjson::dom::element;
 
 constexpr int kPageSize = 100;    // Stripe's largest page
 constexpr int kMaxPages = 10000;  // a cursor that never ends must not loop for ever
@@ -22,79 +21,6 @@ std::string Lookup(const Env& env, std::string_view name) {
 std::string NewIdempotencyKey() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return absl::StrFormat("ds-seed-%016x%016x", rng(), rng());
-}
-
-absl::Status ReadMetadata(element obj, std::map<std::string, std::string>* out) {
-  simdjson::dom::object m;
-  if (obj.at_key("metadata").get(m) != simdjson::SUCCESS) return {};
-  for (auto [key, value] : m) {
-    std::string_view s;
-    if (value.get(s) != simdjson::SUCCESS) {
-      return absl::DataLossError(StrCat("metadata.", key, " is not a string"));
-    }
-    (*out)[std::string(key)] = std::string(s);
-  }
-  return {};
-}
-
-absl::StatusOr<StripeProduct> ProductFrom(element obj) {
-  constexpr std::string_view kWhat = "Stripe product";
-  StripeProduct p;
-  absl::StatusOr<std::string> id = ReqString(obj, "id", kWhat);
-  if (!id.ok()) return id.status();
-  p.id = *id;
-  absl::StatusOr<std::optional<std::string>> name = OptString(obj, "name");
-  if (!name.ok()) return name.status();
-  p.name = name->value_or("");
-  bool active = true;
-  if (element a; obj.at_key("active").get(a) == simdjson::SUCCESS && a.get(active)) {
-    return absl::DataLossError(StrCat(kWhat, ": field 'active' is not a boolean"));
-  }
-  p.active = active;
-  if (absl::Status s = ReadMetadata(obj, &p.metadata); !s.ok()) return s;
-  return p;
-}
-
-absl::StatusOr<StripePrice> PriceFrom(element obj) {
-  constexpr std::string_view kWhat = "Stripe price";
-  StripePrice p;
-  absl::StatusOr<std::string> id = ReqString(obj, "id", kWhat);
-  if (!id.ok()) return id.status();
-  p.id = *id;
-  // `product` is an id, or the object when expanded.
-  element product;
-  if (obj.at_key("product").get(product) == simdjson::SUCCESS) {
-    std::string_view s;
-    if (product.get(s) == simdjson::SUCCESS) {
-      p.product = std::string(s);
-    } else if (product.is_object()) {
-      absl::StatusOr<std::string> pid = ReqString(product, "id", kWhat);
-      if (!pid.ok()) return pid.status();
-      p.product = *pid;
-    }
-  }
-  absl::StatusOr<std::string> currency = ReqString(obj, "currency", kWhat);
-  if (!currency.ok()) return currency.status();
-  p.currency = *currency;
-  absl::StatusOr<std::optional<int64_t>> amount = OptInt(obj, "unit_amount");
-  if (!amount.ok()) return amount.status();
-  p.unit_amount = *amount;
-  element recurring;
-  if (obj.at_key("recurring").get(recurring) == simdjson::SUCCESS && recurring.is_object()) {
-    absl::StatusOr<std::optional<std::string>> interval = OptString(recurring, "interval");
-    if (!interval.ok()) return interval.status();
-    p.interval = interval->value_or("");
-  }
-  if (absl::Status s = ReadMetadata(obj, &p.metadata); !s.ok()) return s;
-  return p;
-}
-
-template <typename T>
-absl::StatusOr<T> ParseOne(std::string_view json, std::string_view what,
-                           absl::StatusOr<T> (*from)(element)) {
-  absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, what);
-  if (!doc.ok()) return doc.status();
-  return from(doc->root());
 }
 
 void AddMetadata(std::vector<std::pair<std::string, std::string>>* fields,
@@ -153,14 +79,6 @@ http::ClientOptions StripeClientOptions() {
   return o;
 }
 
-absl::StatusOr<StripeProduct> ParseStripeProduct(std::string_view json) {
-  return ParseOne<StripeProduct>(json, "Stripe product", ProductFrom);
-}
-
-absl::StatusOr<StripePrice> ParseStripePrice(std::string_view json) {
-  return ParseOne<StripePrice>(json, "Stripe price", PriceFrom);
-}
-
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) {
@@ -194,14 +112,7 @@ absl::StatusOr<std::string> StripeClient::Call(std::string_view what, std::strin
   }
   const http::HttpResponse& r = reply->response;
   if (r.status >= 200 && r.status < 300) return r.body;
-  std::string message;
-  if (absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(r.body, "Stripe"); doc.ok()) {
-    element error;
-    if (doc->root().at_key("error").get(error) == simdjson::SUCCESS) {
-      absl::StatusOr<std::optional<std::string>> m = OptString(error, "message");
-      if (m.ok() && *m) message = **m;
-    }
-  }
+  const std::string message = StripeErrorMessage(r.body);
   const std::string detail = StrCat("HTTP ", r.status, message.empty() ? "" : ": ", message);
   if (r.status == 401 || r.status == 403) {
     return absl::PermissionDeniedError(
@@ -216,8 +127,9 @@ absl::StatusOr<std::string> StripeClient::Call(std::string_view what, std::strin
 }
 
 template <typename T>
-absl::StatusOr<std::vector<T>> StripeClient::ListAll(std::string_view what, const std::string& path,
-                                                     absl::StatusOr<T> (*parse)(element)) {
+absl::StatusOr<std::vector<T>> StripeClient::ListAll(
+    std::string_view what, const std::string& path,
+    absl::StatusOr<StripeListPage<T>> (*parse)(std::string_view, std::string_view)) {
   std::vector<T> out;
   std::string after;
   for (int page = 0; page < kMaxPages; ++page) {
@@ -225,37 +137,22 @@ absl::StatusOr<std::vector<T>> StripeClient::ListAll(std::string_view what, cons
     if (!after.empty()) StrAppend(&url, "&starting_after=", PercentEncode(after));
     absl::StatusOr<std::string> body = Call(what, "GET", url, "");
     if (!body.ok()) return body.status();
-    absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(*body, StrCat("Stripe ", what));
-    if (!doc.ok()) return doc.status();
-    simdjson::dom::array data;
-    if (doc->root().at_key("data").get(data) != simdjson::SUCCESS) {
-      return absl::DataLossError(StrCat("Stripe ", what, ": no data array in the list"));
-    }
-    for (element item : data) {
-      absl::StatusOr<T> parsed = parse(item);
-      if (!parsed.ok()) {
-        return absl::DataLossError(StrCat("Stripe ", what, ": ", parsed.status().message()));
-      }
-      after = parsed->id;
-      out.push_back(std::move(*parsed));
-    }
-    bool has_more = false;
-    if (element m; doc->root().at_key("has_more").get(m) == simdjson::SUCCESS) {
-      if (m.get(has_more) != simdjson::SUCCESS) {
-        return absl::DataLossError(StrCat("Stripe ", what, ": has_more is not a boolean"));
-      }
-    }
-    if (!has_more || data.size() == 0) return out;
+    absl::StatusOr<StripeListPage<T>> parsed = parse(*body, what);
+    if (!parsed.ok()) return parsed.status();
+    const bool last = parsed->data.empty() || !parsed->has_more;
+    if (!last) after = parsed->data.back().id;
+    std::move(parsed->data.begin(), parsed->data.end(), std::back_inserter(out));
+    if (last) return out;
   }
   return absl::DataLossError(StrCat("Stripe ", what, ": more than ", kMaxPages, " pages"));
 }
 
 absl::StatusOr<std::vector<StripeProduct>> StripeClient::ListProducts() {
-  return ListAll<StripeProduct>("list products", "/v1/products", ProductFrom);
+  return ListAll<StripeProduct>("list products", "/v1/products", ParseStripeProductList);
 }
 
 absl::StatusOr<std::vector<StripePrice>> StripeClient::ListPrices() {
-  return ListAll<StripePrice>("list prices", "/v1/prices", PriceFrom);
+  return ListAll<StripePrice>("list prices", "/v1/prices", ParseStripePriceList);
 }
 
 absl::StatusOr<StripeProduct> StripeClient::CreateProduct(const SeedProduct& seed,

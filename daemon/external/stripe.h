@@ -6,8 +6,6 @@
 #ifndef DS_DAEMON_EXTERNAL_STRIPE_H_
 #define DS_DAEMON_EXTERNAL_STRIPE_H_
 
-#include <simdjson.h>
-
 #include <chrono>
 #include <map>
 #include <memory>
@@ -16,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/external/aws_config.h"
+#include "daemon/external/stripe_answers.h"
 #include "daemon/external/stripe_seed.h"
 #include "daemon/http/http_client.h"
 
@@ -30,26 +29,6 @@ absl::StatusOr<std::string> StripeTestKey(const Env& env);
 std::string StripeApiBase(const Env& env);
 
 http::ClientOptions StripeClientOptions();
-
-struct StripeProduct {
-  std::string id;
-  std::string name;
-  bool active = true;
-  std::map<std::string, std::string> metadata;
-};
-
-struct StripePrice {
-  std::string id;
-  std::string product;
-  std::string currency;
-  std::optional<int64_t> unit_amount;
-  std::string interval;  // empty for one-time prices
-  std::map<std::string, std::string> metadata;
-};
-
-// Parsers for one object, exposed for the tests against Stripe's fixtures.
-absl::StatusOr<StripeProduct> ParseStripeProduct(std::string_view json);
-absl::StatusOr<StripePrice> ParseStripePrice(std::string_view json);
 
 // `key=value&...` with keys and values percent-encoded, as Stripe expects
 // (nested keys like metadata[tier] are written by the caller).
@@ -81,8 +60,9 @@ class StripeClient {
   absl::StatusOr<std::string> Call(std::string_view what, std::string method, std::string path,
                                    std::string form);
   template <typename T>
-  absl::StatusOr<std::vector<T>> ListAll(std::string_view what, const std::string& path,
-                                         absl::StatusOr<T> (*parse)(simdjson::dom::element));
+  absl::StatusOr<std::vector<T>> ListAll(
+      std::string_view what, const std::string& path,
+      absl::StatusOr<StripeListPage<T>> (*parse)(std::string_view, std::string_view));
 
   const StripeOptions options_;
   http::Client client_;

@@ -1,0 +1,106 @@
+// Cognito's answers (daemon/external/cognito_answers): DescribeUserPool,
+// ListUsers, and the type and message of an error (from the
+// x-amzn-errortype header, the JSON `__type`, or moto's XML <Code>).
+// Properties:
+//   - the body parsers fail only with kDataLoss, as cognito_answers.h says;
+//   - what parses re-serialises to JSON that parses back to the same value
+//     (pool id, name, user estimate, tags; user names, pagination token);
+//   - AwsErrorType is the bare type: no namespace left ('#'), no header
+//     suffix (':'), and it is empty or a piece of what the server sent.
+// Input: the whole of it is the body the parsers read. For AwsErrorType,
+// FuzzedDataProvider splits it (docs/fuzzing.md): from the end a presence
+// byte for the header; from the front its value, then the body.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "common/strings.h"
+#include "daemon/external/cognito_answers.h"
+
+namespace {
+
+using ds::JsonQuote;
+using ds::StrAppend;
+using ds::StrCat;
+using namespace ds::daemon::external;  // NOLINT: the parsers under test
+
+[[noreturn]] void Fail(std::string_view what, std::string_view detail) {
+  fprintf(stderr, "fuzz_cognito: %.*s\n  %.*s\n", static_cast<int>(what.size()), what.data(),
+          static_cast<int>(detail.size()), detail.data());
+  abort();
+}
+
+template <typename T>
+void CheckError(std::string_view parser, const absl::StatusOr<T>& result) {
+  if (!result.ok() && result.status().code() != absl::StatusCode::kDataLoss) {
+    Fail(StrCat(parser, " failed with a code other than kDataLoss"), result.status().ToString());
+  }
+}
+
+std::string PoolJson(const UserPool& p) {
+  std::string tags = "{";
+  for (const auto& [k, v] : p.tags)
+    StrAppend(&tags, tags.size() > 1 ? "," : "", JsonQuote(k), ":", JsonQuote(v));
+  return StrCat("{\"UserPool\":{\"Id\":", JsonQuote(p.id), ",\"Name\":", JsonQuote(p.name),
+                ",\"EstimatedNumberOfUsers\":", p.estimated_users, ",\"UserPoolTags\":", tags,
+                "}}}");
+}
+
+std::string UsersJson(const UsersPage& page) {
+  std::string out = "{\"Users\":[";
+  for (size_t i = 0; i < page.usernames.size(); ++i) {
+    StrAppend(&out, i ? "," : "", "{\"Username\":", JsonQuote(page.usernames[i]), "}");
+  }
+  out += "]";
+  if (!page.next_token.empty())
+    StrAppend(&out, ",\"PaginationToken\":", JsonQuote(page.next_token));
+  return out + "}";
+}
+
+template <typename T, typename Parse, typename Write>
+void RoundTrip(std::string_view parser, std::string_view json, Parse parse, Write write) {
+  absl::StatusOr<T> first = parse(json);
+  CheckError(parser, first);
+  if (!first.ok()) return;
+  const std::string written = write(*first);
+  absl::StatusOr<T> again = parse(written);
+  if (!again.ok()) Fail(StrCat(parser, ": its own serialisation does not parse"), written);
+  if (write(*again) != written) {
+    Fail(StrCat(parser, ": a value changed on the way round"),
+         StrCat(written, "\n  ", write(*again)));
+  }
+}
+
+void CheckErrorType(const uint8_t* data, size_t size) {
+  FuzzedDataProvider in(data, size);
+  ds::daemon::http::HttpResponse r;
+  r.status = 400;
+  const bool has_header = in.ConsumeBool();
+  if (has_header) r.headers["x-amzn-errortype"] = in.ConsumeRandomLengthString(64);
+  r.body = in.ConsumeRemainingBytesAsString();
+  const std::string type = AwsErrorType(r);
+  if (type.find('#') != std::string::npos) Fail("AwsErrorType kept a namespace", type);
+  if (has_header && type.find(':') != std::string::npos) {
+    Fail("AwsErrorType kept the header's suffix", type);
+  }
+  if (has_header && r.headers["x-amzn-errortype"].find(type) == std::string::npos) {
+    Fail("AwsErrorType is not from the header it was given", type);
+  }
+  (void)AwsErrorMessage(r.body);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view json(reinterpret_cast<const char*>(data), size);
+  RoundTrip<UserPool>("ParseUserPool", json, ParseUserPool, PoolJson);
+  RoundTrip<UsersPage>("ParseUsersPage", json, ParseUsersPage, UsersJson);
+  (void)AwsErrorMessage(json);
+  CheckErrorType(data, size);
+  return 0;
+}
