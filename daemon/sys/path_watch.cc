@@ -96,6 +96,17 @@ PathWatch::~PathWatch() {
 }
 
 bool PathWatch::Watch(const std::filesystem::path& path) {
+  {
+    std::shared_lock lock(mu_);
+    if (refused_.count(path.native())) return false;
+  }
+  if (WatchAllTheWay(path)) return true;
+  std::unique_lock lock(mu_);
+  refused_.insert(path.native());
+  return false;
+}
+
+bool PathWatch::WatchAllTheWay(const std::filesystem::path& path) {
   if (!path.is_absolute() || path != path.lexically_normal()) return false;
   std::vector<std::string> names;
   for (const auto& part : path.relative_path()) {

@@ -42,9 +42,10 @@ class PathWatch {
   PathWatch& operator=(const PathWatch&) = delete;
 
   // Watches what could change what the absolute `path` names. Returns false
-  // when it cannot vouch for the path (see above; also a missing directory
-  // on the way is watched through its deepest existing ancestor). Call it
-  // before the stat() that an epoch read after it will cover.
+  // when it cannot vouch for the path (see above; a missing directory on the
+  // way is fine, watched through its deepest existing ancestor), and for
+  // that path from then on. Call it before the stat() that an epoch read
+  // after it will cover.
   bool Watch(const std::filesystem::path& path);
 
   // Drains the pending changes and returns the epoch, which moves with every
@@ -60,6 +61,7 @@ class PathWatch {
 
  private:
   PathWatch(int epoll_fd, int inotify_fd, int mounts_fd);
+  bool WatchAllTheWay(const std::filesystem::path& path);
   // Reads every queued inotify event; true when one may concern a path.
   bool DrainInotify();
   bool DrainMounts();
@@ -78,6 +80,9 @@ class PathWatch {
   };
   std::shared_mutex mu_;
   std::map<int, Dir> dirs_;
+  // Paths Watch() said no to, asked again on every call that stat()s them:
+  // the answer is remembered (it costs only the stat() it already costs).
+  std::set<std::string> refused_;
 };
 
 }  // namespace ds::daemon
