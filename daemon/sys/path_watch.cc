@@ -61,39 +61,63 @@ bool PathWatch::OnLocalFilesystem(const std::filesystem::path& dir) {
   }
 }
 
-absl::StatusOr<std::unique_ptr<PathWatch>> PathWatch::Create() {
-  auto fail = [](const char* what, std::initializer_list<int> fds) {
-    int err = errno;
-    for (int fd : fds) {
-      if (fd >= 0) ::close(fd);
-    }
-    return absl::InternalError(StrCat(what, ": ", std::strerror(err)));
-  };
-  int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (inotify_fd < 0) return fail("inotify_init1", {});
-  int mounts_fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-  if (mounts_fd < 0) return fail("open /proc/self/mountinfo", {inotify_fd});
-  int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0) return fail("epoll_create1", {inotify_fd, mounts_fd});
-  epoll_event in{.events = EPOLLIN, .data = {.fd = inotify_fd}};
-  // mountinfo always polls readable; EPOLLPRI (with EPOLLERR) is reported
-  // once per change of the mount table.
-  epoll_event mounts{.events = EPOLLPRI, .data = {.fd = mounts_fd}};
-  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, inotify_fd, &in) != 0 ||
-      ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, mounts_fd, &mounts) != 0) {
-    return fail("epoll_ctl", {inotify_fd, mounts_fd, epoll_fd});
+namespace {
+
+std::atomic<uint64_t> next_watch_id{1};
+
+// Each thread polls through an epoll set and a /proc/self/mountinfo
+// descriptor of its own: a mount change is reported once per descriptor
+// (polling it consumes the report), so with a shared one a thread could
+// miss a change another thread had just been told of. The inotify queue is
+// shared; only reading it consumes, and that is what `draining_` counts.
+struct ThreadFds {
+  uint64_t watch_id = 0;
+  int epoll_fd = -1;
+  int mounts_fd = -1;
+
+  void Close() {
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    if (mounts_fd >= 0) ::close(mounts_fd);
+    epoll_fd = mounts_fd = -1;
+    watch_id = 0;
   }
-  return std::unique_ptr<PathWatch>(new PathWatch(epoll_fd, inotify_fd, mounts_fd));
+  bool Open(uint64_t id, int inotify_fd) {
+    Close();
+    mounts_fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event in{.events = EPOLLIN, .data = {.fd = inotify_fd}};
+    // mountinfo always polls readable; EPOLLPRI (with EPOLLERR) is reported
+    // once per change of the mount table.
+    epoll_event mounts{.events = EPOLLPRI, .data = {.fd = mounts_fd}};
+    if (mounts_fd < 0 || epoll_fd < 0 ||
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, inotify_fd, &in) != 0 ||
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, mounts_fd, &mounts) != 0) {
+      Close();
+      return false;
+    }
+    watch_id = id;
+    return true;
+  }
+  ~ThreadFds() { Close(); }
+};
+thread_local ThreadFds thread_fds;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PathWatch>> PathWatch::Create() {
+  int mounts_fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (mounts_fd < 0) {
+    return absl::InternalError(StrCat("open /proc/self/mountinfo: ", std::strerror(errno)));
+  }
+  ::close(mounts_fd);
+  int inotify_fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd < 0) return absl::InternalError(StrCat("inotify_init1: ", std::strerror(errno)));
+  return std::unique_ptr<PathWatch>(new PathWatch(inotify_fd));
 }
 
-PathWatch::PathWatch(int epoll_fd, int inotify_fd, int mounts_fd)
-    : epoll_fd_(epoll_fd), inotify_fd_(inotify_fd), mounts_fd_(mounts_fd) {}
+PathWatch::PathWatch(int inotify_fd) : id_(next_watch_id.fetch_add(1)), inotify_fd_(inotify_fd) {}
 
-PathWatch::~PathWatch() {
-  ::close(epoll_fd_);
-  ::close(inotify_fd_);
-  ::close(mounts_fd_);
-}
+PathWatch::~PathWatch() { ::close(inotify_fd_); }
 
 bool PathWatch::Watch(const std::filesystem::path& path) {
   {
@@ -173,26 +197,40 @@ bool PathWatch::DrainInotify() {
 }
 
 std::optional<uint64_t> PathWatch::Epoch() {
-  draining_.fetch_add(1);
+  ThreadFds& fds = thread_fds;
+  // A thread's first call cannot know of mount changes before its
+  // mountinfo descriptor opened: it counts one.
+  bool changed = false;
+  if (fds.watch_id != id_) {
+    if (!fds.Open(id_, inotify_fd_)) return std::nullopt;
+    changed = true;
+  }
   epoll_event ready[2];
   int n;
   do {
-    n = ::epoll_wait(epoll_fd_, ready, 2, 0);
+    n = ::epoll_wait(fds.epoll_fd, ready, 2, 0);
   } while (n < 0 && errno == EINTR);
-  bool changed = n < 0;
+  if (n < 0) return std::nullopt;
+  bool queued = false;
   for (int i = 0; i < n; ++i) {
-    // The mount table changed: a mount may now cover any watched path.
-    changed |= ready[i].data.fd == inotify_fd_ ? DrainInotify() : true;
+    if (ready[i].data.fd == inotify_fd_) {
+      queued = true;
+    } else {
+      changed = true;  // the mount table: a mount may now cover any path
+    }
+  }
+  if (queued) {
+    draining_.fetch_add(1);
+    if (DrainInotify()) epoch_.fetch_add(1);
+    draining_.fetch_sub(1);
   }
   if (changed) epoch_.fetch_add(1);
-  // Another drain that began before this one may have taken events this
-  // one needed to see. Each drain moves the epoch before it leaves, so if
-  // none is left now, reading the epoch after this check sees them all.
-  bool alone = draining_.load() == 1;
-  uint64_t epoch = epoch_.load();
-  draining_.fetch_sub(1);
-  if (!alone || n < 0) return std::nullopt;
-  return epoch;
+  // Another thread may be reading events queued before this call (which is
+  // why this one found the queue empty). Each drain moves the epoch before
+  // it ends, so if none is under way now, the epoch read after this check
+  // counts them all.
+  if (draining_.load() != 0) return std::nullopt;
+  return epoch_.load();
 }
 
 }  // namespace ds::daemon

@@ -60,17 +60,15 @@ class PathWatch {
   static bool OnLocalFilesystem(const std::filesystem::path& dir);
 
  private:
-  PathWatch(int epoll_fd, int inotify_fd, int mounts_fd);
+  explicit PathWatch(int inotify_fd);
   bool WatchAllTheWay(const std::filesystem::path& path);
   // Reads every queued inotify event; true when one may concern a path.
   bool DrainInotify();
-  bool DrainMounts();
 
-  const int epoll_fd_;
+  const uint64_t id_;  // tells the threads' descriptors which watch they serve
   const int inotify_fd_;
-  const int mounts_fd_;  // /proc/self/mountinfo; -1 when it cannot be opened
   std::atomic<uint64_t> epoch_{0};
-  std::atomic<int> draining_{0};
+  std::atomic<int> draining_{0};  // threads reading the inotify queue now
   // Watched directories by watch descriptor, with the names in each that
   // lead to a watched path. Epoch() reads it; Watch() (rare: a path not
   // seen before, or after a change) writes it for a few syscalls.
