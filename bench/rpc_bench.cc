@@ -81,6 +81,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& socket) {
   // A per-channel subchannel pool: without it channels with equal arguments
   // share one connection and the "clients" would be multiplexed onto it.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // as ds does
   return grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
 }
 
@@ -122,8 +123,8 @@ int main(int argc, char** argv) {
   std::atomic<int> ready{0};
   std::atomic<bool> go{false};
   Clock::time_point start{};
-  const auto duration = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(o.seconds));
+  const auto duration =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
 
   for (int i = 0; i < o.clients; ++i) {
     threads.emplace_back([&, i] {

@@ -115,8 +115,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::filesystem::path& socket) 
   // systemd is just starting may take longer than a small value to answer.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 20);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  // dsd is on this machine: no bandwidth-delay product to probe for, and
+  // each probe PING costs dsd an acknowledgement.
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   auto channel = grpc::CreateCustomChannel("unix:" + socket.string(),
-                                          grpc::InsecureChannelCredentials(), args);
+                                           grpc::InsecureChannelCredentials(), args);
   // Channels live until the process ends with _exit: destroying one waits
   // for gRPC to wind down its connection, milliseconds per call for nothing.
   static auto* keep_alive = new std::vector<std::shared_ptr<grpc::Channel>>;

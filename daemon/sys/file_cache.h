@@ -1,10 +1,11 @@
-// Parsed files kept in memory and revalidated with one stat() per use.
+// Parsed files kept in memory and revalidated with one stat() per use, or
+// with none when a PathWatch vouches that nothing changed.
 //
 // GetCurrent must answer in microseconds, so dsd does not re-read and
-// re-parse .env and ds.toml on every call. inotify alone is not enough to
-// keep a cache correct (its events arrive asynchronously: a `ds db current`
-// right after an edit could see the old value), so every hit compares the
-// file's identity (device, inode, size, mtime, ctime) with the cached one.
+// re-parse .env and ds.toml on every call. A hit compares the file's
+// identity (device, inode, size, mtime, ctime) with the cached one; with a
+// PathWatch, an entry checked at the watch's current epoch needs no stat()
+// at all (path_watch.h says why that is as safe as the stat()).
 #ifndef DS_DAEMON_SYS_FILE_CACHE_H_
 #define DS_DAEMON_SYS_FILE_CACHE_H_
 
@@ -20,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/atomic_file.h"
+#include "daemon/sys/path_watch.h"
 
 namespace ds::daemon {
 
@@ -55,19 +57,39 @@ class ParsedFileCache {
   using Parser = std::function<absl::StatusOr<T>(const std::filesystem::path&,
                                                  const std::optional<std::string>&)>;
 
-  explicit ParsedFileCache(Parser parser) : parser_(std::move(parser)) {}
+  // `watch` (optional, not owned) lets Get skip the stat(); see Get.
+  explicit ParsedFileCache(Parser parser, PathWatch* watch = nullptr)
+      : parser_(std::move(parser)), watch_(watch) {}
 
   // `identity` (optional) receives the identity the value belongs to, so a
   // caller needs no second stat() to learn whether the file exists.
+  // `epoch` is what the watch's Epoch() returned at the start of the
+  // caller's request (nullopt: stat as usual): an entry last checked at that
+  // epoch is returned without a stat().
   absl::StatusOr<std::shared_ptr<const T>> Get(const std::filesystem::path& path,
-                                               FileIdentity* identity = nullptr) {
+                                               FileIdentity* identity = nullptr,
+                                               std::optional<uint64_t> epoch = std::nullopt) {
+    if (!watch_) epoch.reset();
+    if (epoch) {
+      std::lock_guard lock(mu_);
+      auto it = entries_.find(path.string());
+      if (it != entries_.end() && it->second.checked_at == epoch) {
+        if (identity) *identity = it->second.identity;
+        return it->second.value;
+      }
+    }
+    // The watch goes in before the epoch the stat() below will count for.
+    if (epoch) epoch = watch_->Watch(path) ? watch_->Epoch() : std::nullopt;
     absl::StatusOr<FileIdentity> id = IdentifyFile(path);
     if (!id.ok()) return id.status();
     if (identity) *identity = *id;
     {
       std::lock_guard lock(mu_);
       auto it = entries_.find(path.string());
-      if (it != entries_.end() && it->second.identity == *id) return it->second.value;
+      if (it != entries_.end() && it->second.identity == *id) {
+        if (epoch) it->second.checked_at = epoch;
+        return it->second.value;
+      }
     }
     std::optional<std::string> text;
     if (id->exists) {
@@ -81,7 +103,7 @@ class ParsedFileCache {
                           std::make_shared<const T>(std::move(*parsed)))
                     : absl::StatusOr<std::shared_ptr<const T>>(parsed.status());
     std::lock_guard lock(mu_);
-    entries_[path.string()] = Entry{*id, value};
+    entries_[path.string()] = Entry{*id, value, epoch};
     return value;
   }
 
@@ -89,8 +111,12 @@ class ParsedFileCache {
   struct Entry {
     FileIdentity identity;
     absl::StatusOr<std::shared_ptr<const T>> value;
+    // The watch's epoch when `identity` was last seen by a stat() (nullopt:
+    // the watch cannot vouch for this path, or no epoch was known).
+    std::optional<uint64_t> checked_at;
   };
   Parser parser_;
+  PathWatch* const watch_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;
 };

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/conninfo.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "common/usage_error.h"
 
@@ -49,6 +50,13 @@ std::filesystem::path EnvFilePath(const std::filesystem::path& workspace,
                                   const common::Config& config) {
   std::filesystem::path p = config.Get("env_file");
   return (p.is_absolute() ? p : workspace / p).lexically_normal();
+}
+
+std::unique_ptr<PathWatch> MakePathWatch() {
+  absl::StatusOr<std::unique_ptr<PathWatch>> watch = PathWatch::Create();
+  if (watch.ok()) return *std::move(watch);
+  common::LogWarning("every GetCurrent will stat() its files: ", watch.status().message());
+  return nullptr;
 }
 
 std::map<std::string, std::string> ToMap(const google::protobuf::Map<std::string, std::string>& m) {
@@ -131,34 +139,39 @@ common::ConfigLayer WorkspaceResolver::DaemonSecretsLayer() {
 WorkspaceResolver::WorkspaceResolver(common::Paths paths, const ProviderRegistry* providers)
     : paths_(std::move(paths)),
       providers_(providers),
-      dotenv_cache_([](const std::filesystem::path& path,
-                       const std::optional<std::string>& text) -> absl::StatusOr<DotenvEntries> {
-        if (!text) return DotenvEntries{};
-        return common::ParseDotenv(*text, path.string());
-      }),
+      watch_(MakePathWatch()),
+      dotenv_cache_(
+          [](const std::filesystem::path& path,
+             const std::optional<std::string>& text) -> absl::StatusOr<DotenvEntries> {
+            if (!text) return DotenvEntries{};
+            return common::ParseDotenv(*text, path.string());
+          },
+          watch_.get()),
       workspace_toml_cache_(
           [](const std::filesystem::path& path, const std::optional<std::string>& text) {
             return ParseToml(common::OriginKind::kWorkspaceToml, path, text);
-          }),
+          },
+          watch_.get()),
       user_toml_cache_(
           [](const std::filesystem::path& path, const std::optional<std::string>& text) {
             return ParseToml(common::OriginKind::kUserConfig, path, text);
-          }),
-      credentials_cache_(ParseCredentials),
+          },
+          watch_.get()),
+      credentials_cache_(ParseCredentials, watch_.get()),
       daemon_secrets_(DaemonSecretsLayer()),
       known_(paths_.state_dir.empty() ? std::filesystem::path() : paths_.state_dir / "workspaces") {
 }
 
 absl::StatusOr<WorkspaceResolver::Inputs> WorkspaceResolver::ReadInputs(
-    const std::filesystem::path& workspace) {
+    const std::filesystem::path& workspace, std::optional<uint64_t> epoch) {
   Inputs in;
-  auto user = user_toml_cache_.Get(paths_.user_config());
+  auto user = user_toml_cache_.Get(paths_.user_config(), nullptr, epoch);
   if (!user.ok()) return user.status();
   in.user = *std::move(user);
-  auto ws = workspace_toml_cache_.Get(workspace / "ds.toml");
+  auto ws = workspace_toml_cache_.Get(workspace / "ds.toml", nullptr, epoch);
   if (!ws.ok()) return ws.status();
   in.workspace = *std::move(ws);
-  auto credentials = credentials_cache_.Get(paths_.config_dir / "credentials");
+  auto credentials = credentials_cache_.Get(paths_.config_dir / "credentials", nullptr, epoch);
   if (!credentials.ok()) return credentials.status();
   in.credentials = *std::move(credentials);
   return in;
@@ -175,7 +188,8 @@ absl::StatusOr<common::Config> WorkspaceResolver::LoadConfig(
 
 absl::StatusOr<common::Config> WorkspaceResolver::BuildConfig(
     const v1::WorkspaceRef& ref, const Inputs& inputs, std::filesystem::path* env_file_out,
-    std::shared_ptr<const DotenvEntries>* env_out, FileIdentity* env_identity) {
+    std::shared_ptr<const DotenvEntries>* env_out, FileIdentity* env_identity,
+    std::optional<uint64_t> epoch) {
   std::filesystem::path workspace = ref.workspace_dir();
   common::ConfigLayer env_layer = common::EnvironmentLayer(ToMap(ref.overrides().environment()));
   if (absl::Status s = common::CheckConfigLayer(env_layer); !s.ok()) return s;
@@ -191,7 +205,7 @@ absl::StatusOr<common::Config> WorkspaceResolver::BuildConfig(
       common::DefaultsLayer(), *inputs.credentials, daemon_secrets_, *inputs.user,
       *inputs.workspace,       env_layer,           *flag_layer};
   std::filesystem::path env_file = EnvFilePath(workspace, common::Config::Build(layers));
-  auto env = dotenv_cache_.Get(env_file, env_identity);
+  auto env = dotenv_cache_.Get(env_file, env_identity, epoch);
   if (!env.ok()) return env.status();
   common::ConfigLayer dotenv_layer = common::DotenvLayer(**env, env_file);
   if (absl::Status s = common::CheckConfigLayer(dotenv_layer); !s.ok()) return s;
@@ -234,10 +248,31 @@ std::string MemoKey(const v1::WorkspaceRef& ref) {
 
 }  // namespace
 
+absl::Status WorkspaceResolver::CheckWorkspaceDir(const std::string& dir,
+                                                  std::optional<uint64_t> epoch) {
+  if (epoch) {
+    std::lock_guard lock(valid_dirs_mu_);
+    if (auto it = valid_dirs_.find(dir); it != valid_dirs_.end() && it->second == *epoch) {
+      return absl::OkStatus();
+    }
+  }
+  // The watch goes in before the epoch the check below will count for.
+  if (epoch) epoch = watch_->Watch(dir) ? watch_->Epoch() : std::nullopt;
+  absl::Status s = ValidateWorkspaceDir(dir);
+  if (s.ok() && epoch) {
+    std::lock_guard lock(valid_dirs_mu_);
+    valid_dirs_[dir] = *epoch;
+  }
+  return s;
+}
+
 absl::StatusOr<std::shared_ptr<const WorkspaceResolver::Read>> WorkspaceResolver::ReadWorkspace(
     const v1::WorkspaceRef& ref) {
-  if (absl::Status s = ValidateWorkspaceDir(ref.workspace_dir()); !s.ok()) return s;
-  absl::StatusOr<Inputs> inputs = ReadInputs(ref.workspace_dir());
+  // One epoch for the whole request: whatever was checked at it is current
+  // (the request is answered as of this moment).
+  std::optional<uint64_t> epoch = watch_ ? watch_->Epoch() : std::nullopt;
+  if (absl::Status s = CheckWorkspaceDir(ref.workspace_dir(), epoch); !s.ok()) return s;
+  absl::StatusOr<Inputs> inputs = ReadInputs(ref.workspace_dir(), epoch);
   if (!inputs.ok()) return inputs.status();
   const std::string key = MemoKey(ref);
   std::shared_ptr<const Read> last;
@@ -250,14 +285,15 @@ absl::StatusOr<std::shared_ptr<const WorkspaceResolver::Read>> WorkspaceResolver
   if (last) {
     // The .env path is settled by the inputs, which have not changed.
     FileIdentity id;
-    auto env = dotenv_cache_.Get(last->env_file, &id);
+    auto env = dotenv_cache_.Get(last->env_file, &id, epoch);
     if (!env.ok()) return env.status();
     if (*env == last->env && id.exists == last->env_file_exists) return last;
   }
 
   auto r = std::make_shared<Read>();
   FileIdentity env_id;
-  absl::StatusOr<common::Config> config = BuildConfig(ref, *inputs, &r->env_file, &r->env, &env_id);
+  absl::StatusOr<common::Config> config =
+      BuildConfig(ref, *inputs, &r->env_file, &r->env, &env_id, epoch);
   if (!config.ok()) return config.status();
   r->config = std::move(*config);
   r->env_file_exists = env_id.exists;

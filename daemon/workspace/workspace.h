@@ -57,6 +57,10 @@ class WorkspaceResolver {
  private:
   common::Paths paths_;
   const ProviderRegistry* providers_;
+  // Lets a warm GetCurrent skip the stat() of each file it reads (one
+  // epoll_wait instead); null when inotify is unavailable, and then every
+  // file is stat()ed as before.
+  std::unique_ptr<PathWatch> watch_;
   ParsedFileCache<DotenvEntries> dotenv_cache_;
   ParsedFileCache<common::ConfigLayer> workspace_toml_cache_;
   ParsedFileCache<common::ConfigLayer> user_toml_cache_;
@@ -93,11 +97,19 @@ class WorkspaceResolver {
     std::shared_ptr<const common::ConfigLayer> user, workspace, credentials;
     bool operator==(const Inputs&) const = default;
   };
-  absl::StatusOr<Inputs> ReadInputs(const std::filesystem::path& workspace);
+  // `epoch`: the watch's, read once at the start of the request.
+  absl::StatusOr<Inputs> ReadInputs(const std::filesystem::path& workspace,
+                                    std::optional<uint64_t> epoch = std::nullopt);
+  // ValidateWorkspaceDir, skipped when the directory was found valid at
+  // `epoch`.
+  absl::Status CheckWorkspaceDir(const std::string& dir, std::optional<uint64_t> epoch);
+  std::mutex valid_dirs_mu_;
+  std::map<std::string, uint64_t> valid_dirs_;  // workspace dir -> epoch it was valid at
   absl::StatusOr<common::Config> BuildConfig(const v1::WorkspaceRef& ref, const Inputs& inputs,
                                              std::filesystem::path* env_file,
                                              std::shared_ptr<const DotenvEntries>* env,
-                                             FileIdentity* env_identity);
+                                             FileIdentity* env_identity,
+                                             std::optional<uint64_t> epoch = std::nullopt);
   // Reads the workspace. A Read is rebuilt only when one of its files
   // changed (the cached parse is a new one); otherwise the last Read of the
   // same workspace and overrides is returned as it is, which spares the

@@ -518,6 +518,36 @@ TEST_F(WorkspaceTest, SecondCallSeesRenamedEdit) {
   EXPECT_EQ(r2->target().connection().host(), "two.example.com");
 }
 
+// A warm GetCurrent stat()s nothing (the resolver's PathWatch vouches for
+// the files instead): an edit made just before a call must still show in it,
+// however it is made, and so must a workspace replaced under the same path.
+TEST_F(WorkspaceTest, EditThenAskAtOnceNeverStale) {
+  for (int i = 0; i < 100; ++i) {
+    std::string host = "h" + std::to_string(100 + i) + ".example.com";  // same length
+    std::string text = "DB_CONNECTION_STRING=postgresql://u@" + host + "/db\n";
+    if (i % 2) {
+      Write(ws_ / ".env", text);
+    } else {
+      WriteByRename(ws_ / ".env", text);
+    }
+    absl::StatusOr<v1::GetCurrentResponse> r = Get();
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->target().connection().host(), host) << "edit " << i;
+  }
+  // Another folder moved into the workspace's place.
+  fs::create_directories(root_ / "next");
+  Write(root_ / "next" / ".env", "DB_CONNECTION_STRING=postgresql://u@next.example.com/db\n");
+  fs::rename(ws_, root_ / "previous");
+  fs::rename(root_ / "next", ws_);
+  absl::StatusOr<v1::GetCurrentResponse> moved = Get();
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->target().connection().host(), "next.example.com");
+  // And the workspace gone.
+  fs::remove_all(ws_);
+  absl::StatusOr<v1::GetCurrentResponse> gone = Get();
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
+}
+
 TEST_F(WorkspaceTest, SecondCallSeesDeletion) {
   Write(ws_ / ".env", "DB_CONNECTION_STRING=postgresql://u@one.example.com/db\n");
   ASSERT_TRUE(Get().ok());

@@ -2,7 +2,8 @@
 real dsd, and the .vsix that @vscode/vsce packs, checked and run.
 
 Packaging uses only what tests/peers staged (DS_PEERS_DIR: TypeScript,
-@types, vsce, the gRPC packages): nothing is installed here. The node tests
+@types, esbuild, vsce, the gRPC packages): nothing is installed here. The
+.vsix holds one bundled dist/extension.js, no node_modules. The node tests
 run as the test user, as ds and dsd do (harness.py).
 """
 
@@ -61,10 +62,10 @@ class VscodeExtensionTest(DsTestCase):
         super().setUp()
         self.assertEqual(self.package_code, 0, self.package_output)
 
-    def node_env(self, ws):
+    def node_env(self, ws, extra=None):
         path = os.path.dirname(NODE) + ":/usr/bin:/bin"
-        return self.env.env({"DS_TEST_BIN_DIR": BIN_DIR, "DS_TEST_WORKSPACE": ws, "PATH": path},
-                            spawn=True)
+        return self.env.env({"DS_TEST_BIN_DIR": BIN_DIR, "DS_TEST_WORKSPACE": ws, "PATH": path,
+                             **(extra or {})}, spawn=True)
 
     def test_logic_against_a_real_dsd(self):
         ws = self.env.workspace("ws", toml_text='developer = "vs"\n')
@@ -73,51 +74,60 @@ class VscodeExtensionTest(DsTestCase):
                        if f.endswith(".test.js"))
         self.assertEqual([os.path.basename(t) for t in tests],
                          ["dsd.test.js", "paths.test.js", "status_model.test.js"])
+        # tsc's output (out/) imports gRPC from the staged peers.
+        env = self.node_env(ws, {"NODE_PATH": os.path.join(PEERS, "node_modules")})
         p = subprocess.run(self.env.argv([NODE, "--test", "--test-reporter=spec"] + tests),
-                           env=self.node_env(ws), cwd=self.env.root, capture_output=True,
-                           text=True, timeout=180)
+                           env=env, cwd=self.env.root, capture_output=True, text=True,
+                           timeout=180)
         print(p.stdout[-4000:])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr + self.env.read_log()[-3000:])
         counts = dict(re.findall(r"^ℹ (\w+) (\d+)$", p.stdout, re.M))
         self.assertGreaterEqual(int(counts.get("tests", 0)), 18, p.stdout)
         self.assertEqual(counts.get("pass"), counts["tests"], p.stdout)
 
-    def test_vsix_holds_the_extension_and_runs(self):
+    def test_vsix_holds_the_bundle_and_runs(self):
         with zipfile.ZipFile(self.vsix) as z:
             names = set(z.namelist())
             manifest = json.loads(z.read("extension/package.json"))
-        for want in ("extension/out/src/extension.js", "extension/out/src/dsd_client.js",
-                     "extension/out/src/status_model.js", "extension/out/src/commands.js",
-                     "extension/out/src/paths.js", "extension/readme.md",
-                     "extension/proto/ds/v1/workspace.proto", "extension/proto/ds/v1/branch.proto",
-                     "extension/proto/ds/v1/common.proto",
-                     "extension/node_modules/@grpc/grpc-js/package.json",
-                     "extension/node_modules/@grpc/proto-loader/package.json",
-                     "extension/node_modules/protobufjs/package.json"):
-            self.assertIn(want, names)
-        # Nothing of the build: no sources, tests, build tools.
-        for name in names:
-            self.assertFalse(re.search(r"(^extension/(src|test|out/test|scripts)/|\.ts$|"
-                                       r"node_modules/(typescript|@vscode/vsce)/)", name), name)
-        self.assertEqual(manifest["main"], "./out/src/extension.js")
+        protos = sorted(f for f in os.listdir(os.path.join(SOURCE, "proto", "ds", "v1"))
+                        if f.endswith(".proto"))
+        # Exactly: the bundle, the protos it loads, the manifest and README
+        # (and vsce's own two files). No node_modules, no tsc output, no
+        # sources, tests or build tools.
+        self.assertEqual(names, {"extension.vsixmanifest", "[Content_Types].xml",
+                                 "extension/package.json", "extension/readme.md",
+                                 "extension/dist/extension.js"} |
+                         {f"extension/proto/ds/v1/{f}" for f in protos})
+        self.assertIn("workspace.proto", protos)
+        self.assertEqual(manifest["main"], "./dist/extension.js")
+        self.assertNotIn("dependencies", manifest, "runtime packages are bundled, not shipped")
         self.assertEqual({c["command"] for c in manifest["contributes"]["commands"]},
                          {"ds.switchBranch", "ds.createBranch"})
-        # The packed code with the packed dependencies: it starts dsd and asks
-        # it for the current target, from the unpacked .vsix alone.
+        # The bundle alone: it starts dsd and asks it for the current target
+        # with the gRPC and protobufjs inside it. Node finds no package for
+        # it (no NODE_PATH, nothing unpacked but the .vsix) except `vscode`,
+        # which VS Code provides: an empty module stands in for it, since
+        # only the import runs before activate().
         unpacked = os.path.join(self.env.root, "unpacked")
         with zipfile.ZipFile(self.vsix) as z:
             z.extractall(unpacked)
+        os.makedirs(os.path.join(unpacked, "node_modules", "vscode"))
+        with open(os.path.join(unpacked, "node_modules", "vscode", "index.js"), "w") as f:
+            f.write("module.exports = {};\n")
         make_readable(unpacked)
         ws = self.env.workspace("ws", "DB_CONNECTION_STRING=postgresql://app@db.example.com/appdb\n")
         script = (
-            "const { DsdClient } = require(process.argv[1] + '/extension/out/src/dsd_client.js');"
-            "const { socketPath } = require(process.argv[1] + '/extension/out/src/paths.js');"
-            "const c = new DsdClient({ socketPath: socketPath(process.env, process.geteuid()),"
-            "  dsPath: process.env.DS_TEST_BIN_DIR + '/ds', env: process.env });"
+            "const ext = require(process.argv[1] + '/extension/dist/extension.js');"
+            "if (typeof ext.activate !== 'function') throw new Error('no activate');"
+            "const c = new ext.DsdClient({ socketPath: ext.socketPath(process.env, process.geteuid()),"
+            "  dsPath: process.env.DS_TEST_BIN_DIR + '/ds', env: process.env,"
+            "  protoDir: process.argv[1] + '/extension/proto' });"
             "c.ensureDaemon().then(() => c.getCurrent(c.workspace(process.env.DS_TEST_WORKSPACE)))"
             ".then((a) => { console.log(JSON.stringify(a.target.connection)); c.close(); })"
             ".catch((e) => { console.error(e.message); process.exit(1); });")
-        p = subprocess.run(self.env.argv([NODE, "-e", script, unpacked]), env=self.node_env(ws),
+        env = self.node_env(ws)
+        self.assertNotIn("NODE_PATH", env)
+        p = subprocess.run(self.env.argv([NODE, "-e", script, unpacked]), env=env,
                            cwd=self.env.root, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         connection = json.loads(p.stdout)

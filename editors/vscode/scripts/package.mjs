@@ -5,9 +5,12 @@
 //   node editors/vscode/scripts/package.mjs --peers tests/peers \
 //       --proto proto --stage /tmp/ds-vscode --out ds-vscode.vsix
 //
-// Steps: copy the extension into --stage, add the ds.v1 protos, copy the
-// runtime dependencies (and only those) from the peers' node_modules, compile
-// with the peers' TypeScript, then `vsce package`. The versions this
+// Steps: copy the extension into --stage, add the ds.v1 protos, type-check
+// and compile it with the peers' TypeScript (out/: what the tests run under
+// node, with NODE_PATH set to the peers' node_modules), bundle src/extension.ts
+// with everything it imports but `vscode` into dist/extension.js with the
+// peers' esbuild, then `vsce package` without node_modules: the .vsix holds
+// the bundle, the protos, package.json and the README. The versions this
 // package.json pins must equal the peers' lock file, so the two never drift.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
@@ -52,33 +55,6 @@ for (const [name, want] of Object.entries(
     die(`package.json pins ${name} ${want} but ${lockPath} has ${have ?? 'none'}; keep them equal`);
 }
 
-// node_modules locations (lock keys) the runtime dependencies need, found as
-// node's require() finds them: nearest node_modules first, then upwards.
-function runtimeClosure(roots) {
-  const seen = new Set();
-  const visit = (from, name) => {
-    for (let base = from;;) {
-      const loc = `${base ? base + '/' : ''}node_modules/${name}`;
-      if (lock[loc] && fs.existsSync(path.join(peers, loc))) {
-        if (seen.has(loc)) return;
-        seen.add(loc);
-        const p = lock[loc];
-        for (const dep of Object.keys({...p.dependencies, ...p.optionalDependencies}))
-          visit(loc, dep);
-        return;
-      }
-      if (!base) {
-        if (lock[loc]?.optional || from && lock[from]?.optionalDependencies?.[name]) return;
-        die(`${name} (needed by ${from || 'the extension'}) is not installed in ${peers}`);
-      }
-      const up = base.lastIndexOf('/node_modules/');
-      base = up < 0 ? '' : base.slice(0, up);
-    }
-  };
-  for (const r of roots) visit('', r);
-  return [...seen].sort();
-}
-
 fs.rmSync(stage, {recursive: true, force: true});
 fs.mkdirSync(stage, {recursive: true});
 for (const entry
@@ -89,15 +65,6 @@ fs.cpSync(path.join(path.resolve(args.proto), 'ds', 'v1'), path.join(stage, 'pro
   recursive: true,
   filter: (src) => fs.statSync(src).isDirectory() || src.endsWith('.proto'),
 });
-for (const loc of runtimeClosure(Object.keys(manifest.dependencies))) {
-  const from = path.join(peers, loc);
-  // Nested node_modules come as locations of their own, when needed.
-  fs.cpSync(from, path.join(stage, loc), {
-    recursive: true,
-    filter: (src) => !path.relative(from, src).split(path.sep).includes('node_modules'),
-  });
-}
-
 const node = process.execPath;
 // A failing step has printed its own errors; say which step it was.
 function run(step, argv, options = {}) {
@@ -109,10 +76,37 @@ function run(step, argv, options = {}) {
     process.exit(1);
   }
 }
+// The peers' packages, seen from the stage for the two compilers only: the
+// link is gone before vsce runs, so nothing of node_modules can ship.
+const modules = path.join(stage, 'node_modules');
+fs.symlinkSync(path.join(peers, 'node_modules'), modules, 'dir');
 run('tsc', [
   path.join(peers, 'node_modules/typescript/bin/tsc'), '-p', stage, '--typeRoots',
   path.join(peers, 'node_modules/@types')
 ]);
+// The extension and its dependencies in one file: VS Code loads a single
+// module instead of ~500 files, and the .vsix carries no node_modules.
+const esbuild = await import(path.join(peers, 'node_modules/esbuild/lib/main.js'));
+try {
+  await esbuild.build({
+    entryPoints: [path.join(stage, 'src', 'extension.ts')],
+    outfile: path.join(stage, 'dist', 'extension.js'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node18',  // VS Code 1.85's extension host
+    external: ['vscode'],
+    // Smaller and quicker to load; identifiers are kept, so stack traces
+    // from users stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: 'warning',
+  });
+} catch (e) {
+  console.error(`package.mjs: esbuild failed (${e.message.split('\n')[0]})`);
+  process.exit(1);
+}
+fs.unlinkSync(modules);
 if (!args['no-vsix']) {
   fs.mkdirSync(path.dirname(path.resolve(args.out)), {recursive: true});
   // The repository has no LICENSE file to ship (see packaging/copyright)
@@ -120,7 +114,7 @@ if (!args['no-vsix']) {
   run('vsce package',
       [
         path.join(peers, 'node_modules/@vscode/vsce/vsce'), 'package', '--skip-license',
-        '--allow-missing-repository', '--out', path.resolve(args.out)
+        '--allow-missing-repository', '--no-dependencies', '--out', path.resolve(args.out)
       ],
       {
         cwd: stage,

@@ -2,6 +2,7 @@
 // flows to QuickPick, modal and input box. Every decision is made in the
 // modules it imports (tested under node against a real dsd); nothing here
 // but glue.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 import {createBranch, Outcome, Prompter, switchBranch} from './commands';
@@ -21,10 +22,15 @@ const prompter: Prompter = {
       (progress) => work((line) => progress.report({message: line}))),
 };
 
-function newClient(): DsdClient {
+// The protos ship beside the bundle (dist/extension.js), in proto/.
+function newClient(context: vscode.ExtensionContext): DsdClient {
   const dsPath = vscode.workspace.getConfiguration('ds').get<string>('path') || 'ds';
-  return new DsdClient(
-      {socketPath: socketPath(process.env, process.geteuid!()), dsPath, env: process.env});
+  return new DsdClient({
+    socketPath: socketPath(process.env, process.geteuid!()),
+    dsPath,
+    env: process.env,
+    protoDir: path.join(context.extensionPath, 'proto'),
+  });
 }
 
 function show(item: vscode.StatusBarItem, view: StatusView): void {
@@ -49,8 +55,8 @@ export function activate(context: vscode.ExtensionContext): void {
   }
   // The watch and the commands use separate channels, so that resetting one
   // after dsd went away never cuts the other's call short.
-  const watchClient = newClient();
-  const commandClient = newClient();
+  const watchClient = newClient(context);
+  const commandClient = newClient(context);
   const ws = commandClient.workspace(folder.uri.fsPath);
   const model = new StatusModel(watchClient, ws);
   const item = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
@@ -84,3 +90,7 @@ export function activate(context: vscode.ExtensionContext): void {
 }
 
 export function deactivate(): void {}
+
+// The logic inside the bundle, so that the packaging test can run the very
+// code (and bundled gRPC) that ships against a real dsd.
+export {DsdClient, socketPath};
