@@ -11,6 +11,38 @@
 set(DS_SANITIZE "" CACHE STRING
     "Sanitizers to build with: address,undefined or thread (empty: none)")
 
+# A sanitized program runs several times slower (TSan most: every memory
+# access is checked), so in a sanitizer build each test's TIMEOUT, sized for
+# the release build, is multiplied. A timeout is only a safety net for a
+# hung test; the tests assert no timings. Tests without a TIMEOUT get the
+# test preset's, which the asan and tsan presets raise likewise.
+if(DS_SANITIZE MATCHES "thread")
+  set(_ds_timeout_scale_default 5)
+elseif(DS_SANITIZE)
+  set(_ds_timeout_scale_default 3)
+else()
+  set(_ds_timeout_scale_default 1)
+endif()
+set(DS_SANITIZER_TIMEOUT_SCALE ${_ds_timeout_scale_default} CACHE STRING
+    "Factor applied to every test's TIMEOUT (set by the sanitizer presets)")
+
+# Scales the TIMEOUT of the tests defined so far in the calling directory
+# (CMake 3.25 cannot set another directory's test properties): call it at
+# the end of a CMakeLists.txt that sets TIMEOUTs.
+function(ds_sanitizer_scale_test_timeouts)
+  if(DS_SANITIZER_TIMEOUT_SCALE EQUAL 1)
+    return()
+  endif()
+  get_property(_tests DIRECTORY PROPERTY TESTS)
+  foreach(_test IN LISTS _tests)
+    get_test_property(${_test} TIMEOUT _timeout)
+    if(_timeout)
+      math(EXPR _timeout "${_timeout} * ${DS_SANITIZER_TIMEOUT_SCALE}")
+      set_tests_properties(${_test} PROPERTIES TIMEOUT ${_timeout})
+    endif()
+  endforeach()
+endfunction()
+
 if(NOT DS_SANITIZE)
   return()
 endif()

@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -282,6 +283,16 @@ class NeonTest(unittest.TestCase):
     def env_values(self, ws):
         return dotenv(os.path.join(ws, ".env"))
 
+    def running_operations(self, project):
+        """The project's operations that have not ended, as the double has
+        them now. Asked right after ds returned from a mutation: the double
+        ends an operation only op_delay_ms after it began, so one that ds did
+        not wait for is still here (unless the test itself stalled that long,
+        which can hide a fault but never fail a good run)."""
+        return [(o["action"], o["status"]) for o in self.state()["operations"]
+                if o["project_id"] == project and o["status"] not in
+                ("finished", "failed", "error", "cancelled", "skipped")]
+
     def delete_via_api(self, project, name):
         b = self.branch_in_state(project, name)
         if b:
@@ -294,10 +305,7 @@ class NeonTest(unittest.TestCase):
             self.assertIn(st, (200, 204), doc)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:  # let its operations end (no 423 later)
-                ops = [o for o in self.state()["operations"]
-                       if o["project_id"] == project and o["status"] not in
-                       ("finished", "failed", "error", "cancelled", "skipped")]
-                if not ops:
+                if not self.running_operations(project):
                     break
                 time.sleep(0.1)
 
@@ -391,12 +399,11 @@ class NeonTest(unittest.TestCase):
         ws = self.env.workspace("ws", "# app\nAPP_PORT=3000\n", 'developer = "phil"\n')
         # create-branch waits for the branch's operations: make them slow.
         self.control("POST", "config", {"op_delay_ms": 1500})
-        t = time.monotonic()
         p = self.ds_ok("db", "create-branch", "feat-x", "--project", P1, ws=ws)
-        elapsed = time.monotonic() - t
+        self.assertEqual(self.running_operations(P1), [],
+                         "ds returned before the create operations finished")
         self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
         self.addCleanup(self.delete_via_api, P1, "feat-x")
-        self.assertGreaterEqual(elapsed, 1.5, "ds returned before the create operations finished")
         self.assertIn(f"Created branch feat-x from main (neon project {P1})", p.stdout)
         self.assertIn("DB_CONNECTION_STRING in ", p.stdout)
         # The operations' states were reported while ds waited, last one finished.
@@ -472,11 +479,10 @@ class NeonTest(unittest.TestCase):
         # Delete: gone from the double (database included) and from the listing.
         self.control("POST", "stats/reset")
         self.control("POST", "config", {"op_delay_ms": 1500})
-        t = time.monotonic()
         p = self.ds_ok("db", "delete-branch", "feat-x", "--project", P1, "--yes", ws=ws)
-        elapsed = time.monotonic() - t
+        self.assertEqual(self.running_operations(P1), [],
+                         "ds returned before the delete operations finished")
         self.control("POST", "config", {"op_delay_ms": OP_DELAY_MS})
-        self.assertGreaterEqual(elapsed, 1.5, "ds returned before the delete operations finished")
         self.assertIn("Deleted branch feat-x", p.stdout)
         self.assertIsNone(self.branch_in_state(P1, "feat-x"))
         self.assertEqual(self.psql(main_uri, "SELECT count(*) FROM pg_database WHERE datname = "
@@ -574,27 +580,36 @@ class NeonTest(unittest.TestCase):
         self.assertEqual(self.stats()["total"], 0, self.stats()["routes"])
 
     def test_cache_served_when_the_api_is_down_and_after_a_restart(self):
-        ws = self.env.workspace("ws", None, 'project = "acme-app"\n')
+        # A day between refreshes: the snapshot stays fresh across the
+        # restart below, so nothing but a caller's need could make dsd ask
+        # the API, and the request counter shows whether it did.
+        ws = self.env.workspace("ws", None, 'project = "acme-app"\n'
+                                'neon_refresh_seconds = "86400"\n')
         self.ds_ok("db", "set", "target-db", "--branch", "main", "--yes", ws=ws)
         self.ds_ok("db", "branches", ws=ws)
+        # Every project loaded (a partial snapshot is refreshed at once).
+        self.ds_ok("db", "branches", "--project", P2, ws=ws)
+        self.wait_quiet()
         self.fault(route="*", kind="status", status=503, count=-1)
         p = self.ds_ok("db", "branches", ws=ws)
         self.assertIn("staging", p.stdout)
         cur = self.ds_json("db", "current", ws=ws)
         self.assertEqual(cur["target"]["branch"]["branch_name"], "main", cur)
-        # A restarted dsd answers at once from the cache it kept in its state dir.
+        # A restarted dsd answers from the cache it kept in its state dir,
+        # without a single request to the API (which answers only 503 now):
+        # nothing for the caller to wait on, however slow the machine.
         self.assertEqual(self.ds("daemon", "stop").returncode, 0)
         self.env.daemon.wait(30)
+        self.control("POST", "stats/reset")
         self.env.start_daemon(env={"DS_LOG_LEVEL": "debug"})
-        t = time.monotonic()
         p = self.ds("db", "branches", ws=ws)
-        elapsed = time.monotonic() - t
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("staging", p.stdout)
-        self.assertLess(elapsed, 3.0, "a restarted dsd answers from its persisted cache at once")
         cur = self.ds_json("db", "current", ws=ws)
         self.assertTrue(cur["target"]["resolved"], cur)
         self.assertEqual(cur["target"]["branch"]["branch_name"], "main", cur)
+        self.assertEqual(self.stats()["total"], 0,
+                         f"a restarted dsd answers from its persisted cache: {self.stats()}")
 
     def test_retries_429_and_503_then_a_bounded_failure(self):
         ws = self.env.workspace("ws")
@@ -625,9 +640,7 @@ class NeonTest(unittest.TestCase):
         ws3 = third.workspace("ws")
         self.control("POST", "stats/reset")
         self.fault(route="*", kind="status", status=503, count=-1)
-        t = time.monotonic()
         p = self.ds("db", "list-projects", ws=ws3, env_obj=third, timeout=90)
-        elapsed = time.monotonic() - t
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertEqual(p.stdout, "")
         self.assertTrue(p.stderr.startswith("ds: "), p.stderr)
@@ -635,8 +648,14 @@ class NeonTest(unittest.TestCase):
         ids = [r["request_id"] for r in self.control("GET", "requests")["requests"]
                if r.get("fault") == "status"]
         self.assertTrue(any(i in p.stderr for i in ids), f"the error names a request id: {p.stderr}")
-        self.assertLessEqual(self.stats()["total"], 10, "retries are bounded in count")
-        self.assertLess(elapsed, 60, "retries are bounded in time")
+        # Bounded: dsd gave up on its own after at most the retry policy's
+        # six attempts (its time bound, max_total, is unit-tested against a
+        # manual clock in http_client_test.cc), each of which reached the
+        # double, and it says how hard it tried.
+        m = re.search(r"after (\d+) attempts over [\d.]+ s", p.stderr)
+        self.assertIsNotNone(m, f"the error says how hard dsd tried: {p.stderr}")
+        self.assertLessEqual(int(m.group(1)), 6, p.stderr)
+        self.assertEqual(self.stats()["total"], int(m.group(1)), self.stats())
         self.assertIsNone(third.daemon.poll(), "dsd is still running")
 
     def test_wrong_key_and_malformed_json(self):
