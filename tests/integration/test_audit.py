@@ -54,7 +54,8 @@ class NeonAuditTest(unittest.TestCase):
 for _name in ("setUpClass", "tearDownClass", "control_s"):
     setattr(NeonAuditTest, _name, tn.NeonTest.__dict__[_name])
 for _name in ("control", "api", "state", "branch_in_state", "stats", "setUp", "tearDown",
-              "neon_env", "ds", "ds_ok", "ds_json", "psql", "delete_via_api", "wait_quiet"):
+              "neon_env", "ds", "ds_ok", "ds_json", "psql", "delete_via_api", "running_operations",
+              "wait_quiet"):
     setattr(NeonAuditTest, _name, tn.NeonTest.__dict__[_name])
 
 
