@@ -21,6 +21,7 @@
 
 #include "common/strings.h"
 #include "daemon/external/aws_config.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -29,16 +30,11 @@ using ds::StrCat;
 using ds::daemon::external::AwsCredentials;
 using ds::daemon::external::AwsCredentialsFromFile;
 using ds::daemon::external::ParseAwsIni;
+using ds::fuzz::Fail;
 using Ini = std::map<std::string, std::map<std::string, std::string>>;
 
 const std::string kFile = "/home/me/.aws/credentials";
 constexpr size_t kMaxProfiles = 8;  // enough to reach every kind of section
-
-[[noreturn]] void Fail(std::string_view what, std::string_view detail) {
-  fprintf(stderr, "fuzz_aws_config: %.*s\n  %.*s\n", static_cast<int>(what.size()), what.data(),
-          static_cast<int>(detail.size()), detail.data());
-  abort();
-}
 
 std::string WriteIni(const Ini& ini) {
   std::string out;

@@ -24,26 +24,16 @@
 
 #include "common/strings.h"
 #include "daemon/external/github_answers.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using ds::JsonQuote;
 using ds::StrAppend;
 using ds::StrCat;
+using ds::fuzz::CheckError;
+using ds::fuzz::Fail;
 using namespace ds::daemon::external;  // NOLINT: the parsers under test
-
-[[noreturn]] void Fail(std::string_view what, std::string_view detail) {
-  fprintf(stderr, "fuzz_github: %.*s\n  %.*s\n", static_cast<int>(what.size()), what.data(),
-          static_cast<int>(detail.size()), detail.data());
-  abort();
-}
-
-template <typename T>
-void CheckError(std::string_view parser, const absl::StatusOr<T>& result) {
-  if (!result.ok() && result.status().code() != absl::StatusCode::kDataLoss) {
-    Fail(StrCat(parser, " failed with a code other than kDataLoss"), result.status().ToString());
-  }
-}
 
 std::string RunJson(const WorkflowRun& r) {
   return StrCat("{\"id\":", r.id, ",\"name\":", JsonQuote(r.name),

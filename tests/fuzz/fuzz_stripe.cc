@@ -13,26 +13,16 @@
 
 #include "common/strings.h"
 #include "daemon/external/stripe_answers.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 using ds::JsonQuote;
 using ds::StrAppend;
 using ds::StrCat;
+using ds::fuzz::CheckError;
+using ds::fuzz::Fail;
 using namespace ds::daemon::external;  // NOLINT: the parsers under test
-
-[[noreturn]] void Fail(std::string_view what, std::string_view detail) {
-  fprintf(stderr, "fuzz_stripe: %.*s\n  %.*s\n", static_cast<int>(what.size()), what.data(),
-          static_cast<int>(detail.size()), detail.data());
-  abort();
-}
-
-template <typename T>
-void CheckError(std::string_view parser, const absl::StatusOr<T>& result) {
-  if (!result.ok() && result.status().code() != absl::StatusCode::kDataLoss) {
-    Fail(StrCat(parser, " failed with a code other than kDataLoss"), result.status().ToString());
-  }
-}
 
 std::string MetadataJson(const std::map<std::string, std::string>& m) {
   std::string out = "{";

@@ -17,6 +17,7 @@
 
 #include "common/strings.h"
 #include "daemon/external/stripe_seed.h"
+#include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
@@ -27,14 +28,9 @@ using ds::daemon::external::ParseSeedFile;
 using ds::daemon::external::SeedFile;
 using ds::daemon::external::SeedPrice;
 using ds::daemon::external::SeedProduct;
+using ds::fuzz::Fail;
 
 constexpr std::string_view kFile = "seed.json";
-
-[[noreturn]] void Fail(std::string_view what, std::string_view detail) {
-  fprintf(stderr, "fuzz_stripe_seed: %.*s\n  %.*s\n", static_cast<int>(what.size()), what.data(),
-          static_cast<int>(detail.size()), detail.data());
-  abort();
-}
 
 std::string MetadataJson(const std::map<std::string, std::string>& m) {
   std::string out = "{";
