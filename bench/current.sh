@@ -49,12 +49,7 @@ install_cleanup_traps
 stage_bins ds dsd ds_rpc_bench
 
 for d in run state config data home out pgsock pglog; do mkpriv "$root/$d" 700; done
-mkpriv "$root/ws" 755
-cat >"$root/ws/.env" <<'EOF'
-DB_CONNECTION_STRING=postgresql://app:pw@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb
-SOURCE_DB_CONNECTION_STRING=postgresql://app:pw@ep-still-lake-654321.us-east-2.aws.neon.tech/neondb
-EOF
-chown "$run_uid:$run_gid" "$root/ws/.env"
+neon_url_workspace "$root/ws"
 
 bench_env
 export DS_NO_SPAWN=1

@@ -72,12 +72,7 @@ cleanup() {
 }
 install_cleanup_traps
 
-mkpriv "$root/ws" 755
-cat >"$root/ws/.env" <<'EOF'
-DB_CONNECTION_STRING=postgresql://app:pw@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb
-SOURCE_DB_CONNECTION_STRING=postgresql://app:pw@ep-still-lake-654321.us-east-2.aws.neon.tech/neondb
-EOF
-chown "$run_uid:$run_gid" "$root/ws/.env"
+neon_url_workspace "$root/ws"
 ws=$root/ws
 mkpriv "$root/bench" 755
 install -m 755 "$new_bin/ds_rpc_bench" "$root/bench/"

@@ -91,6 +91,18 @@ local_workspace() {
   chown "$run_uid:$run_gid" "$1/ds.toml" "$1/.env"
 }
 
+# neon_url_workspace DIR: a workspace whose .env holds two Neon-shaped
+# connection strings and no ds.toml, so `ds db current` resolves the URL
+# alone (no provider call): what a prompt asks of an unconfigured checkout.
+neon_url_workspace() {
+  mkpriv "$1" 755
+  cat >"$1/.env" <<'ENV'
+DB_CONNECTION_STRING=postgresql://app:pw@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb
+SOURCE_DB_CONNECTION_STRING=postgresql://app:pw@ep-still-lake-654321.us-east-2.aws.neon.tech/neondb
+ENV
+  chown "$run_uid:$run_gid" "$1/.env"
+}
+
 # bench_env: the environment every measured process inherits (hyperfine
 # passes it on): the staged binaries and PostgreSQL 15 first on PATH, HOME
 # and the XDG dirs inside $root, and nothing from the caller that would point
