@@ -1,10 +1,12 @@
 // What the fuzz targets share: how a broken property is reported (the
 // message lands in libFuzzer's log above the crash, docs/fuzzing.md "A
-// finding") and the check that a parser fails only as its header documents.
+// finding"), the check that a parser fails only as its header documents, and
+// the round trip through a target's own serialisation.
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -26,6 +28,22 @@ template <typename T>
 void CheckError(std::string_view parser, const absl::StatusOr<T>& result) {
   if (!result.ok() && result.status().code() != absl::StatusCode::kDataLoss) {
     Fail(StrCat(parser, " failed with a code other than kDataLoss"), result.status().ToString());
+  }
+}
+
+// Parses `json`, and when it parses (else: CheckError), checks that the
+// value's serialisation by `write` parses back to the same serialisation.
+template <typename T, typename Parse, typename Write>
+void RoundTrip(std::string_view parser, std::string_view json, Parse parse, Write write) {
+  absl::StatusOr<T> first = parse(json);
+  CheckError(parser, first);
+  if (!first.ok()) return;
+  const std::string written = write(*first);
+  absl::StatusOr<T> again = parse(written);
+  if (!again.ok()) Fail(StrCat(parser, ": its own serialisation does not parse"), written);
+  if (write(*again) != written) {
+    Fail(StrCat(parser, ": a value changed on the way round"),
+         StrCat(written, "\n  ", write(*again)));
   }
 }
 

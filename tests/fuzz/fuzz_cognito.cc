@@ -28,8 +28,8 @@ namespace {
 using ds::JsonQuote;
 using ds::StrAppend;
 using ds::StrCat;
-using ds::fuzz::CheckError;
 using ds::fuzz::Fail;
+using ds::fuzz::RoundTrip;
 using namespace ds::daemon::external;  // NOLINT: the parsers under test
 
 std::string PoolJson(const UserPool& p) {
@@ -50,20 +50,6 @@ std::string UsersJson(const UsersPage& page) {
   if (!page.next_token.empty())
     StrAppend(&out, ",\"PaginationToken\":", JsonQuote(page.next_token));
   return out + "}";
-}
-
-template <typename T, typename Parse, typename Write>
-void RoundTrip(std::string_view parser, std::string_view json, Parse parse, Write write) {
-  absl::StatusOr<T> first = parse(json);
-  CheckError(parser, first);
-  if (!first.ok()) return;
-  const std::string written = write(*first);
-  absl::StatusOr<T> again = parse(written);
-  if (!again.ok()) Fail(StrCat(parser, ": its own serialisation does not parse"), written);
-  if (write(*again) != written) {
-    Fail(StrCat(parser, ": a value changed on the way round"),
-         StrCat(written, "\n  ", write(*again)));
-  }
 }
 
 void CheckErrorType(const uint8_t* data, size_t size) {

@@ -33,6 +33,7 @@ using ds::StrAppend;
 using ds::StrCat;
 using ds::fuzz::CheckError;
 using ds::fuzz::Fail;
+using ds::fuzz::RoundTrip;
 using namespace ds::daemon::external;  // NOLINT: the parsers under test
 
 std::string RunJson(const WorkflowRun& r) {
@@ -74,22 +75,6 @@ std::string PullsJson(const std::vector<int>& numbers) {
 
 std::string DispatchJson(const DispatchResult& d) {
   return StrCat("{\"workflow_run_id\":", d.run_id, ",\"html_url\":", JsonQuote(d.html_url), "}");
-}
-
-// Parses `json`, and when it parses, checks that its serialisation parses
-// back to the same serialisation.
-template <typename T, typename Parse, typename Write>
-void RoundTrip(std::string_view parser, std::string_view json, Parse parse, Write write) {
-  absl::StatusOr<T> first = parse(json);
-  CheckError(parser, first);
-  if (!first.ok()) return;
-  const std::string written = write(*first);
-  absl::StatusOr<T> again = parse(written);
-  if (!again.ok()) Fail(StrCat(parser, ": its own serialisation does not parse"), written);
-  if (write(*again) != written) {
-    Fail(StrCat(parser, ": a value changed on the way round"),
-         StrCat(written, "\n  ", write(*again)));
-  }
 }
 
 void CheckRateLimit(const uint8_t* data, size_t size) {
