@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status_testing.h"
 #include "common/strings.h"
 
 namespace ds::common {
@@ -16,8 +17,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 // Sets an environment variable for the life of the object, then restores it.
 class ScopedEnv {

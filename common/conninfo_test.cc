@@ -8,13 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/status_testing.h"
+
 namespace ds::common {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 std::string ParamValue(const ConnInfo& info, const std::string& key) {
   for (const auto& [k, v] : info.params) {

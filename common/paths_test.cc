@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status_testing.h"
 #include "common/strings.h"
 
 namespace ds::common {
@@ -19,8 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 mode_t ModeOf(const fs::path& p) {
   struct stat st;

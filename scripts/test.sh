@@ -4,21 +4,26 @@
 # packaging, the fuzz smoke run). This is the test command README.md names
 # and .ci/run calls.
 #
-# By default every test runs in the release build (build/release). With
-# DS_SANITIZE=asan the unit and integration tests run once in the
+# By default (what CI runs) the unit and integration tests run in the
 # ASan+UBSan build (build/asan), where a sanitizer finding fails the test
 # that caused it, and the release build (without the unit test binaries)
 # runs only what needs the shipped binaries: the man pages, completions and
-# the .deb (label `package`), and the fuzz smoke run (label `fuzz`). CI does
-# not run the ASan share yet: it has not been timed whole against the
-# 30-minute budget from a cold ccache (docs/sanitizers.md).
+# the .deb (label `package`), and the fuzz smoke run (label `fuzz`). Both
+# builds are unity builds (CMAKE_UNITY_BUILD): compiling the same gRPC,
+# protobuf and abseil templates once per batch of files instead of once per
+# file is what brings a cold ASan build into CI's 30 minutes
+# (docs/sanitizers.md, "Cost").
 #
 # Environment:
-#   DS_SANITIZE    0 (default): every test in the release build.
-#                  asan (also "1"): as above.
+#   DS_SANITIZE    asan (default; also "1"): as above.
 #                  tsan: the unit and integration tests in the ThreadSanitizer
 #                  build (build/tsan; slower, not what CI runs), then the
 #                  release part as for asan.
+#                  0: every test in the release build, no sanitizer (quicker
+#                  to build; what a release-only bug would need).
+#   DS_UNITY_BUILD ON (default) or OFF: OFF builds file by file, as the
+#                  presets do by hand (a unity tree recompiles a whole batch
+#                  when one file of it changes).
 #   DS_TEST_STAGE  world-readable directory for staged binaries and npm peers
 #                  (default /tmp/ds-test-stage-<checkout hash>)
 #   DS_TEST_USER   unprivileged user the tests use when run as root (ds-test)
@@ -28,11 +33,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sanitize=${DS_SANITIZE:-0}
+sanitize=${DS_SANITIZE:-asan}
 case $sanitize in
   1 | asan) sanitize=asan ;;
   tsan | 0) ;;
   *) echo "test.sh: DS_SANITIZE must be asan, tsan or 0, not '$sanitize'" >&2; exit 2 ;;
+esac
+unity=${DS_UNITY_BUILD:-ON}
+case $unity in
+  ON | OFF) ;;
+  *) echo "test.sh: DS_UNITY_BUILD must be ON or OFF, not '$unity'" >&2; exit 2 ;;
 esac
 
 scripts/install-deps.sh
@@ -70,7 +80,7 @@ build() {
   mkdir -p "$stage/$1"
   chmod 755 "$stage/$1"
   cmake --preset "$1" -DDS_TEST_STAGE="$stage/$1" -DDS_PEERS_DIR="$stage/peers" \
-    -DDS_TEST_USER="$test_user" -DDS_BUILD_UNIT_TESTS="$2" >/dev/null
+    -DDS_TEST_USER="$test_user" -DDS_BUILD_UNIT_TESTS="$2" -DCMAKE_UNITY_BUILD="$unity" >/dev/null
   cmake --build --preset "$1"
 }
 

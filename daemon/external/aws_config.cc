@@ -6,12 +6,13 @@
 #include "common/strings.h"
 
 namespace ds::daemon::external {
-namespace {
 
-std::string Lookup(const Env& env, std::string_view name) {
+std::string EnvValue(const Env& env, std::string_view name) {
   auto it = env.find(std::string(name));
   return it == env.end() ? std::string() : it->second;
 }
+
+namespace {
 
 std::string ReadFileOrEmpty(const std::string& path) {
   std::ifstream in(path);
@@ -22,17 +23,17 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }
 
 std::string Profile(const Env& env) {
-  std::string p = Lookup(env, "AWS_PROFILE");
+  std::string p = EnvValue(env, "AWS_PROFILE");
   return p.empty() ? "default" : p;
 }
 
 std::string CredentialsFile(const Env& env, const std::string& home) {
-  std::string f = Lookup(env, "AWS_SHARED_CREDENTIALS_FILE");
+  std::string f = EnvValue(env, "AWS_SHARED_CREDENTIALS_FILE");
   return f.empty() ? StrCat(home, "/.aws/credentials") : f;
 }
 
 std::string ConfigFile(const Env& env, const std::string& home) {
-  std::string f = Lookup(env, "AWS_CONFIG_FILE");
+  std::string f = EnvValue(env, "AWS_CONFIG_FILE");
   return f.empty() ? StrCat(home, "/.aws/config") : f;
 }
 
@@ -85,8 +86,8 @@ absl::StatusOr<AwsCredentials> AwsCredentialsFromFile(std::string_view text,
 
 absl::StatusOr<AwsCredentials> FindAwsCredentials(const Env& env, const std::string& home) {
   AwsCredentials c;
-  c.access_key_id = Lookup(env, "AWS_ACCESS_KEY_ID");
-  c.secret_access_key = Lookup(env, "AWS_SECRET_ACCESS_KEY");
+  c.access_key_id = EnvValue(env, "AWS_ACCESS_KEY_ID");
+  c.secret_access_key = EnvValue(env, "AWS_SECRET_ACCESS_KEY");
   if (!c.access_key_id.empty() || !c.secret_access_key.empty()) {
     if (c.access_key_id.empty() || c.secret_access_key.empty()) {
       return absl::InvalidArgumentError(StrCat(
@@ -95,7 +96,7 @@ absl::StatusOr<AwsCredentials> FindAwsCredentials(const Env& env, const std::str
           "; set both (the Cognito step signs its requests with them), or neither to use "
           "~/.aws/credentials"));
     }
-    c.session_token = Lookup(env, "AWS_SESSION_TOKEN");
+    c.session_token = EnvValue(env, "AWS_SESSION_TOKEN");
     c.source = "AWS_ACCESS_KEY_ID";
     return c;
   }
@@ -107,7 +108,7 @@ absl::StatusOr<std::string> FindAwsRegion(const common::Config& config, const En
                                           const std::string& home) {
   if (!config.Get("aws_region").empty()) return config.Get("aws_region");
   for (std::string_view var : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
-    if (std::string v = Lookup(env, var); !v.empty()) return v;
+    if (std::string v = EnvValue(env, var); !v.empty()) return v;
   }
   const std::string profile = Profile(env);
   auto ini = ParseAwsIni(ReadFileOrEmpty(ConfigFile(env, home)));
@@ -121,8 +122,8 @@ absl::StatusOr<std::string> FindAwsRegion(const common::Config& config, const En
 
 std::string AwsEndpoint(const Env& env, std::string_view service_env_suffix,
                         std::string_view host_prefix, std::string_view region) {
-  std::string url = Lookup(env, StrCat("AWS_ENDPOINT_URL_", service_env_suffix));
-  if (url.empty()) url = Lookup(env, "AWS_ENDPOINT_URL");
+  std::string url = EnvValue(env, StrCat("AWS_ENDPOINT_URL_", service_env_suffix));
+  if (url.empty()) url = EnvValue(env, "AWS_ENDPOINT_URL");
   if (url.empty()) url = StrCat("https://", host_prefix, ".", region, ".amazonaws.com");
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;

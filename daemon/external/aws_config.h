@@ -19,6 +19,9 @@ namespace ds::daemon::external {
 
 using Env = std::map<std::string, std::string>;
 
+// The value of `name` in `env`; empty when it is not set.
+std::string EnvValue(const Env& env, std::string_view name);
+
 struct AwsCredentials {
   std::string access_key_id;
   std::string secret_access_key;  // secret

@@ -9,7 +9,7 @@
 namespace ds::daemon::external {
 namespace {
 
-ExternalStepPlan Configured() {
+ExternalStepPlan ConfiguredCognitoPlan() {
   ExternalStepPlan p;
   p.configured = true;
   return p;
@@ -139,7 +139,7 @@ TEST_F(CognitoStepTest, ListsEveryPageThenDeletesEveryUser) {
   transport_->Add(200, Users({"c"}));
   for (int i = 0; i < 3; ++i) transport_->Add(200, "{}");
   transport_->Add(200, Users({}));  // the check that the pool is empty
-  ExternalStepPlan plan = Configured();
+  ExternalStepPlan plan = ConfiguredCognitoPlan();
   absl::Status s = step_->Run(Input(), plan, job_);
   ASSERT_TRUE(s.ok()) << s;
   std::vector<http::HttpRequest> sent = transport_->requests();
@@ -160,7 +160,7 @@ TEST_F(CognitoStepTest, ThrottlingIsRetriedWithBackoff) {
   transport_->Add(400, R"({"__type":"com.amazonaws#TooManyRequestsException"})");
   transport_->Add(200, "{}");
   transport_->Add(200, Users({}));
-  ASSERT_TRUE(step_->Run(Input(), Configured(), job_).ok());
+  ASSERT_TRUE(step_->Run(Input(), ConfiguredCognitoPlan(), job_).ok());
   EXPECT_EQ(transport_->requests().size(), 5u);
   EXPECT_EQ(clock_.sleeps().size(), 2u) << "two backoffs, one per throttled answer";
 }
@@ -170,7 +170,7 @@ TEST_F(CognitoStepTest, AUserAlreadyGoneCountsAsDeleted) {
   transport_->Add(400, R"({"__type":"UserNotFoundException","message":"User does not exist."})");
   transport_->Add(200, "{}");
   transport_->Add(200, Users({}));
-  absl::Status s = step_->Run(Input(), Configured(), job_);
+  absl::Status s = step_->Run(Input(), ConfiguredCognitoPlan(), job_);
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_THAT(job_.lines(), Contains("progress 2/2 cognito-users: users deleted 2 of 2"));
   EXPECT_THAT(job_.lines(), Contains(HasSubstr("1 were already gone")));
@@ -182,7 +182,7 @@ TEST_F(CognitoStepTest, UsersCreatedMeanwhileAreDeletedInASecondRound) {
   transport_->Add(200, Users({"late"}));
   transport_->Add(200, "{}");
   transport_->Add(200, Users({}));
-  ASSERT_TRUE(step_->Run(Input(), Configured(), job_).ok());
+  ASSERT_TRUE(step_->Run(Input(), ConfiguredCognitoPlan(), job_).ok());
   EXPECT_EQ(transport_->requests().size(), 5u);
 }
 
@@ -190,7 +190,7 @@ TEST_F(CognitoStepTest, AFailedDeleteSaysHowFarItGot) {
   transport_->Add(200, Users({"a", "b"}));
   transport_->Add(200, "{}");
   transport_->Add(400, R"({"__type":"NotAuthorizedException","message":"denied"})");
-  absl::Status s = step_->Run(Input(), Configured(), job_);
+  absl::Status s = step_->Run(Input(), ConfiguredCognitoPlan(), job_);
   ASSERT_TRUE(absl::IsPermissionDenied(s)) << s;
   EXPECT_THAT(s.message(), HasSubstr("after deleting 1 of 2 users"));
 }
@@ -199,7 +199,7 @@ TEST_F(CognitoStepTest, CancelStopsBetweenDeletes) {
   transport_->Add(200, Users({"a", "b", "c"}));
   transport_->Add(200, "{}");
   job_.CancelAfterProgress(2);  // the listing's progress, then one delete
-  absl::Status s = step_->Run(Input(), Configured(), job_);
+  absl::Status s = step_->Run(Input(), ConfiguredCognitoPlan(), job_);
   ASSERT_TRUE(absl::IsCancelled(s)) << s;
   EXPECT_THAT(s.message(), HasSubstr("after deleting 1 of 3"));
   EXPECT_EQ(transport_->requests().size(), 2u);

@@ -13,11 +13,6 @@ namespace {
 constexpr int kPageSize = 100;    // Stripe's largest page
 constexpr int kMaxPages = 10000;  // a cursor that never ends must not loop for ever
 
-std::string Lookup(const Env& env, std::string_view name) {
-  auto it = env.find(std::string(name));
-  return it == env.end() ? std::string() : it->second;
-}
-
 std::string NewIdempotencyKey() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return absl::StrFormat("ds-seed-%016x%016x", rng(), rng());
@@ -32,10 +27,10 @@ void AddMetadata(std::vector<std::pair<std::string, std::string>>* fields,
 
 absl::StatusOr<std::string> StripeTestKey(const Env& env) {
   std::string var = "STRIPE_SECRET_KEY";
-  std::string key = Lookup(env, var);
+  std::string key = EnvValue(env, var);
   if (key.empty()) {
     var = "STRIPE_API_KEY";
-    key = Lookup(env, var);
+    key = EnvValue(env, var);
   }
   if (key.empty()) {
     return absl::NotFoundError(
@@ -56,7 +51,7 @@ absl::StatusOr<std::string> StripeTestKey(const Env& env) {
 }
 
 std::string StripeApiBase(const Env& env) {
-  std::string url = Lookup(env, "STRIPE_API_BASE");
+  std::string url = EnvValue(env, "STRIPE_API_BASE");
   if (url.empty()) url = "https://api.stripe.com";
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;

@@ -13,7 +13,7 @@
 namespace ds::daemon::external {
 namespace {
 
-ExternalStepPlan Configured() {
+ExternalStepPlan ConfiguredStripePlan() {
   ExternalStepPlan p;
   p.configured = true;
   return p;
@@ -177,7 +177,7 @@ TEST_F(StripeStepTest, ALiveKeyIsRefusedBeforeAnyRequest) {
   input_.credentials["STRIPE_SECRET_KEY"] = "sk_live_123";
   absl::StatusOr<ExternalStepPlan> plan = step_->Plan(input_);
   ASSERT_TRUE(absl::IsPermissionDenied(plan.status())) << plan.status();
-  EXPECT_TRUE(absl::IsPermissionDenied(step_->Run(input_, Configured(), job_)));
+  EXPECT_TRUE(absl::IsPermissionDenied(step_->Run(input_, ConfiguredStripePlan(), job_)));
   EXPECT_TRUE(transport_->requests().empty());
 }
 
@@ -198,7 +198,7 @@ TEST_F(StripeStepTest, CreatesWhatIsMissingWithIdempotencyKeys) {
   transport_->Add(
       200,
       R"({"id":"price_1","object":"price","product":"prod_pro","currency":"usd","unit_amount":2000,"metadata":{"ds_seed_id":"pro-m"}})");
-  absl::Status s = step_->Run(input_, Configured(), job_);
+  absl::Status s = step_->Run(input_, ConfiguredStripePlan(), job_);
   ASSERT_TRUE(s.ok()) << s;
   std::vector<http::HttpRequest> sent = transport_->requests();
   ASSERT_EQ(sent.size(), 4u);
@@ -221,7 +221,7 @@ TEST_F(StripeStepTest, ASecondRunOnlyLists) {
   transport_->Add(200, List(R"({"id":"prod_b","metadata":{"ds_seed_id":"free"}})"));
   transport_->Add(200,
                   List(R"({"id":"price_1","currency":"usd","metadata":{"ds_seed_id":"pro-m"}})"));
-  ASSERT_TRUE(step_->Run(input_, Configured(), job_).ok());
+  ASSERT_TRUE(step_->Run(input_, ConfiguredStripePlan(), job_).ok());
   std::vector<http::HttpRequest> sent = transport_->requests();
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_EQ(sent[1].url, "http://stripe.test/v1/products?limit=100&starting_after=prod_a");
@@ -236,7 +236,7 @@ TEST_F(StripeStepTest, ARetriedCreateKeepsItsIdempotencyKey) {
   transport_->AddError(absl::UnavailableError("connection reset"));
   transport_->Add(429, R"({"error":{"message":"rate"}})");
   transport_->Add(200, R"({"id":"prod_pro","metadata":{"ds_seed_id":"pro"}})");
-  ASSERT_TRUE(step_->Run(input_, Configured(), job_).ok());
+  ASSERT_TRUE(step_->Run(input_, ConfiguredStripePlan(), job_).ok());
   std::vector<http::HttpRequest> sent = transport_->requests();
   ASSERT_EQ(sent.size(), 5u);
   EXPECT_EQ(Header(sent[2], "Idempotency-Key"), Header(sent[4], "Idempotency-Key"));
@@ -246,7 +246,7 @@ TEST_F(StripeStepTest, ARefusedKeyIsReportedNamingTheVariable) {
   transport_->Add(
       401,
       R"({"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_***abc"}})");
-  absl::Status s = step_->Run(input_, Configured(), job_);
+  absl::Status s = step_->Run(input_, ConfiguredStripePlan(), job_);
   ASSERT_TRUE(absl::IsPermissionDenied(s)) << s;
   EXPECT_THAT(s.message(), HasSubstr("STRIPE_SECRET_KEY"));
   EXPECT_EQ(transport_->requests().size(), 1u);

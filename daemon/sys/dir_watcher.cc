@@ -15,8 +15,8 @@
 namespace ds::daemon {
 
 namespace {
-constexpr uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                           IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+constexpr uint32_t kDirEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
 }
 
 DirWatcher::DirWatcher() = default;
@@ -56,7 +56,7 @@ absl::StatusOr<uint64_t> DirWatcher::Subscribe(const std::set<std::filesystem::p
       added.push_back(dir);
       continue;
     }
-    int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), kMask | IN_ONLYDIR);
+    int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), kDirEvents | IN_ONLYDIR);
     if (wd < 0) {
       int err = errno;
       // Undo the references taken so far.

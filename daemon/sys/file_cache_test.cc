@@ -16,21 +16,14 @@
 #include <thread>
 #include <vector>
 
+#include "common/status_testing.h"
+#include "daemon/sys/file_writes_testing.h"
+
 namespace ds::daemon {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string Msg(const absl::Status& s) { return std::string(s.message()); }
-
-// Writes `text` into the existing inode (or creates the file).
-void WriteInPlace(const fs::path& p, const std::string& text) {
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-}
 
 struct stat StatOf(const fs::path& p) {
   struct stat st {};

@@ -22,8 +22,9 @@ namespace {
 // Everything that can change what a name in a watched directory refers to,
 // or the file's bytes, mode or owner. IN_MODIFY as well as IN_CLOSE_WRITE:
 // a writer that keeps the file open has still changed it.
-constexpr uint32_t kMask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
-                           IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+constexpr uint32_t kEntryEvents = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM |
+                                  IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_DELETE_SELF |
+                                  IN_MOVE_SELF;
 // Events about the watched directory itself (or the queue): whatever it led
 // to may now be elsewhere.
 constexpr uint32_t kAboutTheDirectory =
@@ -155,7 +156,8 @@ bool PathWatch::WatchAllTheWay(const std::filesystem::path& path) {
   std::filesystem::path dir = "/";
   for (const std::string& name : names) {
     // IN_DONT_FOLLOW with IN_ONLYDIR refuses a symlink on the way.
-    int wd = ::inotify_add_watch(inotify_fd_, dir.c_str(), kMask | IN_ONLYDIR | IN_DONT_FOLLOW);
+    int wd =
+        ::inotify_add_watch(inotify_fd_, dir.c_str(), kEntryEvents | IN_ONLYDIR | IN_DONT_FOLLOW);
     if (wd < 0) {
       // A missing directory is seen through its parent, which is watched
       // for its name: creating it is an event there.

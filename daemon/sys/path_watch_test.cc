@@ -15,18 +15,12 @@
 #include <vector>
 
 #include "daemon/sys/file_cache.h"
+#include "daemon/sys/file_writes_testing.h"
 
 namespace ds::daemon {
 namespace {
 
 namespace fs = std::filesystem;
-
-void WriteInPlace(const fs::path& p, const std::string& text) {
-  int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ASSERT_GE(fd, 0) << p;
-  ASSERT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-  ::close(fd);
-}
 
 void WriteByRename(const fs::path& p, const std::string& text) {
   fs::path tmp = p;

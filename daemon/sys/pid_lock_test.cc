@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/status_testing.h"
 #include "common/strings.h"
 #include "common/version.h"
 
@@ -23,8 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 // What a holder writes: its pid, then its version, one per line.
 std::string Expected() { return StrCat(::getpid(), "\n", common::Version(), "\n"); }

@@ -35,7 +35,7 @@ struct Target {
   common::ConnInfo info;  // parsed last, by ResolveTarget
 };
 
-Target Unparsed(std::string conninfo, std::string source) {
+Target UnparsedTarget(std::string conninfo, std::string source) {
   Target t;
   t.conninfo = std::move(conninfo);
   t.source = std::move(source);
@@ -50,7 +50,7 @@ absl::StatusOr<Target> BranchTarget(const v1::MigrateRequest& req, const Workspa
   absl::StatusOr<std::string> uri = (*provider)->ConnectionUri(
       req.project().empty() ? ws.config.Get("project") : req.project(), req.branch());
   if (!uri.ok()) return uri.status();
-  return Unparsed(*uri, StrCat("branch ", req.branch()));
+  return UnparsedTarget(*uri, StrCat("branch ", req.branch()));
 }
 
 // Neither --db nor a branch: the workspace's target variable in .env.
@@ -62,7 +62,7 @@ absl::StatusOr<Target> DotenvTarget(const Workspace& ws) {
         StrCat(var, " is not set in ", ws.env_file.string(),
                "; run `ds setup` to create your branch, or pass --db URL or --target STAGE"));
   }
-  return Unparsed(e->value, StrCat(var, " in ", ws.env_file.string(), ":", e->line));
+  return UnparsedTarget(e->value, StrCat(var, " in ", ws.env_file.string(), ":", e->line));
 }
 
 // --db, else a branch, else .env; parsed, so that a bad string is reported
@@ -74,7 +74,7 @@ absl::StatusOr<Target> ResolveTarget(const v1::MigrateRequest& req, const Worksp
   }
   absl::StatusOr<Target> target;
   if (!req.connection_string().empty()) {
-    target = Unparsed(req.connection_string(), "--db");
+    target = UnparsedTarget(req.connection_string(), "--db");
   } else if (!req.branch().empty()) {
     target = BranchTarget(req, ws, providers);
   } else {

@@ -7,7 +7,7 @@
 namespace ds::daemon {
 namespace {
 
-ResolvedDatabase Unparsed(std::string conninfo, std::string origin) {
+ResolvedDatabase UnparsedDatabase(std::string conninfo, std::string origin) {
   ResolvedDatabase d;
   d.conninfo = std::move(conninfo);
   d.origin = std::move(origin);
@@ -23,7 +23,7 @@ absl::StatusOr<ResolvedDatabase> FromDotenv(const OrgEndpoints& ws, const std::s
     return absl::FailedPreconditionError(
         StrCat(var, " is not set in ", env_file.string(), "; ", missing));
   }
-  return Unparsed(e->value, StrCat(var, " in ", env_file.string(), ":", e->line));
+  return UnparsedDatabase(e->value, StrCat(var, " in ", env_file.string(), ":", e->line));
 }
 
 // Parses the string and asks the providers which branch it is; the flags of
@@ -75,7 +75,7 @@ absl::StatusOr<ResolvedDatabase> ResolveTarget(const v1::OrgDataEndpoints& req,
     return common::UsageError("give --target-db or --target, not both");
   }
   if (!req.target_connection_string().empty()) {
-    return Unparsed(req.target_connection_string(), "--target-db");
+    return UnparsedDatabase(req.target_connection_string(), "--target-db");
   }
   if (!req.branch().empty()) {
     absl::StatusOr<Provider*> provider = providers.ForConfig(ws.config);
@@ -83,7 +83,7 @@ absl::StatusOr<ResolvedDatabase> ResolveTarget(const v1::OrgDataEndpoints& req,
     absl::StatusOr<std::string> uri = (*provider)->ConnectionUri(
         req.project().empty() ? ws.config.Get("project") : req.project(), req.branch());
     if (!uri.ok()) return uri.status();
-    return Unparsed(*uri, StrCat("branch ", req.branch()));
+    return UnparsedDatabase(*uri, StrCat("branch ", req.branch()));
   }
   return FromDotenv(ws, ws.config.Get("target_var"), env_file,
                     "run `ds setup` to create your branch, or pass --target-db or --target STAGE");
@@ -93,7 +93,7 @@ absl::StatusOr<ResolvedDatabase> ResolveSource(const v1::OrgDataEndpoints& req,
                                                const OrgEndpoints& ws,
                                                const std::filesystem::path& env_file) {
   if (!req.source_connection_string().empty()) {
-    return Unparsed(req.source_connection_string(), "--source-db");
+    return UnparsedDatabase(req.source_connection_string(), "--source-db");
   }
   return FromDotenv(ws, ws.config.Get("source_var"), env_file,
                     "run `ds db set source-db` to point it at the branch to copy from, or pass "

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status_testing.h"
 #include "common/strings.h"
 #include "daemon/providers/provider.h"
 
@@ -23,8 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-std::string Msg(const absl::Status& s) { return std::string(s.message()); }
 
 constexpr char kNeonUri[] =
     "postgresql://alice:hunter2@ep-cool-darkness-123456-pooler.c-2.us-east-2.aws.neon.tech/"

@@ -2,7 +2,6 @@
 OpenAPI document holding what ds calls, and the double refuses to send an
 answer that is off that description (so its validation can fail)."""
 
-import json
 import os
 import sys
 import unittest

@@ -5,11 +5,10 @@ of `ps`, and another user's socket named as such."""
 import json
 import os
 import pwd
-import socket
 import subprocess
 import textwrap
 
-from harness import BIN_DIR, IS_ROOT, DsTestCase, main, runner_ids, wait_until
+from harness import BIN_DIR, IS_ROOT, DsTestCase, main, runner_ids
 
 SECRET = "s3cr3t-Argv-9"
 HERE = os.path.dirname(os.path.abspath(__file__))

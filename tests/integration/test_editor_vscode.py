@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import unittest
 import zipfile
 
 from harness import BIN_DIR, DsTestCase, main

@@ -4,7 +4,6 @@ errors of `ds db refresh-staging` when a setting or the token is missing.
 (The GitHub, Cognito and Stripe clients themselves are tested in
 daemon/external and tests/external.)"""
 
-import os
 
 from harness import DsTestCase, main, wait_until
 

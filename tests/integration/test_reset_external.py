@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "external"))
 import peers  # noqa: E402
-from harness import main, wait_until  # noqa: E402
+from harness import main  # noqa: E402
 from test_reset import ResetCluster  # noqa: E402
 
 peers.require_moto()
