@@ -450,40 +450,52 @@ class LocalProviderTest(unittest.TestCase):
             self.assertEqual(p.returncode, 0, f"{args}: {p.stdout}{p.stderr}")
             self.assertNotIn("encoding", p.stderr)
 
-    def blocked_migration(self, name, key):
-        """A branch whose migrate run commits two migrations and then waits
-        on advisory lock `key`, which a psql session (returned) holds."""
+    def blocked_migration(self, name, key=None):
+        """A branch whose migrate run commits two migrations and then waits:
+        on advisory lock `key`, which a psql session (started here) holds,
+        or with no key in pg_sleep, which only the end of its session ends."""
         ws = self.env.workspace(f"ws-{name}", "", 'developer = "phil"\n')
         p = self.env.ds("db", "create-branch", name, "-C", ws)
         self.assertEqual(p.returncode, 0, p.stderr)
         uri = self.env_values_of(ws)["DB_CONNECTION_STRING"]
+        wait = f"SELECT pg_advisory_xact_lock({key});" if key else "SELECT pg_sleep(600);"
         self.env.write_drizzle_folder(ws, [("0000_a", "CREATE TABLE a (id int);"),
                                ("0001_alone", "-- ds:no-transaction\nCREATE TABLE alone (id int);"),
-                               ("0002_wait", f"SELECT pg_advisory_xact_lock({key});")])
-        holder = subprocess.Popen(
-            self.env.argv([os.path.join(PG_BIN, "psql"), "-X", uri, "-c",
-                           f"select pg_advisory_lock({key})", "-c", "select pg_sleep(600)"]),
-            env={**self.env.env(), "PGAPPNAME": "lock-holder"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(lambda: (holder.kill(), holder.wait()))
-        wait_for(lambda: self.psql(uri, "select count(*) from pg_locks where locktype = "
-                                        f"'advisory' and objid = {key} and granted") == "1",
-                 timeout=30, what="psql to hold the lock")
+                               ("0002_wait", wait)])
+        if key:
+            holder = subprocess.Popen(
+                self.env.argv([os.path.join(PG_BIN, "psql"), "-X", uri, "-c",
+                               f"select pg_advisory_lock({key})", "-c", "select pg_sleep(600)"]),
+                env={**self.env.env(), "PGAPPNAME": "lock-holder"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.addCleanup(lambda: (holder.kill(), holder.wait()))
+            wait_for(lambda: self.psql(uri, "select count(*) from pg_locks where locktype = "
+                                            f"'advisory' and objid = {key} and granted") == "1",
+                     timeout=30, what="psql to hold the lock")
         return ws, uri
 
-    def wait_blocked(self, uri, key):
-        wait_for(lambda: self.psql(uri, "select count(*) from pg_locks where locktype = "
-                                        f"'advisory' and objid = {key} and not granted") == "1",
-                 timeout=60, what="the migration to wait on the lock")
+    def wait_blocked(self, uri, key=None):
+        if key:
+            query = ("select count(*) from pg_locks where locktype = 'advisory' and "
+                     f"objid = {key} and not granted")
+        else:
+            query = ("select count(*) from pg_stat_activity where datname = current_database() "
+                     "and wait_event = 'PgSleep' and query like '%pg_sleep(600)%'")
+        wait_for(lambda: self.psql(uri, query) == "1", timeout=60,
+                 what="the migration to wait in its last file")
 
     def test_09c_force_delete_during_a_migration_says_the_database_is_gone(self):
-        ws, uri = self.blocked_migration("drop-mid", 7701)
+        # The last migration sleeps rather than waiting on a lock: the
+        # forced delete terminates every session of the database at once, and
+        # a lock holder's session could end first, letting the migration
+        # commit before its own termination arrived.
+        ws, uri = self.blocked_migration("drop-mid")
         run = subprocess.Popen(self.env.argv([os.path.join(os.environ["DS_TEST_BIN_DIR"], "ds"),
                                               "db", "migrate", "-C", ws, "--yes"]),
                                env=self.env.env(), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            self.wait_blocked(uri, 7701)
+            self.wait_blocked(uri)
             p = self.env.ds("db", "delete-branch", "drop-mid", "--force", "--yes", "-C", ws)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             out, err = run.communicate(timeout=60)
