@@ -9,6 +9,14 @@ holds its branch locks and runs the copy's statement, which pg_locks shows
 waiting. That is how the tests know a copy is running while they read,
 without a large database and without timing anything.
 
+Only the copies' ShareLock requests count. Every new session of the parent
+(PostgreSQL's own autovacuum worker, too, which the launcher starts in each
+database in turn) asks for a RowExclusiveLock on the same entry while it
+connects, and queues behind the waiting copy; pg_locks shows it as one more
+ungranted lock. A read that opened such a session would not come back
+until the hold ends, so the reads below returning is what proves they do
+not wait.
+
 One cluster serves the whole class (initdb takes seconds); each test uses
 its own branch names.
 """
@@ -114,11 +122,32 @@ class ConcurrencyTest(unittest.TestCase):
                          sql)
 
     def copies_waiting(self, parent):
-        """How many CREATE DATABASE ... TEMPLATE parent wait for its lock."""
+        """How many CREATE DATABASE ... TEMPLATE parent wait for its lock (the
+        ShareLock a copy asks for; a connecting session asks for less)."""
         return int(self.psql(self.uri("postgres"), (
             "select count(*) from pg_locks l join pg_database d on d.oid = l.objid"
             " where l.locktype = 'object' and l.classid = 'pg_database'::regclass"
-            f" and d.datname = '{parent}' and not l.granted")))
+            f" and d.datname = '{parent}' and not l.granted and l.mode = 'ShareLock'")))
+
+    def waiters(self, parent):
+        """Every session waiting for `parent`'s entry, for a failure message:
+        pid, lock mode, and the server process's title (a session still
+        connecting has no pg_stat_activity row; its title says what it is,
+        e.g. "postgres: autovacuum worker waiting")."""
+        rows = self.superuser("postgres", (
+            "select l.pid, l.mode, coalesce(a.query, '') from pg_locks l"
+            " join pg_database d on d.oid = l.objid left join pg_stat_activity a on a.pid = l.pid"
+            " where l.locktype = 'object' and l.classid = 'pg_database'::regclass"
+            f" and d.datname = '{parent}' and not l.granted order by l.pid"))
+        out = []
+        for row in filter(None, rows.split("\n")):
+            try:
+                with open(f"/proc/{row.split('|', 1)[0]}/cmdline") as f:
+                    title = f.read().replace("\0", " ").strip()
+            except OSError:
+                title = "(gone)"
+            out.append(f"{row} [{title}]")
+        return "\n".join(out)
 
     def wait_for_copies(self, parent, count, procs):
         def ready():
@@ -131,7 +160,8 @@ class ConcurrencyTest(unittest.TestCase):
     def assert_in_flight(self, parent, count, procs):
         for proc in procs:
             self.assertIsNone(proc.poll(), f"{proc.args[-3:]} ended while its copy was held")
-        self.assertEqual(self.copies_waiting(parent), count, "the copies are still in flight")
+        self.assertEqual(self.copies_waiting(parent), count,
+                         f"the copies are still in flight; waiting:\n{self.waiters(parent)}")
 
     def branches(self):
         doc = self.env.ds_json("db", "branches", "-C", self.ws)
