@@ -271,7 +271,40 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
   return cycle;
 }
 
+// reach[a][b]: b is reached from a by one or more of `edges` (a -> b).
+std::vector<std::vector<bool>> Reach(int n, const std::vector<std::vector<int>>& edges) {
+  std::vector<std::vector<bool>> reach(n, std::vector<bool>(n, false));
+  for (int from = 0; from < n; ++from) {
+    std::vector<int> stack(edges[from].begin(), edges[from].end());
+    while (!stack.empty()) {
+      int v = stack.back();
+      stack.pop_back();
+      if (reach[from][v]) continue;
+      reach[from][v] = true;
+      stack.insert(stack.end(), edges[v].begin(), edges[v].end());
+    }
+  }
+  return reach;
+}
+
 }  // namespace
+
+std::vector<bool> SettledTables(const CopyGraph& graph, const std::vector<bool>& pending,
+                                bool up_pass) {
+  const size_t n = graph.in_copy.size();
+  std::vector<bool> settled(n, false);
+  for (size_t t = 0; t < n; ++t) {
+    if (!graph.in_copy[t]) continue;
+    bool open = false;
+    for (size_t from = 0; from < n && !open; ++from) {
+      open = up_pass ? pending[from] && graph.up_reach[from][t]
+                     : (pending[from] && graph.down_reach[from][t]) ||
+                           (graph.in_copy[from] && graph.up_reach[from][t]);
+    }
+    settled[t] = !open;
+  }
+  return settled;
+}
 
 absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySpec& spec,
                                          bool replica_mode, const TargetRights* rights) {
@@ -339,9 +372,16 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
   }
 
   std::vector<std::vector<int>> parents_of(n);
+  std::vector<std::vector<int>> copied_parents_of(n), down_children_of(n);
   for (size_t e = 0; e < n_fk; ++e) {
-    parents_of[catalog.foreign_keys[e].child].push_back(catalog.foreign_keys[e].parent);
+    const CatalogForeignKey& fk = catalog.foreign_keys[e];
+    parents_of[fk.child].push_back(fk.parent);
+    if (!graph.in_copy[fk.child]) continue;
+    copied_parents_of[fk.child].push_back(fk.parent);
+    if (graph.down[e]) down_children_of[fk.parent].push_back(fk.child);
   }
+  graph.up_reach = Reach(n, copied_parents_of);
+  graph.down_reach = Reach(n, down_children_of);
   // As the owner, every FK between copied tables dropped for the load, if
   // the role may re-add each one; cycles then need nothing else.
   std::vector<int> copied_fks;
@@ -393,6 +433,8 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
     for (int t : cycle.tables) graph.load_order.push_back(t);
     graph.cycles.push_back(std::move(cycle));
   }
+  graph.any_order = (replica_mode || graph.drop_all_fks) && graph.null_columns.empty() &&
+                    graph.deferred_fks.empty();
   return graph;
 }
 

@@ -241,5 +241,62 @@ TEST(CopyGraphTest, OwnerDropsEveryCopiedFkWhenItMayReAddEachElsePlansPerRow) {
   EXPECT_EQ(g->dropped_fks, (std::set<int>{4}));  // b_a
 }
 
+// Which tables may load while the selection still runs: only those whose
+// rows no later round can change. A table that is some copied table's
+// parent (users: a guest owner from another organization) is never
+// settled during the down pass; a self-referencing one (tasks) only once
+// no pending table reaches it.
+TEST(CopyGraphTest, SettledTablesAreThoseNoPendingRowCanReach) {
+  CatalogBuilder b;
+  b.Table("plans", {"id!"})
+      .Table("organizations", {"id!", "plan_id"})
+      .Table("users", {"id!", "org_id!"})
+      .Table("projects", {"id!", "org_id!", "owner_id!"})
+      .Table("tasks", {"id!", "project_id!", "parent_id", "assignee_id"})
+      .Table("audit", {"id!", "org_id!"})
+      .Table("unrelated", {"id!"})
+      .Fk("org_plan", "organizations", "plan_id", "plans")
+      .Fk("user_org", "users", "org_id", "organizations")
+      .Fk("project_org", "projects", "org_id", "organizations")
+      .Fk("project_owner", "projects", "owner_id", "users")
+      .Fk("task_project", "tasks", "project_id", "projects")
+      .Fk("task_parent", "tasks", "parent_id", "tasks")
+      .Fk("task_assignee", "tasks", "assignee_id", "users")
+      .Fk("audit_org", "audit", "org_id", "organizations");
+  const Catalog& c = b.catalog();
+  OrgCopySpec spec = Spec();
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(c, spec, /*replica_mode=*/true);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->any_order);
+  auto settled = [&](std::vector<std::string> pending, bool up_pass) {
+    std::vector<bool> p(c.tables.size(), false);
+    for (const std::string& name : pending) p[c.Find({"public", name})] = true;
+    std::vector<std::string> out;
+    std::vector<bool> s = SettledTables(*g, p, up_pass);
+    for (size_t t = 0; t < s.size(); ++t) {
+      if (s[t]) out.push_back(c.tables[t].name.name);
+    }
+    return out;
+  };
+  // Down pass: the root's children still to come; then only audit is done.
+  EXPECT_THAT(settled({"organizations"}, false), ElementsAre());
+  EXPECT_THAT(settled({"users", "projects", "audit"}, false), ElementsAre("audit"));
+  EXPECT_THAT(settled({}, false), ElementsAre("audit"));
+  // Up pass: tasks reach every table they reference, directly or not.
+  EXPECT_THAT(settled({"tasks"}, true), ElementsAre("audit"));
+  EXPECT_THAT(settled({"users"}, true), ElementsAre("users", "projects", "tasks", "audit"));
+  EXPECT_THAT(settled({}, true),
+              ElementsAre("plans", "organizations", "users", "projects", "tasks", "audit"));
+
+  // Tables loaded NULL then updated need their order: no early loads.
+  absl::StatusOr<CopyGraph> per_row = BuildCopyGraph(c, spec, /*replica_mode=*/false);
+  ASSERT_TRUE(per_row.ok());
+  EXPECT_FALSE(per_row->any_order);
+  spec.drop_foreign_keys = true;
+  absl::StatusOr<CopyGraph> dropped = BuildCopyGraph(c, spec, /*replica_mode=*/false);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_TRUE(dropped->any_order);
+}
+
 }  // namespace
 }  // namespace ds::daemon::orgcopy
