@@ -75,9 +75,11 @@ std::string NotHeld(const std::string& alias, const CatalogTable& table, const s
                       ")");
 }
 
-absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, JobContext* ctx,
-                               std::string_view doing) {
-  if (ctx && ctx->cancelled()) return absl::CancelledError("the organization copy was cancelled");
+absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql,
+                               const SelectHooks& hooks, std::string_view doing) {
+  if (hooks.stop && hooks.stop()) {
+    return absl::CancelledError("the organization copy was cancelled");
+  }
   PgResult r = source.Exec(sql);
   if (!r.ok()) return source.ErrorStatus(r, doing);
   return r.affected_rows();
@@ -96,7 +98,7 @@ absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, Job
 // dropped by one hash anti-join per table at the end.
 absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Catalog& catalog,
                                                  const std::vector<int64_t>& seeds, int gen,
-                                                 JobContext* ctx) {
+                                                 const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
   std::vector<std::string> seed_sql;
   for (int t = 0; t < n; ++t) {
@@ -121,7 +123,7 @@ absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Cat
                           absl::StrJoin(seed_sql, " UNION ALL "),
                           " UNION SELECT x.t, x.rel, x.rid FROM r CROSS JOIN LATERAL (",
                           absl::StrJoin(steps, " UNION ALL "), ") x) SELECT t, rel, rid FROM r"),
-             ctx, "following the foreign keys up from the last parents");
+             hooks, "following the foreign keys up from the last parents");
   if (!reached.ok()) return reached.status();
 
   std::vector<int64_t> added(n, 0);
@@ -136,7 +138,7 @@ absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Cat
                      "u.rid, NULL, NULL, ", gen + 1, " FROM ", kClosureTable, " u WHERE u.t = ", t,
                      " AND NOT EXISTS (SELECT FROM ", KeyTable(t), " k WHERE k.rid = u.rid",
                      table.partitioned ? " AND k.rel = u.rel" : "", ")"),
-        ctx, absl::StrCat("adding the parents found in ", table.name.Display()));
+        hooks, absl::StrCat("adding the parents found in ", table.name.Display()));
     if (!joined.ok()) return joined.status();
     added[t] = *joined;
   }
@@ -169,7 +171,10 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
   return absl::OkStatus();
 }
 
-absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
+namespace {
+
+// The key tables, made before the snapshot's transaction (see OpenSnapshot).
+absl::Status CreateKeyTables(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
   // Temp tables live in the session's local buffers, 8 MB by default: a
   // million keys would spill to disk and be read back every round. The
   // size can only change before the session first touches a temp table,
@@ -191,16 +196,72 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
   absl::StrAppend(&ddl, "CREATE TEMP TABLE ", kClosureTable, " (t int, rel oid, rid tid);");
   PgResult r = source.Exec(ddl);
   if (!r.ok()) return source.ErrorStatus(r, "creating the key tables in the source");
-  r = source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                          std::string* exported) {
+  if (absl::Status s = CreateKeyTables(source, catalog, graph); !s.ok()) return s;
+  PgResult r = source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
+  if (exported) {
+    // Where a snapshot cannot be exported, the snapshot is opened again
+    // without it and `exported` left empty: the copy then reads on one
+    // session only.
+    r = source.Exec("SELECT pg_export_snapshot()");
+    exported->clear();
+    if (r.ok()) {
+      *exported = std::string(r.Get(0, 0));
+    } else {
+      r = source.Exec("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
+                                  const CopyGraph& graph, const std::string& snapshot) {
+  if (absl::Status s = CreateKeyTables(source, catalog, graph); !s.ok()) return s;
+  PgResult r = source.Exec(
+      absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ",
+                   source.QuoteLiteral(snapshot)));
+  if (!r.ok()) return source.ErrorStatus(r, "importing the source snapshot");
+  return absl::OkStatus();
+}
+
+std::string KeysCopyOutSql(const Catalog& catalog, int table) {
+  return absl::StrCat("COPY (SELECT ", catalog.tables[table].partitioned ? "rel, " : "",
+                      "rid FROM ", KeyTable(table), ") TO STDOUT");
+}
+
+std::string KeysCopyInSql(const Catalog& catalog, int table) {
+  return absl::StrCat("COPY ", KeyTable(table), " (",
+                      catalog.tables[table].partitioned ? "rel, " : "", "rid) FROM STDIN");
 }
 
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                int64_t walk_below, JobContext* ctx) {
+                                                int64_t walk_below, const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
+  // Tables reported to hooks.on_settled, and the check before each round.
+  std::vector<bool> reported(n, false);
+  auto settle = [&](const std::vector<int64_t>& pending_rows, const std::vector<int64_t>& held_rows,
+                    bool up_pass) -> absl::Status {
+    if (!hooks.on_settled) return absl::OkStatus();
+    std::vector<bool> pending(n);
+    for (int t = 0; t < n; ++t) pending[t] = pending_rows[t] > 0;
+    std::vector<bool> settled = SettledTables(graph, pending, up_pass);
+    for (int t = 0; t < n; ++t) {
+      if (!settled[t] || reported[t] || held_rows[t] == 0) continue;
+      reported[t] = true;
+      if (absl::Status s = hooks.on_settled(t, held_rows[t]); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  };
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
       absl::StrCat("INSERT INTO ", KeyTable(graph.root), " SELECT ", RowId("r", root),
@@ -225,6 +286,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // upward pass need not look for it.
   std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
   for (int gen = 1;; ++gen) {
+    if (absl::Status s = settle(found, held, /*up_pass=*/false); !s.ok()) return s;
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
@@ -241,7 +303,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                               FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
                               RowsIn("p", parent, KeyTable(fk.parent), gen - 1),
                               held[fk.child] > 0 ? NotHeld("c", child, KeyTable(fk.child)) : ""),
-                 ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
+                 hooks, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
       held[fk.child] += *added;
@@ -264,6 +326,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // parents S holds by their row ids, never reading S's parent rows.
   found = held;
   for (int gen = 1;; ++gen) {
+    if (absl::Status s = settle(found, held, /*up_pass=*/true); !s.ok()) return s;
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
@@ -291,7 +354,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
           absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ", RowId("p", parent),
                        ", NULL, NULL, ", gen, " FROM ", FromName(parent), " p WHERE (",
                        Columns("p", fk.fk.parent_columns), ") IN (", wanted, ")", held_parents),
-          ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+          hooks, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
       held[fk.parent] += *added;
@@ -301,7 +364,9 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     int64_t new_parents = 0;
     for (int64_t rows : next) new_parents += rows;
     if (new_parents < walk_below) {
-      absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, ctx);
+      // Tables the walk cannot reach are settled before it runs.
+      if (absl::Status s = settle(next, held, /*up_pass=*/true); !s.ok()) return s;
+      absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, hooks);
       if (!closed.ok()) return closed.status();
       break;
     }

@@ -12,6 +12,7 @@
 #define DS_DAEMON_ORGCOPY_SUBSET_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,17 +33,44 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 // Creates the key tables (outside a transaction: a READ ONLY one may fill
 // temp tables but not create them), then opens the snapshot: BEGIN
 // ISOLATION LEVEL REPEATABLE READ READ ONLY. Everything after it runs in
-// that snapshot until the caller commits.
-absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph);
+// that snapshot until the caller commits. With `exported`, the snapshot is
+// exported (pg_export_snapshot) and its id stored there, for
+// OpenImportedSnapshot.
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                          std::string* exported = nullptr);
+
+// A second source session in the first one's snapshot, with key tables of
+// the same names (empty): rows of a table are read there once its keys
+// are moved in (KeysCopyOutSql, KeysCopyInSql), while the first session
+// goes on selecting.
+absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
+                                  const CopyGraph& graph, const std::string& snapshot);
+
+// COPY statements that move a table's row ids out of the selecting
+// session's key table and into the same key table of an imported session.
+std::string KeysCopyOutSql(const Catalog& catalog, int table);
+std::string KeysCopyInSql(const Catalog& catalog, int table);
+
+// What SelectRows asks and tells its caller while it runs.
+struct SelectHooks {
+  // Checked between statements: true stops the selection (kCancelled).
+  std::function<bool()> stop;
+  // Called, between statements and on the selecting session's thread, once
+  // per table with rows as soon as no later statement can add rows to it
+  // (copy_graph.h, SettledTables), with the rows it holds. Only tables
+  // settled before the selection's end are reported this way. An error
+  // ends the selection with it.
+  std::function<absl::Status(int table, int64_t rows)> on_settled;
+};
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
-// tables outside the copy). Honours ctx's cancel between statements. Once
-// an upward round adds fewer than `walk_below` parents, the rest of the
-// upward pass is one recursive statement.
+// tables outside the copy). Once an upward round adds fewer than
+// `walk_below` parents, the rest of the upward pass is one recursive
+// statement.
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                int64_t walk_below, JobContext* ctx);
+                                                int64_t walk_below, const SelectHooks& hooks);
 
 // "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
 std::string SelectedRowsFilter(const Catalog& catalog, int table);
