@@ -53,6 +53,12 @@ struct CopyGraph {
   // (any FK, child to parent).
   std::vector<std::vector<bool>> down_reach;
   std::vector<std::vector<bool>> up_reach;
+  // Copied tables whose rows are exactly those that reference the root
+  // rows through the table's one FK (NOT NULL, followed down, onto the
+  // root table, which no down FK feeds): no other FK leaves them and no
+  // copied table references them. Their rows can be read by that join
+  // alone, without key tables (subset.h, RootLeafRowsSql). Table -> FK.
+  std::map<int, int> root_leaves;
   std::vector<std::string> refusals;
 };
 

@@ -268,6 +268,11 @@ TEST(CopyGraphTest, SettledTablesAreThoseNoPendingRowCanReach) {
   absl::StatusOr<CopyGraph> g = BuildCopyGraph(c, spec, /*replica_mode=*/true);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_TRUE(g->any_order);
+  // audit references the root alone and nothing references it; users are
+  // referenced (project owners), projects and tasks reference other tables.
+  ASSERT_EQ(g->root_leaves.size(), 1u);
+  EXPECT_EQ(c.tables[g->root_leaves.begin()->first].name.name, "audit");
+  EXPECT_EQ(c.foreign_keys[g->root_leaves.begin()->second].fk.name, "audit_org");
   auto settled = [&](std::vector<std::string> pending, bool up_pass) {
     std::vector<bool> p(c.tables.size(), false);
     for (const std::string& name : pending) p[c.Find({"public", name})] = true;

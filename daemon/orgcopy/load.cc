@@ -135,9 +135,11 @@ absl::Status SwitchOffTriggers(CopySessions& p, const std::vector<int>& tables, 
 }
 
 // One table's selected rows, read by `source` (a session holding its
-// keys), into the target.
+// keys), into the target; with `organization_id`, a root leaf's rows, by
+// the join alone (RootLeafRowsSql).
 absl::Status LoadTable(CopySessions& p, PgConnection& source, int t, int total, JobContext& ctx,
-                       LoadState& state, OrgCopyReport& report) {
+                       LoadState& state, OrgCopyReport& report,
+                       const std::string& organization_id = "") {
   const CatalogTable& table = p.source_catalog.tables[t];
   std::vector<std::string> columns = table.CopyableColumns();
   std::vector<std::string> nulls;
@@ -147,7 +149,11 @@ absl::Status LoadTable(CopySessions& p, PgConnection& source, int t, int total, 
   if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
   Clock::time_point start = Clock::now();
   absl::StatusOr<CopiedRows> copied = CopyRows(
-      source, SelectedRowsSql(p.source_catalog, t, SelectList(columns, nulls)), *p.target,
+      source,
+      organization_id.empty() ? SelectedRowsSql(p.source_catalog, t, SelectList(columns, nulls))
+                              : RootLeafRowsSql(source, p.source_catalog, p.graph, t,
+                                                organization_id, SelectList(columns, nulls)),
+      *p.target,
       absl::StrCat("COPY ", QuotedName(table.name), " (", ColumnList(columns), ") FROM STDIN"));
   if (!copied.ok()) {
     return absl::Status(copied.status().code(), absl::StrCat("copying ", table.name.Display(), ": ",
@@ -257,8 +263,16 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
   std::atomic<bool> stop{false};
 
   Clock::time_point select_start = Clock::now();
+  // Root leaves are read by the second session with their join, from the
+  // start: the selection leaves them out.
+  std::vector<int> root_leaves;
+  for (int t : p.graph.load_order) {
+    if (p.graph.root_leaves.count(t)) root_leaves.push_back(t);
+  }
   std::thread selector([&] {
     SelectHooks hooks;
+    hooks.read_elsewhere.assign(catalog.tables.size(), false);
+    for (int t : root_leaves) hooks.read_elsewhere[t] = true;
     hooks.stop = [&] { return stop.load() || ctx.cancelled(); };
     hooks.on_settled = [&](int t, int64_t) -> absl::Status {
       SettledKeys item{t, {}};
@@ -300,7 +314,24 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
   if (absl::Status s = BeginLoad(p, ctx, state); !s.ok()) return s;
   const int in_copy = static_cast<int>(TablesToFill(p.graph, nullptr).size());
   std::vector<bool> loaded(catalog.tables.size(), false);
+  std::vector<int64_t> leaf_rows(catalog.tables.size(), 0);
   std::vector<int> filled;
+  for (int t : root_leaves) {
+    if (absl::Status s = SwitchOffTriggers(p, {t}, state); !s.ok()) return s;
+    if (absl::Status s =
+            LoadTable(p, *p.source2, t, in_copy, ctx, state, report, spec.organization_id);
+        !s.ok()) {
+      return s;
+    }
+    loaded[t] = true;
+    leaf_rows[t] = report.tables.back().rows;
+    if (leaf_rows[t] == 0) {
+      report.tables.pop_back();  // as the other ways list only tables with rows
+      continue;
+    }
+    filled.push_back(t);
+    ++report.tables_loaded_while_selecting;
+  }
   for (;;) {
     SettledKeys item;
     {
@@ -329,6 +360,7 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
   selector.join();
   if (!selected.ok()) return selected.status();
   rows = *selected;
+  for (int t : root_leaves) rows[t] = leaf_rows[t];
 
   std::vector<int> rest;
   for (int t : TablesToFill(p.graph, &rows)) {

@@ -292,6 +292,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
       if (!graph.down[e] || found[fk.parent] == 0) continue;
+      if (!hooks.read_elsewhere.empty() && hooks.read_elsewhere[fk.child]) continue;
       const CatalogTable& child = catalog.tables[fk.child];
       const CatalogTable& parent = catalog.tables[fk.parent];
       // Each child row joins at most one parent row (the FK references a
@@ -385,6 +386,18 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   if (!r.ok()) return source.ErrorStatus(r, "counting the selected rows");
   for (int i = 0; i < r.rows(); ++i) rows[r.GetInt(i, 0)] = r.GetInt(i, 1);
   return rows;
+}
+
+std::string RootLeafRowsSql(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                            int table, const std::string& organization_id,
+                            const std::string& select_list) {
+  const CatalogForeignKey& fk = catalog.foreign_keys[graph.root_leaves.at(table)];
+  const CatalogTable& root = catalog.tables[graph.root];
+  return absl::StrCat("SELECT ", select_list, " FROM ", FromName(catalog.tables[table]),
+                      " t WHERE (", Columns("t", fk.fk.child_columns), ") IN (SELECT ",
+                      Columns("p", fk.fk.parent_columns), " FROM ", FromName(root), " p WHERE p.",
+                      QuoteIdent(root.columns[graph.root_column].name), " = ",
+                      source.QuoteLiteral(organization_id), ")");
 }
 
 std::string SelectedRowsFilter(const Catalog& catalog, int table) {

@@ -51,8 +51,19 @@ absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
 std::string KeysCopyOutSql(const Catalog& catalog, int table);
 std::string KeysCopyInSql(const Catalog& catalog, int table);
 
+// SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
+// rows that reference the root rows, by the join alone, no key table.
+// The id is inlined as a literal (a COPY takes no parameters); the root
+// row was checked to exist (CheckRootRow), so it is a value of its type.
+std::string RootLeafRowsSql(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                            int table, const std::string& organization_id,
+                            const std::string& select_list);
+
 // What SelectRows asks and tells its caller while it runs.
 struct SelectHooks {
+  // Tables the caller reads itself (root leaves, by RootLeafRowsSql): the
+  // selection leaves them out, and counts 0 rows for them.
+  std::vector<bool> read_elsewhere;
   // Checked between statements: true stops the selection (kCancelled).
   std::function<bool()> stop;
   // Called, between statements and on the selecting session's thread, once
