@@ -271,40 +271,7 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
   return cycle;
 }
 
-// reach[a][b]: b is reached from a by one or more of `edges` (a -> b).
-std::vector<std::vector<bool>> Reach(int n, const std::vector<std::vector<int>>& edges) {
-  std::vector<std::vector<bool>> reach(n, std::vector<bool>(n, false));
-  for (int from = 0; from < n; ++from) {
-    std::vector<int> stack(edges[from].begin(), edges[from].end());
-    while (!stack.empty()) {
-      int v = stack.back();
-      stack.pop_back();
-      if (reach[from][v]) continue;
-      reach[from][v] = true;
-      stack.insert(stack.end(), edges[v].begin(), edges[v].end());
-    }
-  }
-  return reach;
-}
-
 }  // namespace
-
-std::vector<bool> SettledTables(const CopyGraph& graph, const std::vector<bool>& pending,
-                                bool up_pass) {
-  const size_t n = graph.in_copy.size();
-  std::vector<bool> settled(n, false);
-  for (size_t t = 0; t < n; ++t) {
-    if (!graph.in_copy[t]) continue;
-    bool open = false;
-    for (size_t from = 0; from < n && !open; ++from) {
-      open = up_pass ? pending[from] && graph.up_reach[from][t]
-                     : (pending[from] && graph.down_reach[from][t]) ||
-                           (graph.in_copy[from] && graph.up_reach[from][t]);
-    }
-    settled[t] = !open;
-  }
-  return settled;
-}
 
 absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySpec& spec,
                                          bool replica_mode, const TargetRights* rights) {
@@ -372,16 +339,9 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
   }
 
   std::vector<std::vector<int>> parents_of(n);
-  std::vector<std::vector<int>> copied_parents_of(n), down_children_of(n);
   for (size_t e = 0; e < n_fk; ++e) {
-    const CatalogForeignKey& fk = catalog.foreign_keys[e];
-    parents_of[fk.child].push_back(fk.parent);
-    if (!graph.in_copy[fk.child]) continue;
-    copied_parents_of[fk.child].push_back(fk.parent);
-    if (graph.down[e]) down_children_of[fk.parent].push_back(fk.child);
+    parents_of[catalog.foreign_keys[e].child].push_back(catalog.foreign_keys[e].parent);
   }
-  graph.up_reach = Reach(n, copied_parents_of);
-  graph.down_reach = Reach(n, down_children_of);
   std::vector<int> fks_from(n, 0), fks_onto(n, 0), only_fk(n, -1);
   bool root_fed = false;
   for (size_t e = 0; e < n_fk; ++e) {

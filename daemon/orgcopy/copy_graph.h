@@ -43,16 +43,10 @@ struct CopyGraph {
   std::set<int> dropped_fks;
   // Every FK between copied tables is in dropped_fks (spec.drop_foreign_keys).
   bool drop_all_fks = false;
-  // The tables may load in any order: replica mode or every FK dropped,
-  // nothing loaded NULL or deferred. Then a table may load while the
-  // selection still runs, once its rows are settled (SettledTables).
+  // The tables may load in any order, and a table in several COPYs:
+  // replica mode or every FK dropped, nothing loaded NULL or deferred.
+  // Then each selection round's rows may load while the next one runs.
   bool any_order = false;
-  // Paths of one or more FKs between copied tables, [from][to]: down_reach
-  // when D rows of `from` can bring D rows into `to` (down FKs, parent to
-  // child); up_reach when S rows of `from` can bring parents into `to`
-  // (any FK, child to parent).
-  std::vector<std::vector<bool>> down_reach;
-  std::vector<std::vector<bool>> up_reach;
   // Copied tables whose rows are exactly those that reference the root
   // rows through the table's one FK (NOT NULL, followed down, onto the
   // root table, which no down FK feeds): no other FK leaves them and no
@@ -77,16 +71,6 @@ struct TargetRights {
 // result.
 absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySpec& spec,
                                          bool replica_mode, const TargetRights* rights = nullptr);
-
-// Per table, whether the selection can no longer add rows to it, from
-// where it stands: `pending` marks the tables holding rows it has found
-// but not yet followed (the last round's). In the down pass (`up_pass`
-// false) a copied table is settled when no pending table reaches it by
-// down FKs and it is no copied table's parent (every row of D is followed
-// upward later); in the up pass, when no pending table reaches it by any
-// FK. Tables outside the copy are never settled.
-std::vector<bool> SettledTables(const CopyGraph& graph, const std::vector<bool>& pending,
-                                bool up_pass);
 
 }  // namespace ds::daemon::orgcopy
 

@@ -241,12 +241,11 @@ TEST(CopyGraphTest, OwnerDropsEveryCopiedFkWhenItMayReAddEachElsePlansPerRow) {
   EXPECT_EQ(g->dropped_fks, (std::set<int>{4}));  // b_a
 }
 
-// Which tables may load while the selection still runs: only those whose
-// rows no later round can change. A table that is some copied table's
-// parent (users: a guest owner from another organization) is never
-// settled during the down pass; a self-referencing one (tasks) only once
-// no pending table reaches it.
-TEST(CopyGraphTest, SettledTablesAreThoseNoPendingRowCanReach) {
+// Root leaves (read by their join, no key table) and a free load order
+// (each selection round's rows loaded while the next runs). users are
+// referenced (project owners), projects and tasks reference other tables:
+// none of them is a root leaf.
+TEST(CopyGraphTest, RootLeavesAndAFreeLoadOrder) {
   CatalogBuilder b;
   b.Table("plans", {"id!"})
       .Table("organizations", {"id!", "plan_id"})
@@ -268,32 +267,10 @@ TEST(CopyGraphTest, SettledTablesAreThoseNoPendingRowCanReach) {
   absl::StatusOr<CopyGraph> g = BuildCopyGraph(c, spec, /*replica_mode=*/true);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_TRUE(g->any_order);
-  // audit references the root alone and nothing references it; users are
-  // referenced (project owners), projects and tasks reference other tables.
   ASSERT_EQ(g->root_leaves.size(), 1u);
   EXPECT_EQ(c.tables[g->root_leaves.begin()->first].name.name, "audit");
   EXPECT_EQ(c.foreign_keys[g->root_leaves.begin()->second].fk.name, "audit_org");
-  auto settled = [&](std::vector<std::string> pending, bool up_pass) {
-    std::vector<bool> p(c.tables.size(), false);
-    for (const std::string& name : pending) p[c.Find({"public", name})] = true;
-    std::vector<std::string> out;
-    std::vector<bool> s = SettledTables(*g, p, up_pass);
-    for (size_t t = 0; t < s.size(); ++t) {
-      if (s[t]) out.push_back(c.tables[t].name.name);
-    }
-    return out;
-  };
-  // Down pass: the root's children still to come; then only audit is done.
-  EXPECT_THAT(settled({"organizations"}, false), ElementsAre());
-  EXPECT_THAT(settled({"users", "projects", "audit"}, false), ElementsAre("audit"));
-  EXPECT_THAT(settled({}, false), ElementsAre("audit"));
-  // Up pass: tasks reach every table they reference, directly or not.
-  EXPECT_THAT(settled({"tasks"}, true), ElementsAre("audit"));
-  EXPECT_THAT(settled({"users"}, true), ElementsAre("users", "projects", "tasks", "audit"));
-  EXPECT_THAT(settled({}, true),
-              ElementsAre("plans", "organizations", "users", "projects", "tasks", "audit"));
-
-  // Tables loaded NULL then updated need their order: no early loads.
+  // The per-row way needs its order: tables load after the selection.
   absl::StatusOr<CopyGraph> per_row = BuildCopyGraph(c, spec, /*replica_mode=*/false);
   ASSERT_TRUE(per_row.ok());
   EXPECT_FALSE(per_row->any_order);

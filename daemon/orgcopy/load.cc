@@ -134,39 +134,54 @@ absl::Status SwitchOffTriggers(CopySessions& p, const std::vector<int>& tables, 
   return absl::OkStatus();
 }
 
-// One table's selected rows, read by `source` (a session holding its
-// keys), into the target; with `organization_id`, a root leaf's rows, by
-// the join alone (RootLeafRowsSql).
-absl::Status LoadTable(CopySessions& p, PgConnection& source, int t, int total, JobContext& ctx,
-                       LoadState& state, OrgCopyReport& report,
-                       const std::string& organization_id = "") {
+// Rows of table t, read by `select_sql` on `source`, into the target. A
+// table loaded in several batches keeps one line in the report.
+absl::StatusOr<int64_t> LoadRows(CopySessions& p, PgConnection& source, int t,
+                                 const std::string& select_sql, int total, JobContext& ctx,
+                                 LoadState& state, OrgCopyReport& report) {
   const CatalogTable& table = p.source_catalog.tables[t];
-  std::vector<std::string> columns = table.CopyableColumns();
-  std::vector<std::string> nulls;
-  if (auto it = p.graph.null_columns.find(t); it != p.graph.null_columns.end()) {
-    nulls = it->second;
-  }
   if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
   Clock::time_point start = Clock::now();
-  absl::StatusOr<CopiedRows> copied = CopyRows(
-      source,
-      organization_id.empty() ? SelectedRowsSql(p.source_catalog, t, SelectList(columns, nulls))
-                              : RootLeafRowsSql(source, p.source_catalog, p.graph, t,
-                                                organization_id, SelectList(columns, nulls)),
-      *p.target,
-      absl::StrCat("COPY ", QuotedName(table.name), " (", ColumnList(columns), ") FROM STDIN"));
+  absl::StatusOr<CopiedRows> copied =
+      CopyRows(source, select_sql, *p.target,
+               absl::StrCat("COPY ", QuotedName(table.name), " (",
+                            ColumnList(table.CopyableColumns()), ") FROM STDIN"));
   if (!copied.ok()) {
     return absl::Status(copied.status().code(), absl::StrCat("copying ", table.name.Display(), ": ",
                                                              copied.status().message()));
   }
-  OrgCopyTableReport tr{table.name, copied->rows, copied->bytes, SecondsSince(start)};
-  report.rows += tr.rows;
-  report.bytes += tr.bytes;
-  report.copy_seconds += tr.seconds;
+  const double seconds = SecondsSince(start);
+  report.rows += copied->rows;
+  report.bytes += copied->bytes;
+  report.copy_seconds += seconds;
   ctx.Progress(++state.step, total, table.name.Display(),
-               absl::StrCat(tr.rows, " rows, ", tr.bytes, " bytes"));
-  report.tables.push_back(std::move(tr));
-  return absl::OkStatus();
+               absl::StrCat(copied->rows, " rows, ", copied->bytes, " bytes"));
+  auto line = std::find_if(report.tables.begin(), report.tables.end(),
+                           [&](const OrgCopyTableReport& r) { return r.table == table.name; });
+  if (line == report.tables.end()) {
+    report.tables.push_back({table.name, 0, 0, 0});
+    line = report.tables.end() - 1;
+  }
+  line->rows += copied->rows;
+  line->bytes += copied->bytes;
+  line->seconds += seconds;
+  return copied->rows;
+}
+
+// S's rows of table t, from the session holding its keys (all of them, or
+// those marked `tag`: SelectedRowsSql), a cycle's nulled columns as NULL.
+absl::StatusOr<int64_t> LoadTable(CopySessions& p, PgConnection& source, int t, int total,
+                                  JobContext& ctx, LoadState& state, OrgCopyReport& report,
+                                  int tag = -1) {
+  std::vector<std::string> nulls;
+  if (auto it = p.graph.null_columns.find(t); it != p.graph.null_columns.end()) {
+    nulls = it->second;
+  }
+  return LoadRows(
+      p, source, t,
+      SelectedRowsSql(p.source_catalog, t,
+                      SelectList(p.source_catalog.tables[t].CopyableColumns(), nulls), tag),
+      total, ctx, state, report);
 }
 
 // After the last table: FKs back (or checked, in replica mode), triggers
@@ -225,11 +240,9 @@ absl::Status Load(CopySessions& p, const std::vector<int64_t>& rows, JobContext&
   }
   for (int t : p.graph.load_order) {
     if (rows[t] > 0) {
-      if (absl::Status s =
-              LoadTable(p, *p.source, t, static_cast<int>(fill.size()), ctx, state, report);
-          !s.ok()) {
-        return s;
-      }
+      absl::StatusOr<int64_t> loaded =
+          LoadTable(p, *p.source, t, static_cast<int>(fill.size()), ctx, state, report);
+      if (!loaded.ok()) return loaded.status();
     }
     if (auto it = patch_after.find(t); it != patch_after.end()) {
       for (int patched : it->second) {
@@ -241,52 +254,55 @@ absl::Status Load(CopySessions& p, const std::vector<int64_t>& rows, JobContext&
 }
 
 // The load while the selection runs (graph.any_order: tables may load in
-// any order). The selection runs on the first source session in a thread
-// of its own; each table it settles early (subset.h, on_settled) has its
-// row ids moved, through dsd's memory, into the key table of the second
-// source session (the same exported snapshot), which reads its rows into
-// the target while the first session goes on selecting. The tables
-// settled only at the end load from the first session, as Load does.
-// `rows` gets S's rows per table once the selection has ended.
+// any order, and a table in several COPYs). The selection runs on the
+// first source session in a thread of its own; after each round, the row
+// ids it found (subset.h, on_round) are copied out into dsd's memory and
+// queued; this thread moves each batch into the second source session's
+// key table (same exported snapshot), marked with a tag of its own, and
+// loads those rows from there, while the first session goes on selecting.
+// Root leaves are read by their join on the second session first. `rows`
+// gets S's rows per table once the selection has ended.
 absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobContext& ctx,
                                 OrgCopyReport& report, std::vector<int64_t>& rows) {
   const Catalog& catalog = p.source_catalog;
-  struct SettledKeys {
+  struct FoundKeys {
     int table = -1;
-    std::string keys;  // COPY text of the key table's ids
+    int tag = 0;       // marks the batch in the second session's key table
+    std::string keys;  // COPY text: the ids, then the tag
   };
   std::mutex mu;
   std::condition_variable changed;
-  std::deque<SettledKeys> settled;
+  std::deque<FoundKeys> found;
   bool selection_ended = false;
   absl::StatusOr<std::vector<int64_t>> selected = absl::UnknownError("the selection did not run");
   std::atomic<bool> stop{false};
 
-  Clock::time_point select_start = Clock::now();
-  // Root leaves are read by the second session with their join, from the
-  // start: the selection leaves them out.
   std::vector<int> root_leaves;
   for (int t : p.graph.load_order) {
     if (p.graph.root_leaves.count(t)) root_leaves.push_back(t);
   }
+  Clock::time_point select_start = Clock::now();
   std::thread selector([&] {
     SelectHooks hooks;
     hooks.read_elsewhere.assign(catalog.tables.size(), false);
     for (int t : root_leaves) hooks.read_elsewhere[t] = true;
     hooks.stop = [&] { return stop.load() || ctx.cancelled(); };
-    hooks.on_settled = [&](int t, int64_t) -> absl::Status {
-      SettledKeys item{t, {}};
-      absl::StatusOr<int64_t> moved =
-          p.source->CopyOut(KeysCopyOutSql(catalog, t), [&](std::string_view chunk) {
-            item.keys.append(chunk);
-            return absl::OkStatus();
-          });
-      if (!moved.ok()) return moved.status();
-      {
-        std::lock_guard lock(mu);
-        settled.push_back(std::move(item));
+    int next_tag = 0;
+    hooks.on_round = [&](const std::vector<KeyBatch>& batches) -> absl::Status {
+      for (const KeyBatch& batch : batches) {
+        FoundKeys item{batch.table, next_tag++, {}};
+        absl::StatusOr<int64_t> moved = p.source->CopyOut(KeysCopyOutSql(catalog, batch, item.tag),
+                                                          [&](std::string_view chunk) {
+                                                            item.keys.append(chunk);
+                                                            return absl::OkStatus();
+                                                          });
+        if (!moved.ok()) return moved.status();
+        {
+          std::lock_guard lock(mu);
+          found.push_back(std::move(item));
+        }
+        changed.notify_one();
       }
-      changed.notify_one();
       return absl::OkStatus();
     };
     absl::StatusOr<std::vector<int64_t>> result = SelectRows(
@@ -313,70 +329,57 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
   LoadState state;
   if (absl::Status s = BeginLoad(p, ctx, state); !s.ok()) return s;
   const int in_copy = static_cast<int>(TablesToFill(p.graph, nullptr).size());
-  std::vector<bool> loaded(catalog.tables.size(), false);
+  std::vector<bool> triggers_off(catalog.tables.size(), false);
+  auto first_rows_of = [&](int t) -> absl::Status {
+    if (triggers_off[t]) return absl::OkStatus();
+    triggers_off[t] = true;
+    return SwitchOffTriggers(p, {t}, state);
+  };
   std::vector<int64_t> leaf_rows(catalog.tables.size(), 0);
-  std::vector<int> filled;
   for (int t : root_leaves) {
-    if (absl::Status s = SwitchOffTriggers(p, {t}, state); !s.ok()) return s;
-    if (absl::Status s =
-            LoadTable(p, *p.source2, t, in_copy, ctx, state, report, spec.organization_id);
-        !s.ok()) {
-      return s;
-    }
-    loaded[t] = true;
-    leaf_rows[t] = report.tables.back().rows;
-    if (leaf_rows[t] == 0) {
-      report.tables.pop_back();  // as the other ways list only tables with rows
-      continue;
-    }
-    filled.push_back(t);
-    ++report.tables_loaded_while_selecting;
+    if (absl::Status s = first_rows_of(t); !s.ok()) return s;
+    const CatalogTable& table = catalog.tables[t];
+    absl::StatusOr<int64_t> loaded =
+        LoadRows(p, *p.source2, t,
+                 RootLeafRowsSql(*p.source2, catalog, p.graph, t, spec.organization_id,
+                                 ColumnList(table.CopyableColumns())),
+                 in_copy, ctx, state, report);
+    if (!loaded.ok()) return loaded.status();
+    leaf_rows[t] = *loaded;
+    ++report.batches_while_selecting;
   }
   for (;;) {
-    SettledKeys item;
+    FoundKeys item;
     {
       std::unique_lock lock(mu);
-      changed.wait(lock, [&] { return !settled.empty() || selection_ended; });
-      if (settled.empty()) break;
-      item = std::move(settled.front());
-      settled.pop_front();
+      changed.wait(lock, [&] { return !found.empty() || selection_ended; });
+      if (found.empty()) break;
+      item = std::move(found.front());
+      found.pop_front();
     }
     const int t = item.table;
-    if (absl::Status s = p.source2->BeginCopyIn(KeysCopyInSql(catalog, t)); !s.ok()) {
-      return s;
-    }
+    if (absl::Status s = p.source2->BeginCopyIn(KeysCopyInSql(catalog, t)); !s.ok()) return s;
     absl::Status put = p.source2->PutCopyData(item.keys);
     absl::StatusOr<int64_t> keys = p.source2->EndCopyIn(put.ok() ? "" : "moving the row ids");
     if (!put.ok()) return put;
     if (!keys.ok()) return keys.status();
-    if (absl::Status s = SwitchOffTriggers(p, {t}, state); !s.ok()) return s;
-    if (absl::Status s = LoadTable(p, *p.source2, t, in_copy, ctx, state, report); !s.ok()) {
-      return s;
-    }
-    loaded[t] = true;
-    filled.push_back(t);
-    ++report.tables_loaded_while_selecting;
+    if (absl::Status s = first_rows_of(t); !s.ok()) return s;
+    absl::StatusOr<int64_t> loaded =
+        LoadTable(p, *p.source2, t, in_copy, ctx, state, report, item.tag);
+    if (!loaded.ok()) return loaded.status();
+    ++report.batches_while_selecting;
   }
   selector.join();
   if (!selected.ok()) return selected.status();
   rows = *selected;
   for (int t : root_leaves) rows[t] = leaf_rows[t];
-
-  std::vector<int> rest;
-  for (int t : TablesToFill(p.graph, &rows)) {
-    if (!loaded[t]) rest.push_back(t);
-  }
-  if (absl::Status s = SwitchOffTriggers(p, rest, state); !s.ok()) return s;
+  // A root leaf without rows keeps no line in the report, as elsewhere.
+  std::erase_if(report.tables, [](const OrgCopyTableReport& r) { return r.rows == 0; });
   if (state.triggers_switched_off > 0) {
     ctx.Log("info",
             absl::StrCat("user triggers off during the load: ", state.triggers_switched_off));
   }
-  const int total = state.step + static_cast<int>(rest.size());
-  for (int t : rest) {
-    if (absl::Status s = LoadTable(p, *p.source, t, total, ctx, state, report); !s.ok()) return s;
-    filled.push_back(t);
-  }
-  return FinishLoad(p, filled, ctx, state, report);
+  return FinishLoad(p, TablesToFill(p.graph, &rows), ctx, state, report);
 }
 
 std::vector<int> TablesToFill(const CopyGraph& graph, const std::vector<int64_t>* rows) {

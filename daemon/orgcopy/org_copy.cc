@@ -283,11 +283,11 @@ std::string FormatOrgCopyReport(const OrgCopyReport& report) {
       &out, absl::StrFormat("selecting the rows in the source: %.2f s; %s\n", report.select_seconds,
                             report.replica_mode ? "replica mode" : "owner mode"));
   absl::StrAppend(
-      &out, absl::StrFormat("phases: prepare %.2f s, select %.2f s, COPY %.2f s (%d tables while "
-                            "selecting), FK checks %.2f s, triggers+sequences+commit %.2f s\n",
-                            report.prepare_seconds, report.select_seconds, report.copy_seconds,
-                            report.tables_loaded_while_selecting, report.fk_check_seconds,
-                            report.commit_seconds));
+      &out, absl::StrFormat(
+                "phases: prepare %.2f s, select %.2f s, COPY %.2f s (%d batches from "
+                "the second session), FK checks %.2f s, triggers+sequences+commit %.2f s\n",
+                report.prepare_seconds, report.select_seconds, report.copy_seconds,
+                report.batches_while_selecting, report.fk_check_seconds, report.commit_seconds));
   for (const std::string& s : report.sequences_set) absl::StrAppend(&out, "sequence ", s, "\n");
   return out;
 }

@@ -184,8 +184,9 @@ struct OrgCopyReport {
   double copy_seconds = 0;      // the tables' COPYs, added up
   double fk_check_seconds = 0;  // FKs re-added and validated, or checked (replica mode)
   double commit_seconds = 0;    // triggers back on, sequences, commit
-  // Tables loaded from the second source session while the selection ran.
-  int tables_loaded_while_selecting = 0;
+  // COPYs from the second source session while the selection ran (a
+  // selection round's rows of one table, or a root leaf's rows).
+  int batches_while_selecting = 0;
   bool replica_mode = false;
   std::vector<std::string> sequences_set;  // "schema.seq = 1042"
 };

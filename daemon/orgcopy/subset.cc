@@ -232,14 +232,15 @@ absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
   return absl::OkStatus();
 }
 
-std::string KeysCopyOutSql(const Catalog& catalog, int table) {
-  return absl::StrCat("COPY (SELECT ", catalog.tables[table].partitioned ? "rel, " : "",
-                      "rid FROM ", KeyTable(table), ") TO STDOUT");
+std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch, int tag) {
+  return absl::StrCat("COPY (SELECT ", catalog.tables[batch.table].partitioned ? "rel, " : "",
+                      "rid, ", tag, " FROM ", KeyTable(batch.table), " WHERE ",
+                      batch.up ? "up" : "gen", " = ", batch.round, ") TO STDOUT");
 }
 
 std::string KeysCopyInSql(const Catalog& catalog, int table) {
   return absl::StrCat("COPY ", KeyTable(table), " (",
-                      catalog.tables[table].partitioned ? "rel, " : "", "rid) FROM STDIN");
+                      catalog.tables[table].partitioned ? "rel, " : "", "rid, gen) FROM STDIN");
 }
 
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
@@ -247,20 +248,14 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 const std::string& organization_id,
                                                 int64_t walk_below, const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
-  // Tables reported to hooks.on_settled, and the check before each round.
-  std::vector<bool> reported(n, false);
-  auto settle = [&](const std::vector<int64_t>& pending_rows, const std::vector<int64_t>& held_rows,
-                    bool up_pass) -> absl::Status {
-    if (!hooks.on_settled) return absl::OkStatus();
-    std::vector<bool> pending(n);
-    for (int t = 0; t < n; ++t) pending[t] = pending_rows[t] > 0;
-    std::vector<bool> settled = SettledTables(graph, pending, up_pass);
+  // Each round's new rows, per table, to hooks.on_round.
+  auto report = [&](const std::vector<int64_t>& added, bool up, int round) -> absl::Status {
+    if (!hooks.on_round) return absl::OkStatus();
+    std::vector<KeyBatch> batches;
     for (int t = 0; t < n; ++t) {
-      if (!settled[t] || reported[t] || held_rows[t] == 0) continue;
-      reported[t] = true;
-      if (absl::Status s = hooks.on_settled(t, held_rows[t]); !s.ok()) return s;
+      if (added[t] > 0) batches.push_back({t, up, round, added[t]});
     }
-    return absl::OkStatus();
+    return batches.empty() ? absl::OkStatus() : hooks.on_round(batches);
   };
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
@@ -285,8 +280,8 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // it is its `via`). Their parent through that FK is in D already, so the
   // upward pass need not look for it.
   std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
+  if (absl::Status s = report(found, /*up=*/false, 0); !s.ok()) return s;
   for (int gen = 1;; ++gen) {
-    if (absl::Status s = settle(found, held, /*up_pass=*/false); !s.ok()) return s;
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
@@ -311,6 +306,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       came_via[e] += *added;
       any = any || *added > 0;
     }
+    if (absl::Status s = report(next, /*up=*/false, gen); !s.ok()) return s;
     found = std::move(next);
     if (!any) break;
   }
@@ -327,7 +323,6 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // parents S holds by their row ids, never reading S's parent rows.
   found = held;
   for (int gen = 1;; ++gen) {
-    if (absl::Status s = settle(found, held, /*up_pass=*/true); !s.ok()) return s;
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
@@ -362,13 +357,13 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       any = any || *added > 0;
     }
     if (!any) break;
+    if (absl::Status s = report(next, /*up=*/true, gen); !s.ok()) return s;
     int64_t new_parents = 0;
     for (int64_t rows : next) new_parents += rows;
     if (new_parents < walk_below) {
-      // Tables the walk cannot reach are settled before it runs.
-      if (absl::Status s = settle(next, held, /*up_pass=*/true); !s.ok()) return s;
       absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, hooks);
       if (!closed.ok()) return closed.status();
+      if (absl::Status s = report(*closed, /*up=*/true, gen + 1); !s.ok()) return s;
       break;
     }
     found = std::move(next);
@@ -404,10 +399,11 @@ std::string SelectedRowsFilter(const Catalog& catalog, int table) {
   return RowsIn("c", catalog.tables[table], KeyTable(table));
 }
 
-std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
+                            int tag) {
   const CatalogTable& t = catalog.tables[table];
   return absl::StrCat("SELECT ", select_list, " FROM ", FromName(t), " t WHERE ",
-                      RowsIn("t", t, KeyTable(table)));
+                      RowsIn("t", t, KeyTable(table), tag));
 }
 
 }  // namespace ds::daemon::orgcopy

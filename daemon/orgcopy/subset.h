@@ -40,15 +40,26 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
                           std::string* exported = nullptr);
 
 // A second source session in the first one's snapshot, with key tables of
-// the same names (empty): rows of a table are read there once its keys
-// are moved in (KeysCopyOutSql, KeysCopyInSql), while the first session
-// goes on selecting.
+// the same names (empty): the rows a round found are read there once
+// their ids are moved in (KeysCopyOutSql, KeysCopyInSql), while the first
+// session goes on selecting.
 absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
                                   const CopyGraph& graph, const std::string& snapshot);
 
-// COPY statements that move a table's row ids out of the selecting
-// session's key table and into the same key table of an imported session.
-std::string KeysCopyOutSql(const Catalog& catalog, int table);
+// The rows one round of the selection added to a table's key table: down
+// round `round` (D's rows, `gen` in the key table) or upward round
+// `round` (parents, `up`).
+struct KeyBatch {
+  int table = -1;
+  bool up = false;
+  int round = 0;
+  int64_t rows = 0;
+};
+
+// COPY statements that move a batch's row ids out of the selecting
+// session's key table and into the same key table of an imported session,
+// marked there with `tag` (its `gen` column) for SelectedRowsSql.
+std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch, int tag);
 std::string KeysCopyInSql(const Catalog& catalog, int table);
 
 // SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
@@ -66,12 +77,11 @@ struct SelectHooks {
   std::vector<bool> read_elsewhere;
   // Checked between statements: true stops the selection (kCancelled).
   std::function<bool()> stop;
-  // Called, between statements and on the selecting session's thread, once
-  // per table with rows as soon as no later statement can add rows to it
-  // (copy_graph.h, SettledTables), with the rows it holds. Only tables
-  // settled before the selection's end are reported this way. An error
+  // Called, between statements and on the selecting session's thread,
+  // after each round with the rows it added per table (the root row first,
+  // as down round 0). Every row of S is in exactly one batch. An error
   // ends the selection with it.
-  std::function<absl::Status(int table, int64_t rows)> on_settled;
+  std::function<absl::Status(const std::vector<KeyBatch>&)> on_round;
 };
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
@@ -86,8 +96,10 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
 // "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
 std::string SelectedRowsFilter(const Catalog& catalog, int table);
 
-// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it.
-std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list);
+// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it;
+// with `tag` >= 0, to the rows its key table marks with that `gen`.
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
+                            int tag = -1);
 
 }  // namespace ds::daemon::orgcopy
 
