@@ -200,18 +200,13 @@ absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, in
       match.push_back(absl::StrCat("p.", QuoteIdent(fk.fk.parent_columns[i]), " = ", c));
       cols.push_back(c);
     }
-    // The anti-join in a MATERIALIZED CTE is planned for all its rows (a
-    // hash anti-join over the two tables), and still stops at the first
-    // orphan that the outer LIMIT asks for. A bare LIMIT 1 made the
-    // planner pick a fast-start plan, one index probe of the parent per
-    // child row, which is what a check that finds nothing pays in full.
     PgResult r = target.Exec(
-        absl::StrCat("WITH orphans AS MATERIALIZED (SELECT ROW(", absl::StrJoin(cols, ", "),
-                     ")::text FROM ", FromName(catalog.tables[fk.child]), " c WHERE ",
+        absl::StrCat("SELECT ROW(", absl::StrJoin(cols, ", "), ")::text FROM ",
+                     FromName(catalog.tables[fk.child]), " c WHERE ",
                      row_filter.empty() ? "" : absl::StrCat(row_filter, " AND "),
                      absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ",
                      FromName(catalog.tables[fk.parent]), " p WHERE ",
-                     absl::StrJoin(match, " AND "), ")) SELECT * FROM orphans LIMIT 1"));
+                     absl::StrJoin(match, " AND "), ") LIMIT 1"));
     if (!r.ok()) {
       return target.ErrorStatus(r, absl::StrCat("checking foreign key ", fk.fk.name));
     }
