@@ -65,8 +65,8 @@ struct OrgCopySpec {
   // 0 keeps it round by round to the end (the tests cover both ways).
   int64_t upward_walk_below = 20000;
   // When tables may load in any order (replica mode, or every FK dropped),
-  // a table whose rows the selection has settled loads from a second
-  // source session in the same snapshot while the selection goes on.
+  // each selection round's rows load from a second source session in the
+  // same snapshot while the next round runs (load.h, LoadWhileSelecting).
   bool load_while_selecting = true;
 };
 
