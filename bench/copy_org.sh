@@ -29,6 +29,14 @@
 #   BENCH_SCALE   rows per organization, in generator units (default 1500:
 #                 a ~1.2 GB source)
 #   BENCH_ORGS    organizations (default 50); BENCH_BIG (default 5)
+#   BENCH_SKIP    methods to leave out, of "dump insert" ((b) and (c), two
+#                 thirds of the run's time; ds and (a) always run)
+#   BENCH_BASELINE another build's org_copy_bench (say, main's, copied
+#                 aside): its two ds rows run on the same source, each
+#                 just before the build under test's, for before/after
+#   BENCH_SERVER_LOG  a file: the server logs every statement of 100 ms or
+#                 more (with its duration), and its log is copied there at
+#                 the end, to see where the selection's time goes
 #   DS_TEST_USER  user that runs postgres and the clients when run as root
 #                 (default ds-test; created if missing)
 set -euo pipefail
@@ -40,6 +48,9 @@ scale=${BENCH_SCALE:-1500}
 orgs=${BENCH_ORGS:-50}
 big=${BENCH_BIG:-5}
 test_user=${DS_TEST_USER:-ds-test}
+skip=" ${BENCH_SKIP:-} "
+baseline=${BENCH_BASELINE:-}
+runs() { [[ $skip != *" $1 "* ]]; }
 
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
@@ -47,7 +58,9 @@ log() { echo "$(date -u +%T) $*" >&2; }
 need_built org_copy_bench
 
 make_root /tmp/ds-bench-orgcopy
+server_log=${BENCH_SERVER_LOG:-}
 cleanup() {
+  [[ -z $server_log ]] || cp "$root/work/server.log" "$server_log" || true
   stop_cluster "$root/data"
   rm -rf "$root"
 }
@@ -55,6 +68,10 @@ install_cleanup_traps
 mkpriv "$root/work" 755
 cp "$build_dir/bin/org_copy_bench" "$repo/daemon/orgcopy/testdata/"{schema,generate}.sql "$root/work/"
 chmod 755 "$root/work/org_copy_bench"
+if [[ -n $baseline ]]; then
+  cp "$baseline" "$root/work/baseline_bench"
+  chmod 755 "$root/work/baseline_bench"
+fi
 chmod 644 "$root/work/"*.sql
 sock=$root/work
 
@@ -65,13 +82,16 @@ log "initdb and start a cluster in $root"
 mkpriv "$root/data" 700
 "${as_user[@]}" "$pg_bin/initdb" -D "$root/data" -A trust -U bench --no-sync >/dev/null
 "${as_user[@]}" "$pg_bin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
-  -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB" start >/dev/null
+  -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB${server_log:+ -c log_min_duration_statement=100}" \
+  start >/dev/null
 
 q() { "${as_user[@]}" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -U bench "$@"; }
 conn() { echo "host=$sock user=${2:-bench} dbname=$1"; }
 
 q -d postgres -c "CREATE ROLE bench_owner LOGIN NOSUPERUSER"
-# new_target NAME [OWNER]: an empty database with the schema, owned by OWNER.
+# new_target NAME [OWNER]: an empty database with the schema, owned by OWNER;
+# then a CHECKPOINT, so that every timed method starts with no dirty pages
+# of the one before it left to write (the generator's, above all).
 new_target() {
   q -d postgres -c "CREATE DATABASE $1"
   if [[ -n ${2:-} ]]; then
@@ -80,6 +100,7 @@ new_target() {
   else
     q -d "$1" -f "$root/work/schema.sql"
   fi
+  q -d postgres -c "CHECKPOINT"
 }
 
 log "generating the source: $orgs organizations, scale $scale, organization 1 x$big"
@@ -92,26 +113,37 @@ source_size=$(q -d source -Atc "SELECT pg_size_pretty(pg_database_size('source')
 source_rows=$(q -d source -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
 log "source: $source_size, $source_rows rows, generated in $(elapsed "$t0" "$(now)") s"
 
-run_ds() {  # run_ds TARGET USER [--no-replica]: seconds; the summary on stderr
-  local target=$1 user=$2
-  shift 2
+run_ds() {  # run_ds BINARY TARGET USER [--no-replica]: seconds; the summary on stderr
+  local binary=$1 target=$2 user=$3
+  shift 3
   local t
   t=$(now)
   printf '%s\n%s\n' "$(conn source)" "$(conn "$target" "$user")" |
-    "${as_user[@]}" "$root/work/org_copy_bench" --org 1 "$@" >"$root/work/$target.out"
+    "${as_user[@]}" "$root/work/$binary" --org 1 "$@" >"$root/work/$target.out"
   elapsed "$t" "$(now)"
   cat "$root/work/$target.out" >&2
 }
 
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+if [[ -n $baseline ]]; then
+  log "ds baseline, superuser"
+  new_target base_super
+  base_super=$(run_ds baseline_bench base_super bench)
+fi
 log "ds, superuser"
 new_target ds_super
-ds_super=$(run_ds ds_super bench)
+ds_super=$(run_ds org_copy_bench ds_super bench)
 rows=$(awk '$1 == "total" {print $2}' "$root/work/ds_super.out")
 bytes=$(awk '$1 == "total" {print $3}' "$root/work/ds_super.out")
 
+if [[ -n $baseline ]]; then
+  log "ds baseline, non-superuser owner"
+  new_target base_owner bench_owner
+  base_owner=$(run_ds baseline_bench base_owner bench_owner)
+fi
 log "ds, non-superuser owner"
 new_target ds_owner bench_owner
-ds_owner=$(run_ds ds_owner bench_owner)
+ds_owner=$(run_ds org_copy_bench ds_owner bench_owner)
 
 q -d ds_super -c "ANALYZE" >/dev/null
 log "(a) raw COPY of the same rows"
@@ -119,7 +151,9 @@ new_target raw
 t=$(now)
 printf '%s\n%s\n' "$(conn ds_super)" "$(conn raw)" | "${as_user[@]}" "$root/work/org_copy_bench" --raw >&2
 raw=$(elapsed "$t" "$(now)")
+load_after_raw=$(cut -d' ' -f1-3 /proc/loadavg)
 
+if runs dump; then
 log "(b) pg_dump --data-only of everything, restore, delete the other organizations"
 new_target dumped
 t=$(now)
@@ -150,7 +184,9 @@ DELETE FROM organizations WHERE id <> 1;
 DELETE FROM unrelated;
 SQL
 dumped=$(elapsed "$t" "$(now)")
+fi
 
+if runs insert; then
 log "(c) one INSERT per row"
 new_target inserted
 t=$(now)
@@ -158,17 +194,24 @@ t=$(now)
   -f "$root/work/rows.sql" ds_super 2>>"$root/work/pg_dump.log"
 q -d inserted -1 -c "SET session_replication_role = replica" -f "$root/work/rows.sql" >/dev/null
 inserted=$(elapsed "$t" "$(now)")
+fi
 
 mbps() { echo "$bytes / $1 / 1048576" | bc -l | xargs printf '%.1f'; }
 ratio() { echo "$raw / $1 * 100" | bc -l | xargs printf '%.0f'; }
+table=""
+row() { [[ -z ${2:-} ]] || table+="| $1 | $2 | $(mbps "$2") | $(ratio "$2") |"$'\n'; }
+row "ds baseline, superuser (replica mode)" "${base_super:-}"
+row "ds, superuser (replica mode)" "$ds_super"
+row "ds baseline, non-superuser owner" "${base_owner:-}"
+row "ds, non-superuser owner" "$ds_owner"
+row "(a) raw COPY of the same rows" "$raw"
+row "(b) pg_dump --data-only + restore + delete" "${dumped:-}"
+row "(c) one INSERT per row" "${inserted:-}"
 cat <<EOF2
 Source: $source_size, $source_rows rows, $orgs organizations; organization 1: $rows rows, $(echo "$bytes / 1048576" | bc -l | xargs printf '%.1f') MiB of COPY text.
+Load average (1/5/15 min): $load_at_start before the ds runs, $load_after_raw after (a).
 
 | method | seconds | MiB/s | % of (a) |
 |---|---:|---:|---:|
-| ds, superuser (replica mode) | $ds_super | $(mbps "$ds_super") | $(ratio "$ds_super") |
-| ds, non-superuser owner | $ds_owner | $(mbps "$ds_owner") | $(ratio "$ds_owner") |
-| (a) raw COPY of the same rows | $raw | $(mbps "$raw") | 100 |
-| (b) pg_dump --data-only + restore + delete | $dumped | $(mbps "$dumped") | $(ratio "$dumped") |
-| (c) one INSERT per row | $inserted | $(mbps "$inserted") | $(ratio "$inserted") |
+${table%$'\n'}
 EOF2

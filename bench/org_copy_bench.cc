@@ -10,7 +10,9 @@
 // --raw is the ceiling the engine is measured against: every non-empty
 // table of SOURCE (a database holding just the selected rows) streamed
 // whole into TARGET with CopyBetween, one transaction in replica mode, no
-// selection, no checks, no triggers to handle, no sequences.
+// selection, no checks, no sequences; user triggers switched off (DISABLE
+// TRIGGER USER) as the engine switches them off, so that an ENABLE
+// ALWAYS trigger fires in neither.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -69,6 +71,8 @@ int RawCopy(const std::string& source_conninfo, const std::string& target_connin
   int64_t rows = 0;
   for (int i = 0; i < tables.rows(); ++i) {
     std::string name(tables.Get(i, 0)), cols(tables.Get(i, 1));
+    PgResult off = (*target)->Exec(absl::StrCat("ALTER TABLE ", name, " DISABLE TRIGGER USER"));
+    if (!off.ok()) return Fail((*target)->ErrorText(off));
     absl::StatusOr<int64_t> n = ds::daemon::CopyBetween(
         **source, absl::StrCat("COPY (SELECT ", cols, " FROM ONLY ", name, ") TO STDOUT"), **target,
         absl::StrCat("COPY ", name, " (", cols, ") FROM STDIN"));

@@ -342,6 +342,20 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
   for (size_t e = 0; e < n_fk; ++e) {
     parents_of[catalog.foreign_keys[e].child].push_back(catalog.foreign_keys[e].parent);
   }
+  std::vector<int> fks_from(n, 0), fks_onto(n, 0), only_fk(n, -1);
+  bool root_fed = false;
+  for (size_t e = 0; e < n_fk; ++e) {
+    const CatalogForeignKey& fk = catalog.foreign_keys[e];
+    ++fks_from[fk.child];
+    only_fk[fk.child] = static_cast<int>(e);
+    if (graph.in_copy[fk.child]) ++fks_onto[fk.parent];
+    root_fed = root_fed || (graph.down[e] && fk.child == graph.root);
+  }
+  for (int t = 0; t < n && !root_fed; ++t) {
+    if (t == graph.root || !graph.in_copy[t] || fks_from[t] != 1 || fks_onto[t] != 0) continue;
+    const int e = only_fk[t];
+    if (graph.down[e] && catalog.foreign_keys[e].parent == graph.root) graph.root_leaves[t] = e;
+  }
   // As the owner, every FK between copied tables dropped for the load, if
   // the role may re-add each one; cycles then need nothing else.
   std::vector<int> copied_fks;
@@ -393,6 +407,8 @@ absl::StatusOr<CopyGraph> BuildCopyGraph(const Catalog& catalog, const OrgCopySp
     for (int t : cycle.tables) graph.load_order.push_back(t);
     graph.cycles.push_back(std::move(cycle));
   }
+  graph.any_order = (replica_mode || graph.drop_all_fks) && graph.null_columns.empty() &&
+                    graph.deferred_fks.empty();
   return graph;
 }
 

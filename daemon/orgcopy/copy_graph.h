@@ -43,6 +43,16 @@ struct CopyGraph {
   std::set<int> dropped_fks;
   // Every FK between copied tables is in dropped_fks (spec.drop_foreign_keys).
   bool drop_all_fks = false;
+  // The tables may load in any order, and a table in several COPYs:
+  // replica mode or every FK dropped, nothing loaded NULL or deferred.
+  // Then each selection round's rows may load while the next one runs.
+  bool any_order = false;
+  // Copied tables whose rows are exactly those that reference the root
+  // rows through the table's one FK (NOT NULL, followed down, onto the
+  // root table, which no down FK feeds): no other FK leaves them and no
+  // copied table references them. Their rows can be read by that join
+  // alone, without key tables (subset.h, RootLeafRowsSql). Table -> FK.
+  std::map<int, int> root_leaves;
   std::vector<std::string> refusals;
 };
 

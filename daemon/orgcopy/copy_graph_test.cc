@@ -241,5 +241,44 @@ TEST(CopyGraphTest, OwnerDropsEveryCopiedFkWhenItMayReAddEachElsePlansPerRow) {
   EXPECT_EQ(g->dropped_fks, (std::set<int>{4}));  // b_a
 }
 
+// Root leaves (read by their join, no key table) and a free load order
+// (each selection round's rows loaded while the next runs). users are
+// referenced (project owners), projects and tasks reference other tables:
+// none of them is a root leaf.
+TEST(CopyGraphTest, RootLeavesAndAFreeLoadOrder) {
+  CatalogBuilder b;
+  b.Table("plans", {"id!"})
+      .Table("organizations", {"id!", "plan_id"})
+      .Table("users", {"id!", "org_id!"})
+      .Table("projects", {"id!", "org_id!", "owner_id!"})
+      .Table("tasks", {"id!", "project_id!", "parent_id", "assignee_id"})
+      .Table("audit", {"id!", "org_id!"})
+      .Table("unrelated", {"id!"})
+      .Fk("org_plan", "organizations", "plan_id", "plans")
+      .Fk("user_org", "users", "org_id", "organizations")
+      .Fk("project_org", "projects", "org_id", "organizations")
+      .Fk("project_owner", "projects", "owner_id", "users")
+      .Fk("task_project", "tasks", "project_id", "projects")
+      .Fk("task_parent", "tasks", "parent_id", "tasks")
+      .Fk("task_assignee", "tasks", "assignee_id", "users")
+      .Fk("audit_org", "audit", "org_id", "organizations");
+  const Catalog& c = b.catalog();
+  OrgCopySpec spec = Spec();
+  absl::StatusOr<CopyGraph> g = BuildCopyGraph(c, spec, /*replica_mode=*/true);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->any_order);
+  ASSERT_EQ(g->root_leaves.size(), 1u);
+  EXPECT_EQ(c.tables[g->root_leaves.begin()->first].name.name, "audit");
+  EXPECT_EQ(c.foreign_keys[g->root_leaves.begin()->second].fk.name, "audit_org");
+  // The per-row way needs its order: tables load after the selection.
+  absl::StatusOr<CopyGraph> per_row = BuildCopyGraph(c, spec, /*replica_mode=*/false);
+  ASSERT_TRUE(per_row.ok());
+  EXPECT_FALSE(per_row->any_order);
+  spec.drop_foreign_keys = true;
+  absl::StatusOr<CopyGraph> dropped = BuildCopyGraph(c, spec, /*replica_mode=*/false);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_TRUE(dropped->any_order);
+}
+
 }  // namespace
 }  // namespace ds::daemon::orgcopy

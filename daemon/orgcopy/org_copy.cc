@@ -1,7 +1,7 @@
 // ExplainOrgCopy and RunOrgCopy: the steps in order, on the pieces in
 // catalog.h (the schema), copy_graph.h (rule and load plan), subset.h (the
 // rows, in the source), target.h (refusals, triggers, sequences) and
-// copy_rows.h (the bytes).
+// load.h (the target's transaction, over copy_rows.h: the bytes).
 #include "daemon/orgcopy/org_copy.h"
 
 #include <algorithm>
@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "daemon/orgcopy/catalog.h"
 #include "daemon/orgcopy/copy_graph.h"
-#include "daemon/orgcopy/copy_rows.h"
+#include "daemon/orgcopy/load.h"
 #include "daemon/orgcopy/subset.h"
 #include "daemon/orgcopy/target.h"
 #include "daemon/pg/pg_conn.h"
@@ -25,6 +25,7 @@ namespace {
 
 using orgcopy::Catalog;
 using orgcopy::CopyGraph;
+using orgcopy::TablesToFill;
 
 using Clock = std::chrono::steady_clock;
 
@@ -58,24 +59,21 @@ absl::StatusOr<std::unique_ptr<PgConnection>> Connect(const std::string& conninf
 
 // Everything Explain and Run share: connections, both catalogs, the graph,
 // the root row, the target's schema refusals.
-struct Prepared {
-  std::unique_ptr<PgConnection> source;
-  std::unique_ptr<PgConnection> target;
-  Catalog source_catalog;
-  Catalog target_catalog;
-  CopyGraph graph;
-  bool replica_mode = false;
-};
+using Prepared = orgcopy::CopySessions;
 
 // Clears the job's interrupter when the connections it points at go.
 class InterrupterScope {
  public:
-  InterrupterScope(JobContext* ctx, Prepared& p) : ctx_(ctx) {
+  InterrupterScope(JobContext* ctx, Prepared& p) : ctx_(ctx) { Reset(p); }
+  // Again after a connection is added.
+  void Reset(Prepared& p) {
     if (!ctx_) return;
     PgConnection* source = p.source.get();
+    PgConnection* source2 = p.source2.get();
     PgConnection* target = p.target.get();
-    ctx_->SetInterrupter([source, target] {
+    ctx_->SetInterrupter([source, source2, target] {
       if (source) source->Cancel();
+      if (source2) source2->Cancel();
       if (target) target->Cancel();
     });
   }
@@ -135,15 +133,6 @@ absl::Status Prepare(const OrgCopyEndpoints& endpoints, const OrgCopySpec& spec,
   return absl::OkStatus();
 }
 
-// Tables the copy puts rows in: all it may, or those with rows counted.
-std::vector<int> TablesToFill(const CopyGraph& graph, const std::vector<int64_t>* rows) {
-  std::vector<int> out;
-  for (int t : graph.load_order) {
-    if (!rows || (*rows)[t] > 0) out.push_back(t);
-  }
-  return out;
-}
-
 OrgCopyPlan MakePlan(const Prepared& p, const std::vector<int64_t>* rows) {
   const Catalog& catalog = p.source_catalog;
   const CopyGraph& graph = p.graph;
@@ -182,157 +171,22 @@ OrgCopyPlan MakePlan(const Prepared& p, const std::vector<int64_t>* rows) {
   return plan;
 }
 
-std::string ColumnList(const std::vector<std::string>& columns) {
-  std::vector<std::string> quoted;
-  for (const std::string& c : columns) quoted.push_back(QuoteIdent(c));
-  return absl::StrJoin(quoted, ", ");
-}
-
-// The source's SELECT list: the columns, those loaded later as NULL.
-std::string SelectList(const std::vector<std::string>& columns,
-                       const std::vector<std::string>& nulls) {
-  std::vector<std::string> out;
-  for (const std::string& c : columns) {
-    bool null = std::find(nulls.begin(), nulls.end(), c) != nulls.end();
-    out.push_back(null ? std::string("NULL") : QuoteIdent(c));
+// The second source session of LoadWhileSelecting: same settings, key
+// tables of its own, the first session's exported snapshot.
+absl::Status OpenSecondSource(const OrgCopyEndpoints& endpoints, Prepared& p,
+                              const std::string& snapshot) {
+  if (snapshot.empty()) return absl::UnavailableError("the snapshot could not be exported");
+  absl::StatusOr<std::unique_ptr<PgConnection>> source =
+      Connect(endpoints.source_conninfo, endpoints.application_name, "source");
+  if (!source.ok()) return source.status();
+  PgResult enc = (*source)->Exec("SHOW server_encoding");
+  if (!enc.ok()) return (*source)->ErrorStatus(enc, "reading the source's encoding");
+  if (absl::Status s = ConfigureSession(**source, std::string(enc.Get(0, 0))); !s.ok()) return s;
+  if (absl::Status s = orgcopy::OpenImportedSnapshot(**source, p.source_catalog, p.graph, snapshot);
+      !s.ok()) {
+    return s;
   }
-  return absl::StrJoin(out, ", ");
-}
-
-// The second half of NULL-then-UPDATE: the nulled columns' real values, by
-// row key, into a temp table of the target, then one UPDATE.
-absl::Status SetNulledColumns(Prepared& p, int t) {
-  const orgcopy::CatalogTable& table = p.source_catalog.tables[t];
-  const std::vector<std::string>& nulls = p.graph.null_columns.at(t);
-  std::vector<std::string> cols = table.row_key;
-  cols.insert(cols.end(), nulls.begin(), nulls.end());
-  const std::string patch = absl::StrCat("pg_temp.ds_patch_", t);
-  PgConnection& target = *p.target;
-  PgResult r = target.Exec(absl::StrCat("CREATE TEMP TABLE ds_patch_", t,
-                                        " ON COMMIT DROP AS SELECT ", ColumnList(cols), " FROM ",
-                                        orgcopy::FromName(table), " WITH NO DATA"));
-  if (!r.ok()) return target.ErrorStatus(r, "creating a temp table in the target");
-  std::vector<std::string> any_set;
-  for (const std::string& c : nulls) any_set.push_back(absl::StrCat(QuoteIdent(c), " IS NOT NULL"));
-  absl::StatusOr<orgcopy::CopiedRows> copied = orgcopy::CopyRows(
-      *p.source,
-      absl::StrCat(orgcopy::SelectedRowsSql(p.source_catalog, t, ColumnList(cols)), " AND (",
-                   absl::StrJoin(any_set, " OR "), ")"),
-      target, absl::StrCat("COPY ", patch, " (", ColumnList(cols), ") FROM STDIN"));
-  if (!copied.ok()) return copied.status();
-  std::vector<std::string> sets, keys;
-  for (const std::string& c : nulls) {
-    sets.push_back(absl::StrCat(QuoteIdent(c), " = p.", QuoteIdent(c)));
-  }
-  for (const std::string& c : table.row_key) {
-    keys.push_back(absl::StrCat("t.", QuoteIdent(c), " = p.", QuoteIdent(c)));
-  }
-  r = target.Exec(absl::StrCat("UPDATE ", orgcopy::FromName(table), " t SET ",
-                               absl::StrJoin(sets, ", "), " FROM ", patch, " p WHERE ",
-                               absl::StrJoin(keys, " AND ")));
-  if (!r.ok()) {
-    return target.ErrorStatus(
-        r, absl::StrCat("setting the cycle's columns of ", table.name.Display()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Load(Prepared& p, const std::vector<int64_t>& rows, JobContext& ctx,
-                  OrgCopyReport& report) {
-  PgConnection& target = *p.target;
-  const Catalog& catalog = p.source_catalog;
-  std::string begin = "BEGIN";
-  if (p.replica_mode) absl::StrAppend(&begin, "; SET LOCAL session_replication_role = replica");
-  if (!p.graph.deferred_fks.empty()) {
-    std::vector<std::string> names;
-    for (int e : p.graph.deferred_fks) {
-      const OrgCopyForeignKey& fk = catalog.foreign_keys[e].fk;
-      names.push_back(absl::StrCat(QuoteIdent(fk.child.schema), ".", QuoteIdent(fk.name)));
-    }
-    absl::StrAppend(&begin, "; SET CONSTRAINTS ", absl::StrJoin(names, ", "), " DEFERRED");
-  }
-  PgResult r = target.Exec(begin);
-  if (!r.ok()) return target.ErrorStatus(r, "starting the target's transaction");
-
-  std::vector<int> fill = TablesToFill(p.graph, &rows);
-  std::vector<OrgCopyTable> names;
-  for (int t : fill) names.push_back(catalog.tables[t].name);
-  absl::StatusOr<std::vector<orgcopy::TriggerState>> triggers =
-      orgcopy::DisableUserTriggers(target, names);
-  if (!triggers.ok()) return triggers.status();
-  int64_t switched_off =
-      std::count_if(triggers->begin(), triggers->end(),
-                    [](const orgcopy::TriggerState& t) { return t.enabled != 'D'; });
-  if (switched_off > 0) {
-    ctx.Log("info", absl::StrCat("user triggers off during the load: ", switched_off));
-  }
-  std::vector<int> drop(p.graph.dropped_fks.begin(), p.graph.dropped_fks.end());
-  absl::StatusOr<std::vector<orgcopy::DroppedForeignKey>> dropped =
-      orgcopy::DropForeignKeys(target, catalog, drop);
-  if (!dropped.ok()) return dropped.status();
-  if (!dropped->empty()) {
-    ctx.Log("info", absl::StrCat("foreign keys dropped for the load (a cycle of NOT NULL FKs), "
-                                 "re-added and validated after it: ",
-                                 dropped->size()));
-  }
-
-  // After a cycle's last table, the columns it loaded NULL are set.
-  std::map<int, std::vector<int>> patch_after;
-  for (const orgcopy::PlannedCycle& c : p.graph.cycles) {
-    for (int t : c.tables) {
-      if (p.graph.null_columns.count(t) && rows[t] > 0) patch_after[c.tables.back()].push_back(t);
-    }
-  }
-
-  int step = 0;
-  for (int t : p.graph.load_order) {
-    if (rows[t] > 0) {
-      ++step;
-      const orgcopy::CatalogTable& table = catalog.tables[t];
-      std::vector<std::string> columns = table.CopyableColumns();
-      std::vector<std::string> nulls;
-      if (auto it = p.graph.null_columns.find(t); it != p.graph.null_columns.end()) {
-        nulls = it->second;
-      }
-      if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
-      Clock::time_point start = Clock::now();
-      absl::StatusOr<orgcopy::CopiedRows> copied = orgcopy::CopyRows(
-          *p.source, orgcopy::SelectedRowsSql(catalog, t, SelectList(columns, nulls)), target,
-          absl::StrCat("COPY ", orgcopy::QuotedName(table.name), " (", ColumnList(columns),
-                       ") FROM STDIN"));
-      if (!copied.ok()) {
-        return absl::Status(copied.status().code(), absl::StrCat("copying ", table.name.Display(),
-                                                                 ": ", copied.status().message()));
-      }
-      OrgCopyTableReport tr{table.name, copied->rows, copied->bytes, SecondsSince(start)};
-      report.rows += tr.rows;
-      report.bytes += tr.bytes;
-      ctx.Progress(step, static_cast<int>(fill.size()), table.name.Display(),
-                   absl::StrCat(tr.rows, " rows, ", tr.bytes, " bytes"));
-      report.tables.push_back(std::move(tr));
-    }
-    if (auto it = patch_after.find(t); it != patch_after.end()) {
-      for (int patched : it->second) {
-        if (absl::Status s = SetNulledColumns(p, patched); !s.ok()) return s;
-      }
-    }
-  }
-
-  if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
-  if (absl::Status s = orgcopy::ReAddForeignKeys(target, *dropped); !s.ok()) return s;
-  if (p.replica_mode) {
-    ctx.Log("info", "checking every copied foreign key (replica mode loaded without checks)");
-    for (int t : fill) {
-      if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
-      if (absl::Status s = orgcopy::CheckForeignKeysOf(target, catalog, t); !s.ok()) return s;
-    }
-  }
-  if (absl::Status s = orgcopy::RestoreTriggers(target, *triggers); !s.ok()) return s;
-  absl::StatusOr<std::vector<std::string>> sequences = orgcopy::AdvanceSequences(target, names);
-  if (!sequences.ok()) return sequences.status();
-  report.sequences_set = std::move(*sequences);
-  r = target.Exec("COMMIT");
-  if (!r.ok()) return target.ErrorStatus(r, "committing the copy (deferred FK checks run now)");
+  p.source2 = std::move(*source);
   return absl::OkStatus();
 }
 
@@ -428,6 +282,12 @@ std::string FormatOrgCopyReport(const OrgCopyReport& report) {
   absl::StrAppend(
       &out, absl::StrFormat("selecting the rows in the source: %.2f s; %s\n", report.select_seconds,
                             report.replica_mode ? "replica mode" : "owner mode"));
+  absl::StrAppend(
+      &out, absl::StrFormat(
+                "phases: prepare %.2f s, select %.2f s, COPY %.2f s (%d batches from "
+                "the second session), FK checks %.2f s, triggers+sequences+commit %.2f s\n",
+                report.prepare_seconds, report.select_seconds, report.copy_seconds,
+                report.batches_while_selecting, report.fk_check_seconds, report.commit_seconds));
   for (const std::string& s : report.sequences_set) absl::StrAppend(&out, "sequence ", s, "\n");
   return out;
 }
@@ -442,8 +302,10 @@ absl::StatusOr<OrgCopyPlan> ExplainOrgCopy(const OrgCopyEndpoints& endpoints,
   if (count_rows) {
     if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph); !s.ok())
       return s;
+    orgcopy::SelectHooks hooks;
+    if (ctx) hooks.stop = [ctx] { return ctx->cancelled(); };
     absl::StatusOr<std::vector<int64_t>> counted = orgcopy::SelectRows(
-        *p.source, p.source_catalog, p.graph, spec.organization_id, spec.upward_walk_below, ctx);
+        *p.source, p.source_catalog, p.graph, spec.organization_id, spec.upward_walk_below, hooks);
     if (!counted.ok()) return counted.status();
     rows = std::move(*counted);
     (void)p.source->Exec("ROLLBACK");
@@ -471,35 +333,77 @@ absl::StatusOr<OrgCopyReport> RunOrgCopy(const OrgCopyEndpoints& endpoints, cons
   OrgCopyReport report;
   report.replica_mode = p.replica_mode;
 
+  report.prepare_seconds = SecondsSince(start);
+
+  // Loading while the selection runs needs a free load order, no refusal
+  // already known, and every table the copy may fill empty (else the
+  // refusals are listed after the selection, exactly, as below).
+  bool overlap = spec.load_while_selecting && p.graph.any_order && p.graph.refusals.empty();
+  if (overlap) {
+    std::vector<std::string> full;
+    if (absl::Status s = orgcopy::CheckTargetEmpty(*p.target, p.source_catalog,
+                                                   TablesToFill(p.graph, nullptr), &full);
+        !s.ok()) {
+      return s;
+    }
+    overlap = full.empty();
+  }
   ctx.Log("info", "selecting the organization's rows in the source");
   Clock::time_point select_start = Clock::now();
-  if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph); !s.ok())
-    return s;
-  absl::StatusOr<std::vector<int64_t>> rows = orgcopy::SelectRows(
-      *p.source, p.source_catalog, p.graph, spec.organization_id, spec.upward_walk_below, &ctx);
-  if (!rows.ok()) return rows.status();
-  report.select_seconds = SecondsSince(select_start);
-  if (absl::Status s = orgcopy::CheckTargetEmpty(*p.target, p.source_catalog,
-                                                 TablesToFill(p.graph, &*rows), &p.graph.refusals);
+  std::string snapshot;
+  if (absl::Status s = orgcopy::OpenSnapshot(*p.source, p.source_catalog, p.graph,
+                                             overlap ? &snapshot : nullptr);
       !s.ok()) {
     return s;
   }
-  if (!p.graph.refusals.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the organization copy refuses to start; nothing was written:\n  ",
-                     absl::StrJoin(p.graph.refusals, "\n  ")));
+  if (overlap) {
+    absl::Status opened = OpenSecondSource(endpoints, p, snapshot);
+    if (!opened.ok()) {
+      ctx.Log("info", absl::StrCat("loading after the selection (no second source session: ",
+                                   opened.message(), ")"));
+      p.source2.reset();
+      overlap = false;
+    }
+    interrupter.Reset(p);
   }
 
-  ctx.Log("info",
-          absl::StrCat("loading ", TablesToFill(p.graph, &*rows).size(),
-                       " tables in one transaction", p.replica_mode ? " (replica mode)" : ""));
-  if (absl::Status s = Load(p, *rows, ctx, report); !s.ok()) {
+  std::vector<int64_t> rows;
+  absl::Status loaded;
+  if (overlap) {
+    ctx.Log("info", absl::StrCat("loading in one transaction while the selection runs",
+                                 p.replica_mode ? " (replica mode)" : ""));
+    loaded = orgcopy::LoadWhileSelecting(p, spec, ctx, report, rows);
+  } else {
+    orgcopy::SelectHooks hooks;
+    hooks.stop = [&ctx] { return ctx.cancelled(); };
+    absl::StatusOr<std::vector<int64_t>> selected = orgcopy::SelectRows(
+        *p.source, p.source_catalog, p.graph, spec.organization_id, spec.upward_walk_below, hooks);
+    if (!selected.ok()) return selected.status();
+    rows = std::move(*selected);
+    report.select_seconds = SecondsSince(select_start);
+    if (absl::Status s = orgcopy::CheckTargetEmpty(*p.target, p.source_catalog,
+                                                   TablesToFill(p.graph, &rows), &p.graph.refusals);
+        !s.ok()) {
+      return s;
+    }
+    if (!p.graph.refusals.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the organization copy refuses to start; nothing was written:\n  ",
+                       absl::StrJoin(p.graph.refusals, "\n  ")));
+    }
+    ctx.Log("info",
+            absl::StrCat("loading ", TablesToFill(p.graph, &rows).size(),
+                         " tables in one transaction", p.replica_mode ? " (replica mode)" : ""));
+    loaded = orgcopy::Load(p, rows, ctx, report);
+  }
+  if (!loaded.ok()) {
+    absl::Status s = loaded;
     (void)p.target->Exec("ROLLBACK");
-    if (!ctx.cancelled() && s.code() == absl::StatusCode::kInternal) {
+    if (!ctx.cancelled() && s.code() == absl::StatusCode::kInternal && !p.source->Broken()) {
       // A rejected row may be the source breaking its own FK (a NOT VALID
       // constraint, rows loaded in replica mode): if so, say that, with the
       // key, rather than the target's error.
-      for (int t : TablesToFill(p.graph, &*rows)) {
+      for (int t : TablesToFill(p.graph, rows.empty() ? nullptr : &rows)) {
         absl::Status broken = orgcopy::CheckForeignKeysOf(
             *p.source, p.source_catalog, t, orgcopy::SelectedRowsFilter(p.source_catalog, t));
         if (broken.code() == absl::StatusCode::kFailedPrecondition) {

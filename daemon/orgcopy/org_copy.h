@@ -64,6 +64,10 @@ struct OrgCopySpec {
   // upward pass runs as one recursive statement (subset.cc, CloseUpward);
   // 0 keeps it round by round to the end (the tests cover both ways).
   int64_t upward_walk_below = 20000;
+  // When tables may load in any order (replica mode, or every FK dropped),
+  // each selection round's rows load from a second source session in the
+  // same snapshot while the next round runs (load.h, LoadWhileSelecting).
+  bool load_while_selecting = true;
 };
 
 // Where to copy from and to. The strings hold passwords: never logged,
@@ -174,8 +178,15 @@ struct OrgCopyReport {
   std::vector<OrgCopyTableReport> tables;  // in load order
   int64_t rows = 0;
   int64_t bytes = 0;
-  double seconds = 0;         // the whole run, connecting included
-  double select_seconds = 0;  // computing S in the source
+  double seconds = 0;           // the whole run, connecting included
+  double prepare_seconds = 0;   // connecting, both catalogs, the graph, the root row
+  double select_seconds = 0;    // computing S in the source
+  double copy_seconds = 0;      // the tables' COPYs, added up
+  double fk_check_seconds = 0;  // FKs re-added and validated, or checked (replica mode)
+  double commit_seconds = 0;    // triggers back on, sequences, commit
+  // COPYs from the second source session while the selection ran (a
+  // selection round's rows of one table, or a root leaf's rows).
+  int batches_while_selecting = 0;
   bool replica_mode = false;
   std::vector<std::string> sequences_set;  // "schema.seq = 1042"
 };

@@ -75,9 +75,11 @@ std::string NotHeld(const std::string& alias, const CatalogTable& table, const s
                       ")");
 }
 
-absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, JobContext* ctx,
-                               std::string_view doing) {
-  if (ctx && ctx->cancelled()) return absl::CancelledError("the organization copy was cancelled");
+absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql,
+                               const SelectHooks& hooks, std::string_view doing) {
+  if (hooks.stop && hooks.stop()) {
+    return absl::CancelledError("the organization copy was cancelled");
+  }
   PgResult r = source.Exec(sql);
   if (!r.ok()) return source.ErrorStatus(r, doing);
   return r.affected_rows();
@@ -96,7 +98,7 @@ absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql, Job
 // dropped by one hash anti-join per table at the end.
 absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Catalog& catalog,
                                                  const std::vector<int64_t>& seeds, int gen,
-                                                 JobContext* ctx) {
+                                                 const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
   std::vector<std::string> seed_sql;
   for (int t = 0; t < n; ++t) {
@@ -121,7 +123,7 @@ absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Cat
                           absl::StrJoin(seed_sql, " UNION ALL "),
                           " UNION SELECT x.t, x.rel, x.rid FROM r CROSS JOIN LATERAL (",
                           absl::StrJoin(steps, " UNION ALL "), ") x) SELECT t, rel, rid FROM r"),
-             ctx, "following the foreign keys up from the last parents");
+             hooks, "following the foreign keys up from the last parents");
   if (!reached.ok()) return reached.status();
 
   std::vector<int64_t> added(n, 0);
@@ -136,7 +138,7 @@ absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Cat
                      "u.rid, NULL, NULL, ", gen + 1, " FROM ", kClosureTable, " u WHERE u.t = ", t,
                      " AND NOT EXISTS (SELECT FROM ", KeyTable(t), " k WHERE k.rid = u.rid",
                      table.partitioned ? " AND k.rel = u.rel" : "", ")"),
-        ctx, absl::StrCat("adding the parents found in ", table.name.Display()));
+        hooks, absl::StrCat("adding the parents found in ", table.name.Display()));
     if (!joined.ok()) return joined.status();
     added[t] = *joined;
   }
@@ -169,7 +171,10 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
   return absl::OkStatus();
 }
 
-absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
+namespace {
+
+// The key tables, made before the snapshot's transaction (see OpenSnapshot).
+absl::Status CreateKeyTables(PgConnection& source, const Catalog& catalog, const CopyGraph& graph) {
   // Temp tables live in the session's local buffers, 8 MB by default: a
   // million keys would spill to disk and be read back every round. The
   // size can only change before the session first touches a temp table,
@@ -191,16 +196,67 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
   absl::StrAppend(&ddl, "CREATE TEMP TABLE ", kClosureTable, " (t int, rel oid, rid tid);");
   PgResult r = source.Exec(ddl);
   if (!r.ok()) return source.ErrorStatus(r, "creating the key tables in the source");
-  r = source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                          std::string* exported) {
+  if (absl::Status s = CreateKeyTables(source, catalog, graph); !s.ok()) return s;
+  PgResult r = source.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
+  if (exported) {
+    // Where a snapshot cannot be exported, the snapshot is opened again
+    // without it and `exported` left empty: the copy then reads on one
+    // session only.
+    r = source.Exec("SELECT pg_export_snapshot()");
+    exported->clear();
+    if (r.ok()) {
+      *exported = std::string(r.Get(0, 0));
+    } else {
+      r = source.Exec("ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      if (!r.ok()) return source.ErrorStatus(r, "opening the source snapshot");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
+                                  const CopyGraph& graph, const std::string& snapshot) {
+  if (absl::Status s = CreateKeyTables(source, catalog, graph); !s.ok()) return s;
+  PgResult r = source.Exec(
+      absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ",
+                   source.QuoteLiteral(snapshot)));
+  if (!r.ok()) return source.ErrorStatus(r, "importing the source snapshot");
+  return absl::OkStatus();
+}
+
+std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch, int tag) {
+  return absl::StrCat("COPY (SELECT ", catalog.tables[batch.table].partitioned ? "rel, " : "",
+                      "rid, ", tag, " FROM ", KeyTable(batch.table), " WHERE ",
+                      batch.up ? "up" : "gen", " = ", batch.round, ") TO STDOUT");
+}
+
+std::string KeysCopyInSql(const Catalog& catalog, int table) {
+  return absl::StrCat("COPY ", KeyTable(table), " (",
+                      catalog.tables[table].partitioned ? "rel, " : "", "rid, gen) FROM STDIN");
 }
 
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                int64_t walk_below, JobContext* ctx) {
+                                                int64_t walk_below, const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
+  // Each round's new rows, per table, to hooks.on_round.
+  auto report = [&](const std::vector<int64_t>& added, bool up, int round) -> absl::Status {
+    if (!hooks.on_round) return absl::OkStatus();
+    std::vector<KeyBatch> batches;
+    for (int t = 0; t < n; ++t) {
+      if (added[t] > 0) batches.push_back({t, up, round, added[t]});
+    }
+    return batches.empty() ? absl::OkStatus() : hooks.on_round(batches);
+  };
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
       absl::StrCat("INSERT INTO ", KeyTable(graph.root), " SELECT ", RowId("r", root),
@@ -224,12 +280,14 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // it is its `via`). Their parent through that FK is in D already, so the
   // upward pass need not look for it.
   std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
+  if (absl::Status s = report(found, /*up=*/false, 0); !s.ok()) return s;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
     for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
       const CatalogForeignKey& fk = catalog.foreign_keys[e];
       if (!graph.down[e] || found[fk.parent] == 0) continue;
+      if (!hooks.read_elsewhere.empty() && hooks.read_elsewhere[fk.child]) continue;
       const CatalogTable& child = catalog.tables[fk.child];
       const CatalogTable& parent = catalog.tables[fk.parent];
       // Each child row joins at most one parent row (the FK references a
@@ -241,13 +299,14 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                               FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
                               RowsIn("p", parent, KeyTable(fk.parent), gen - 1),
                               held[fk.child] > 0 ? NotHeld("c", child, KeyTable(fk.child)) : ""),
-                 ctx, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
+                 hooks, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
       held[fk.child] += *added;
       came_via[e] += *added;
       any = any || *added > 0;
     }
+    if (absl::Status s = report(next, /*up=*/false, gen); !s.ok()) return s;
     found = std::move(next);
     if (!any) break;
   }
@@ -291,18 +350,20 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
           absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ", RowId("p", parent),
                        ", NULL, NULL, ", gen, " FROM ", FromName(parent), " p WHERE (",
                        Columns("p", fk.fk.parent_columns), ") IN (", wanted, ")", held_parents),
-          ctx, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+          hooks, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
       if (!added.ok()) return added.status();
       next[fk.parent] += *added;
       held[fk.parent] += *added;
       any = any || *added > 0;
     }
     if (!any) break;
+    if (absl::Status s = report(next, /*up=*/true, gen); !s.ok()) return s;
     int64_t new_parents = 0;
     for (int64_t rows : next) new_parents += rows;
     if (new_parents < walk_below) {
-      absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, ctx);
+      absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, hooks);
       if (!closed.ok()) return closed.status();
+      if (absl::Status s = report(*closed, /*up=*/true, gen + 1); !s.ok()) return s;
       break;
     }
     found = std::move(next);
@@ -322,14 +383,27 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   return rows;
 }
 
+std::string RootLeafRowsSql(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                            int table, const std::string& organization_id,
+                            const std::string& select_list) {
+  const CatalogForeignKey& fk = catalog.foreign_keys[graph.root_leaves.at(table)];
+  const CatalogTable& root = catalog.tables[graph.root];
+  return absl::StrCat("SELECT ", select_list, " FROM ", FromName(catalog.tables[table]),
+                      " t WHERE (", Columns("t", fk.fk.child_columns), ") IN (SELECT ",
+                      Columns("p", fk.fk.parent_columns), " FROM ", FromName(root), " p WHERE p.",
+                      QuoteIdent(root.columns[graph.root_column].name), " = ",
+                      source.QuoteLiteral(organization_id), ")");
+}
+
 std::string SelectedRowsFilter(const Catalog& catalog, int table) {
   return RowsIn("c", catalog.tables[table], KeyTable(table));
 }
 
-std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
+                            int tag) {
   const CatalogTable& t = catalog.tables[table];
   return absl::StrCat("SELECT ", select_list, " FROM ", FromName(t), " t WHERE ",
-                      RowsIn("t", t, KeyTable(table)));
+                      RowsIn("t", t, KeyTable(table), tag));
 }
 
 }  // namespace ds::daemon::orgcopy

@@ -12,6 +12,7 @@
 #define DS_DAEMON_ORGCOPY_SUBSET_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,23 +33,73 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 // Creates the key tables (outside a transaction: a READ ONLY one may fill
 // temp tables but not create them), then opens the snapshot: BEGIN
 // ISOLATION LEVEL REPEATABLE READ READ ONLY. Everything after it runs in
-// that snapshot until the caller commits.
-absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph);
+// that snapshot until the caller commits. With `exported`, the snapshot is
+// exported (pg_export_snapshot) and its id stored there, for
+// OpenImportedSnapshot.
+absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                          std::string* exported = nullptr);
+
+// A second source session in the first one's snapshot, with key tables of
+// the same names (empty): the rows a round found are read there once
+// their ids are moved in (KeysCopyOutSql, KeysCopyInSql), while the first
+// session goes on selecting.
+absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
+                                  const CopyGraph& graph, const std::string& snapshot);
+
+// The rows one round of the selection added to a table's key table: down
+// round `round` (D's rows, `gen` in the key table) or upward round
+// `round` (parents, `up`).
+struct KeyBatch {
+  int table = -1;
+  bool up = false;
+  int round = 0;
+  int64_t rows = 0;
+};
+
+// COPY statements that move a batch's row ids out of the selecting
+// session's key table and into the same key table of an imported session,
+// marked there with `tag` (its `gen` column) for SelectedRowsSql.
+std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch, int tag);
+std::string KeysCopyInSql(const Catalog& catalog, int table);
+
+// SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
+// rows that reference the root rows, by the join alone, no key table.
+// The id is inlined as a literal (a COPY takes no parameters); the root
+// row was checked to exist (CheckRootRow), so it is a value of its type.
+std::string RootLeafRowsSql(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
+                            int table, const std::string& organization_id,
+                            const std::string& select_list);
+
+// What SelectRows asks and tells its caller while it runs.
+struct SelectHooks {
+  // Tables the caller reads itself (root leaves, by RootLeafRowsSql): the
+  // selection leaves them out, and counts 0 rows for them.
+  std::vector<bool> read_elsewhere;
+  // Checked between statements: true stops the selection (kCancelled).
+  std::function<bool()> stop;
+  // Called, between statements and on the selecting session's thread,
+  // after each round with the rows it added per table (the root row first,
+  // as down round 0). Every row of S is in exactly one batch. An error
+  // ends the selection with it.
+  std::function<absl::Status(const std::vector<KeyBatch>&)> on_round;
+};
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
-// tables outside the copy). Honours ctx's cancel between statements. Once
-// an upward round adds fewer than `walk_below` parents, the rest of the
-// upward pass is one recursive statement.
+// tables outside the copy). Once an upward round adds fewer than
+// `walk_below` parents, the rest of the upward pass is one recursive
+// statement.
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,
-                                                int64_t walk_below, JobContext* ctx);
+                                                int64_t walk_below, const SelectHooks& hooks);
 
 // "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
 std::string SelectedRowsFilter(const Catalog& catalog, int table);
 
-// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it.
-std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list);
+// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it;
+// with `tag` >= 0, to the rows its key table marks with that `gen`.
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
+                            int tag = -1);
 
 }  // namespace ds::daemon::orgcopy
 
