@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,15 @@
 #include "common/strings.h"
 
 namespace ds::fuzz {
+
+// A string map as a JSON object, for writing parsed answers back out
+// (Stripe metadata, Cognito pool tags).
+inline std::string StringMapJson(const std::map<std::string, std::string>& m) {
+  std::string out = "{";
+  for (const auto& [k, v] : m)
+    StrAppend(&out, out.size() > 1 ? "," : "", JsonQuote(k), ":", JsonQuote(v));
+  return out + "}";
+}
 
 // Prints what property broke and on what, then aborts: libFuzzer saves the
 // input as a crash.

@@ -30,15 +30,13 @@ using ds::StrAppend;
 using ds::StrCat;
 using ds::fuzz::Fail;
 using ds::fuzz::RoundTrip;
+using ds::fuzz::StringMapJson;
 using namespace ds::daemon::external;  // NOLINT: the parsers under test
 
 std::string PoolJson(const UserPool& p) {
-  std::string tags = "{";
-  for (const auto& [k, v] : p.tags)
-    StrAppend(&tags, tags.size() > 1 ? "," : "", JsonQuote(k), ":", JsonQuote(v));
   return StrCat("{\"UserPool\":{\"Id\":", JsonQuote(p.id), ",\"Name\":", JsonQuote(p.name),
-                ",\"EstimatedNumberOfUsers\":", p.estimated_users, ",\"UserPoolTags\":", tags,
-                "}}}");
+                ",\"EstimatedNumberOfUsers\":", p.estimated_users,
+                ",\"UserPoolTags\":", StringMapJson(p.tags), "}}");
 }
 
 std::string UsersJson(const UsersPage& page) {

@@ -22,19 +22,13 @@ using ds::StrAppend;
 using ds::StrCat;
 using ds::fuzz::Fail;
 using ds::fuzz::RoundTrip;
+using ds::fuzz::StringMapJson;
 using namespace ds::daemon::external;  // NOLINT: the parsers under test
-
-std::string MetadataJson(const std::map<std::string, std::string>& m) {
-  std::string out = "{";
-  for (const auto& [k, v] : m)
-    StrAppend(&out, out.size() > 1 ? "," : "", JsonQuote(k), ":", JsonQuote(v));
-  return out + "}";
-}
 
 std::string ProductJson(const StripeProduct& p) {
   return StrCat("{\"id\":", JsonQuote(p.id), ",\"name\":", JsonQuote(p.name),
                 ",\"active\":", p.active ? "true" : "false",
-                ",\"metadata\":", MetadataJson(p.metadata), "}");
+                ",\"metadata\":", StringMapJson(p.metadata), "}");
 }
 
 std::string PriceJson(const StripePrice& p) {
@@ -43,7 +37,7 @@ std::string PriceJson(const StripePrice& p) {
                 ",\"unit_amount\":", p.unit_amount ? StrCat(*p.unit_amount) : "null",
                 ",\"recurring\":",
                 p.interval.empty() ? "null" : StrCat("{\"interval\":", JsonQuote(p.interval), "}"),
-                ",\"metadata\":", MetadataJson(p.metadata), "}");
+                ",\"metadata\":", StringMapJson(p.metadata), "}");
 }
 
 template <typename T, typename Write>
