@@ -82,7 +82,7 @@ log "initdb and start a cluster in $root"
 mkpriv "$root/data" 700
 "${as_user[@]}" "$pg_bin/initdb" -D "$root/data" -A trust -U bench --no-sync >/dev/null
 "${as_user[@]}" "$pg_bin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
-  -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB${server_log:+ -c log_min_duration_statement=100}" \
+  -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB${server_log:+ -c log_min_duration_statement=${BENCH_LOG_MS:-100}}" \
   start >/dev/null
 
 q() { "${as_user[@]}" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -U bench "$@"; }

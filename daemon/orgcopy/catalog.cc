@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace ds::daemon::orgcopy {
 namespace {
@@ -58,6 +59,13 @@ std::string QuotedName(const OrgCopyTable& table) {
 
 std::string FromName(const CatalogTable& table) {
   return absl::StrCat(table.partitioned ? "" : "ONLY ", QuotedName(table.name));
+}
+
+absl::Status SourceBreaksForeignKey(const CatalogForeignKey& fk, std::string_view key) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the source violates foreign key ", fk.fk.name, " of ", fk.fk.child.Display(), ": (",
+      absl::StrJoin(fk.fk.child_columns, ", "), ") = ", std::string(key), " references no row of ",
+      fk.fk.parent.Display(), "; fix the source's rows (nothing was guessed or copied)"));
 }
 
 absl::StatusOr<Catalog> ReadCatalog(PgConnection& conn) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -71,6 +72,11 @@ std::string QuotedName(const OrgCopyTable& table);
 // schema.table" (not an inheritance child's rows), but a partitioned
 // table's rows are all in its partitions, so it is named without ONLY.
 std::string FromName(const CatalogTable& table);
+
+// FailedPrecondition: the source holds a row whose FK columns (`key`, as
+// ROW(...)::text) reference no row of the parent table. The copy never
+// guesses a parent or nulls the columns out, so it stops and names both.
+absl::Status SourceBreaksForeignKey(const CatalogForeignKey& fk, std::string_view key);
 
 }  // namespace ds::daemon::orgcopy
 

@@ -193,7 +193,7 @@ PlannedCycle PlanCycle(const Catalog& catalog, const std::vector<int>& tables,
   cycle.tables = tables;
   if (replica_mode) {
     cycle.load = OrgCopyCycleLoad::kReplicaMode;
-    cycle.detail = "FK checks off during the load, every FK checked by query before commit";
+    cycle.detail = "FK checks off during the load; the selection found every FK's parent";
     return cycle;
   }
   std::vector<int> kept, nulled, deferred, dropped;

@@ -230,7 +230,8 @@ std::string FormatOrgCopyPlan(const OrgCopyPlan& plan) {
   std::string out;
   absl::StrAppend(&out, "Load: ",
                   !plan.target_checked ? "target not checked (planned as a non-superuser owner)"
-                  : plan.replica_mode  ? "replica mode (FK checks off, checked by query)"
+                  : plan.replica_mode
+                      ? "replica mode (FK checks off; the selection found every FK's parent)"
                   : plan.foreign_keys_dropped
                       ? "as the owner, the copied tables' FKs dropped for the load, re-added NOT "
                         "VALID and validated before commit"

@@ -49,7 +49,7 @@ struct OrgCopySpec {
   std::vector<std::string> follow_down;
   // When the target role may set session_replication_role (a superuser),
   // load in replica mode: FK checks and ORIGIN triggers off during the
-  // load, every copied FK checked by query before commit. False: always
+  // load (the selection proves every copied FK, subset.h). False: always
   // the owner's way (order, NULL-then-UPDATE, deferred constraints).
   bool allow_replica_mode = true;
   // Otherwise, when the target role owns the tables that reference and
@@ -182,7 +182,7 @@ struct OrgCopyReport {
   double prepare_seconds = 0;   // connecting, both catalogs, the graph, the root row
   double select_seconds = 0;    // computing S in the source
   double copy_seconds = 0;      // the tables' COPYs, added up
-  double fk_check_seconds = 0;  // FKs re-added and validated, or checked (replica mode)
+  double fk_check_seconds = 0;  // FKs re-added and validated (the owner's load)
   double commit_seconds = 0;    // triggers back on, sequences, commit
   // COPYs from the second source session while the selection ran (a
   // selection round's rows of one table, or a root leaf's rows).

@@ -312,6 +312,60 @@ TEST_F(OrgCopyTest, SourceThatBreaksAnFkIsNamed) {
   }
 }
 
+// A replica-mode load checks no FK, and nothing checks after it: the
+// selection proves every FK value of S. So a broken FK on a row that S
+// only holds as a parent (a guest user of another organization, whose
+// favourite project does not exist), or on a composite FK of a row of D,
+// must stop the selection, whether the upward pass ends round by round
+// or by the recursive walk; and the dry run's count stops the same way.
+TEST_F(OrgCopyTest, SelectionNamesBrokenFksOnParentsAndCompositeKeys) {
+  GenerateSource();
+  const std::string guest =
+      One(*source_,
+          "SELECT min(u.id) FROM memberships m JOIN users u ON u.id = m.user_id "
+          "WHERE m.org_id = 1 AND u.org_id <> 1");
+  ASSERT_NE(guest, "");
+  Must(*source_, StrCat("ALTER TABLE users DROP CONSTRAINT users_favorite_project_fk;"
+                        "UPDATE users SET favorite_project_id = 987654 WHERE id = ",
+                        guest,
+                        ";"
+                        "ALTER TABLE users ADD CONSTRAINT users_favorite_project_fk "
+                        "FOREIGN KEY (favorite_project_id) REFERENCES projects NOT VALID"));
+  for (int64_t walk_below : {int64_t{0}, int64_t{1} << 40}) {
+    OrgCopySpec spec = Spec("1");
+    spec.upward_walk_below = walk_below;
+    std::string target = MakeTarget();
+    RecordingJobContext job;
+    absl::StatusOr<OrgCopyReport> report =
+        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+    EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
+    EXPECT_THAT(report.status().message(), HasSubstr("users_favorite_project_fk")) << walk_below;
+    EXPECT_THAT(report.status().message(), HasSubstr("(987654)")) << walk_below;
+    EXPECT_EQ(One(*Open(target), "SELECT count(*) FROM users"), "0");
+    absl::StatusOr<OrgCopyPlan> plan =
+        ExplainOrgCopy({.source_conninfo = conninfo(), .target_conninfo = ""}, spec,
+                       /*count_rows=*/true);
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kFailedPrecondition) << walk_below;
+  }
+  Must(*source_, StrCat("UPDATE users SET favorite_project_id = NULL WHERE id = ", guest));
+
+  // A read of an event that does not exist, by a user of the organization
+  // (so in D through user_id), written the way broken rows get in: in
+  // replica mode, which skips the FK (a partitioned table has no NOT VALID
+  // FK in PostgreSQL 15).
+  Must(*source_, StrCat("SET session_replication_role = replica;"
+                        "INSERT INTO event_reads VALUES (424242, '2020-01-01', "
+                        "(SELECT min(id) FROM users WHERE org_id = 1));"
+                        "RESET session_replication_role"));
+  std::string target = MakeTarget();
+  RecordingJobContext job;
+  absl::StatusOr<OrgCopyReport> report =
+      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
+  EXPECT_THAT(report.status().message(), HasSubstr("event_reads_event_id_event_at_fkey"));
+  EXPECT_THAT(report.status().message(), HasSubstr("(424242,2020-01-01)"));
+}
+
 // A cycle of NOT NULL, NOT DEFERRABLE FKs: replica mode loads it as a
 // superuser, the tables' owner drops one FK and re-adds it, NOT VALID then
 // VALIDATE, in the load's transaction; a role that may only write the

@@ -75,14 +75,119 @@ std::string NotHeld(const std::string& alias, const CatalogTable& table, const s
                       ")");
 }
 
-absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql,
+bool Stopped(const SelectHooks& hooks) { return hooks.stop && hooks.stop(); }
+
+absl::Status Cancelled() { return absl::CancelledError("the organization copy was cancelled"); }
+
+// Tells the caller about the rows statement `stmt` added to `table`.
+absl::Status Report(const SelectHooks& hooks, int table, int stmt, int64_t rows) {
+  if (!hooks.on_rows || rows == 0) return absl::OkStatus();
+  return hooks.on_rows(KeyBatch{table, stmt, rows});
+}
+
+// Runs statement `stmt`, an INSERT into `table`'s key table, and reports
+// the rows it added.
+absl::StatusOr<int64_t> Insert(PgConnection& source, int table, int stmt, const std::string& sql,
                                const SelectHooks& hooks, std::string_view doing) {
-  if (hooks.stop && hooks.stop()) {
-    return absl::CancelledError("the organization copy was cancelled");
-  }
+  if (Stopped(hooks)) return Cancelled();
   PgResult r = source.Exec(sql);
   if (!r.ok()) return source.ErrorStatus(r, doing);
+  if (absl::Status s = Report(hooks, table, stmt, r.affected_rows()); !s.ok()) return s;
   return r.affected_rows();
+}
+
+// "c.a IS NOT NULL AND c.b IS NOT NULL": the row references a parent
+// through the FK (MATCH SIMPLE: a NULL column means it references none).
+// With `positional`, the columns are named k0, k1, ... (KeyColumns).
+std::string References(const OrgCopyForeignKey& fk, const std::string& c = "c",
+                       bool positional = false) {
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < fk.child_columns.size(); ++i) {
+    terms.push_back(
+        absl::StrCat(c, ".", positional ? absl::StrCat("k", i) : QuoteIdent(fk.child_columns[i]),
+                     " IS NOT NULL"));
+  }
+  return absl::StrJoin(terms, " AND ");
+}
+
+// "p.x AS k0, p.y AS k1": one side of the FK's columns, named by position
+// so that both sides compare by the same names.
+std::string KeyColumns(const std::string& alias, const std::vector<std::string>& columns) {
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    terms.push_back(absl::StrCat(alias, ".", QuoteIdent(columns[i]), " AS k", i));
+  }
+  return absl::StrJoin(terms, ", ");
+}
+
+// "a.k0 = b.k0 AND a.k1 = b.k1", and "k0, k1".
+std::string SameKey(size_t n, const std::string& a, const std::string& b) {
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < n; ++i) terms.push_back(absl::StrCat(a, ".k", i, " = ", b, ".k", i));
+  return absl::StrJoin(terms, " AND ");
+}
+std::string KeyNames(size_t n) {
+  std::vector<std::string> terms;
+  for (size_t i = 0; i < n; ++i) terms.push_back(absl::StrCat("k", i));
+  return absl::StrJoin(terms, ", ");
+}
+
+// Statement `stmt` of upward round `gen` for FK `fk`: the parents of the
+// child rows `wanted_rows` (a condition on alias c) that S lacks join it.
+// Its key values are gathered once (w), their parent rows looked up
+// through the parent's unique key (f), those S lacks added; a value that
+// no parent row holds is a row of the source breaking the FK, returned as
+// ROW(...)::text in `*broken`. With `skip_held_values`, values whose
+// parent S holds are dropped before the lookup, by a hash anti-join
+// against S's rows of the parent (many child rows against them: a task's
+// assignee, mostly a user of the organization); otherwise all are looked
+// up and parents S holds are dropped by their row ids (few child rows:
+// the late rounds), never reading S's parent rows.
+absl::StatusOr<int64_t> AddParents(PgConnection& source, const Catalog& catalog,
+                                   const CatalogForeignKey& fk, const std::string& wanted_rows,
+                                   bool parent_held, bool skip_held_values, int gen, int stmt,
+                                   const SelectHooks& hooks, std::string* broken) {
+  if (Stopped(hooks)) return Cancelled();
+  const CatalogTable& child = catalog.tables[fk.child];
+  const CatalogTable& parent = catalog.tables[fk.parent];
+  const size_t n = fk.fk.child_columns.size();
+  // No "IS NOT NULL" on the values here: it only cuts the planner's
+  // guess for the TID scan (ten rows) further, to where it probed the
+  // parent's index per value and tested each parent found against the
+  // whole id array (13,333 favourite projects against 8,001 held projects:
+  // 236 ms instead of 20). A NULL finds no parent in f and is no
+  // violation (MATCH SIMPLE), so the check below leaves NULLs out.
+  std::string w = absl::StrCat("SELECT DISTINCT ", KeyColumns("c", fk.fk.child_columns), " FROM ",
+                               FromName(child), " c WHERE ", wanted_rows);
+  if (skip_held_values) {
+    absl::StrAppend(&w, " AND NOT EXISTS (SELECT FROM ", FromName(parent), " h WHERE ",
+                    RowsIn("h", parent, KeyTable(fk.parent)), " AND ",
+                    JoinCondition(fk.fk, "c", "h"), ")");
+  }
+  const std::string f =
+      absl::StrCat("SELECT ", parent.partitioned ? "p.tableoid AS rel, " : "", "p.ctid AS rid, ",
+                   KeyColumns("p", fk.fk.parent_columns), " FROM ", FromName(parent), " p WHERE (",
+                   Columns("p", fk.fk.parent_columns), ") IN (SELECT ", KeyNames(n), " FROM w)");
+  std::string add = absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ",
+                                 parent.partitioned ? "f.rel, " : "", "f.rid, NULL, NULL, ", gen,
+                                 ", ", stmt, " FROM f");
+  if (parent_held && !skip_held_values) {
+    absl::StrAppend(&add, " WHERE NOT EXISTS (SELECT FROM ", KeyTable(fk.parent),
+                    " k WHERE k.rid = f.rid", parent.partitioned ? " AND k.rel = f.rel" : "", ")");
+  }
+  PgResult r = source.Exec(
+      absl::StrCat("WITH w AS MATERIALIZED (", w, "), f AS MATERIALIZED (", f, "), added AS (", add,
+                   " RETURNING 1) SELECT (SELECT count(*) FROM added), (SELECT ROW(", KeyNames(n),
+                   ")::text FROM w WHERE ", References(fk.fk, "w", /*positional=*/true),
+                   " AND NOT EXISTS (SELECT FROM f WHERE ", SameKey(n, "f", "w"), ") LIMIT 1)"));
+  if (!r.ok()) {
+    return source.ErrorStatus(
+        r, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+  }
+  if (!r.IsNull(0, 1)) *broken = std::string(r.Get(0, 1));
+  const int64_t added = r.GetInt(0, 0);
+  if (absl::Status s = Report(hooks, fk.parent, stmt, added); !s.ok()) return s;
+  return added;
 }
 
 // The rest of the upward pass in one statement, from the parents the
@@ -98,7 +203,7 @@ absl::StatusOr<int64_t> Insert(PgConnection& source, const std::string& sql,
 // dropped by one hash anti-join per table at the end.
 absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Catalog& catalog,
                                                  const std::vector<int64_t>& seeds, int gen,
-                                                 const SelectHooks& hooks) {
+                                                 int& stmt, const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
   std::vector<std::string> seed_sql;
   for (int t = 0; t < n; ++t) {
@@ -117,14 +222,15 @@ absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Cat
                      " p ON ", JoinCondition(fk.fk), " WHERE r.t = ", fk.child,
                      " AND c.ctid = r.rid", child.partitioned ? " AND c.tableoid = r.rel" : ""));
   }
-  absl::StatusOr<int64_t> reached =
-      Insert(source,
-             absl::StrCat("INSERT INTO ", kClosureTable, " WITH RECURSIVE r (t, rel, rid) AS (",
-                          absl::StrJoin(seed_sql, " UNION ALL "),
-                          " UNION SELECT x.t, x.rel, x.rid FROM r CROSS JOIN LATERAL (",
-                          absl::StrJoin(steps, " UNION ALL "), ") x) SELECT t, rel, rid FROM r"),
-             hooks, "following the foreign keys up from the last parents");
-  if (!reached.ok()) return reached.status();
+  if (Stopped(hooks)) return Cancelled();
+  PgResult reached = source.Exec(
+      absl::StrCat("INSERT INTO ", kClosureTable, " WITH RECURSIVE r (t, rel, rid) AS (",
+                   absl::StrJoin(seed_sql, " UNION ALL "),
+                   " UNION SELECT x.t, x.rel, x.rid FROM r CROSS JOIN LATERAL (",
+                   absl::StrJoin(steps, " UNION ALL "), ") x) SELECT t, rel, rid FROM r"));
+  if (!reached.ok()) {
+    return source.ErrorStatus(reached, "following the foreign keys up from the last parents");
+  }
 
   std::vector<int64_t> added(n, 0);
   PgResult tables = source.Exec(absl::StrCat("SELECT DISTINCT t FROM ", kClosureTable));
@@ -132,15 +238,40 @@ absl::StatusOr<std::vector<int64_t>> CloseUpward(PgConnection& source, const Cat
   for (int i = 0; i < tables.rows(); ++i) {
     const int t = static_cast<int>(tables.GetInt(i, 0));
     const CatalogTable& table = catalog.tables[t];
+    ++stmt;
     absl::StatusOr<int64_t> joined = Insert(
-        source,
+        source, t, stmt,
         absl::StrCat("INSERT INTO ", KeyTable(t), " SELECT ", table.partitioned ? "u.rel, " : "",
-                     "u.rid, NULL, NULL, ", gen + 1, " FROM ", kClosureTable, " u WHERE u.t = ", t,
-                     " AND NOT EXISTS (SELECT FROM ", KeyTable(t), " k WHERE k.rid = u.rid",
-                     table.partitioned ? " AND k.rel = u.rel" : "", ")"),
+                     "u.rid, NULL, NULL, ", gen + 1, ", ", stmt, " FROM ", kClosureTable,
+                     " u WHERE u.t = ", t, " AND NOT EXISTS (SELECT FROM ", KeyTable(t),
+                     " k WHERE k.rid = u.rid", table.partitioned ? " AND k.rel = u.rel" : "", ")"),
         hooks, absl::StrCat("adding the parents found in ", table.name.Display()));
     if (!joined.ok()) return joined.status();
     added[t] = *joined;
+  }
+
+  // The walk's joins drop a value that no parent row holds without a word,
+  // so the rows it started from and reached (few) have each FK looked up
+  // once more, by the parent's unique key, for the first such value.
+  std::vector<std::string> probes;
+  for (size_t e = 0; e < catalog.foreign_keys.size(); ++e) {
+    const CatalogForeignKey& fk = catalog.foreign_keys[e];
+    if (seeds[fk.child] == 0 && added[fk.child] == 0) continue;
+    const CatalogTable& child = catalog.tables[fk.child];
+    probes.push_back(absl::StrCat(
+        "(SELECT ", e, ", ROW(", Columns("c", fk.fk.child_columns), ")::text FROM ",
+        FromName(child), " c WHERE ",
+        RowsIn("c", child, KeyTable(fk.child), /*gen=*/-1, absl::StrCat("up >= ", gen)), " AND ",
+        References(fk.fk), " AND NOT EXISTS (SELECT FROM ", FromName(catalog.tables[fk.parent]),
+        " p WHERE ", JoinCondition(fk.fk), ") LIMIT 1)"));
+  }
+  if (!probes.empty()) {
+    if (Stopped(hooks)) return Cancelled();
+    PgResult r = source.Exec(absl::StrJoin(probes, " UNION ALL "));
+    if (!r.ok()) return source.ErrorStatus(r, "checking the last parents' foreign keys");
+    if (r.rows() > 0) {
+      return SourceBreaksForeignKey(catalog.foreign_keys[r.GetInt(0, 0)], r.Get(0, 1));
+    }
   }
   return added;
 }
@@ -186,12 +317,11 @@ absl::Status CreateKeyTables(PgConnection& source, const Catalog& catalog, const
   std::string ddl = "SET temp_buffers = '256MB'; SET work_mem = '64MB'; SET jit = off;";
   for (size_t t = 0; t < graph.in_copy.size(); ++t) {
     if (!graph.in_copy[t]) continue;
-    absl::StrAppend(
-        &ddl, "CREATE TEMP TABLE ", KeyTable(t),
-        catalog.tables[t].partitioned
-            ? absl::StrCat(" (rel oid, rid tid, gen int, via int, up int); CREATE INDEX ON ",
-                           KeyTable(t), " (rel, rid);")
-            : " (rid tid, gen int, via int, up int);");
+    absl::StrAppend(&ddl, "CREATE TEMP TABLE ", KeyTable(t),
+                    catalog.tables[t].partitioned
+                        ? absl::StrCat(" (rel oid, rid tid, gen int, via int, up int, stmt int); ",
+                                       "CREATE INDEX ON ", KeyTable(t), " (rel, rid);")
+                        : " (rid tid, gen int, via int, up int, stmt int);");
   }
   absl::StrAppend(&ddl, "CREATE TEMP TABLE ", kClosureTable, " (t int, rel oid, rid tid);");
   PgResult r = source.Exec(ddl);
@@ -234,8 +364,8 @@ absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
 
 std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch, int tag) {
   return absl::StrCat("COPY (SELECT ", catalog.tables[batch.table].partitioned ? "rel, " : "",
-                      "rid, ", tag, " FROM ", KeyTable(batch.table), " WHERE ",
-                      batch.up ? "up" : "gen", " = ", batch.round, ") TO STDOUT");
+                      "rid, ", tag, " FROM ", KeyTable(batch.table), " WHERE stmt = ", batch.stmt,
+                      ") TO STDOUT");
 }
 
 std::string KeysCopyInSql(const Catalog& catalog, int table) {
@@ -248,19 +378,12 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 const std::string& organization_id,
                                                 int64_t walk_below, const SelectHooks& hooks) {
   const int n = static_cast<int>(catalog.tables.size());
-  // Each round's new rows, per table, to hooks.on_round.
-  auto report = [&](const std::vector<int64_t>& added, bool up, int round) -> absl::Status {
-    if (!hooks.on_round) return absl::OkStatus();
-    std::vector<KeyBatch> batches;
-    for (int t = 0; t < n; ++t) {
-      if (added[t] > 0) batches.push_back({t, up, round, added[t]});
-    }
-    return batches.empty() ? absl::OkStatus() : hooks.on_round(batches);
-  };
+  // Numbers the statements that add rows, in the key tables' `stmt`.
+  int stmt = 0;
   const CatalogTable& root = catalog.tables[graph.root];
   PgResult seed = source.ExecParams(
       absl::StrCat("INSERT INTO ", KeyTable(graph.root), " SELECT ", RowId("r", root),
-                   ", 0, NULL, NULL FROM ", FromName(root), " r WHERE ",
+                   ", 0, NULL, NULL, ", stmt, " FROM ", FromName(root), " r WHERE ",
                    QuoteIdent(root.columns[graph.root_column].name), " = $1"),
       {organization_id});
   if (!seed.ok()) return source.ErrorStatus(seed, "selecting the organization's row");
@@ -269,6 +392,7 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
         absl::StrCat("the source has no organization with ", root.name.Display(), ".",
                      root.columns[graph.root_column].name, " = ", organization_id));
   }
+  if (absl::Status s = Report(hooks, graph.root, stmt, seed.affected_rows()); !s.ok()) return s;
 
   // Semi-naive fixpoints: each round joins only the rows the previous round
   // found, so a chain of depth k costs k rounds of small joins.
@@ -280,7 +404,6 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
   // it is its `via`). Their parent through that FK is in D already, so the
   // upward pass need not look for it.
   std::vector<int64_t> came_via(catalog.foreign_keys.size(), 0);
-  if (absl::Status s = report(found, /*up=*/false, 0); !s.ok()) return s;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
     bool any = false;
@@ -291,36 +414,39 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       const CatalogTable& child = catalog.tables[fk.child];
       const CatalogTable& parent = catalog.tables[fk.parent];
       // Each child row joins at most one parent row (the FK references a
-      // unique key), so one statement never finds a row twice.
-      absl::StatusOr<int64_t> added =
-          Insert(source,
-                 absl::StrCat("INSERT INTO ", KeyTable(fk.child), " SELECT ", RowId("c", child),
-                              ", ", gen, ", ", e, ", NULL FROM ", FromName(child), " c JOIN ",
-                              FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ",
-                              RowsIn("p", parent, KeyTable(fk.parent), gen - 1),
-                              held[fk.child] > 0 ? NotHeld("c", child, KeyTable(fk.child)) : ""),
-                 hooks, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
+      // unique key), so one statement never finds a row twice. The first
+      // round's parents are the root rows: named by the root column's
+      // value, not their ids, the planner carries the value over the join
+      // (org_id = 1) and a table without an index on the FK is scanned
+      // with that filter instead of probing a hash per row.
+      const std::string parents =
+          gen == 1 && fk.parent == graph.root
+              ? absl::StrCat("p.", QuoteIdent(root.columns[graph.root_column].name), " = ",
+                             source.QuoteLiteral(organization_id))
+              : RowsIn("p", parent, KeyTable(fk.parent), gen - 1);
+      ++stmt;
+      absl::StatusOr<int64_t> added = Insert(
+          source, fk.child, stmt,
+          absl::StrCat("INSERT INTO ", KeyTable(fk.child), " SELECT ", RowId("c", child), ", ", gen,
+                       ", ", e, ", NULL, ", stmt, " FROM ", FromName(child), " c JOIN ",
+                       FromName(parent), " p ON ", JoinCondition(fk.fk), " WHERE ", parents,
+                       held[fk.child] > 0 ? NotHeld("c", child, KeyTable(fk.child)) : ""),
+          hooks, absl::StrCat("following ", fk.fk.name, " down to ", fk.fk.child.Display()));
       if (!added.ok()) return added.status();
       next[fk.child] += *added;
       held[fk.child] += *added;
       came_via[e] += *added;
       any = any || *added > 0;
     }
-    if (absl::Status s = report(next, /*up=*/false, gen); !s.ok()) return s;
     found = std::move(next);
     if (!any) break;
   }
 
   // S starts as D (the rows the key tables hold); then parents, round by
-  // round: round 1 reads D (up IS NULL), round k the parents of round k-1.
-  // Each statement looks the parents up by the distinct key values the
-  // child rows hold, through the parent's unique index, and keeps those S
-  // lacks. When the child rows are many against S's rows of the parent
-  // (a task's assignee, mostly a user of the organization), it first drops
-  // the values whose parent S holds, by a hash anti-join on the values
-  // against S's rows of the parent, so it looks up only the rest; when
-  // they are few (the late rounds), it looks up all of them and drops the
-  // parents S holds by their row ids, never reading S's parent rows.
+  // round: round 1 reads D (up IS NULL), round k the parents of round k-1
+  // (AddParents). A row's FK values are looked up in the round after the
+  // one that added it, except through the FK it came down by: that one
+  // joined its parent, in D.
   found = held;
   for (int gen = 1;; ++gen) {
     std::vector<int64_t> next(n, 0);
@@ -331,39 +457,32 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
       // down through this very FK.
       if (found[fk.child] == 0 || (gen == 1 && found[fk.child] == came_via[e])) continue;
       const CatalogTable& child = catalog.tables[fk.child];
-      const CatalogTable& parent = catalog.tables[fk.parent];
-      std::string wanted = absl::StrCat(
-          "SELECT ", Columns("c", fk.fk.child_columns), " FROM ", FromName(child), " c WHERE ",
+      std::string wanted_rows =
           RowsIn("c", child, KeyTable(fk.child), /*gen=*/-1,
                  absl::StrCat(gen == 1 ? "up IS NULL" : absl::StrCat("up = ", gen - 1),
-                              " AND via IS DISTINCT FROM ", e)));
-      std::string held_parents;
-      if (held[fk.parent] > 0 && found[fk.child] * 4 >= held[fk.parent]) {
-        absl::StrAppend(&wanted, " AND NOT EXISTS (SELECT FROM ", FromName(parent), " h WHERE ",
-                        RowsIn("h", parent, KeyTable(fk.parent)), " AND ",
-                        JoinCondition(fk.fk, "c", "h"), ")");
-      } else if (held[fk.parent] > 0) {
-        held_parents = NotHeld("p", parent, KeyTable(fk.parent));
-      }
-      absl::StatusOr<int64_t> added = Insert(
-          source,
-          absl::StrCat("INSERT INTO ", KeyTable(fk.parent), " SELECT ", RowId("p", parent),
-                       ", NULL, NULL, ", gen, " FROM ", FromName(parent), " p WHERE (",
-                       Columns("p", fk.fk.parent_columns), ") IN (", wanted, ")", held_parents),
-          hooks, absl::StrCat("following ", fk.fk.name, " up to ", fk.fk.parent.Display()));
+                              " AND via IS DISTINCT FROM ", e));
+      ++stmt;
+      std::string broken;
+      // The rows this statement reads: round 1 leaves out those that came
+      // down through this FK (an audit log's 40,000 reads of D's events
+      // came by event_id; one came by user_id).
+      const int64_t reading = found[fk.child] - (gen == 1 ? came_via[e] : 0);
+      absl::StatusOr<int64_t> added = AddParents(
+          source, catalog, fk, wanted_rows, held[fk.parent] > 0,
+          held[fk.parent] > 0 && reading * 4 >= held[fk.parent], gen, stmt, hooks, &broken);
       if (!added.ok()) return added.status();
+      if (!broken.empty()) return SourceBreaksForeignKey(fk, broken);
       next[fk.parent] += *added;
       held[fk.parent] += *added;
       any = any || *added > 0;
     }
     if (!any) break;
-    if (absl::Status s = report(next, /*up=*/true, gen); !s.ok()) return s;
     int64_t new_parents = 0;
     for (int64_t rows : next) new_parents += rows;
     if (new_parents < walk_below) {
-      absl::StatusOr<std::vector<int64_t>> closed = CloseUpward(source, catalog, next, gen, hooks);
+      absl::StatusOr<std::vector<int64_t>> closed =
+          CloseUpward(source, catalog, next, gen, stmt, hooks);
       if (!closed.ok()) return closed.status();
-      if (absl::Status s = report(*closed, /*up=*/true, gen + 1); !s.ok()) return s;
       break;
     }
     found = std::move(next);

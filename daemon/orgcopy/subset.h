@@ -2,12 +2,18 @@
 // in one temp table per table of the source session (pg_temp.ds_k_<n>:
 // ctid, with tableoid for a partitioned table; for D's rows the down round
 // that found them and the down FK they came by, for the parents S adds the
-// upward round), filled by set-based INSERT ... SELECT joins, one per FK
-// and round (the upward tail of few rows by one recursive walk), inside
-// one REPEATABLE READ READ ONLY snapshot; nothing but counts leaves the
-// server. ctid identifies a row version for the whole
-// snapshot, so tables without a key (exact duplicate rows included) need
-// nothing special.
+// upward round; for every row the statement that added it), filled by
+// set-based INSERT ... SELECT joins, one per FK and round (the upward tail
+// of few rows by one recursive walk), inside one REPEATABLE READ READ ONLY
+// snapshot; nothing but counts leaves the server. ctid identifies a row
+// version for the whole snapshot, so tables without a key (exact duplicate
+// rows included) need nothing special.
+//
+// The selection also proves that S breaks no FK: a row of D that came down
+// through an FK joined its parent; every other row's FK values are looked
+// up by the upward statements, which report a value that no parent row
+// holds. So a replica-mode load, which checks no FK, needs no check after
+// it.
 #ifndef DS_DAEMON_ORGCOPY_SUBSET_H_
 #define DS_DAEMON_ORGCOPY_SUBSET_H_
 
@@ -40,19 +46,17 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
                           std::string* exported = nullptr);
 
 // A second source session in the first one's snapshot, with key tables of
-// the same names (empty): the rows a round found are read there once
+// the same names (empty): the rows a statement found are read there once
 // their ids are moved in (KeysCopyOutSql, KeysCopyInSql), while the first
 // session goes on selecting.
 absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
                                   const CopyGraph& graph, const std::string& snapshot);
 
-// The rows one round of the selection added to a table's key table: down
-// round `round` (D's rows, `gen` in the key table) or upward round
-// `round` (parents, `up`).
+// The rows one statement of the selection added to a table's key table
+// (the key tables' `stmt` column).
 struct KeyBatch {
   int table = -1;
-  bool up = false;
-  int round = 0;
+  int stmt = 0;
   int64_t rows = 0;
 };
 
@@ -77,17 +81,18 @@ struct SelectHooks {
   std::vector<bool> read_elsewhere;
   // Checked between statements: true stops the selection (kCancelled).
   std::function<bool()> stop;
-  // Called, between statements and on the selecting session's thread,
-  // after each round with the rows it added per table (the root row first,
-  // as down round 0). Every row of S is in exactly one batch. An error
-  // ends the selection with it.
-  std::function<absl::Status(const std::vector<KeyBatch>&)> on_round;
+  // Called on the selecting session's thread after each statement that
+  // added rows, with them (the root row first): a loader may read them
+  // at once. Every row of S is in exactly one batch. An error ends the
+  // selection with it.
+  std::function<absl::Status(const KeyBatch&)> on_rows;
 };
 
 // Computes D, then S, and returns the rows S holds per catalog table (0 for
 // tables outside the copy). Once an upward round adds fewer than
 // `walk_below` parents, the rest of the upward pass is one recursive
-// statement.
+// statement. FailedPrecondition (SourceBreaksForeignKey) when a row of S
+// references a parent that the source does not hold.
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
                                                 const CopyGraph& graph,
                                                 const std::string& organization_id,

@@ -210,13 +210,7 @@ absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, in
     if (!r.ok()) {
       return target.ErrorStatus(r, absl::StrCat("checking foreign key ", fk.fk.name));
     }
-    if (r.rows() > 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the source violates foreign key ", fk.fk.name, " of ", fk.fk.child.Display(), ": (",
-          absl::StrJoin(fk.fk.child_columns, ", "), ") = ", std::string(r.Get(0, 0)),
-          " references no row of ", fk.fk.parent.Display(),
-          "; fix the source's rows (nothing was guessed or copied)"));
-    }
+    if (r.rows() > 0) return SourceBreaksForeignKey(fk, r.Get(0, 0));
   }
   return absl::OkStatus();
 }
