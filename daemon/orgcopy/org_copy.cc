@@ -400,19 +400,6 @@ absl::StatusOr<OrgCopyReport> RunOrgCopy(const OrgCopyEndpoints& endpoints, cons
   if (!loaded.ok()) {
     absl::Status s = loaded;
     (void)p.target->Exec("ROLLBACK");
-    if (!ctx.cancelled() && s.code() == absl::StatusCode::kInternal && !p.source->Broken()) {
-      // A rejected row may be the source breaking its own FK (a NOT VALID
-      // constraint, rows loaded in replica mode): if so, say that, with the
-      // key, rather than the target's error.
-      for (int t : TablesToFill(p.graph, rows.empty() ? nullptr : &rows)) {
-        absl::Status broken = orgcopy::CheckForeignKeysOf(
-            *p.source, p.source_catalog, t, orgcopy::SelectedRowsFilter(p.source_catalog, t));
-        if (broken.code() == absl::StatusCode::kFailedPrecondition) {
-          s = broken;
-          break;
-        }
-      }
-    }
     if (ctx.cancelled() || s.code() == absl::StatusCode::kCancelled) {
       return absl::CancelledError(
           "the organization copy was cancelled; the target's tables were left as they were "

@@ -514,10 +514,6 @@ std::string RootLeafRowsSql(PgConnection& source, const Catalog& catalog, const 
                       source.QuoteLiteral(organization_id), ")");
 }
 
-std::string SelectedRowsFilter(const Catalog& catalog, int table) {
-  return RowsIn("c", catalog.tables[table], KeyTable(table));
-}
-
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
                             int tag) {
   const CatalogTable& t = catalog.tables[table];

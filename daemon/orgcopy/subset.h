@@ -98,9 +98,6 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 const std::string& organization_id,
                                                 int64_t walk_below, const SelectHooks& hooks);
 
-// "c.ctid = ANY (...)": a condition on alias c that holds for S's rows.
-std::string SelectedRowsFilter(const Catalog& catalog, int table);
-
 // SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it;
 // with `tag` >= 0, to the rows its key table marks with that `gen`.
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,

@@ -189,32 +189,6 @@ absl::Status ReAddForeignKeys(PgConnection& target, const std::vector<DroppedFor
   return absl::OkStatus();
 }
 
-absl::Status CheckForeignKeysOf(PgConnection& target, const Catalog& catalog, int table,
-                                const std::string& row_filter) {
-  for (const CatalogForeignKey& fk : catalog.foreign_keys) {
-    if (fk.child != table) continue;
-    std::vector<std::string> not_null, match, cols;
-    for (size_t i = 0; i < fk.fk.child_columns.size(); ++i) {
-      std::string c = absl::StrCat("c.", QuoteIdent(fk.fk.child_columns[i]));
-      not_null.push_back(absl::StrCat(c, " IS NOT NULL"));
-      match.push_back(absl::StrCat("p.", QuoteIdent(fk.fk.parent_columns[i]), " = ", c));
-      cols.push_back(c);
-    }
-    PgResult r = target.Exec(
-        absl::StrCat("SELECT ROW(", absl::StrJoin(cols, ", "), ")::text FROM ",
-                     FromName(catalog.tables[fk.child]), " c WHERE ",
-                     row_filter.empty() ? "" : absl::StrCat(row_filter, " AND "),
-                     absl::StrJoin(not_null, " AND "), " AND NOT EXISTS (SELECT 1 FROM ",
-                     FromName(catalog.tables[fk.parent]), " p WHERE ",
-                     absl::StrJoin(match, " AND "), ") LIMIT 1"));
-    if (!r.ok()) {
-      return target.ErrorStatus(r, absl::StrCat("checking foreign key ", fk.fk.name));
-    }
-    if (r.rows() > 0) return SourceBreaksForeignKey(fk, r.Get(0, 0));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<std::string>> AdvanceSequences(PgConnection& target,
                                                           const std::vector<OrgCopyTable>& tables) {
   std::vector<std::string> out;

@@ -1,8 +1,8 @@
 // The target side of the organization copy: what it refuses before a row
 // moves (tables or columns that do not match the source, tables that hold
 // rows), whether the role may load in replica mode, the user triggers
-// switched off and back on, the FK check by query after a replica-mode
-// load, and the sequences set past the copied values.
+// switched off and back on, the FKs dropped and re-added, and the
+// sequences set past the copied values.
 #ifndef DS_DAEMON_ORGCOPY_TARGET_H_
 #define DS_DAEMON_ORGCOPY_TARGET_H_
 
@@ -67,15 +67,6 @@ absl::StatusOr<std::vector<DroppedForeignKey>> DropForeignKeys(PgConnection& tar
 // that breaks it. (PostgreSQL 15 has no NOT VALID FK on a partitioned
 // table: that one is added and checked at once.)
 absl::Status ReAddForeignKeys(PgConnection& target, const std::vector<DroppedForeignKey>& fks);
-
-// Checks by query that every row of `table` references an existing row
-// through each FK of the source graph that starts at it: on the target
-// after a replica-mode load (which ran without FK checks), on the source's
-// selected rows (`row_filter` on alias c, e.g. subset.h's
-// SelectedRowsFilter) when a load failed, to tell a source that breaks its
-// own FK from other failures. FailedPrecondition naming the FK and a key.
-absl::Status CheckForeignKeysOf(PgConnection& conn, const Catalog& catalog, int table,
-                                const std::string& row_filter = "");
 
 // Every sequence that feeds an integer column of `tables` (serial,
 // identity, or only named in a DEFAULT) is set past that column's maximum
