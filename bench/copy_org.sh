@@ -17,6 +17,9 @@
 #   (c) INSERT per row     the same rows as pg_dump --column-inserts, replayed by
 #                          psql in one transaction (dump time included)
 #
+# Each timed method starts after a CHECKPOINT and with the database it reads
+# in the OS page cache (warm()).
+#
 # Source: daemon/orgcopy/testdata/schema.sql filled by generate.sql with
 # BENCH_ORGS organizations; organization 1 holds BENCH_BIG times the rows of
 # each other one (50 and 5: about 9% of the rows). Prints a markdown table
@@ -34,9 +37,9 @@
 #   BENCH_BASELINE another build's org_copy_bench (say, main's, copied
 #                 aside): its two ds rows run on the same source, each
 #                 just before the build under test's, for before/after
-#   BENCH_SERVER_LOG  a file: the server logs every statement of 100 ms or
-#                 more (with its duration), and its log is copied there at
-#                 the end, to see where the selection's time goes
+#   BENCH_SERVER_LOG  a file: the server logs every statement of BENCH_LOG_MS
+#                 (default 100) ms or more, with its duration, and its log
+#                 is copied there at the end, to see where the time goes
 #   DS_TEST_USER  user that runs postgres and the clients when run as root
 #                 (default ds-test; created if missing)
 set -euo pipefail
@@ -113,10 +116,23 @@ source_size=$(q -d source -Atc "SELECT pg_size_pretty(pg_database_size('source')
 source_rows=$(q -d source -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
 log "source: $source_size, $source_rows rows, generated in $(elapsed "$t0" "$(now)") s"
 
+# warm DB: every relation of DB read into the OS page cache (pg_prewarm's
+# `read` mode), untimed, just before a timed method reads it. This VM pages
+# file pages out once they go cold (DAMON), and (a) reads a database
+# written seconds before it: without this, ds would read a colder source
+# than (a) does, and the first of two ds rows a colder one than the second.
+warm() {
+  q -d "$1" -Atc "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+    -c "SELECT count(pg_prewarm(c.oid, 'read')) FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'i', 't', 'm') AND n.nspname <> 'information_schema'" >/dev/null
+}
+
 run_ds() {  # run_ds BINARY TARGET USER [--no-replica]: seconds; the summary on stderr
   local binary=$1 target=$2 user=$3
   shift 3
   local t
+  warm source
   t=$(now)
   printf '%s\n%s\n' "$(conn source)" "$(conn "$target" "$user")" |
     "${as_user[@]}" "$root/work/$binary" --org 1 "$@" >"$root/work/$target.out"
@@ -148,6 +164,7 @@ ds_owner=$(run_ds org_copy_bench ds_owner bench_owner)
 q -d ds_super -c "ANALYZE" >/dev/null
 log "(a) raw COPY of the same rows"
 new_target raw
+warm ds_super
 t=$(now)
 printf '%s\n%s\n' "$(conn ds_super)" "$(conn raw)" | "${as_user[@]}" "$root/work/org_copy_bench" --raw >&2
 raw=$(elapsed "$t" "$(now)")
@@ -156,6 +173,7 @@ load_after_raw=$(cut -d' ' -f1-3 /proc/loadavg)
 if runs dump; then
 log "(b) pg_dump --data-only of everything, restore, delete the other organizations"
 new_target dumped
+warm source
 t=$(now)
 "${as_user[@]}" "$pg_bin/pg_dump" -h "$sock" -U bench --data-only -Fc -f "$root/work/all.dump" source \
   2>>"$root/work/pg_dump.log"
@@ -189,6 +207,7 @@ fi
 if runs insert; then
 log "(c) one INSERT per row"
 new_target inserted
+warm ds_super
 t=$(now)
 "${as_user[@]}" "$pg_bin/pg_dump" -h "$sock" -U bench --data-only --column-inserts \
   -f "$root/work/rows.sql" ds_super 2>>"$root/work/pg_dump.log"
