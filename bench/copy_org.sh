@@ -122,7 +122,7 @@ log "source: $source_size, $source_rows rows, generated in $(elapsed "$t0" "$(no
 # written seconds before it: without this, ds would read a colder source
 # than (a) does, and the first of two ds rows a colder one than the second.
 warm() {
-  q -d "$1" -Atc "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+  q -d "$1" -Atc "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
     -c "SELECT count(pg_prewarm(c.oid, 'read')) FROM pg_class c
         JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'i', 't', 'm') AND n.nspname <> 'information_schema'" >/dev/null
