@@ -28,15 +28,12 @@ absl::StatusOr<UserPool> ParseUserPool(std::string_view json) {
     return absl::DataLossError(StrCat(kWhat, ": no UserPool object in the answer"));
   }
   UserPool out;
-  absl::StatusOr<std::string> id = ReqString(pool, "Id", kWhat);
-  if (!id.ok()) return id.status();
-  out.id = *id;
-  absl::StatusOr<std::string> name = ReqString(pool, "Name", kWhat);
-  if (!name.ok()) return name.status();
-  out.name = *name;
-  absl::StatusOr<std::optional<int64_t>> n = OptInt(pool, "EstimatedNumberOfUsers");
-  if (!n.ok()) return absl::DataLossError(StrCat(kWhat, ": ", n.status().message()));
-  out.estimated_users = n->value_or(0);
+  if (absl::Status s = ReadRequired(pool, "Id", kWhat, &out.id); !s.ok()) return s;
+  if (absl::Status s = ReadRequired(pool, "Name", kWhat, &out.name); !s.ok()) return s;
+  if (absl::Status s = ReadOptional(pool, "EstimatedNumberOfUsers", kWhat, &out.estimated_users);
+      !s.ok()) {
+    return s;
+  }
   simdjson::dom::object tags;
   if (pool.at_key("UserPoolTags").get(tags) == simdjson::SUCCESS) {
     for (auto [key, value] : tags) {
@@ -61,9 +58,10 @@ absl::StatusOr<UsersPage> ParseUsersPage(std::string_view json) {
     if (!name.ok()) return name.status();
     page.usernames.push_back(std::move(*name));
   }
-  absl::StatusOr<std::optional<std::string>> next = OptString(doc->root(), "PaginationToken");
-  if (!next.ok()) return absl::DataLossError(StrCat(kWhat, ": ", next.status().message()));
-  page.next_token = next->value_or("");
+  if (absl::Status s = ReadOptional(doc->root(), "PaginationToken", kWhat, &page.next_token);
+      !s.ok()) {
+    return s;
+  }
   return page;
 }
 

@@ -27,15 +27,11 @@ std::optional<int64_t> HeaderNumber(const http::HttpResponse& r, const std::stri
 absl::StatusOr<WorkflowRun> RunFrom(element obj) {
   constexpr std::string_view kWhat = "GitHub workflow run";
   WorkflowRun run;
-  absl::StatusOr<int64_t> id = ReqInt(obj, "id", kWhat);
-  if (!id.ok()) return id.status();
-  run.id = *id;
+  if (absl::Status s = ReadRequired(obj, "id", kWhat, &run.id); !s.ok()) return s;
   for (auto [key, out] :
        {std::pair{"name", &run.name}, std::pair{"status", &run.status},
         std::pair{"conclusion", &run.conclusion}, std::pair{"html_url", &run.html_url}}) {
-    absl::StatusOr<std::optional<std::string>> v = OptString(obj, key);
-    if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
-    *out = v->value_or("");
+    if (absl::Status s = ReadOptional(obj, key, kWhat, out); !s.ok()) return s;
   }
   // display_title carries run-name too; older servers fill only one of them.
   if (absl::StatusOr<std::optional<std::string>> t = OptString(obj, "display_title");
@@ -92,9 +88,9 @@ absl::StatusOr<DispatchResult> ParseDispatchResult(std::string_view json) {
   absl::StatusOr<JsonDoc> doc = JsonDoc::Parse(json, kWhat);
   if (!doc.ok()) return doc.status();
   DispatchResult out;
-  absl::StatusOr<int64_t> id = ReqInt(doc->root(), "workflow_run_id", kWhat);
-  if (!id.ok()) return id.status();
-  out.run_id = *id;
+  if (absl::Status s = ReadRequired(doc->root(), "workflow_run_id", kWhat, &out.run_id); !s.ok()) {
+    return s;
+  }
   absl::StatusOr<std::optional<std::string>> url = OptString(doc->root(), "html_url");
   if (url.ok() && *url) out.html_url = **url;
   return out;
@@ -136,9 +132,7 @@ absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json
     WorkflowJob job;
     for (auto [key, field] : {std::pair{"name", &job.name}, std::pair{"status", &job.status},
                               std::pair{"conclusion", &job.conclusion}}) {
-      absl::StatusOr<std::optional<std::string>> v = OptString(j, key);
-      if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
-      *field = v->value_or("");
+      if (absl::Status s = ReadOptional(j, key, kWhat, field); !s.ok()) return s;
     }
     simdjson::dom::array steps;
     if (j.at_key("steps").get(steps) == simdjson::SUCCESS) {
@@ -146,9 +140,7 @@ absl::StatusOr<std::vector<WorkflowJob>> ParseWorkflowJobs(std::string_view json
         WorkflowStep step;
         for (auto [key, field] : {std::pair{"name", &step.name}, std::pair{"status", &step.status},
                                   std::pair{"conclusion", &step.conclusion}}) {
-          absl::StatusOr<std::optional<std::string>> v = OptString(s, key);
-          if (!v.ok()) return absl::DataLossError(StrCat(kWhat, ": ", v.status().message()));
-          *field = v->value_or("");
+          if (absl::Status r = ReadOptional(s, key, kWhat, field); !r.ok()) return r;
         }
         job.steps.push_back(std::move(step));
       }

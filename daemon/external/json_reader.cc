@@ -62,4 +62,44 @@ absl::StatusOr<int64_t> ReqInt(simdjson::dom::element obj, std::string_view key,
   return **v;
 }
 
+absl::Status ReadRequired(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          std::string* out) {
+  absl::StatusOr<std::string> v = ReqString(obj, key, what);
+  if (!v.ok()) return v.status();
+  *out = std::move(*v);
+  return absl::OkStatus();
+}
+
+absl::Status ReadRequired(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          int64_t* out) {
+  absl::StatusOr<int64_t> v = ReqInt(obj, key, what);
+  if (!v.ok()) return v.status();
+  *out = *v;
+  return absl::OkStatus();
+}
+
+absl::Status ReadOptional(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          std::string* out) {
+  absl::StatusOr<std::optional<std::string>> v = OptString(obj, key);
+  if (!v.ok()) return absl::DataLossError(StrCat(what, ": ", v.status().message()));
+  if (*v) *out = std::move(**v);
+  return absl::OkStatus();
+}
+
+absl::Status ReadOptional(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          std::optional<int64_t>* out) {
+  absl::StatusOr<std::optional<int64_t>> v = OptInt(obj, key);
+  if (!v.ok()) return absl::DataLossError(StrCat(what, ": ", v.status().message()));
+  if (*v) *out = **v;
+  return absl::OkStatus();
+}
+
+absl::Status ReadOptional(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          int64_t* out) {
+  std::optional<int64_t> v;
+  if (absl::Status s = ReadOptional(obj, key, what, &v); !s.ok()) return s;
+  if (v) *out = *v;
+  return absl::OkStatus();
+}
+
 }  // namespace ds::daemon::external

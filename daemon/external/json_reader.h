@@ -41,6 +41,21 @@ absl::StatusOr<std::optional<int64_t>> OptInt(simdjson::dom::element obj, std::s
 absl::StatusOr<int64_t> ReqInt(simdjson::dom::element obj, std::string_view key,
                                std::string_view what);
 
+// The same lookups stored into a field of the thing being read: the
+// answer readers' usual three lines (look up, return on error, assign) as
+// one call. Errors name `what` and the field. An absent optional field
+// leaves `out` as it was.
+absl::Status ReadRequired(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          std::string* out);
+absl::Status ReadRequired(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          int64_t* out);
+absl::Status ReadOptional(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          std::string* out);
+absl::Status ReadOptional(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          int64_t* out);
+absl::Status ReadOptional(simdjson::dom::element obj, std::string_view key, std::string_view what,
+                          std::optional<int64_t>* out);
+
 }  // namespace ds::daemon::external
 
 #endif  // DS_DAEMON_EXTERNAL_JSON_READER_H_

@@ -24,12 +24,8 @@ absl::Status ReadMetadata(element obj, std::map<std::string, std::string>* out) 
 absl::StatusOr<StripeProduct> ProductFrom(element obj) {
   constexpr std::string_view kWhat = "Stripe product";
   StripeProduct p;
-  absl::StatusOr<std::string> id = ReqString(obj, "id", kWhat);
-  if (!id.ok()) return id.status();
-  p.id = *id;
-  absl::StatusOr<std::optional<std::string>> name = OptString(obj, "name");
-  if (!name.ok()) return name.status();
-  p.name = name->value_or("");
+  if (absl::Status s = ReadRequired(obj, "id", kWhat, &p.id); !s.ok()) return s;
+  if (absl::Status s = ReadOptional(obj, "name", kWhat, &p.name); !s.ok()) return s;
   bool active = true;
   if (element a; obj.at_key("active").get(a) == simdjson::SUCCESS && a.get(active)) {
     return absl::DataLossError(StrCat(kWhat, ": field 'active' is not a boolean"));
@@ -42,9 +38,7 @@ absl::StatusOr<StripeProduct> ProductFrom(element obj) {
 absl::StatusOr<StripePrice> PriceFrom(element obj) {
   constexpr std::string_view kWhat = "Stripe price";
   StripePrice p;
-  absl::StatusOr<std::string> id = ReqString(obj, "id", kWhat);
-  if (!id.ok()) return id.status();
-  p.id = *id;
+  if (absl::Status s = ReadRequired(obj, "id", kWhat, &p.id); !s.ok()) return s;
   // `product` is an id, or the object when expanded.
   element product;
   if (obj.at_key("product").get(product) == simdjson::SUCCESS) {
@@ -52,22 +46,14 @@ absl::StatusOr<StripePrice> PriceFrom(element obj) {
     if (product.get(s) == simdjson::SUCCESS) {
       p.product = std::string(s);
     } else if (product.is_object()) {
-      absl::StatusOr<std::string> pid = ReqString(product, "id", kWhat);
-      if (!pid.ok()) return pid.status();
-      p.product = *pid;
+      if (absl::Status s = ReadRequired(product, "id", kWhat, &p.product); !s.ok()) return s;
     }
   }
-  absl::StatusOr<std::string> currency = ReqString(obj, "currency", kWhat);
-  if (!currency.ok()) return currency.status();
-  p.currency = *currency;
-  absl::StatusOr<std::optional<int64_t>> amount = OptInt(obj, "unit_amount");
-  if (!amount.ok()) return amount.status();
-  p.unit_amount = *amount;
+  if (absl::Status s = ReadRequired(obj, "currency", kWhat, &p.currency); !s.ok()) return s;
+  if (absl::Status s = ReadOptional(obj, "unit_amount", kWhat, &p.unit_amount); !s.ok()) return s;
   element recurring;
   if (obj.at_key("recurring").get(recurring) == simdjson::SUCCESS && recurring.is_object()) {
-    absl::StatusOr<std::optional<std::string>> interval = OptString(recurring, "interval");
-    if (!interval.ok()) return interval.status();
-    p.interval = interval->value_or("");
+    if (absl::Status s = ReadOptional(recurring, "interval", kWhat, &p.interval); !s.ok()) return s;
   }
   if (absl::Status s = ReadMetadata(obj, &p.metadata); !s.ok()) return s;
   return p;
