@@ -65,8 +65,9 @@ struct OrgCopySpec {
   // 0 keeps it round by round to the end (the tests cover both ways).
   int64_t upward_walk_below = 20000;
   // When tables may load in any order (replica mode, or every FK dropped),
-  // each selection round's rows load from a second source session in the
-  // same snapshot while the next round runs (load.h, LoadWhileSelecting).
+  // each selection statement's rows load from a second source session in
+  // the same snapshot while the selection goes on (load.h,
+  // LoadWhileSelecting).
   bool load_while_selecting = true;
 };
 
@@ -184,8 +185,8 @@ struct OrgCopyReport {
   double copy_seconds = 0;      // the tables' COPYs, added up
   double fk_check_seconds = 0;  // FKs re-added and validated (the owner's load)
   double commit_seconds = 0;    // triggers back on, sequences, commit
-  // COPYs from the second source session while the selection ran (a
-  // selection round's rows of one table, or a root leaf's rows).
+  // COPYs from the second source session while the selection ran (the
+  // rows one selection statement added, or a root leaf's rows).
   int batches_while_selecting = 0;
   bool replica_mode = false;
   std::vector<std::string> sequences_set;  // "schema.seq = 1042"

@@ -114,9 +114,10 @@ class OrgCopyTest : public test_pg::PostgresTest {
   std::unique_ptr<PgConnection> source_;
 };
 
-// Replica mode loads in any order, so each selection round's rows load
-// from a second source session while the next round runs (users in two
-// batches: the organization's, then the guests who arrive as parents),
+// Replica mode loads in any order, so each selection statement's rows
+// load from a second source session while the selection goes on (users
+// in several batches: the organization's, then the guests who arrive as
+// parents),
 // and audit_events, a root leaf with exact duplicate rows, by its join; a
 // batch lost or loaded twice leaves the oracle short or breaks a key. The
 // same copy with the selection first, then the load, must agree too.
