@@ -251,7 +251,7 @@ absl::Status Load(CopySessions& p, const std::vector<int64_t>& rows, JobContext&
 // first source session in a thread of its own; after each statement, the
 // row ids it added (subset.h, on_rows) are copied out into dsd's memory and
 // queued; this thread moves each batch into the second source session's
-// key table (same exported snapshot), marked with a tag of its own, and
+// key table (same exported snapshot), marked with its statement number, and
 // loads those rows from there, while the first session goes on selecting.
 // Root leaves are read by their join on the second session first. `rows`
 // gets S's rows per table once the selection has ended.
@@ -260,7 +260,8 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
   const Catalog& catalog = p.source_catalog;
   struct FoundKeys {
     int table = -1;
-    int tag = 0;       // marks the batch in the second session's key table
+    int tag = 0;       // its selection statement's number, which marks the batch
+                       // in the second session's key table
     std::string keys;  // COPY text: the ids, then the tag
   };
   std::mutex mu;
@@ -280,11 +281,10 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
     hooks.read_elsewhere.assign(catalog.tables.size(), false);
     for (int t : root_leaves) hooks.read_elsewhere[t] = true;
     hooks.stop = [&] { return stop.load() || ctx.cancelled(); };
-    int next_tag = 0;
     hooks.on_rows = [&](const KeyBatch& batch) -> absl::Status {
-      FoundKeys item{batch.table, next_tag++, {}};
+      FoundKeys item{batch.table, batch.stmt, {}};
       absl::StatusOr<int64_t> moved =
-          p.source->CopyOut(KeysCopyOutSql(catalog, batch, item.tag), [&](std::string_view chunk) {
+          p.source->CopyOut(KeysCopyOutSql(catalog, batch), [&](std::string_view chunk) {
             item.keys.append(chunk);
             return absl::OkStatus();
           });

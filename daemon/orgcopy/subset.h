@@ -62,8 +62,9 @@ struct KeyBatch {
 
 // COPY statements that move a batch's row ids out of the selecting
 // session's key table and into the same key table of an imported session,
-// marked there with `tag` (its `gen` column) for SelectedRowsSql.
-std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch, int tag);
+// marked there with the batch's statement number (in its `gen` column)
+// for SelectedRowsSql.
+std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch);
 std::string KeysCopyInSql(const Catalog& catalog, int table);
 
 // SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
