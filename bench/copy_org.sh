@@ -116,17 +116,11 @@ source_size=$(q -d source -Atc "SELECT pg_size_pretty(pg_database_size('source')
 source_rows=$(q -d source -Atc "SELECT sum(n_live_tup) FROM pg_stat_user_tables")
 log "source: $source_size, $source_rows rows, generated in $(elapsed "$t0" "$(now)") s"
 
-# warm DB: every relation of DB read into the OS page cache (pg_prewarm's
-# `read` mode), untimed, just before a timed method reads it. This VM pages
-# file pages out once they go cold (DAMON), and (a) reads a database
-# written seconds before it: without this, ds would read a colder source
-# than (a) does, and the first of two ds rows a colder one than the second.
-warm() {
-  q -d "$1" -Atc "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
-    -c "SELECT count(pg_prewarm(c.oid, 'read')) FROM pg_class c
-        JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind IN ('r', 'i', 't', 'm') AND n.nspname <> 'information_schema'" >/dev/null
-}
+# warm DB, just before a timed method reads DB (lib.sh, warm_db): (a) reads a
+# database written seconds before it; without this, ds would read a colder
+# source than (a) does, and the first of two ds rows a colder one than the
+# second.
+warm() { warm_db q "$1"; }
 
 run_ds() {  # run_ds BINARY TARGET USER [--no-replica]: seconds; the summary on stderr
   local binary=$1 target=$2 user=$3

@@ -28,6 +28,19 @@ need_pg15() {
   for b; do [[ -x $pg_bin/$b ]] || die "PostgreSQL 15 is not installed ($pg_bin/$b)"; done
 }
 
+# warm_db Q DB: every relation of DB read into the OS page cache
+# (pg_prewarm's `read` mode) through Q, the script's psql function, before
+# a timed run reads DB. This VM pages file pages out once they go cold
+# (DAMON), so a run would otherwise read a source as cold as the time since
+# it was last touched.
+warm_db() {
+  "$1" -d "$2" -Atc "SET client_min_messages = warning" \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
+    -c "SELECT count(pg_prewarm(c.oid, 'read')) FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'i', 't', 'm') AND n.nspname <> 'information_schema'" >/dev/null
+}
+
 # Sets bench_start and load_start (1/5/15 min), for the table's first lines.
 bench_started() {
   bench_start=$(date +%s)

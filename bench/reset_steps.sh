@@ -79,12 +79,10 @@ chown -R "$run_uid:$run_gid" "$ws"
 timeout 120 "${as_user[@]}" "$root/bin/ds" setup -C "$ws" >&2 || die "ds setup failed"
 echo "SOURCE_DB_CONNECTION_STRING=host=$root/sock user=bench dbname=source" >>"$ws/.env"
 
-# As bench/copy_org.sh does before each timed method: a CHECKPOINT, and the
-# source read into the OS page cache (pg_prewarm's `read` mode), untimed,
-# since this VM pages cold file pages out.
-q -d source -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \
-  -c "SELECT count(pg_prewarm(c.oid, 'read')) FROM pg_class c
-      WHERE c.relkind IN ('r', 'i', 't', 'm')" -c "CHECKPOINT" >/dev/null
+# As bench/copy_org.sh does before each timed method: the source in the OS
+# page cache (lib.sh, warm_db) and a CHECKPOINT, untimed.
+warm_db q source
+q -d source -c "CHECKPOINT" >/dev/null
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 log "ds db reset (load average $load)"
