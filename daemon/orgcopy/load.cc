@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/orgcopy/copy_rows.h"
+#include "daemon/orgcopy/row_id_arrays.h"
 #include "daemon/orgcopy/subset.h"
 #include "daemon/orgcopy/target.h"
 
@@ -168,20 +169,53 @@ absl::StatusOr<int64_t> LoadRows(CopySessions& p, PgConnection& source, int t,
   return copied->rows;
 }
 
-// S's rows of table t, from the session holding its keys (all of them, or
-// those marked `tag`: SelectedRowsSql), a cycle's nulled columns as NULL.
-absl::StatusOr<int64_t> LoadTable(CopySessions& p, PgConnection& source, int t, int total,
-                                  JobContext& ctx, LoadState& state, OrgCopyReport& report,
-                                  int tag = -1) {
+// What a COPY of table t's rows reads: its copyable columns, a cycle's
+// nulled columns as NULL.
+std::string LoadedColumns(const CopySessions& p, int t) {
   std::vector<std::string> nulls;
   if (auto it = p.graph.null_columns.find(t); it != p.graph.null_columns.end()) {
     nulls = it->second;
   }
-  return LoadRows(
-      p, source, t,
-      SelectedRowsSql(p.source_catalog, t,
-                      SelectList(p.source_catalog.tables[t].CopyableColumns(), nulls), tag),
-      total, ctx, state, report);
+  return SelectList(p.source_catalog.tables[t].CopyableColumns(), nulls);
+}
+
+// S's rows of table t, from the selecting session (SelectedRowsSql).
+absl::StatusOr<int64_t> LoadTable(CopySessions& p, int t, int total, JobContext& ctx,
+                                  LoadState& state, OrgCopyReport& report) {
+  return LoadRows(p, *p.source, t, SelectedRowsSql(p.source_catalog, t, LoadedColumns(p, t)), total,
+                  ctx, state, report);
+}
+
+// A batch's rows (subset.h, on_rows) from the imported session: its ids
+// stored there, then the rows read by them, partition by partition.
+absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
+                                  std::vector<RowIdArray>& ids, int total, JobContext& ctx,
+                                  LoadState& state, OrgCopyReport& report) {
+  PgConnection& source = *p.source2;
+  const CatalogTable& table = p.source_catalog.tables[batch.table];
+  std::vector<uint32_t> partitions;
+  for (RowIdArray& array : ids) {
+    PgResult stored =
+        source.ExecBinaryParams(StoreBatchSql(batch, array.partition), {std::move(array.tids)});
+    if (!stored.ok()) return source.ErrorStatus(stored, "moving the row ids");
+    if (array.partition != 0) partitions.push_back(array.partition);
+  }
+  const std::string columns = LoadedColumns(p, batch.table);
+  if (!table.partitioned) {
+    return LoadRows(p, source, batch.table, BatchRowsSql(table, columns, batch), total, ctx, state,
+                    report);
+  }
+  absl::StatusOr<std::vector<std::string>> names = PartitionNames(source, partitions);
+  if (!names.ok()) return names.status();
+  int64_t loaded = 0;
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    absl::StatusOr<int64_t> rows = LoadRows(
+        p, source, batch.table, BatchRowsSql(table, columns, batch, partitions[i], (*names)[i]),
+        total, ctx, state, report);
+    if (!rows.ok()) return rows.status();
+    loaded += *rows;
+  }
+  return loaded;
 }
 
 // After the last table: dropped FKs back and validated, triggers back,
@@ -234,7 +268,7 @@ absl::Status Load(CopySessions& p, const std::vector<int64_t>& rows, JobContext&
   for (int t : p.graph.load_order) {
     if (rows[t] > 0) {
       absl::StatusOr<int64_t> loaded =
-          LoadTable(p, *p.source, t, static_cast<int>(fill.size()), ctx, state, report);
+          LoadTable(p, t, static_cast<int>(fill.size()), ctx, state, report);
       if (!loaded.ok()) return loaded.status();
     }
     if (auto it = patch_after.find(t); it != patch_after.end()) {
@@ -249,20 +283,19 @@ absl::Status Load(CopySessions& p, const std::vector<int64_t>& rows, JobContext&
 // The load while the selection runs (graph.any_order: tables may load in
 // any order, and a table in several COPYs). The selection runs on the
 // first source session in a thread of its own; after each statement, the
-// row ids it added (subset.h, on_rows) are copied out into dsd's memory and
-// queued; this thread moves each batch into the second source session's
-// key table (same exported snapshot), marked with its statement number, and
-// loads those rows from there, while the first session goes on selecting.
+// row ids it added (subset.h, on_rows) are copied out into dsd's memory as
+// binary arrays (row_id_arrays.h) and queued; this thread stores each batch
+// in the second source session (same exported snapshot) under its
+// statement number, and loads those rows from there, while the first
+// session goes on selecting.
 // Root leaves are read by their join on the second session first. `rows`
 // gets S's rows per table once the selection has ended.
 absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobContext& ctx,
                                 OrgCopyReport& report, std::vector<int64_t>& rows) {
   const Catalog& catalog = p.source_catalog;
   struct FoundKeys {
-    int table = -1;
-    int tag = 0;       // its selection statement's number, which marks the batch
-                       // in the second session's key table
-    std::string keys;  // COPY text: the ids, then the tag
+    KeyBatch batch;
+    std::vector<RowIdArray> ids;
   };
   std::mutex mu;
   std::condition_variable changed;
@@ -282,13 +315,17 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
     for (int t : root_leaves) hooks.read_elsewhere[t] = true;
     hooks.stop = [&] { return stop.load() || ctx.cancelled(); };
     hooks.on_rows = [&](const KeyBatch& batch) -> absl::Status {
-      FoundKeys item{batch.table, batch.stmt, {}};
+      std::string text;
       absl::StatusOr<int64_t> moved =
           p.source->CopyOut(KeysCopyOutSql(catalog, batch), [&](std::string_view chunk) {
-            item.keys.append(chunk);
+            text.append(chunk);
             return absl::OkStatus();
           });
       if (!moved.ok()) return moved.status();
+      absl::StatusOr<std::vector<RowIdArray>> ids =
+          RowIdArraysFromCopyText(text, catalog.tables[batch.table].partitioned);
+      if (!ids.ok()) return ids.status();
+      FoundKeys item{batch, std::move(*ids)};
       {
         std::lock_guard lock(mu);
         found.push_back(std::move(item));
@@ -348,15 +385,9 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
       item = std::move(found.front());
       found.pop_front();
     }
-    const int t = item.table;
-    if (absl::Status s = p.source2->BeginCopyIn(KeysCopyInSql(catalog, t)); !s.ok()) return s;
-    absl::Status put = p.source2->PutCopyData(item.keys);
-    absl::StatusOr<int64_t> keys = p.source2->EndCopyIn(put.ok() ? "" : "moving the row ids");
-    if (!put.ok()) return put;
-    if (!keys.ok()) return keys.status();
-    if (absl::Status s = first_rows_of(t); !s.ok()) return s;
+    if (absl::Status s = first_rows_of(item.batch.table); !s.ok()) return s;
     absl::StatusOr<int64_t> loaded =
-        LoadTable(p, *p.source2, t, in_copy, ctx, state, report, item.tag);
+        LoadBatch(p, item.batch, item.ids, in_copy, ctx, state, report);
     if (!loaded.ok()) return loaded.status();
     ++report.batches_while_selecting;
   }

@@ -171,8 +171,8 @@ OrgCopyPlan MakePlan(const Prepared& p, const std::vector<int64_t>* rows) {
   return plan;
 }
 
-// The second source session of LoadWhileSelecting: same settings, key
-// tables of its own, the first session's exported snapshot.
+// The second source session of LoadWhileSelecting: same settings, a table
+// for batches of row ids, the first session's exported snapshot.
 absl::Status OpenSecondSource(const OrgCopyEndpoints& endpoints, Prepared& p,
                               const std::string& snapshot) {
   if (snapshot.empty()) return absl::UnavailableError("the snapshot could not be exported");
@@ -182,8 +182,7 @@ absl::Status OpenSecondSource(const OrgCopyEndpoints& endpoints, Prepared& p,
   PgResult enc = (*source)->Exec("SHOW server_encoding");
   if (!enc.ok()) return (*source)->ErrorStatus(enc, "reading the source's encoding");
   if (absl::Status s = ConfigureSession(**source, std::string(enc.Get(0, 0))); !s.ok()) return s;
-  if (absl::Status s = orgcopy::OpenImportedSnapshot(**source, p.source_catalog, p.graph, snapshot);
-      !s.ok()) {
+  if (absl::Status s = orgcopy::OpenImportedSnapshot(**source, snapshot); !s.ok()) {
     return s;
   }
   p.source2 = std::move(*source);

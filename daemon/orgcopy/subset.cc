@@ -16,6 +16,10 @@ std::string KeyTable(int t) { return absl::StrCat("pg_temp.ds_k_", t); }
 // The rows the upward closure reached, before they join S: (table, row id).
 constexpr char kClosureTable[] = "pg_temp.ds_up";
 
+// The loading session's batches of row ids (BatchRowsSql), one row per
+// selection statement and partition.
+constexpr char kBatchTable[] = "pg_temp.ds_batch";
+
 // A row's id in the key tables: its ctid, which identifies a row version
 // for the whole snapshot. A partitioned table's rows live in several
 // partitions, whose ctids repeat, so there it is (tableoid, ctid).
@@ -368,10 +372,16 @@ absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const Co
   return absl::OkStatus();
 }
 
-absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
-                                  const CopyGraph& graph, const std::string& snapshot) {
-  if (absl::Status s = CreateKeyTables(source, catalog, graph); !s.ok()) return s;
-  PgResult r = source.Exec(
+absl::Status OpenImportedSnapshot(PgConnection& source, const std::string& snapshot) {
+  // EXTERNAL: the arrays are stored as they come, not compressed first
+  // (row ids barely compress, and the tasks' 320,000 are 3 MB). JIT off as
+  // on the selecting session: the planner cannot see an array's length,
+  // and a root leaf's scan crosses the JIT thresholds.
+  PgResult r = source.Exec(absl::StrCat("SET jit = off; CREATE TEMP TABLE ", kBatchTable,
+                                        " (stmt int, rel oid, rids tid[]); ALTER TABLE ",
+                                        kBatchTable, " ALTER rids SET STORAGE EXTERNAL"));
+  if (!r.ok()) return source.ErrorStatus(r, "creating the batch table in the source");
+  r = source.Exec(
       absl::StrCat("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ",
                    source.QuoteLiteral(snapshot)));
   if (!r.ok()) return source.ErrorStatus(r, "importing the source snapshot");
@@ -380,13 +390,30 @@ absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
 
 std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch) {
   return absl::StrCat("COPY (SELECT ", catalog.tables[batch.table].partitioned ? "rel, " : "",
-                      "rid, ", batch.stmt, " FROM ", KeyTable(batch.table),
-                      " WHERE stmt = ", batch.stmt, ") TO STDOUT");
+                      "rid FROM ", KeyTable(batch.table), " WHERE stmt = ", batch.stmt,
+                      ") TO STDOUT");
 }
 
-std::string KeysCopyInSql(const Catalog& catalog, int table) {
-  return absl::StrCat("COPY ", KeyTable(table), " (",
-                      catalog.tables[table].partitioned ? "rel, " : "", "rid, gen) FROM STDIN");
+std::string StoreBatchSql(const KeyBatch& batch, uint32_t partition) {
+  return absl::StrCat("INSERT INTO ", kBatchTable, " VALUES (", batch.stmt, ", ", partition,
+                      ", $1::tid[])");
+}
+
+absl::StatusOr<std::vector<std::string>> PartitionNames(PgConnection& source,
+                                                        const std::vector<uint32_t>& oids) {
+  std::vector<std::string> names;
+  for (uint32_t oid : oids) {
+    PgResult r = source.ExecParams(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON "
+        "n.oid = c.relnamespace WHERE c.oid = $1::oid",
+        {std::to_string(oid)});
+    if (!r.ok()) return source.ErrorStatus(r, "naming a partition");
+    if (r.rows() != 1) {
+      return absl::InternalError(absl::StrCat("the source has no partition with oid ", oid));
+    }
+    names.emplace_back(r.Get(0, 0));
+  }
+  return names;
 }
 
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,
@@ -531,11 +558,22 @@ std::string RootLeafRowsSql(PgConnection& source, const Catalog& catalog, const 
                       source.QuoteLiteral(organization_id), ")");
 }
 
-std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
-                            int tag) {
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list) {
   const CatalogTable& t = catalog.tables[table];
   return absl::StrCat("SELECT ", select_list, " FROM ", FromName(t), " t WHERE ",
-                      RowsIn("t", t, KeyTable(table), tag));
+                      RowsIn("t", t, KeyTable(table)));
+}
+
+std::string BatchRowsSql(const CatalogTable& table, const std::string& select_list,
+                         const KeyBatch& batch, uint32_t partition,
+                         const std::string& partition_name) {
+  // The array is a scalar subquery's value, so the planner reads it with a
+  // TID scan without looking inside it (an array literal it estimated
+  // element by element, for seconds).
+  return absl::StrCat("SELECT ", select_list, " FROM ",
+                      partition == 0 ? FromName(table) : absl::StrCat("ONLY ", partition_name),
+                      " t WHERE t.ctid = ANY ((SELECT rids FROM ", kBatchTable,
+                      " WHERE stmt = ", batch.stmt, " AND rel = ", partition, ")::tid[])");
 }
 
 }  // namespace ds::daemon::orgcopy

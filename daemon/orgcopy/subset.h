@@ -45,12 +45,12 @@ absl::Status CheckRootRow(PgConnection& source, const Catalog& catalog, const Co
 absl::Status OpenSnapshot(PgConnection& source, const Catalog& catalog, const CopyGraph& graph,
                           std::string* exported = nullptr);
 
-// A second source session in the first one's snapshot, with key tables of
-// the same names (empty): the rows a statement found are read there once
-// their ids are moved in (KeysCopyOutSql, KeysCopyInSql), while the first
-// session goes on selecting.
-absl::Status OpenImportedSnapshot(PgConnection& source, const Catalog& catalog,
-                                  const CopyGraph& graph, const std::string& snapshot);
+// A second source session in the first one's snapshot, with a temp table
+// for batches of row ids: the rows a statement found are read there
+// (BatchRowsSql) once their ids are moved in (KeysCopyOutSql,
+// RowIdArraysFromCopyText, StoreBatchSql), while the first session goes on
+// selecting.
+absl::Status OpenImportedSnapshot(PgConnection& source, const std::string& snapshot);
 
 // The rows one statement of the selection added to a table's key table
 // (the key tables' `stmt` column).
@@ -60,12 +60,18 @@ struct KeyBatch {
   int64_t rows = 0;
 };
 
-// COPY statements that move a batch's row ids out of the selecting
-// session's key table and into the same key table of an imported session,
-// marked there with the batch's statement number (in its `gen` column)
-// for SelectedRowsSql.
+// COPY ... TO STDOUT of a batch's row ids from the selecting session's key
+// table: "(block,offset)" rows, "oid\t(block,offset)" for a partitioned
+// table (row_id_arrays.h reads either).
 std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch);
-std::string KeysCopyInSql(const Catalog& catalog, int table);
+// INSERT of a batch's row ids (of one partition, or 0: the table's own)
+// into the imported session's batch table; its one binary parameter is
+// the RowIdArray's tids.
+std::string StoreBatchSql(const KeyBatch& batch, uint32_t partition);
+// The partitions' names as SQL ("schema"."name"), by their oids, for
+// BatchRowsSql.
+absl::StatusOr<std::vector<std::string>> PartitionNames(PgConnection& source,
+                                                        const std::vector<uint32_t>& oids);
 
 // SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
 // rows that reference the root rows, by the join alone, no key table.
@@ -99,10 +105,16 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
                                                 const std::string& organization_id,
                                                 int64_t walk_below, const SelectHooks& hooks);
 
-// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it;
-// with `tag` >= 0, to the rows its key table marks with that `gen`.
-std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list,
-                            int tag = -1);
+// SELECT <select_list> FROM <table> (FromName) restricted to S's rows of it
+// (on the selecting session, which holds the key tables).
+std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list);
+// SELECT <select_list> FROM the table, or ONLY the partition
+// `partition_name` (oid `partition`, not 0), restricted to the batch's rows
+// (on the imported session, after StoreBatchSql). A partitioned table's
+// batch is read partition by partition: its rows' ids repeat across them.
+std::string BatchRowsSql(const CatalogTable& table, const std::string& select_list,
+                         const KeyBatch& batch, uint32_t partition = 0,
+                         const std::string& partition_name = "");
 
 }  // namespace ds::daemon::orgcopy
 

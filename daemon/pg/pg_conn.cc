@@ -143,6 +143,19 @@ PgResult PgConnection::ExecParams(const std::string& sql,
                                values.data(), nullptr, nullptr, 0));
 }
 
+PgResult PgConnection::ExecBinaryParams(const std::string& sql,
+                                        const std::vector<std::string>& params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths, formats;
+  for (const std::string& p : params) {
+    values.push_back(p.data());
+    lengths.push_back(static_cast<int>(p.size()));
+    formats.push_back(1);
+  }
+  return PgResult(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), lengths.data(), formats.data(), 0));
+}
+
 std::string PgConnection::ErrorText(const PgResult& r) const {
   std::string m = r.message();
   return m.empty() ? ErrorMessage() : m;

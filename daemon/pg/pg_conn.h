@@ -79,6 +79,9 @@ class PgConnection {
   // Extended protocol with text parameters (nullopt = NULL). One statement.
   PgResult ExecParams(const std::string& sql,
                       const std::vector<std::optional<std::string>>& params);
+  // Extended protocol with binary parameters: each in the binary format
+  // (the type's send/recv) of the type `sql` casts its $n to. One statement.
+  PgResult ExecBinaryParams(const std::string& sql, const std::vector<std::string>& params);
 
   // The error of a failed result as a Status: kUnavailable when the
   // connection is gone, kCancelled for a cancelled statement,

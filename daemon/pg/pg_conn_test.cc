@@ -94,6 +94,16 @@ TEST_F(PgConnTest, ParametersAndTypedReads) {
   EXPECT_EQ(r.GetInt(0, 3, -7), -7);
   EXPECT_EQ(r.GetInt(0, 2, -1), -1) << "text is no integer";
 
+  // Binary parameters: an int4 in network order, and bytes with NULs in
+  // them that a text parameter could not carry.
+  r = conn_->ExecBinaryParams("SELECT $1::int4 + 1, encode($2::bytea, 'hex')",
+                              {std::string("\0\0\1\0", 4), std::string("a\0b", 3)});
+  ASSERT_TRUE(r.ok()) << conn_->ErrorText(r);
+  EXPECT_EQ(r.GetInt(0, 0), 257);
+  EXPECT_EQ(r.Get(0, 1), "610062");
+  r = conn_->ExecBinaryParams("SELECT $1::int4", {"abc"});
+  EXPECT_FALSE(r.ok()) << "three bytes are no int4";
+
   Must(*conn_, "CREATE TEMP TABLE t (x int)");
   EXPECT_EQ(Must(*conn_, "INSERT INTO t SELECT generate_series(1, 3)").affected_rows(), 3);
   EXPECT_EQ(Must(*conn_, "CREATE TEMP TABLE u (x int)").affected_rows(), -1);
