@@ -88,7 +88,6 @@ struct LoadState {
   std::vector<TriggerState> triggers;
   std::vector<DroppedForeignKey> dropped;
   int64_t triggers_switched_off = 0;
-  int step = 0;
 };
 
 absl::Status BeginLoad(CopySessions& p, JobContext& ctx, LoadState& state) {
@@ -139,7 +138,7 @@ absl::Status SwitchOffTriggers(CopySessions& p, const std::vector<int>& tables, 
 // table loaded in several batches keeps one line in the report.
 absl::StatusOr<int64_t> LoadRows(CopySessions& p, PgConnection& source, int t,
                                  const std::string& select_sql, int total, JobContext& ctx,
-                                 LoadState& state, OrgCopyReport& report) {
+                                 OrgCopyReport& report) {
   const CatalogTable& table = p.source_catalog.tables[t];
   if (ctx.cancelled()) return absl::CancelledError("the organization copy was cancelled");
   Clock::time_point start = Clock::now();
@@ -155,17 +154,21 @@ absl::StatusOr<int64_t> LoadRows(CopySessions& p, PgConnection& source, int t,
   report.rows += copied->rows;
   report.bytes += copied->bytes;
   report.copy_seconds += seconds;
-  ctx.Progress(++state.step, total, table.name.Display(),
-               absl::StrCat(copied->rows, " rows, ", copied->bytes, " bytes"));
   auto line = std::find_if(report.tables.begin(), report.tables.end(),
                            [&](const OrgCopyTableReport& r) { return r.table == table.name; });
-  if (line == report.tables.end()) {
+  const bool first_batch = line == report.tables.end();
+  if (first_batch) {
     report.tables.push_back({table.name, 0, 0, 0});
     line = report.tables.end() - 1;
   }
   line->rows += copied->rows;
   line->bytes += copied->bytes;
   line->seconds += seconds;
+  // Step i of n counts tables, not COPYs: a table loaded in several
+  // batches moves the count once and reports its rows so far.
+  ctx.Progress(
+      static_cast<int>(report.tables.size()), total, table.name.Display(),
+      absl::StrCat(line->rows, " rows, ", line->bytes, " bytes", first_batch ? "" : " so far"));
   return copied->rows;
 }
 
@@ -181,16 +184,16 @@ std::string LoadedColumns(const CopySessions& p, int t) {
 
 // S's rows of table t, from the selecting session (SelectedRowsSql).
 absl::StatusOr<int64_t> LoadTable(CopySessions& p, int t, int total, JobContext& ctx,
-                                  LoadState& state, OrgCopyReport& report) {
+                                  OrgCopyReport& report) {
   return LoadRows(p, *p.source, t, SelectedRowsSql(p.source_catalog, t, LoadedColumns(p, t)), total,
-                  ctx, state, report);
+                  ctx, report);
 }
 
 // A batch's rows (subset.h, on_rows) from the imported session: its ids
 // stored there, then the rows read by them, partition by partition.
 absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
                                   std::vector<RowIdArray>& ids, int total, JobContext& ctx,
-                                  LoadState& state, OrgCopyReport& report) {
+                                  OrgCopyReport& report) {
   PgConnection& source = *p.source2;
   const CatalogTable& table = p.source_catalog.tables[batch.table];
   std::vector<uint32_t> partitions;
@@ -202,7 +205,7 @@ absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
   }
   const std::string columns = LoadedColumns(p, batch.table);
   if (!table.partitioned) {
-    return LoadRows(p, source, batch.table, BatchRowsSql(table, columns, batch), total, ctx, state,
+    return LoadRows(p, source, batch.table, BatchRowsSql(table, columns, batch), total, ctx,
                     report);
   }
   absl::StatusOr<std::vector<std::string>> names = PartitionNames(source, partitions);
@@ -211,7 +214,7 @@ absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
   for (size_t i = 0; i < partitions.size(); ++i) {
     absl::StatusOr<int64_t> rows = LoadRows(
         p, source, batch.table, BatchRowsSql(table, columns, batch, partitions[i], (*names)[i]),
-        total, ctx, state, report);
+        total, ctx, report);
     if (!rows.ok()) return rows.status();
     loaded += *rows;
   }
@@ -267,8 +270,7 @@ absl::Status Load(CopySessions& p, const std::vector<int64_t>& rows, JobContext&
   }
   for (int t : p.graph.load_order) {
     if (rows[t] > 0) {
-      absl::StatusOr<int64_t> loaded =
-          LoadTable(p, t, static_cast<int>(fill.size()), ctx, state, report);
+      absl::StatusOr<int64_t> loaded = LoadTable(p, t, static_cast<int>(fill.size()), ctx, report);
       if (!loaded.ok()) return loaded.status();
     }
     if (auto it = patch_after.find(t); it != patch_after.end()) {
@@ -371,7 +373,7 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
         LoadRows(p, *p.source2, t,
                  RootLeafRowsSql(*p.source2, catalog, p.graph, t, spec.organization_id,
                                  ColumnList(table.CopyableColumns())),
-                 in_copy, ctx, state, report);
+                 in_copy, ctx, report);
     if (!loaded.ok()) return loaded.status();
     leaf_rows[t] = *loaded;
     ++report.batches_while_selecting;
@@ -386,8 +388,7 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
       found.pop_front();
     }
     if (absl::Status s = first_rows_of(item.batch.table); !s.ok()) return s;
-    absl::StatusOr<int64_t> loaded =
-        LoadBatch(p, item.batch, item.ids, in_copy, ctx, state, report);
+    absl::StatusOr<int64_t> loaded = LoadBatch(p, item.batch, item.ids, in_copy, ctx, report);
     if (!loaded.ok()) return loaded.status();
     ++report.batches_while_selecting;
   }

@@ -141,6 +141,21 @@ TEST_F(OrgCopyTest, SuperuserCopyMatchesTheOracle) {
     } else {
       EXPECT_EQ(report->batches_while_selecting, 0);
     }
+    // Step i of n counts tables, however many batches one takes: never
+    // past n, never back, and the last step is the report's last table.
+    int last_step = 0, total = 0, steps = 0;
+    for (const std::string& line : job.lines()) {
+      int step = 0;
+      if (std::sscanf(line.c_str(), "progress %d/%d", &step, &total) != 2) continue;
+      ++steps;
+      EXPECT_LE(step, total) << line;
+      EXPECT_GE(step, last_step) << line;
+      last_step = step;
+    }
+    EXPECT_EQ(last_step, static_cast<int>(report->tables.size()));
+    if (overlap) {
+      EXPECT_GT(steps, last_step) << "some table came in more than one batch";
+    }
   }
   EXPECT_THAT(FormatOrgCopyReport(*report), HasSubstr("public.tasks"));
 
