@@ -5,7 +5,9 @@
 // upward round; for every row the statement that added it), filled by
 // set-based INSERT ... SELECT joins, one per FK and round (the upward tail
 // of few rows by one recursive walk), inside one REPEATABLE READ READ ONLY
-// snapshot; nothing but counts leaves the server. ctid identifies a row
+// snapshot; no row leaves the server to be selected (only counts, and the
+// ids of each statement's rows when the load runs beside the selection:
+// KeysCopyOutSql). ctid identifies a row
 // version for the whole snapshot, so tables without a key (exact duplicate
 // rows included) need nothing special.
 //
