@@ -190,7 +190,8 @@ absl::StatusOr<int64_t> LoadTable(CopySessions& p, int t, int total, JobContext&
 }
 
 // A batch's rows (subset.h, on_rows) from the imported session: its ids
-// stored there, then the rows read by them, partition by partition.
+// stored there, then the rows read by them, array by array (one or more
+// per partition of a partitioned table).
 absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
                                   std::vector<RowIdArray>& ids, int total, JobContext& ctx,
                                   OrgCopyReport& report) {
@@ -198,23 +199,30 @@ absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
   const CatalogTable& table = p.source_catalog.tables[batch.table];
   std::vector<uint32_t> partitions;
   for (RowIdArray& array : ids) {
-    PgResult stored =
-        source.ExecBinaryParams(StoreBatchSql(batch, array.partition), {std::move(array.tids)});
+    PgResult stored = source.ExecBinaryParams(StoreBatchSql(batch, array), {std::move(array.tids)});
     if (!stored.ok()) return source.ErrorStatus(stored, "moving the row ids");
-    if (array.partition != 0) partitions.push_back(array.partition);
+    if (array.partition != 0 &&
+        std::find(partitions.begin(), partitions.end(), array.partition) == partitions.end()) {
+      partitions.push_back(array.partition);
+    }
+  }
+  std::vector<std::string> names;
+  if (table.partitioned) {
+    absl::StatusOr<std::vector<std::string>> named = PartitionNames(source, partitions);
+    if (!named.ok()) return named.status();
+    names = std::move(*named);
   }
   const std::string columns = LoadedColumns(p, batch.table);
-  if (!table.partitioned) {
-    return LoadRows(p, source, batch.table, BatchRowsSql(table, columns, batch), total, ctx,
-                    report);
-  }
-  absl::StatusOr<std::vector<std::string>> names = PartitionNames(source, partitions);
-  if (!names.ok()) return names.status();
   int64_t loaded = 0;
-  for (size_t i = 0; i < partitions.size(); ++i) {
-    absl::StatusOr<int64_t> rows = LoadRows(
-        p, source, batch.table, BatchRowsSql(table, columns, batch, partitions[i], (*names)[i]),
-        total, ctx, report);
+  for (const RowIdArray& array : ids) {
+    std::string name;
+    if (array.partition != 0) {
+      name = names[std::find(partitions.begin(), partitions.end(), array.partition) -
+                   partitions.begin()];
+    }
+    absl::StatusOr<int64_t> rows =
+        LoadRows(p, source, batch.table, BatchRowsSql(table, columns, batch, array, name), total,
+                 ctx, report);
     if (!rows.ok()) return rows.status();
     loaded += *rows;
   }
@@ -324,8 +332,8 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
             return absl::OkStatus();
           });
       if (!moved.ok()) return moved.status();
-      absl::StatusOr<std::vector<RowIdArray>> ids =
-          RowIdArraysFromCopyText(text, catalog.tables[batch.table].partitioned);
+      absl::StatusOr<std::vector<RowIdArray>> ids = RowIdArraysFromCopyText(
+          text, catalog.tables[batch.table].partitioned, spec.row_ids_per_array);
       if (!ids.ok()) return ids.status();
       FoundKeys item{batch, std::move(*ids)};
       {

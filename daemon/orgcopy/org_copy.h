@@ -69,6 +69,10 @@ struct OrgCopySpec {
   // the same snapshot while the selection goes on (load.h,
   // LoadWhileSelecting).
   bool load_while_selecting = true;
+  // The most row ids one array of a batch holds (row_id_arrays.h); a
+  // bigger batch loads in several COPYs. 4M ids are a 40 MB parameter,
+  // far below the server's 1 GB limit for one value.
+  int64_t row_ids_per_array = int64_t{1} << 22;
 };
 
 // Where to copy from and to. The strings hold passwords: never logged,

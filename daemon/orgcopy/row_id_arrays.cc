@@ -1,5 +1,6 @@
 #include "daemon/orgcopy/row_id_arrays.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/container/flat_hash_map.h"
@@ -51,17 +52,22 @@ bool ReadNumber(std::string_view text, size_t& pos, char end_char, uint64_t max,
 }  // namespace
 
 absl::StatusOr<std::vector<RowIdArray>> RowIdArraysFromCopyText(std::string_view copy_text,
-                                                                bool by_partition) {
+                                                                bool by_partition,
+                                                                int64_t max_per_array) {
   std::vector<RowIdArray> out;
-  absl::flat_hash_map<uint32_t, size_t> index;  // partition -> out[i]
+  // partition -> the out[] index of its array being filled
+  absl::flat_hash_map<uint32_t, size_t> filling;
+  auto start_array = [&](uint32_t partition, int part, int64_t expected) {
+    filling[partition] = out.size();
+    out.push_back({partition, part, 0, std::string(kHeaderSize, '\0')});
+    out.back().tids.reserve(kHeaderSize + kElementSize * expected);
+  };
+  // Without partitions the rows tell how big each array gets, so each is
+  // sized once.
+  int64_t rows = 0, seen = 0;
   if (!by_partition) {
-    // A single array: its size is known from the rows, so it is built once.
-    int64_t rows = 0;
     for (char c : copy_text) rows += c == '\n';
-    out.push_back({0, 0, {}});
-    out[0].tids.reserve(kHeaderSize + kElementSize * rows);
-    out[0].tids.resize(kHeaderSize);
-    index[0] = 0;
+    start_array(0, 0, std::min(rows, max_per_array));
   }
   size_t pos = 0;
   while (pos < copy_text.size()) {
@@ -80,11 +86,16 @@ absl::StatusOr<std::vector<RowIdArray>> RowIdArraysFromCopyText(std::string_view
       return absl::InvalidArgumentError(
           absl::StrCat("unexpected row id from the source: \"", row, "\""));
     }
-    auto [it, added] = index.try_emplace(static_cast<uint32_t>(partition), out.size());
-    if (added) {
-      out.push_back({static_cast<uint32_t>(partition), 0, std::string(kHeaderSize, '\0')});
+    const uint32_t key = static_cast<uint32_t>(partition);
+    auto it = filling.find(key);
+    if (it == filling.end()) {
+      start_array(key, 0, 1024);
+    } else if (out[it->second].count == max_per_array) {
+      start_array(key, out[it->second].part + 1,
+                  by_partition ? 1024 : std::min(rows - seen, max_per_array));
     }
-    RowIdArray& array = out[it->second];
+    ++seen;
+    RowIdArray& array = out[filling[key]];
     ++array.count;
     PutUint32(array.tids, 6);
     PutUint32(array.tids, static_cast<uint32_t>(block));

@@ -378,7 +378,7 @@ absl::Status OpenImportedSnapshot(PgConnection& source, const std::string& snaps
   // on the selecting session: the planner cannot see an array's length,
   // and a root leaf's scan crosses the JIT thresholds.
   PgResult r = source.Exec(absl::StrCat("SET jit = off; CREATE TEMP TABLE ", kBatchTable,
-                                        " (stmt int, rel oid, rids tid[]); ALTER TABLE ",
+                                        " (stmt int, rel oid, part int, rids tid[]); ALTER TABLE ",
                                         kBatchTable, " ALTER rids SET STORAGE EXTERNAL"));
   if (!r.ok()) return source.ErrorStatus(r, "creating the batch table in the source");
   r = source.Exec(
@@ -394,9 +394,9 @@ std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch) {
                       ") TO STDOUT");
 }
 
-std::string StoreBatchSql(const KeyBatch& batch, uint32_t partition) {
-  return absl::StrCat("INSERT INTO ", kBatchTable, " VALUES (", batch.stmt, ", ", partition,
-                      ", $1::tid[])");
+std::string StoreBatchSql(const KeyBatch& batch, const RowIdArray& ids) {
+  return absl::StrCat("INSERT INTO ", kBatchTable, " VALUES (", batch.stmt, ", ", ids.partition,
+                      ", ", ids.part, ", $1::tid[])");
 }
 
 absl::StatusOr<std::vector<std::string>> PartitionNames(PgConnection& source,
@@ -565,15 +565,16 @@ std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string
 }
 
 std::string BatchRowsSql(const CatalogTable& table, const std::string& select_list,
-                         const KeyBatch& batch, uint32_t partition,
+                         const KeyBatch& batch, const RowIdArray& ids,
                          const std::string& partition_name) {
   // The array is a scalar subquery's value, so the planner reads it with a
   // TID scan without looking inside it (an array literal it estimated
   // element by element, for seconds).
   return absl::StrCat("SELECT ", select_list, " FROM ",
-                      partition == 0 ? FromName(table) : absl::StrCat("ONLY ", partition_name),
+                      ids.partition == 0 ? FromName(table) : absl::StrCat("ONLY ", partition_name),
                       " t WHERE t.ctid = ANY ((SELECT rids FROM ", kBatchTable,
-                      " WHERE stmt = ", batch.stmt, " AND rel = ", partition, ")::tid[])");
+                      " WHERE stmt = ", batch.stmt, " AND rel = ", ids.partition,
+                      " AND part = ", ids.part, ")::tid[])");
 }
 
 }  // namespace ds::daemon::orgcopy

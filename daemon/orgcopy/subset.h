@@ -28,6 +28,7 @@
 #include "daemon/jobs/jobs.h"
 #include "daemon/orgcopy/catalog.h"
 #include "daemon/orgcopy/copy_graph.h"
+#include "daemon/orgcopy/row_id_arrays.h"
 #include "daemon/pg/pg_conn.h"
 
 namespace ds::daemon::orgcopy {
@@ -66,10 +67,9 @@ struct KeyBatch {
 // table: "(block,offset)" rows, "oid\t(block,offset)" for a partitioned
 // table (row_id_arrays.h reads either).
 std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch);
-// INSERT of a batch's row ids (of one partition, or 0: the table's own)
-// into the imported session's batch table; its one binary parameter is
-// the RowIdArray's tids.
-std::string StoreBatchSql(const KeyBatch& batch, uint32_t partition);
+// INSERT of one of a batch's row id arrays into the imported session's
+// batch table; its one binary parameter is the array's tids.
+std::string StoreBatchSql(const KeyBatch& batch, const RowIdArray& ids);
 // The partitions' names as SQL ("schema"."name"), by their oids, for
 // BatchRowsSql.
 absl::StatusOr<std::vector<std::string>> PartitionNames(PgConnection& source,
@@ -111,11 +111,12 @@ absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Cata
 // (on the selecting session, which holds the key tables).
 std::string SelectedRowsSql(const Catalog& catalog, int table, const std::string& select_list);
 // SELECT <select_list> FROM the table, or ONLY the partition
-// `partition_name` (oid `partition`, not 0), restricted to the batch's rows
-// (on the imported session, after StoreBatchSql). A partitioned table's
-// batch is read partition by partition: its rows' ids repeat across them.
+// `partition_name` (that of ids.partition, when not 0), restricted to the
+// rows of one of the batch's arrays (on the imported session, after
+// StoreBatchSql). A partitioned table's batch is read partition by
+// partition: its rows' ids repeat across them.
 std::string BatchRowsSql(const CatalogTable& table, const std::string& select_list,
-                         const KeyBatch& batch, uint32_t partition = 0,
+                         const KeyBatch& batch, const RowIdArray& ids,
                          const std::string& partition_name = "");
 
 }  // namespace ds::daemon::orgcopy
