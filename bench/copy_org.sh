@@ -37,6 +37,10 @@
 #   BENCH_BASELINE another build's org_copy_bench (say, main's, copied
 #                 aside): its two ds rows run on the same source, each
 #                 just before the build under test's, for before/after
+#   BENCH_REPEAT  rounds of the ds rows and (a) (default 1), interleaved
+#                 (baseline, build, ..., (a), then again): the table shows
+#                 each row's median and all its runs (this VM's run-to-run
+#                 spread, 10-20%, is as large as most changes)
 #   BENCH_SERVER_LOG  a file: the server logs every statement of BENCH_LOG_MS
 #                 (default 100) ms or more, with its duration, and its log
 #                 is copied there at the end, to see where the time goes
@@ -53,6 +57,8 @@ big=${BENCH_BIG:-5}
 test_user=${DS_TEST_USER:-ds-test}
 skip=" ${BENCH_SKIP:-} "
 baseline=${BENCH_BASELINE:-}
+repeat=${BENCH_REPEAT:-1}
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_REPEAT must be a positive number" >&2; exit 2; }
 runs() { [[ $skip != *" $1 "* ]]; }
 
 # shellcheck source=bench/lib.sh
@@ -96,7 +102,7 @@ q -d postgres -c "CREATE ROLE bench_owner LOGIN NOSUPERUSER"
 # then a CHECKPOINT, so that every timed method starts with no dirty pages
 # of the one before it left to write (the generator's, above all).
 new_target() {
-  q -d postgres -c "CREATE DATABASE $1"
+  q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
   if [[ -n ${2:-} ]]; then
     q -d "$1" -c "ALTER DATABASE $1 OWNER TO $2; ALTER SCHEMA public OWNER TO $2"
     q -d "$1" -U "$2" -f "$root/work/schema.sql"
@@ -134,34 +140,52 @@ run_ds() {  # run_ds BINARY TARGET USER [--no-replica]: seconds; the summary on 
   cat "$root/work/$target.out" >&2
 }
 
+# One round: each ds row (the baseline's just before the build's), then
+# (a) of the superuser's rows; the seconds are appended to the row's list.
+declare -A times=()
+round() {
+  if [[ -n $baseline ]]; then
+    log "ds baseline, superuser"
+    new_target base_super
+    times[base_super]+=" $(run_ds baseline_bench base_super bench)"
+  fi
+  log "ds, superuser"
+  new_target ds_super
+  times[ds_super]+=" $(run_ds org_copy_bench ds_super bench)"
+  rows=$(awk '$1 == "total" {print $2}' "$root/work/ds_super.out")
+  bytes=$(awk '$1 == "total" {print $3}' "$root/work/ds_super.out")
+
+  if [[ -n $baseline ]]; then
+    log "ds baseline, non-superuser owner"
+    new_target base_owner bench_owner
+    times[base_owner]+=" $(run_ds baseline_bench base_owner bench_owner)"
+  fi
+  log "ds, non-superuser owner"
+  new_target ds_owner bench_owner
+  times[ds_owner]+=" $(run_ds org_copy_bench ds_owner bench_owner)"
+
+  q -d ds_super -c "ANALYZE" >/dev/null
+  log "(a) raw COPY of the same rows"
+  new_target raw
+  warm ds_super
+  local t
+  t=$(now)
+  printf '%s\n%s\n' "$(conn ds_super)" "$(conn raw)" | "${as_user[@]}" "$root/work/org_copy_bench" --raw >&2
+  times[raw]+=" $(elapsed "$t" "$(now)")"
+}
+# median LIST: the middle value (the lower of the two middle ones).
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
-if [[ -n $baseline ]]; then
-  log "ds baseline, superuser"
-  new_target base_super
-  base_super=$(run_ds baseline_bench base_super bench)
-fi
-log "ds, superuser"
-new_target ds_super
-ds_super=$(run_ds org_copy_bench ds_super bench)
-rows=$(awk '$1 == "total" {print $2}' "$root/work/ds_super.out")
-bytes=$(awk '$1 == "total" {print $3}' "$root/work/ds_super.out")
-
-if [[ -n $baseline ]]; then
-  log "ds baseline, non-superuser owner"
-  new_target base_owner bench_owner
-  base_owner=$(run_ds baseline_bench base_owner bench_owner)
-fi
-log "ds, non-superuser owner"
-new_target ds_owner bench_owner
-ds_owner=$(run_ds org_copy_bench ds_owner bench_owner)
-
-q -d ds_super -c "ANALYZE" >/dev/null
-log "(a) raw COPY of the same rows"
-new_target raw
-warm ds_super
-t=$(now)
-printf '%s\n%s\n' "$(conn ds_super)" "$(conn raw)" | "${as_user[@]}" "$root/work/org_copy_bench" --raw >&2
-raw=$(elapsed "$t" "$(now)")
+for ((r = 1; r <= repeat; r++)); do
+  ((repeat == 1)) || log "round $r of $repeat"
+  round
+done
+base_super=$(median "${times[base_super]:-}")
+ds_super=$(median "${times[ds_super]}")
+base_owner=$(median "${times[base_owner]:-}")
+ds_owner=$(median "${times[ds_owner]}")
+raw=$(median "${times[raw]}")
 load_after_raw=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if runs dump; then
@@ -212,19 +236,29 @@ fi
 mbps() { echo "$bytes / $1 / 1048576" | bc -l | xargs printf '%.1f'; }
 ratio() { echo "$raw / $1 * 100" | bc -l | xargs printf '%.0f'; }
 table=""
-row() { [[ -z ${2:-} ]] || table+="| $1 | $2 | $(mbps "$2") | $(ratio "$2") |"$'\n'; }
-row "ds baseline, superuser (replica mode)" "${base_super:-}"
-row "ds, superuser (replica mode)" "$ds_super"
-row "ds baseline, non-superuser owner" "${base_owner:-}"
-row "ds, non-superuser owner" "$ds_owner"
-row "(a) raw COPY of the same rows" "$raw"
+# row NAME SECONDS [RUNS]: with several rounds, SECONDS is the median and
+# RUNS every round's seconds.
+row() {
+  [[ -n ${2:-} ]] || return 0
+  table+="| $1 | $2 | $(mbps "$2") | $(ratio "$2") |"
+  ((repeat == 1)) || table+=" $(xargs <<<"${3:-}" | sed 's/ /, /g') |"
+  table+=$'\n'
+}
+row "ds baseline, superuser (replica mode)" "${base_super:-}" "${times[base_super]:-}"
+row "ds, superuser (replica mode)" "$ds_super" "${times[ds_super]}"
+row "ds baseline, non-superuser owner" "${base_owner:-}" "${times[base_owner]:-}"
+row "ds, non-superuser owner" "$ds_owner" "${times[ds_owner]}"
+row "(a) raw COPY of the same rows" "$raw" "${times[raw]}"
 row "(b) pg_dump --data-only + restore + delete" "${dumped:-}"
 row "(c) one INSERT per row" "${inserted:-}"
+header="| method | seconds | MiB/s | % of (a) |"$'\n'"|---|---:|---:|---:|"
+if ((repeat > 1)); then
+  header="| method | seconds (median of $repeat) | MiB/s | % of (a) | runs (s) |"$'\n'"|---|---:|---:|---:|---|"
+fi
 cat <<EOF2
 Source: $source_size, $source_rows rows, $orgs organizations; organization 1: $rows rows, $(echo "$bytes / 1048576" | bc -l | xargs printf '%.1f') MiB of COPY text.
 Load average (1/5/15 min): $load_at_start before the ds runs, $load_after_raw after (a).
 
-| method | seconds | MiB/s | % of (a) |
-|---|---:|---:|---:|
+$header
 ${table%$'\n'}
 EOF2
