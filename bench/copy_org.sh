@@ -102,7 +102,8 @@ q -d postgres -c "CREATE ROLE bench_owner LOGIN NOSUPERUSER"
 # then a CHECKPOINT, so that every timed method starts with no dirty pages
 # of the one before it left to write (the generator's, above all).
 new_target() {
-  q -d postgres -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+  q -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" \
+    -c "CREATE DATABASE $1"
   if [[ -n ${2:-} ]]; then
     q -d "$1" -c "ALTER DATABASE $1 OWNER TO $2; ALTER SCHEMA public OWNER TO $2"
     q -d "$1" -U "$2" -f "$root/work/schema.sql"
@@ -174,7 +175,10 @@ round() {
   times[raw]+=" $(elapsed "$t" "$(now)")"
 }
 # median LIST: the middle value (the lower of the two middle ones).
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+median() {
+  [[ -n ${1// /} ]] || return 0
+  tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'
+}
 
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= repeat; r++)); do
