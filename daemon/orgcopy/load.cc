@@ -189,40 +189,26 @@ absl::StatusOr<int64_t> LoadTable(CopySessions& p, int t, int total, JobContext&
                   ctx, report);
 }
 
-// A batch's rows (subset.h, on_rows) from the imported session: its ids
-// stored there, then the rows read by them, array by array (one or more
-// per partition of a partitioned table).
+// A batch's rows (subset.h, on_rows) from the imported session, array by
+// array (one or more per partition of a partitioned table): the array
+// stored there, then the rows it names copied.
 absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
                                   std::vector<RowIdArray>& ids, int total, JobContext& ctx,
                                   OrgCopyReport& report) {
   PgConnection& source = *p.source2;
   const CatalogTable& table = p.source_catalog.tables[batch.table];
-  std::vector<uint32_t> partitions;
+  absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> names = PartitionNames(source, ids);
+  if (!names.ok()) return names.status();
+  const std::string columns = LoadedColumns(p, batch.table);
+  int64_t loaded = 0;
   for (RowIdArray& array : ids) {
     PgResult stored = source.ExecBinaryParams(StoreBatchSql(batch, array), {std::move(array.tids)});
     if (!stored.ok()) return source.ErrorStatus(stored, "moving the row ids");
-    if (array.partition != 0 &&
-        std::find(partitions.begin(), partitions.end(), array.partition) == partitions.end()) {
-      partitions.push_back(array.partition);
-    }
-  }
-  std::vector<std::string> names;
-  if (table.partitioned) {
-    absl::StatusOr<std::vector<std::string>> named = PartitionNames(source, partitions);
-    if (!named.ok()) return named.status();
-    names = std::move(*named);
-  }
-  const std::string columns = LoadedColumns(p, batch.table);
-  int64_t loaded = 0;
-  for (const RowIdArray& array : ids) {
-    std::string name;
-    if (array.partition != 0) {
-      name = names[std::find(partitions.begin(), partitions.end(), array.partition) -
-                   partitions.begin()];
-    }
     absl::StatusOr<int64_t> rows =
-        LoadRows(p, source, batch.table, BatchRowsSql(table, columns, batch, array, name), total,
-                 ctx, report);
+        LoadRows(p, source, batch.table,
+                 BatchRowsSql(table, columns, batch, array,
+                              array.partition == 0 ? "" : names->at(array.partition)),
+                 total, ctx, report);
     if (!rows.ok()) return rows.status();
     loaded += *rows;
   }

@@ -104,7 +104,7 @@ absl::Status Cancelled() { return absl::CancelledError("the organization copy wa
 // Tells the caller about the rows statement `stmt` added to `table`.
 absl::Status Report(const SelectHooks& hooks, int table, int stmt, int64_t rows) {
   if (!hooks.on_rows || rows == 0) return absl::OkStatus();
-  return hooks.on_rows(KeyBatch{table, stmt, rows});
+  return hooks.on_rows(KeyBatch{table, stmt});
 }
 
 // Runs statement `stmt`, an INSERT into `table`'s key table, and reports
@@ -399,19 +399,21 @@ std::string StoreBatchSql(const KeyBatch& batch, const RowIdArray& ids) {
                       ", ", ids.part, ", $1::tid[])");
 }
 
-absl::StatusOr<std::vector<std::string>> PartitionNames(PgConnection& source,
-                                                        const std::vector<uint32_t>& oids) {
-  std::vector<std::string> names;
-  for (uint32_t oid : oids) {
+absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> PartitionNames(
+    PgConnection& source, const std::vector<RowIdArray>& ids) {
+  absl::flat_hash_map<uint32_t, std::string> names;
+  for (const RowIdArray& array : ids) {
+    if (array.partition == 0 || names.contains(array.partition)) continue;
     PgResult r = source.ExecParams(
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON "
         "n.oid = c.relnamespace WHERE c.oid = $1::oid",
-        {std::to_string(oid)});
+        {std::to_string(array.partition)});
     if (!r.ok()) return source.ErrorStatus(r, "naming a partition");
     if (r.rows() != 1) {
-      return absl::InternalError(absl::StrCat("the source has no partition with oid ", oid));
+      return absl::InternalError(
+          absl::StrCat("the source has no partition with oid ", array.partition));
     }
-    names.emplace_back(r.Get(0, 0));
+    names[array.partition] = std::string(r.Get(0, 0));
   }
   return names;
 }

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "daemon/jobs/jobs.h"
 #include "daemon/orgcopy/catalog.h"
@@ -60,7 +61,6 @@ absl::Status OpenImportedSnapshot(PgConnection& source, const std::string& snaps
 struct KeyBatch {
   int table = -1;
   int stmt = 0;
-  int64_t rows = 0;
 };
 
 // COPY ... TO STDOUT of a batch's row ids from the selecting session's key
@@ -70,10 +70,10 @@ std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch);
 // INSERT of one of a batch's row id arrays into the imported session's
 // batch table; its one binary parameter is the array's tids.
 std::string StoreBatchSql(const KeyBatch& batch, const RowIdArray& ids);
-// The partitions' names as SQL ("schema"."name"), by their oids, for
-// BatchRowsSql.
-absl::StatusOr<std::vector<std::string>> PartitionNames(PgConnection& source,
-                                                        const std::vector<uint32_t>& oids);
+// The names as SQL ("schema"."name") of the partitions `ids` name, by
+// oid, for BatchRowsSql.
+absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> PartitionNames(
+    PgConnection& source, const std::vector<RowIdArray>& ids);
 
 // SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
 // rows that reference the root rows, by the join alone, no key table.
