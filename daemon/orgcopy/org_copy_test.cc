@@ -105,6 +105,12 @@ class OrgCopyTest : public test_pg::PostgresTest {
     EXPECT_THAT(out, HasSubstr(" 0 problems")) << out;
   }
 
+  // The copy from this test's source into `target`.
+  absl::StatusOr<OrgCopyReport> Copy(const std::string& target, const OrgCopySpec& spec,
+                                     JobContext& job) {
+    return RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+  }
+
   OrgCopySpec Spec(const std::string& org) {
     OrgCopySpec spec;
     spec.organization_id = org;
@@ -133,7 +139,7 @@ TEST_F(OrgCopyTest, SuperuserCopyMatchesTheOracle) {
     // Batches of more ids than this load in several COPYs (the default is
     // 4M ids per array): the oracle must still agree.
     spec.row_ids_per_array = 7;
-    report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+    report = Copy(target, spec, job);
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->replica_mode);
     EXPECT_GT(report->rows, 0);
@@ -186,8 +192,7 @@ TEST_F(OrgCopyTest, NonSuperuserOwnerCopyMatchesTheOracle) {
     OrgCopySpec spec = Spec("2");
     spec.drop_foreign_keys = drop;
     if (!drop) spec.upward_walk_below = 0;
-    absl::StatusOr<OrgCopyReport> report =
-        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+    absl::StatusOr<OrgCopyReport> report = Copy(target, spec, job);
     ASSERT_TRUE(report.ok()) << drop << ": " << report.status();
     EXPECT_FALSE(report->replica_mode);
     ExpectOracleAgrees(target, "2");
@@ -252,17 +257,15 @@ TEST_F(OrgCopyTest, UnknownOrganizationTouchesNothing) {
   GenerateSource();
   std::string target = MakeTarget();
   RecordingJobContext job;
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("999"), job);
+  absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("999"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(report.status().message(), HasSubstr("public.organizations.id = 999"));
-  report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("acme"), job);
+  report = Copy(target, Spec("acme"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(report.status().message(), HasSubstr("not a valid bigint"));
   OrgCopySpec spec = Spec("1");
   spec.skip_down = {"no_such_fk"};
-  report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+  report = Copy(target, spec, job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(report.status().message(), HasSubstr("no_such_fk"));
 }
@@ -274,8 +277,7 @@ TEST_F(OrgCopyTest, RefusesTargetTablesWithRowsAndSchemaMismatches) {
   Must(*t,
        "INSERT INTO plans VALUES (1, 'seeded by a migration'); ALTER TABLE notes DROP COLUMN due");
   RecordingJobContext job;
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(report.status().message(), HasSubstr("target table public.plans already holds rows"));
   EXPECT_THAT(report.status().message(),
@@ -290,8 +292,7 @@ TEST_F(OrgCopyTest, CancelLeavesTheTargetAsItWas) {
   job.OnLine([&job](const std::string& line) {
     if (line.starts_with("progress 3/")) job.Cancel();
   });
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kCancelled);
   EXPECT_THAT(report.status().message(), HasSubstr("left as they were"));
   auto t = Open(target);
@@ -306,7 +307,7 @@ TEST_F(OrgCopyTest, CancelLeavesTheTargetAsItWas) {
             "files.files_mark=A memberships.memberships_count=O plans.plans_mark=D");
   // And the next copy works.
   RecordingJobContext again;
-  report = RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), again);
+  report = Copy(target, Spec("1"), again);
   ASSERT_TRUE(report.ok()) << report.status();
   ExpectOracleAgrees(target, "1");
 }
@@ -322,8 +323,7 @@ TEST_F(OrgCopyTest, SourceThatBreaksAnFkIsNamed) {
   for (const std::string& owner : {std::string(), std::string("orgcopy_fk")}) {
     std::string target = MakeTarget(owner);
     RecordingJobContext job;
-    absl::StatusOr<OrgCopyReport> report =
-        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+    absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("1"), job);
     EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
     EXPECT_THAT(report.status().message(), HasSubstr("tasks_assignee_id_fkey")) << owner;
     EXPECT_THAT(report.status().message(), HasSubstr("777")) << owner;
@@ -355,8 +355,7 @@ TEST_F(OrgCopyTest, SelectionNamesBrokenFksOnParentsAndCompositeKeys) {
     spec.upward_walk_below = walk_below;
     std::string target = MakeTarget();
     RecordingJobContext job;
-    absl::StatusOr<OrgCopyReport> report =
-        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, spec, job);
+    absl::StatusOr<OrgCopyReport> report = Copy(target, spec, job);
     EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
     EXPECT_THAT(report.status().message(), HasSubstr("users_favorite_project_fk")) << walk_below;
     EXPECT_THAT(report.status().message(), HasSubstr("(987654)")) << walk_below;
@@ -378,8 +377,7 @@ TEST_F(OrgCopyTest, SelectionNamesBrokenFksOnParentsAndCompositeKeys) {
                         "RESET session_replication_role"));
   std::string target = MakeTarget();
   RecordingJobContext job;
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
   EXPECT_THAT(report.status().message(), HasSubstr("event_reads_event_id_event_at_fkey"));
   EXPECT_THAT(report.status().message(), HasSubstr("(424242,2020-01-01)"));
@@ -426,8 +424,7 @@ TEST_F(OrgCopyTest, HardCycleLoadsByReplicaModeOrDroppedFkElseIsNamed) {
     }
     if (!role.empty()) target += StrCat(" user=", role);
     RecordingJobContext job;
-    absl::StatusOr<OrgCopyReport> report =
-        RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+    absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("1"), job);
     auto check = Open(target);
     if (role != "hard_writer") {
       ASSERT_TRUE(report.ok()) << role << ": " << report.status();
@@ -471,8 +468,7 @@ TEST_F(OrgCopyTest, HardCycleFkThatTheRowsBreakRollsBackWithTheFkInPlace) {
        "CREATE TABLE b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES a);"
        "ALTER TABLE a ADD FOREIGN KEY (b_id) REFERENCES b;");
   RecordingJobContext job;
-  absl::StatusOr<OrgCopyReport> report =
-      RunOrgCopy({.source_conninfo = conninfo(), .target_conninfo = target}, Spec("1"), job);
+  absl::StatusOr<OrgCopyReport> report = Copy(target, Spec("1"), job);
   EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition) << report.status();
   EXPECT_THAT(report.status().message(), HasSubstr("b_a_id_fkey"));
   EXPECT_THAT(report.status().message(), HasSubstr("99"));
