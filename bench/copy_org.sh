@@ -41,6 +41,14 @@
 #                 (baseline, build, ..., (a), then again): the table shows
 #                 each row's median and all its runs (this VM's run-to-run
 #                 spread, 10-20%, is as large as most changes)
+#   BENCH_HUGE_PAGES  1: the cluster's shared memory on huge pages (as root:
+#                 the script reserves them with vm.nr_hugepages and gives
+#                 them back at the end) and its backends' malloc heaps on
+#                 transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1).
+#                 On a VM where mapping a page costs microseconds (this
+#                 one: ~10 us per 4 KiB page, docs/benchmarks.md), every
+#                 new backend pays that for each page of shared_buffers
+#                 it touches; the selection touches all of them
 #   BENCH_SERVER_LOG  a file: the server logs every statement of BENCH_LOG_MS
 #                 (default 100) ms or more, with its duration, and its log
 #                 is copied there at the end, to see where the time goes
@@ -68,10 +76,18 @@ need_built org_copy_bench
 
 make_root /tmp/ds-bench-orgcopy
 server_log=${BENCH_SERVER_LOG:-}
+huge_pages=${BENCH_HUGE_PAGES:-0}
+[[ $huge_pages == [01] ]] || { echo "BENCH_HUGE_PAGES must be 0 or 1" >&2; exit 2; }
+if ((huge_pages)) && [[ $(id -u) -ne 0 ]]; then
+  echo "BENCH_HUGE_PAGES=1 needs root: it reserves huge pages (sysctl vm.nr_hugepages)" >&2
+  exit 2
+fi
+hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
 cleanup() {
   [[ -z $server_log ]] || cp "$root/work/server.log" "$server_log" || true
   stop_cluster "$root/data"
   rm -rf "$root"
+  if ((huge_pages)); then echo "$hugepages_before" >/proc/sys/vm/nr_hugepages || true; fi
 }
 install_cleanup_traps
 mkpriv "$root/work" 755
@@ -90,8 +106,22 @@ elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
 log "initdb and start a cluster in $root"
 mkpriv "$root/data" 700
 "${as_user[@]}" "$pg_bin/initdb" -D "$root/data" -A trust -U bench --no-sync >/dev/null
-"${as_user[@]}" "$pg_bin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
-  -o "-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB${server_log:+ -c log_min_duration_statement=${BENCH_LOG_MS:-100}}" \
+server_env=()
+server_opts="-k $sock -c listen_addresses='' -c max_wal_size=4GB -c shared_buffers=256MB"
+if ((huge_pages)); then
+  # PostgreSQL 15 tells how many huge pages its shared memory needs.
+  needed=$("${as_user[@]}" "$pg_bin/postgres" -D "$root/data" -c shared_buffers=256MB \
+    -C shared_memory_size_in_huge_pages)
+  ((needed > 0)) || { echo "this kernel offers PostgreSQL no huge pages" >&2; exit 1; }
+  echo $((hugepages_before + needed)) >/proc/sys/vm/nr_hugepages
+  (($(cat /proc/sys/vm/nr_hugepages) >= hugepages_before + needed)) ||
+    { echo "the kernel could not reserve $needed huge pages" >&2; exit 1; }
+  server_opts+=" -c huge_pages=on"
+  server_env=(GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
+  log "huge pages: $needed reserved for shared memory; malloc heaps on THP"
+fi
+"${as_user[@]}" env "${server_env[@]}" "$pg_bin/pg_ctl" -D "$root/data" -l "$root/work/server.log" -w \
+  -o "$server_opts${server_log:+ -c log_min_duration_statement=${BENCH_LOG_MS:-100}}" \
   start >/dev/null
 
 q() { "${as_user[@]}" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$sock" -U bench "$@"; }
