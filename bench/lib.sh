@@ -30,9 +30,10 @@ need_pg15() {
 
 # warm_db Q DB: every relation of DB read into the OS page cache
 # (pg_prewarm's `read` mode) through Q, the script's psql function, before
-# a timed run reads DB. This VM pages file pages out once they go cold
-# (DAMON), so a run would otherwise read a source as cold as the time since
-# it was last touched.
+# a timed run reads DB, so that every method starts from the same OS cache
+# whatever ran before it (this VM runs DAMON, which may page cold file pages
+# out). A new backend still pays for mapping the pages it reads into shared
+# buffers (docs/benchmarks.md, "where this VM's time goes").
 warm_db() {
   "$1" -d "$2" -Atc "SET client_min_messages = warning" \
     -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" \

@@ -191,14 +191,15 @@ absl::StatusOr<int64_t> LoadTable(CopySessions& p, int t, int total, JobContext&
 
 // A batch's rows (subset.h, on_rows) from the imported session, array by
 // array (one or more per partition of a partitioned table): the array
-// stored there, then the rows it names copied.
+// stored there, then the rows it names copied. `partition_names` keeps
+// the names of the partitions met so far (NamePartitions).
 absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
-                                  std::vector<RowIdArray>& ids, int total, JobContext& ctx,
-                                  OrgCopyReport& report) {
+                                  std::vector<RowIdArray>& ids,
+                                  absl::flat_hash_map<uint32_t, std::string>& partition_names,
+                                  int total, JobContext& ctx, OrgCopyReport& report) {
   PgConnection& source = *p.source2;
   const CatalogTable& table = p.source_catalog.tables[batch.table];
-  absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> names = PartitionNames(source, ids);
-  if (!names.ok()) return names.status();
+  if (absl::Status s = NamePartitions(source, ids, partition_names); !s.ok()) return s;
   const std::string columns = LoadedColumns(p, batch.table);
   int64_t loaded = 0;
   for (RowIdArray& array : ids) {
@@ -207,7 +208,7 @@ absl::StatusOr<int64_t> LoadBatch(CopySessions& p, const KeyBatch& batch,
     absl::StatusOr<int64_t> rows =
         LoadRows(p, source, batch.table,
                  BatchRowsSql(table, columns, batch, array,
-                              array.partition == 0 ? "" : names->at(array.partition)),
+                              array.partition == 0 ? "" : partition_names.at(array.partition)),
                  total, ctx, report);
     if (!rows.ok()) return rows.status();
     loaded += *rows;
@@ -293,6 +294,9 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
     KeyBatch batch;
     std::vector<RowIdArray> ids;
   };
+  // The partitions' names, looked up once per copy as batches meet them
+  // (read on this thread only).
+  absl::flat_hash_map<uint32_t, std::string> partition_names;
   std::mutex mu;
   std::condition_variable changed;
   std::deque<FoundKeys> found;
@@ -382,7 +386,8 @@ absl::Status LoadWhileSelecting(CopySessions& p, const OrgCopySpec& spec, JobCon
       found.pop_front();
     }
     if (absl::Status s = first_rows_of(item.batch.table); !s.ok()) return s;
-    absl::StatusOr<int64_t> loaded = LoadBatch(p, item.batch, item.ids, in_copy, ctx, report);
+    absl::StatusOr<int64_t> loaded =
+        LoadBatch(p, item.batch, item.ids, partition_names, in_copy, ctx, report);
     if (!loaded.ok()) return loaded.status();
     ++report.batches_while_selecting;
   }

@@ -1,5 +1,6 @@
 #include "daemon/orgcopy/subset.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -399,23 +400,30 @@ std::string StoreBatchSql(const KeyBatch& batch, const RowIdArray& ids) {
                       ", ", ids.part, ", $1::tid[])");
 }
 
-absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> PartitionNames(
-    PgConnection& source, const std::vector<RowIdArray>& ids) {
-  absl::flat_hash_map<uint32_t, std::string> names;
+absl::Status NamePartitions(PgConnection& source, const std::vector<RowIdArray>& ids,
+                            absl::flat_hash_map<uint32_t, std::string>& names) {
+  std::vector<uint32_t> missing;
   for (const RowIdArray& array : ids) {
-    if (array.partition == 0 || names.contains(array.partition)) continue;
-    PgResult r = source.ExecParams(
-        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON "
-        "n.oid = c.relnamespace WHERE c.oid = $1::oid",
-        {std::to_string(array.partition)});
-    if (!r.ok()) return source.ErrorStatus(r, "naming a partition");
-    if (r.rows() != 1) {
-      return absl::InternalError(
-          absl::StrCat("the source has no partition with oid ", array.partition));
+    if (array.partition != 0 && !names.contains(array.partition) &&
+        std::find(missing.begin(), missing.end(), array.partition) == missing.end()) {
+      missing.push_back(array.partition);
     }
-    names[array.partition] = std::string(r.Get(0, 0));
   }
-  return names;
+  if (missing.empty()) return absl::OkStatus();
+  PgResult r = source.ExecParams(
+      "SELECT c.oid, format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n "
+      "ON n.oid = c.relnamespace WHERE c.oid = ANY ($1::oid[])",
+      {absl::StrCat("{", absl::StrJoin(missing, ","), "}")});
+  if (!r.ok()) return source.ErrorStatus(r, "naming the partitions");
+  for (int i = 0; i < r.rows(); ++i) {
+    names[static_cast<uint32_t>(r.GetInt(i, 0))] = std::string(r.Get(i, 1));
+  }
+  for (uint32_t oid : missing) {
+    if (!names.contains(oid)) {
+      return absl::InternalError(absl::StrCat("the source has no partition with oid ", oid));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<int64_t>> SelectRows(PgConnection& source, const Catalog& catalog,

@@ -70,10 +70,12 @@ std::string KeysCopyOutSql(const Catalog& catalog, const KeyBatch& batch);
 // INSERT of one of a batch's row id arrays into the imported session's
 // batch table; its one binary parameter is the array's tids.
 std::string StoreBatchSql(const KeyBatch& batch, const RowIdArray& ids);
-// The names as SQL ("schema"."name") of the partitions `ids` name, by
-// oid, for BatchRowsSql.
-absl::StatusOr<absl::flat_hash_map<uint32_t, std::string>> PartitionNames(
-    PgConnection& source, const std::vector<RowIdArray>& ids);
+// Adds to `names` the names as SQL ("schema"."name"), by oid, of the
+// partitions `ids` name that it lacks, for BatchRowsSql: one query for
+// the new ones, none once a copy has met them all (a partitioned table
+// comes in several batches, and on Neon each query is a round trip).
+absl::Status NamePartitions(PgConnection& source, const std::vector<RowIdArray>& ids,
+                            absl::flat_hash_map<uint32_t, std::string>& names);
 
 // SELECT <select_list> FROM a root leaf (copy_graph.h, root_leaves): its
 // rows that reference the root rows, by the join alone, no key table.
